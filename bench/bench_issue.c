@@ -1,0 +1,313 @@
+/* bench_issue: issuance through inkan-signerd's socket against two baselines measured in the
+ * same run with the same SoftHSM key — a straightforward OpenSSL X509_sign loop, and the raw
+ * HSM limit (EVP_DigestSign of a prepared TBS).  Prints one table with the ratios.
+ * Usage: bench_issue SOCKET TOKEN PINFILE KEYLABEL N [THREADS] */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "hsm.h"
+#include "proto.h"
+
+#define NKEYS 64
+#define WINDOW 128
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static EVP_PKEY *g_keys[NKEYS];
+static uint8_t *g_spki[NKEYS];
+static size_t g_spki_len[NKEYS];
+
+static void make_keys(void)
+{
+	for (int i = 0; i < NKEYS; i++) {
+		uint8_t *der = NULL;
+		int n;
+		g_keys[i] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		n = i2d_PUBKEY(g_keys[i], &der);
+		if (g_keys[i] == NULL || n <= 0)
+			exit(2);
+		g_spki[i] = der;
+		g_spki_len[i] = (size_t)n;
+	}
+}
+
+/* ---- baseline 1: the straightforward OpenSSL loop ---- */
+
+typedef struct naive_arg {
+	X509 *ca;
+	long n;
+	long done;
+} naive_arg;
+
+static void add_ext(X509 *x, X509 *ca, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *e;
+
+	X509V3_set_ctx(&ctx, ca, x, NULL, NULL, 0);
+	e = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (e == NULL || X509_add_ext(x, e, -1) != 1)
+		exit(3);
+	X509_EXTENSION_free(e);
+}
+
+static ik_status naive_loop(EVP_PKEY *pk, void *argp)
+{
+	naive_arg *a = argp;
+
+	for (long i = 0; i < a->n; i++) {
+		X509 *x = X509_new();
+		X509_NAME *nm = X509_NAME_new();
+		ASN1_INTEGER *sn = ASN1_INTEGER_new();
+		BIGNUM *bn = BN_new();
+		char cn[32];
+
+		BN_rand(bn, 128, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY);
+		BN_to_ASN1_INTEGER(bn, sn);
+		X509_set_version(x, X509_VERSION_3);
+		X509_set_serialNumber(x, sn);
+		X509_set_issuer_name(x, X509_get_subject_name(a->ca));
+		snprintf(cn, sizeof(cn), "user%ld", i);
+		X509_NAME_add_entry_by_txt(nm, "C", MBSTRING_UTF8, (const unsigned char *)"JP", -1, -1, 0);
+		X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_UTF8, (const unsigned char *)"Bench", -1, -1, 0);
+		X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+		X509_set_subject_name(x, nm);
+		X509_gmtime_adj(X509_getm_notBefore(x), 0);
+		X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 365);
+		X509_set_pubkey(x, g_keys[i % NKEYS]);
+		add_ext(x, a->ca, NID_basic_constraints, "critical,CA:FALSE");
+		add_ext(x, a->ca, NID_key_usage, "critical,digitalSignature");
+		add_ext(x, a->ca, NID_ext_key_usage, "clientAuth");
+		add_ext(x, a->ca, NID_subject_key_identifier, "hash");
+		add_ext(x, a->ca, NID_authority_key_identifier, "keyid:always");
+		add_ext(x, a->ca, NID_crl_distribution_points, "URI:http://127.0.0.1/crl");
+		if (X509_sign(x, pk, EVP_sha256()) <= 0)
+			return IK_ERR_CRYPTO;
+		a->done++;
+		BN_free(bn);
+		ASN1_INTEGER_free(sn);
+		X509_NAME_free(nm);
+		X509_free(x);
+	}
+	return IK_OK;
+}
+
+/* ---- baseline 2: the HSM limit ---- */
+
+typedef struct hsm_arg {
+	hsm_ctx *h;
+	hsm_key *k;
+	const uint8_t *tbs;
+	size_t tbs_len;
+	long n;
+	long fails;
+} hsm_arg;
+
+static void *hsm_thread(void *argp)
+{
+	hsm_arg *a = argp;
+	uint8_t sig[1024];
+
+	for (long i = 0; i < a->n; i++) {
+		size_t siglen = sizeof(sig);
+		if (hsm_sign(a->h, a->k, a->tbs, a->tbs_len, sig, &siglen) != IK_OK)
+			a->fails++;
+	}
+	return NULL;
+}
+
+/* ---- inkan: pipelined ISSUE requests over the socket ---- */
+
+typedef struct sock_arg {
+	const char *path;
+	long first, n;
+	long ok, refused;
+	int tag;
+} sock_arg;
+
+static void send_issue(int fd, const sock_arg *a, long i, ik_buf *b)
+{
+	proto_issue m;
+	uint8_t hdr[PROTO_HDR_LEN];
+	proto_header h = { .version = PROTO_VERSION, .type = PROTO_ISSUE };
+
+	memset(&m, 0, sizeof(m));
+	snprintf(m.request_id, sizeof(m.request_id), "bench-%d-%ld-%ld", a->tag, (long)getpid(), i);
+	snprintf(m.profile, sizeof(m.profile), "client");
+	m.spki = g_spki[i % NKEYS];
+	m.spki_len = g_spki_len[i % NKEYS];
+	m.nattrs = 1;
+	m.attrs[0].type = PROTO_ATTR_CN;
+	snprintf(m.attrs[0].value, sizeof(m.attrs[0].value), "user%ld", i);
+	m.not_after = (uint64_t)time(NULL) + 86400u * 365u;
+	ik_buf_reset(b);
+	if (proto_encode_issue(b, &m) != IK_OK)
+		exit(4);
+	h.len = (uint32_t)ik_buf_remaining(b);
+	h.id = (uint32_t)i;
+	proto_header_encode(hdr, &h);
+	if (send(fd, hdr, sizeof(hdr), MSG_NOSIGNAL) != (ssize_t)sizeof(hdr) ||
+	    send(fd, ik_buf_ptr(b), ik_buf_remaining(b), MSG_NOSIGNAL) != (ssize_t)ik_buf_remaining(b))
+		exit(5);
+}
+
+static void *sock_thread(void *argp)
+{
+	sock_arg *a = argp;
+	proto_hello hm = { .version_min = 1, .version_max = 1 };
+	ik_buf b, rep;
+	proto_error e;
+	long sent = 0, got = 0;
+	int fd;
+
+	if (proto_connect(a->path, &fd) != IK_OK)
+		exit(6);
+	ik_buf_init(&b, 0);
+	ik_buf_init(&rep, 0);
+	snprintf(hm.peer, sizeof(hm.peer), "bench");
+	if (proto_encode_hello(&b, &hm) != IK_OK || proto_call(fd, PROTO_HELLO, &b, &rep, &e) != IK_OK)
+		exit(7);
+	while (got < a->n) {
+		while (sent < a->n && sent - got < WINDOW)
+			send_issue(fd, a, a->first + sent++, &b);
+		proto_header h;
+		if (proto_recv(fd, PROTO_MAX_REPLY, &h, &rep) != IK_OK)
+			exit(8);
+		got++;
+		if (h.type == (PROTO_ISSUE | PROTO_REPLY))
+			a->ok++;
+		else
+			a->refused++;
+	}
+	close(fd);
+	ik_buf_cleanup(&b);
+	ik_buf_cleanup(&rep);
+	return NULL;
+}
+
+static double run_socket(const char *path, long n, int conns, int tag, long *ok)
+{
+	pthread_t t[8];
+	sock_arg a[8];
+	double t0 = now_s();
+
+	*ok = 0;
+	for (int i = 0; i < conns; i++) {
+		a[i] = (sock_arg){ .path = path, .first = i * (n / conns), .n = n / conns, .tag = tag };
+		pthread_create(&t[i], NULL, sock_thread, &a[i]);
+	}
+	for (int i = 0; i < conns; i++) {
+		pthread_join(t[i], NULL);
+		*ok += a[i].ok;
+		if (a[i].refused)
+			fprintf(stderr, "bench: %ld requests refused\n", a[i].refused);
+	}
+	return now_s() - t0;
+}
+
+int main(int argc, char **argv)
+{
+	hsm_config hc = { 0 };
+	hsm_ctx *h = NULL;
+	hsm_key *k = NULL;
+	naive_arg na = { 0 };
+	long n, ok = 0, nnaive;
+	int threads;
+	double t0, t_naive, t_hsm1, t_hsmN, t_sock;
+	uint8_t tbs[400];
+
+	if (argc < 6) {
+		fprintf(stderr, "usage: bench_issue SOCKET TOKEN PINFILE KEYLABEL N [THREADS] [CA.pem]\n");
+		return 2;
+	}
+	n = strtol(argv[5], NULL, 10);
+	threads = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 2;
+	if (n < 100 || threads < 1 || threads > 8)
+		return 2;
+	make_keys();
+	hc.token_label = argv[2];
+	hc.pin_file = argv[3];
+	hc.pin_fd = -1;
+	if (hsm_open(&hc, &h) != IK_OK || hsm_key_find(h, argv[4], NULL, 0, &k) != IK_OK) {
+		fprintf(stderr, "bench: cannot open the token\n");
+		return 1;
+	}
+
+	/* baseline 1: naive X509_sign loop, one thread, a fifth of N (it is slow) */
+	{
+		FILE *f = argc > 7 ? fopen(argv[7], "r") : NULL;
+		na.ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+		if (f)
+			fclose(f);
+		if (na.ca == NULL) {
+			fprintf(stderr, "bench: need the CA certificate as argument 7\n");
+			return 1;
+		}
+	}
+	nnaive = n / 5;
+	na.n = nnaive;
+	t0 = now_s();
+	if (hsm_with_pkey(h, k, naive_loop, &na) != IK_OK)
+		return 1;
+	t_naive = now_s() - t0;
+
+	/* baseline 2: HSM limit, prepared TBS, 1 thread and THREADS threads */
+	RAND_bytes(tbs, sizeof(tbs));
+	{
+		hsm_arg a = { .h = h, .k = k, .tbs = tbs, .tbs_len = sizeof(tbs), .n = n };
+		t0 = now_s();
+		hsm_thread(&a);
+		t_hsm1 = now_s() - t0;
+	}
+	{
+		pthread_t t[8];
+		hsm_arg a[8];
+		t0 = now_s();
+		for (int i = 0; i < threads; i++) {
+			a[i] = (hsm_arg){ .h = h, .k = k, .tbs = tbs, .tbs_len = sizeof(tbs), .n = n / threads };
+			pthread_create(&t[i], NULL, hsm_thread, &a[i]);
+		}
+		for (int i = 0; i < threads; i++)
+			pthread_join(t[i], NULL);
+		t_hsmN = now_s() - t0;
+	}
+	hsm_close(h);
+
+	/* inkan: N certificates through the socket, THREADS pipelined connections */
+	t_sock = run_socket(argv[1], n, threads, (int)time(NULL), &ok);
+	if (ok != n - n % threads) {
+		fprintf(stderr, "bench: only %ld of %ld certificates issued\n", ok, n);
+		return 1;
+	}
+
+	double r_naive = (double)nnaive / t_naive, r_h1 = (double)n / t_hsm1,
+	       r_hN = (double)n / t_hsmN, r_sock = (double)ok / t_sock;
+	printf("| %-58s | %10s | %8s |\n", "operation (EC P-256, SoftHSM)", "per second", "ratio");
+	printf("|%s|%s|%s|\n", "------------------------------------------------------------",
+	    "------------", "----------");
+	printf("| %-58s | %10.0f | %8s |\n", "baseline: OpenSSL X509_sign loop, 1 thread", r_naive, "1.00");
+	printf("| %-58s | %10.0f | %8s |\n", "HSM limit: EVP_DigestSign of a prepared TBS, 1 thread", r_h1, "");
+	printf("| HSM limit: EVP_DigestSign of a prepared TBS, %d threads      | %10.0f | %8s |\n",
+	    threads, r_hN, "");
+	printf("| inkan-signerd, %ld certs via socket, %d conns, pipelined | %10.0f | %8.2f |\n", n,
+	    threads, r_sock, r_sock / r_naive);
+	printf("| %-58s | %10s | %8.2f |\n", "inkan-signerd vs HSM limit (same threads)", "", r_sock / r_hN);
+	return 0;
+}

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int ik_placeholder_proto_proto_c;

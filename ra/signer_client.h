@@ -1,0 +1,32 @@
+/* signer_client: the RA's side of the signer protocol — a small pool of persistent
+ * connections (HELLO once each), reconnect on failure, thread-safe calls. */
+#ifndef RA_SIGNER_CLIENT_H
+#define RA_SIGNER_CLIENT_H
+
+#include "buf.h"
+#include "proto.h"
+#include "status.h"
+
+typedef struct ra_signer ra_signer;
+
+/* pool: connections kept open (1..16).  Connecting is lazy: a signer that is down now is
+ * not an error here, only at the first call (IK_ERR_IO). */
+ik_status ra_signer_new(const char *socket_path, unsigned pool, ra_signer **out);
+void ra_signer_free(ra_signer *s);
+
+/* One request/reply.  reply holds the reply body; decoded replies borrow from it.  On a
+ * refusal the signer's status is returned and err (if not NULL) holds its detail.  A dead
+ * connection is replaced and an idempotent request retried once. */
+ik_status ra_signer_call(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf *reply,
+    proto_error *err);
+
+ik_status ra_signer_issue(ra_signer *s, const proto_issue *m, ik_buf *reply,
+    proto_issue_reply *r, proto_error *err);
+/* type: PROTO_REVOKE, PROTO_HOLD or PROTO_RELEASE */
+ik_status ra_signer_event(ra_signer *s, uint16_t type, const proto_revoke *m,
+    proto_revoke_reply *r, proto_error *err);
+ik_status ra_signer_crl(ra_signer *s, ik_buf *reply, proto_crl_reply *r, proto_error *err);
+ik_status ra_signer_chain(ra_signer *s, ik_buf *reply, proto_chain_reply *r, proto_error *err);
+ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err);
+
+#endif

@@ -1,0 +1,67 @@
+/* ledger: the signer's own append-only record (SQLite, WAL, synchronous=FULL): every
+ * certificate it signed, every intent to sign (written before the HSM is used, so a crash
+ * can never lose a serial), every revocation event and every CRL number.  UPDATE and
+ * DELETE on the append-only tables are refused by triggers.  Appends from many threads
+ * are committed together (group commit); each call returns once its rows are durable. */
+#ifndef SG_LEDGER_H
+#define SG_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "cert.h"
+#include "status.h"
+
+typedef struct sg_ledger sg_ledger;
+
+typedef struct sg_issued {
+	uint8_t serial[PROTO_MAX_SERIAL];
+	size_t serial_len;
+	uint8_t *der;     /* malloc'd; NULL for an intent that was never signed */
+	size_t der_len;
+	uint8_t *tbs;     /* malloc'd: the TBS bytes of the intent */
+	size_t tbs_len;
+	char profile[PROTO_MAX_NAME + 1];
+} sg_issued;
+void sg_issued_cleanup(sg_issued *r);
+
+ik_status sg_ledger_open(const char *path, sg_ledger **out);
+void sg_ledger_close(sg_ledger *l);
+
+/* The intent or certificate recorded for a request id (IK_ERR_NOT_FOUND if none). */
+ik_status sg_ledger_find_request(sg_ledger *l, const char *request_id, sg_issued *out);
+/* 1 if the serial was ever used (intent or certificate), 0 if not, <0 on error. */
+int sg_ledger_serial_used(sg_ledger *l, const uint8_t *serial, size_t n);
+
+/* Record the intent (request id, serial, profile, subject text, validity, the TBS bytes)
+ * before signing.  IK_ERR_EXISTS if the request id or serial is already there. */
+ik_status sg_ledger_record_intent(sg_ledger *l, const char *request_id, const uint8_t *serial,
+    size_t serial_len, const char *profile, const char *subject, int64_t not_before,
+    int64_t not_after, const uint8_t *tbs, size_t tbs_len);
+/* Record the signed certificate for an intent (stores the DER and its SHA-256). */
+ik_status sg_ledger_record_cert(sg_ledger *l, const char *request_id, const uint8_t *der,
+    size_t der_len);
+
+/* Revocation events.  kind: revoke / hold / release.  Allowed changes: good -> held,
+ * good -> revoked, held -> good (release), held -> revoked.  Anything from revoked is
+ * IK_ERR_POLICY_REVOKED; release of a good cert or hold of a held one IK_ERR_STATE;
+ * unknown serial IK_ERR_NOT_FOUND.  *state gets the new enum proto_cert_state. */
+typedef enum sg_event { SG_EV_REVOKE = 1, SG_EV_HOLD = 2, SG_EV_RELEASE = 3 } sg_event;
+ik_status sg_ledger_event(sg_ledger *l, const uint8_t *serial, size_t n, sg_event kind,
+    uint8_t reason, int64_t when, uint8_t *state);
+
+/* CRL numbers: the next one (strictly greater than any recorded), and the record of a
+ * CRL that was issued. */
+ik_status sg_ledger_crl_record(sg_ledger *l, uint64_t number, int64_t this_update,
+    int64_t next_update, const uint8_t *sha256);
+uint64_t sg_ledger_crl_last(sg_ledger *l);
+
+/* Entries currently on the CRL (revoked and held), streamed in serial order through
+ * a cursor. */
+typedef struct sg_ledger_cursor sg_ledger_cursor;
+ik_status sg_ledger_crl_open(sg_ledger *l, sg_ledger_cursor **c, size_t *count);
+long sg_ledger_crl_next(void *cursor, sg_crl_entry *out, size_t max); /* an sg_crl_source */
+void sg_ledger_crl_close(sg_ledger_cursor *c);
+
+ik_status sg_ledger_counts(sg_ledger *l, uint64_t *issued, uint64_t *revoked, uint64_t *held);
+
+#endif

@@ -1,0 +1,125 @@
+# Shared harness for the integration tests: a throw-away SoftHSM token, the demo CA on it,
+# a signer config, and starting/stopping the real inkan-signerd.  Source it; it sets
+# TMP, SOFTHSM2_CONF and the helpers below, and cleans up on exit.
+set -euo pipefail
+
+: "${INKAN_BUILD:?set INKAN_BUILD to the build directory}"
+: "${INKAN_SRC:?set INKAN_SRC to the source directory}"
+
+TMP=$(mktemp -d /tmp/inkan-test.XXXXXX)
+chmod 0711 "$TMP"
+SIGNER_PID=
+export PATH="$INKAN_BUILD/signer:$INKAN_BUILD/hsm:$INKAN_BUILD/ceremony:$INKAN_BUILD/tests:$PATH"
+
+ik_cleanup() {
+	local rc=$?
+	ik_stop_signer || true
+	if [ "$rc" -ne 0 ] && [ -f "$TMP/signer.log" ]; then
+		echo "--- signer log ---" >&2
+		tail -n 50 "$TMP/signer.log" >&2 || true
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap ik_cleanup EXIT
+
+ik_fail() { echo "FAIL: $*" >&2; exit 1; }
+ik_ok() { echo "ok - $*"; }
+
+# ik_setup [alg]: token + demo CA + signer.conf
+ik_setup() {
+	local alg=${1:-ec-p256}
+	"$INKAN_SRC/hsm/softhsm-token" "$TMP/hsm" inkan >/dev/null
+	export SOFTHSM2_CONF="$TMP/hsm/softhsm2.conf"
+	inkan-ceremony demo --out "$TMP/ca" --token inkan --pin-file "$TMP/hsm/user.pin" \
+		--alg "$alg" --org "Inkan Test" --country JP >/dev/null
+	cat "$TMP/ca/issuing-ca.pem" "$TMP/ca/root-ca.pem" > "$TMP/ca/bundle.pem"
+	ik_write_config
+}
+
+# ik_write_config [extra lines for [signer]]
+ik_write_config() {
+	cat > "$TMP/signer.conf" <<CONF
+[signer]
+socket = $TMP/signer.sock
+socket_mode = ${SOCKET_MODE:-0660}
+ra_uid = $(id -u)
+ledger = $TMP/ledger.sqlite
+workers = 2
+crl_lifetime = 3600
+${1:-}
+
+[hsm]
+token = inkan
+pin_file = $TMP/hsm/user.pin
+key_label = inkan-issuing-ca
+
+[ca]
+cert = $TMP/ca/issuing-ca.pem
+chain = $TMP/ca/root-ca.pem
+
+[profile.client]
+max_days = 397
+key_types = ec-p256 ec-p384 rsa
+subject_allowed = CN OU serialNumber
+subject_required = CN
+O = Inkan Test
+C = JP
+crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
+ocsp_url = http://127.0.0.1:8080/ocsp
+CONF
+}
+
+ik_start_signer() {
+	inkan-signerd -c "$TMP/signer.conf" >>"$TMP/signer.log" 2>&1 &
+	SIGNER_PID=$!
+	for _ in $(seq 1 100); do
+		if [ -S "$TMP/signer.sock" ] && ik_signctl hello 2>/dev/null; then
+			return 0
+		fi
+		kill -0 "$SIGNER_PID" 2>/dev/null || ik_fail "signer exited at start: $(tail -n 5 "$TMP/signer.log")"
+		sleep 0.1
+	done
+	ik_fail "signer did not come up"
+}
+
+ik_stop_signer() {
+	if [ -n "$SIGNER_PID" ] && kill -0 "$SIGNER_PID" 2>/dev/null; then
+		kill -TERM "$SIGNER_PID" 2>/dev/null || true
+		wait "$SIGNER_PID" 2>/dev/null || true
+	fi
+	SIGNER_PID=
+}
+
+ik_signctl() { inkan-signctl -s "$TMP/signer.sock" "$@"; }
+
+# ik_key NAME [openssl genpkey args...]: a PEM public key at $TMP/NAME.pub
+ik_key() {
+	local name=$1; shift
+	[ $# -gt 0 ] || set -- -algorithm EC -pkeyopt ec_paramgen_curve:P-256
+	openssl genpkey "$@" -out "$TMP/$name.key" 2>/dev/null
+	openssl pkey -in "$TMP/$name.key" -pubout -out "$TMP/$name.pub"
+}
+
+# ik_issue ID CN [more signctl args]: certificate at $TMP/ID.pem (key ID unless --pubkey given)
+ik_issue() {
+	local id=$1 cn=$2; shift 2
+	[ -f "$TMP/$id.pub" ] || ik_key "$id"
+	ik_signctl issue --id "$id" --profile client --pubkey "$TMP/$id.pub" --attr "CN=$cn" \
+		--days 30 -o "$TMP/$id.pem" "$@"
+}
+
+ik_serial() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+
+# ik_expect_refusal CODE cmd...: the command fails and its stderr names CODE
+ik_expect_refusal() {
+	local code=$1; shift
+	local err
+	if err=$("$@" 2>&1 >/dev/null); then
+		ik_fail "expected refusal '$code' from: $*"
+	fi
+	case "$err" in
+	*"$code"*) ;;
+	*) ik_fail "expected '$code' from: $* -- got: $err" ;;
+	esac
+}

@@ -1,0 +1,457 @@
+/* Unit tests for signer/lint.c: a TBS from sg_tbs_build passes; then the TBS is mutated
+ * in ways the builder never would (in place, or re-encoded field by field with der.c)
+ * and each mutation must be refused with POLICY_LINT and a why naming the rule. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include "der.h"
+#include "oid.h"
+#include "sg_testca.h"
+
+#define MAXP 12
+
+typedef struct piece {
+	const uint8_t *p;
+	size_t n;
+} piece;
+
+/* The TBS split into its top-level fields and (field 7) its extensions. */
+typedef struct model {
+	piece f[MAXP];
+	size_t nf;
+	piece e[MAXP];
+	size_t ne;
+} model;
+
+typedef struct fix {
+	testca t;
+	sg_profile p;
+	proto_issue req;
+	sg_leaf leaf;
+	ik_buf tbs;
+	EVP_PKEY *k;
+	model m;
+} fix;
+
+static int64_t g_now;
+
+static size_t split(const uint8_t *p, size_t n, piece *out, size_t max)
+{
+	ik_buf b;
+	size_t k = 0;
+
+	ik_buf_view(&b, p, n);
+	while (ik_buf_remaining(&b) > 0) {
+		const uint8_t *start = ik_buf_ptr(&b), *v;
+		size_t off = b.off, len;
+		uint8_t tag;
+
+		assert_true(k < max);
+		assert_int_equal(der_get_tlv(&b, &tag, &v, &len), IK_OK);
+		out[k].p = start;
+		out[k].n = b.off - off;
+		k++;
+	}
+	return k;
+}
+
+/* Contents of a TLV given as a piece. */
+static piece contents(piece x)
+{
+	ik_buf b;
+	piece r;
+	uint8_t tag;
+
+	ik_buf_view(&b, x.p, x.n);
+	assert_int_equal(der_get_tlv(&b, &tag, &r.p, &r.n), IK_OK);
+	return r;
+}
+
+static void model_load(model *m, const ik_buf *tbs)
+{
+	piece all = { ik_buf_ptr(tbs), ik_buf_remaining(tbs) };
+
+	m->nf = split(contents(all).p, contents(all).n, m->f, MAXP);
+	assert_int_equal(m->nf, 8);
+	m->ne = split(contents(contents(m->f[7])).p, contents(contents(m->f[7])).n, m->e, MAXP);
+}
+
+static void emit(ik_buf *out, uint8_t tag, const piece *ps, size_t n)
+{
+	size_t mk;
+
+	assert_int_equal(der_begin(out, tag, &mk), IK_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ik_buf_put(out, ps[i].p, ps[i].n), IK_OK);
+	assert_int_equal(der_end(out, mk), IK_OK);
+}
+
+/* Re-encode the model into out (fields, with field 7 rebuilt from the extensions). */
+static void model_emit(const model *m, ik_buf *out)
+{
+	ik_buf exts;
+	size_t mk, mk2;
+
+	ik_buf_init(&exts, 0);
+	assert_int_equal(der_begin(&exts, DER_CTX(3), &mk), IK_OK);
+	emit(&exts, DER_SEQUENCE, m->e, m->ne);
+	assert_int_equal(der_end(&exts, mk), IK_OK);
+	assert_int_equal(der_begin(out, DER_SEQUENCE, &mk2), IK_OK);
+	for (size_t i = 0; i < m->nf; i++) {
+		if (i == 7)
+			assert_int_equal(ik_buf_put(out, exts.data, exts.len), IK_OK);
+		else
+			assert_int_equal(ik_buf_put(out, m->f[i].p, m->f[i].n), IK_OK);
+	}
+	assert_int_equal(der_end(out, mk2), IK_OK);
+	ik_buf_cleanup(&exts);
+}
+
+static int setup(void **state)
+{
+	fix *f = calloc(1, sizeof(*f));
+	char why[256];
+
+	if (f == NULL || !testca_make(&f->t, "P-256", g_now))
+		return -1;
+	testca_profile(&f->p);
+	f->k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	if (f->k == NULL || !testca_request(&f->req, f->k, g_now))
+		return -1;
+	if (sg_profile_check(&f->p, &f->req, g_now, f->t.ca.not_after, &f->leaf, why,
+	    sizeof(why)) != IK_OK || !testca_serial(&f->leaf))
+		return -1;
+	ik_buf_init(&f->tbs, 0);
+	if (sg_tbs_build(&f->t.ca, &f->p, &f->leaf, &f->tbs) != IK_OK)
+		return -1;
+	model_load(&f->m, &f->tbs);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fix *f = *state;
+
+	ik_buf_cleanup(&f->tbs);
+	OPENSSL_free((void *)f->req.spki);
+	EVP_PKEY_free(f->k);
+	testca_free(&f->t);
+	free(f);
+	return 0;
+}
+
+static void lint_refuses(const fix *f, const sg_ca *ca, const uint8_t *p, size_t n,
+    const char *part)
+{
+	char why[256] = "";
+
+	assert_int_equal(sg_lint_tbs(ca, &f->p, &f->leaf, p, n, why, sizeof(why)),
+	    IK_ERR_POLICY_LINT);
+	if (strstr(why, part) == NULL)
+		fail_msg("why '%s' does not mention '%s'", why, part);
+}
+
+static void model_refuses(const fix *f, const model *m, const char *part)
+{
+	ik_buf out;
+
+	ik_buf_init(&out, 0);
+	model_emit(m, &out);
+	lint_refuses(f, &f->t.ca, out.data, out.len, part);
+	ik_buf_cleanup(&out);
+}
+
+/* Find needle in the TBS copy (must be there). */
+static uint8_t *find(uint8_t *p, size_t n, const void *needle, size_t k)
+{
+	uint8_t *r = memmem(p, n, needle, k);
+
+	assert_non_null(r);
+	return r;
+}
+
+static void test_good(void **state)
+{
+	fix *f = *state;
+	char why[256] = "";
+	ik_buf again;
+
+	assert_int_equal(sg_lint_tbs(&f->t.ca, &f->p, &f->leaf, ik_buf_ptr(&f->tbs),
+	    ik_buf_remaining(&f->tbs), why, sizeof(why)), IK_OK);
+	assert_int_equal(f->m.ne, 7);
+	/* the test's own re-encoder is faithful: an unmodified model is the same bytes */
+	ik_buf_init(&again, 0);
+	model_emit(&f->m, &again);
+	assert_int_equal(again.len, f->tbs.len);
+	assert_memory_equal(again.data, f->tbs.data, again.len);
+	ik_buf_cleanup(&again);
+}
+
+static void test_in_place(void **state)
+{
+	fix *f = *state;
+	size_t n = ik_buf_remaining(&f->tbs);
+	uint8_t *c = malloc(n + 1), *x;
+	sg_ca ca = f->t.ca;
+
+	assert_non_null(c);
+#define RESET() memcpy(c, ik_buf_ptr(&f->tbs), n)
+	RESET();
+	/* serial: another value, then negative */
+	x = find(c, n, f->leaf.serial, f->leaf.serial_len);
+	x[f->leaf.serial_len - 1] ^= 0x01;
+	lint_refuses(f, &ca, c, n, "serialNumber differs");
+	RESET();
+	x[0] |= 0x80;
+	lint_refuses(f, &ca, c, n, "serialNumber must be positive");
+	RESET();
+	/* EKU serverAuth instead of clientAuth */
+	x = find(c, n, "\x2b\x06\x01\x05\x05\x07\x03\x02", 8);
+	x[7] = 0x01;
+	lint_refuses(f, &ca, c, n, "extKeyUsage must be exactly clientAuth");
+	RESET();
+	/* issuer changed (a letter of the CA's CN) */
+	x = find(c, n, "Example Issuing CA", 18);
+	x[0] = 'e';
+	lint_refuses(f, &ca, c, n, "issuer differs");
+	RESET();
+	/* subject CN changed, then given the wrong string type */
+	x = find(c, n, "alice", 5);
+	x[0] = 'A';
+	lint_refuses(f, &ca, c, n, "value differs");
+	RESET();
+	x[-2] = DER_PRINTABLESTRING;
+	lint_refuses(f, &ca, c, n, "wrong string type");
+	RESET();
+	/* a bit of the public key */
+	x = find(c, n, f->leaf.key.pubkey_bits, f->leaf.key.pubkey_bits_len);
+	x[10] ^= 0x40;
+	lint_refuses(f, &ca, c, n, "subjectPublicKeyInfo differs");
+	RESET();
+	/* keyUsage: keyCertSign added; cRLSign instead; non-DER unused-bits count */
+	x = find(c, n, "\x03\x02\x07\x80", 4);
+	x[2] = 0x02;
+	x[3] = 0x84;
+	lint_refuses(f, &ca, c, n, "keyCertSign not allowed");
+	x[2] = 0x01;
+	x[3] = 0x82;
+	lint_refuses(f, &ca, c, n, "cRLSign not allowed");
+	x[2] = 0x00;
+	x[3] = 0x80;
+	lint_refuses(f, &ca, c, n, "not DER");
+	RESET();
+	/* CRL URL and OCSP URL changed */
+	x = find(c, n, "issuing.crl", 11);
+	x[0] = 'X';
+	lint_refuses(f, &ca, c, n, "cRLDistributionPoints");
+	RESET();
+	x = find(c, n, "ocsp.example", 12);
+	x[0] = 'X';
+	lint_refuses(f, &ca, c, n, "authorityInfoAccess OCSP");
+	RESET();
+	/* AKI / SKI bytes */
+	x = find(c, n, ca.key_id, ca.key_id_len);
+	x[0] ^= 0xff;
+	lint_refuses(f, &ca, c, n, "authorityKeyIdentifier");
+	RESET();
+	x = find(c, n, "\x04\x16\x04\x14", 4); /* OCTET STRING { OCTET STRING (20) } */
+	x[4] ^= 0xff;
+	lint_refuses(f, &ca, c, n, "subjectKeyIdentifier is not SHA-1");
+	RESET();
+	/* trailing garbage, truncation */
+	c[n] = 0x00;
+	lint_refuses(f, &ca, c, n + 1, "trailing bytes after TBSCertificate");
+	lint_refuses(f, &ca, c, n - 1, "not a DER SEQUENCE");
+	lint_refuses(f, &ca, c, 0, "not a DER SEQUENCE");
+	/* the CA: other algorithm, other name, shorter life */
+	ca.sig = SG_SIG_ECDSA_SHA384;
+	lint_refuses(f, &ca, c, n, "signature algorithm does not match");
+	ca = f->t.ca;
+	ca.name_len--;
+	lint_refuses(f, &ca, c, n, "issuer differs");
+	ca = f->t.ca;
+	ca.not_after = g_now + 30 * TEST_DAY;
+	lint_refuses(f, &ca, c, n, "beyond the CA's notAfter");
+#undef RESET
+	free(c);
+}
+
+static void test_fields(void **state)
+{
+	fix *f = *state;
+	model m;
+	ik_buf tmp;
+	size_t mk;
+	static const uint8_t v2[] = { 0xa0, 0x03, 0x02, 0x01, 0x01 };
+	static const uint8_t uid[] = { 0x81, 0x02, 0x00, 0xff };
+	static const uint8_t junk[] = { 0x05, 0x00 };
+	uint8_t serial21[23] = { 0x02, 21, 0x01 };
+
+	ik_buf_init(&tmp, 0);
+	m = f->m;
+	m.f[0] = (piece){ v2, sizeof(v2) };
+	model_refuses(f, &m, "version must be v3");
+	m = f->m;
+	m.f[1] = (piece){ serial21, sizeof(serial21) };
+	model_refuses(f, &m, "1..20 octets");
+	/* validity: 398 days, inverted, GeneralizedTime before 2050 */
+	m = f->m;
+	assert_int_equal(der_begin(&tmp, DER_SEQUENCE, &mk), IK_OK);
+	assert_int_equal(der_put_time(&tmp, f->leaf.not_before), IK_OK);
+	assert_int_equal(der_put_time(&tmp, f->leaf.not_before + 398 * TEST_DAY), IK_OK);
+	assert_int_equal(der_end(&tmp, mk), IK_OK);
+	m.f[4] = (piece){ tmp.data, tmp.len };
+	model_refuses(f, &m, "exceeds profile maximum");
+	ik_buf_reset(&tmp);
+	assert_int_equal(der_begin(&tmp, DER_SEQUENCE, &mk), IK_OK);
+	assert_int_equal(der_put_time(&tmp, f->leaf.not_after), IK_OK);
+	assert_int_equal(der_put_time(&tmp, f->leaf.not_before), IK_OK);
+	assert_int_equal(der_end(&tmp, mk), IK_OK);
+	m.f[4] = (piece){ tmp.data, tmp.len };
+	model_refuses(f, &m, "notBefore must be before notAfter");
+	ik_buf_reset(&tmp);
+	assert_int_equal(der_begin(&tmp, DER_SEQUENCE, &mk), IK_OK);
+	assert_int_equal(der_put_tlv(&tmp, DER_GENERALIZEDTIME, (const uint8_t *)"20230101000000Z",
+	    15), IK_OK);
+	assert_int_equal(der_put_time(&tmp, f->leaf.not_after), IK_OK);
+	assert_int_equal(der_end(&tmp, mk), IK_OK);
+	m.f[4] = (piece){ tmp.data, tmp.len };
+	model_refuses(f, &m, "GeneralizedTime used before 2050");
+	/* subject with the last RDN dropped; RDNs swapped */
+	{
+		piece rdn[MAXP], sw;
+		size_t nr = split(contents(f->m.f[5]).p, contents(f->m.f[5]).n, rdn, MAXP);
+
+		assert_int_equal(nr, 5);
+		ik_buf_reset(&tmp);
+		emit(&tmp, DER_SEQUENCE, rdn, nr - 1);
+		m = f->m;
+		m.f[5] = (piece){ tmp.data, tmp.len };
+		model_refuses(f, &m, "subject has 4 attributes, want 5");
+		sw = rdn[0];
+		rdn[0] = rdn[1];
+		rdn[1] = sw;
+		ik_buf_reset(&tmp);
+		emit(&tmp, DER_SEQUENCE, rdn, nr);
+		m.f[5] = (piece){ tmp.data, tmp.len };
+		model_refuses(f, &m, "wrong attribute type");
+	}
+	/* issuerUniqueID before the extensions; a field after them */
+	m = f->m;
+	m.f[8] = m.f[7];
+	m.f[7] = (piece){ uid, sizeof(uid) };
+	m.nf = 9;
+	{
+		ik_buf out;
+
+		ik_buf_init(&out, 0);
+		emit(&out, DER_SEQUENCE, m.f, m.nf);
+		lint_refuses(f, &f->t.ca, out.data, out.len, "issuerUniqueID");
+		ik_buf_reset(&out);
+		m = f->m;
+		m.f[8] = (piece){ junk, sizeof(junk) };
+		emit(&out, DER_SEQUENCE, m.f, 9);
+		lint_refuses(f, &f->t.ca, out.data, out.len, "trailing fields after extensions");
+		ik_buf_reset(&out);
+		emit(&out, DER_SEQUENCE, m.f, 7); /* no extensions at all */
+		lint_refuses(f, &f->t.ca, out.data, out.len, "extensions missing");
+		ik_buf_cleanup(&out);
+	}
+	ik_buf_cleanup(&tmp);
+}
+
+/* An Extension with critical: -1 absent, 0 explicit FALSE, 1 TRUE. */
+static piece make_ext(ik_buf *b, const char *oid, size_t oidlen, int critical,
+    const uint8_t *val, size_t vlen)
+{
+	size_t start = b->len, mk;
+	uint8_t bv = critical > 0 ? 0xff : 0x00;
+
+	assert_int_equal(der_begin(b, DER_SEQUENCE, &mk), IK_OK);
+	assert_int_equal(der_put_tlv(b, DER_OID, (const uint8_t *)oid, oidlen), IK_OK);
+	if (critical >= 0)
+		assert_int_equal(der_put_tlv(b, DER_BOOLEAN, &bv, 1), IK_OK);
+	assert_int_equal(der_put_tlv(b, DER_OCTET_STRING, val, vlen), IK_OK);
+	assert_int_equal(der_end(b, mk), IK_OK);
+	return (piece){ b->data + start, b->len - start };
+}
+
+static void test_extensions(void **state)
+{
+	fix *f = *state;
+	model m;
+	ik_buf b;
+	static const uint8_t ca_true[] = { 0x30, 0x03, 0x01, 0x01, 0xff };
+	static const uint8_t pathlen[] = { 0x30, 0x03, 0x02, 0x01, 0x00 };
+	static const uint8_t empty_seq[] = { 0x30, 0x00 };
+	static const uint8_t ku[] = { 0x03, 0x02, 0x07, 0x80 };
+	static const uint8_t eku_two[] = { 0x30, 0x14, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05,
+		0x07, 0x03, 0x02, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
+	static const uint8_t eku[] = { 0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05,
+		0x07, 0x03, 0x02 };
+	static const uint8_t san[] = { 0x30, 0x05, 0x82, 0x03, 'a', '.', 'b' };
+
+	/* the extensions come in builder order: BC, KU, EKU, SKI, AKI, CRLDP, AIA */
+	ik_buf_init(&b, 0); /* capacity reserved below: pieces point into b */
+	assert_int_equal(ik_buf_reserve(&b, 8192, &(uint8_t *){ NULL }), IK_OK);
+	ik_buf_reset(&b);
+
+	m = f->m;
+	m.e[0] = make_ext(&b, OID_CE_BC, OID_LEN(OID_CE_BC), 1, ca_true, sizeof(ca_true));
+	model_refuses(f, &m, "basicConstraints cA must be FALSE");
+	m.e[0] = make_ext(&b, OID_CE_BC, OID_LEN(OID_CE_BC), 1, pathlen, sizeof(pathlen));
+	model_refuses(f, &m, "basicConstraints must be empty");
+	m.e[0] = make_ext(&b, OID_CE_BC, OID_LEN(OID_CE_BC), -1, empty_seq, sizeof(empty_seq));
+	model_refuses(f, &m, "basicConstraints must be critical");
+	m = f->m;
+	m.e[1] = make_ext(&b, OID_CE_KU, OID_LEN(OID_CE_KU), -1, ku, sizeof(ku));
+	model_refuses(f, &m, "keyUsage must be critical");
+	m.e[1] = make_ext(&b, OID_CE_KU, OID_LEN(OID_CE_KU), 0, ku, sizeof(ku));
+	model_refuses(f, &m, "critical must be TRUE or absent");
+	m = f->m;
+	m.e[2] = make_ext(&b, OID_CE_EKU, OID_LEN(OID_CE_EKU), 1, eku, sizeof(eku));
+	model_refuses(f, &m, "extKeyUsage must not be critical");
+	m.e[2] = make_ext(&b, OID_CE_EKU, OID_LEN(OID_CE_EKU), -1, eku_two, sizeof(eku_two));
+	model_refuses(f, &m, "extKeyUsage must be exactly clientAuth");
+	/* duplicate SKI, missing AKI, missing AIA, unknown extension */
+	m = f->m;
+	m.e[m.ne++] = m.e[3];
+	model_refuses(f, &m, "duplicate extension subjectKeyIdentifier");
+	m = f->m;
+	m.e[4] = m.e[--m.ne];
+	model_refuses(f, &m, "extension authorityKeyIdentifier missing");
+	m = f->m;
+	m.ne--;
+	model_refuses(f, &m, "extension authorityInfoAccess missing");
+	m = f->m;
+	m.e[m.ne++] = make_ext(&b, "\x55\x1d\x11", 3, -1, san, sizeof(san));
+	model_refuses(f, &m, "unexpected extension");
+	/* AIA present although the profile sets no URL */
+	{
+		fix g = *f;
+
+		g.p.ocsp_url[0] = '\0';
+		g.p.ca_issuers_url[0] = '\0';
+		model_refuses(&g, &f->m, "profile sets no URL");
+		g.p = f->p;
+		g.p.ca_issuers_url[0] = '\0';
+		model_refuses(&g, &f->m, "entries the profile does not set");
+	}
+	ik_buf_cleanup(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_in_place),
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_extensions),
+	};
+	g_now = (int64_t)time(NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
