@@ -1,2 +1,519 @@
-/* placeholder: being written */
-typedef int ik_placeholder_proto_proto_c;
+/* proto: encode and decode every RA <-> signer message.  Decoders read exactly the given
+ * bytes through an ik_buf view and refuse anything that is not exactly valid; encoders refuse
+ * to emit what the decoder would refuse. */
+#include <string.h>
+
+#include "proto.h"
+
+/* ---- header ---- */
+
+void proto_header_encode(uint8_t out[PROTO_HDR_LEN], const proto_header *h)
+{
+	const uint32_t w[3] = { h->len, h->id, h->flags };
+
+	out[0] = (uint8_t)(h->version >> 8);
+	out[1] = (uint8_t)h->version;
+	out[2] = (uint8_t)(h->type >> 8);
+	out[3] = (uint8_t)h->type;
+	for (int i = 0; i < 3; i++) {
+		out[4 + 4 * i] = (uint8_t)(w[i] >> 24);
+		out[5 + 4 * i] = (uint8_t)(w[i] >> 16);
+		out[6 + 4 * i] = (uint8_t)(w[i] >> 8);
+		out[7 + 4 * i] = (uint8_t)w[i];
+	}
+}
+
+ik_status proto_header_decode(const uint8_t in[PROTO_HDR_LEN], size_t max_body, proto_header *h)
+{
+	ik_buf b;
+
+	ik_buf_view(&b, in, PROTO_HDR_LEN);
+	(void)ik_buf_get_u16(&b, &h->version);
+	(void)ik_buf_get_u16(&b, &h->type);
+	(void)ik_buf_get_u32(&b, &h->len);
+	(void)ik_buf_get_u32(&b, &h->id);
+	(void)ik_buf_get_u32(&b, &h->flags);
+	if (h->version != PROTO_VERSION)
+		return IK_ERR_PROTO_VERSION;
+	if (h->flags != 0)
+		return IK_ERR_PROTO_FIELD;
+	if (h->len > max_body)
+		return IK_ERR_PROTO_OVERSIZE;
+	return IK_OK;
+}
+
+/* ---- field validation ---- */
+
+static int valid_id(const char *s, size_t n)
+{
+	if (n == 0 || n > PROTO_MAX_ID)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int valid_name(const char *s, size_t n)
+{
+	if (n == 0 || n > PROTO_MAX_NAME)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* UTF-8 (no overlongs, surrogates or > U+10FFFF) without C0/C1 controls or DEL. */
+static int valid_text(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint32_t cp;
+		size_t len;
+		uint8_t c = p[i];
+
+		if (c < 0x80) {
+			cp = c;
+			len = 1;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			cp = c & 0x1fu;
+			len = 2;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			cp = c & 0x0fu;
+			len = 3;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			cp = c & 0x07u;
+			len = 4;
+		} else {
+			return 0;
+		}
+		if (n - i < len)
+			return 0;
+		for (size_t k = 1; k < len; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (p[i + k] & 0x3fu);
+		}
+		if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+			return 0;
+		i += len;
+	}
+	return 1;
+}
+
+static int printable_ascii(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/* Decode a bounded string into a NUL-terminated buffer, checking it with 'ok'. */
+static ik_status get_checked(ik_buf *b, char *out, size_t outsz, size_t maxlen,
+    int (*ok)(const char *, size_t))
+{
+	const uint8_t *p;
+	size_t n;
+	ik_status st = ik_buf_get_string_ptr(b, &p, &n, maxlen);
+
+	if (st != IK_OK)
+		return st;
+	if (n >= outsz || !ok((const char *)p, n))
+		return IK_ERR_PROTO_FIELD;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return IK_OK;
+}
+
+static ik_status finish(const ik_buf *b, ik_status st)
+{
+	if (st != IK_OK)
+		return st;
+	return ik_buf_remaining(b) == 0 ? IK_OK : IK_ERR_PROTO_TRAILING;
+}
+
+static ik_status get_serial(ik_buf *b, uint8_t *serial, size_t *len)
+{
+	const uint8_t *p;
+	size_t n;
+	ik_status st = ik_buf_get_string_ptr(b, &p, &n, PROTO_MAX_SERIAL);
+
+	if (st != IK_OK)
+		return st;
+	if (n == 0)
+		return IK_ERR_PROTO_FIELD;
+	memcpy(serial, p, n);
+	*len = n;
+	return IK_OK;
+}
+
+/* ---- HELLO ---- */
+
+ik_status proto_encode_hello(ik_buf *b, const proto_hello *m)
+{
+	size_t n = strlen(m->peer);
+	ik_status st;
+
+	if (!valid_name(m->peer, n))
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u32(b, m->version_min)) != IK_OK ||
+	    (st = ik_buf_put_u32(b, m->version_max)) != IK_OK)
+		return st;
+	return ik_buf_put_string(b, m->peer, n);
+}
+
+ik_status proto_decode_hello(const uint8_t *p, size_t n, proto_hello *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u32(&b, &m->version_min)) == IK_OK &&
+	    (st = ik_buf_get_u32(&b, &m->version_max)) == IK_OK)
+		st = get_checked(&b, m->peer, sizeof(m->peer), PROTO_MAX_NAME, valid_name);
+	if (st == IK_OK && m->version_min > m->version_max)
+		st = IK_ERR_PROTO_FIELD;
+	return finish(&b, st);
+}
+
+ik_status proto_encode_hello_reply(ik_buf *b, const proto_hello_reply *m)
+{
+	size_t n = strlen(m->peer);
+	ik_status st;
+
+	if (!valid_name(m->peer, n))
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u32(b, m->version)) != IK_OK)
+		return st;
+	return ik_buf_put_string(b, m->peer, n);
+}
+
+ik_status proto_decode_hello_reply(const uint8_t *p, size_t n, proto_hello_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u32(&b, &m->version)) == IK_OK)
+		st = get_checked(&b, m->peer, sizeof(m->peer), PROTO_MAX_NAME, valid_name);
+	return finish(&b, st);
+}
+
+/* ---- ISSUE ---- */
+
+ik_status proto_encode_issue(ik_buf *b, const proto_issue *m)
+{
+	size_t idn = strlen(m->request_id), pn = strlen(m->profile);
+	ik_status st;
+
+	if (!valid_id(m->request_id, idn) || !valid_name(m->profile, pn) || m->spki_len == 0 ||
+	    m->spki_len > PROTO_MAX_SPKI || m->nattrs > PROTO_MAX_ATTRS)
+		return IK_ERR_ARG;
+	for (uint8_t i = 0; i < m->nattrs; i++) {
+		size_t vn = strlen(m->attrs[i].value);
+		if (m->attrs[i].type < 1 || m->attrs[i].type > PROTO_ATTR_MAX || vn == 0 ||
+		    vn > PROTO_MAX_ATTR_LEN || !valid_text((const uint8_t *)m->attrs[i].value, vn))
+			return IK_ERR_ARG;
+	}
+	if ((st = ik_buf_put_string(b, m->request_id, idn)) != IK_OK ||
+	    (st = ik_buf_put_string(b, m->profile, pn)) != IK_OK ||
+	    (st = ik_buf_put_string(b, m->spki, m->spki_len)) != IK_OK ||
+	    (st = ik_buf_put_u8(b, m->nattrs)) != IK_OK)
+		return st;
+	for (uint8_t i = 0; i < m->nattrs; i++)
+		if ((st = ik_buf_put_u8(b, m->attrs[i].type)) != IK_OK ||
+		    (st = ik_buf_put_cstring(b, m->attrs[i].value)) != IK_OK)
+			return st;
+	if ((st = ik_buf_put_u64(b, m->not_before)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->not_after)) != IK_OK)
+		return st;
+	return ik_buf_put_u32(b, m->flags);
+}
+
+static ik_status get_attr(ik_buf *b, proto_attr_val *a)
+{
+	const uint8_t *p;
+	size_t n;
+	ik_status st;
+
+	if ((st = ik_buf_get_u8(b, &a->type)) != IK_OK)
+		return st;
+	if (a->type < 1 || a->type > PROTO_ATTR_MAX)
+		return IK_ERR_PROTO_FIELD;
+	if ((st = ik_buf_get_string_ptr(b, &p, &n, PROTO_MAX_ATTR_LEN)) != IK_OK)
+		return st;
+	if (n == 0 || !valid_text(p, n))
+		return IK_ERR_PROTO_FIELD;
+	memcpy(a->value, p, n);
+	a->value[n] = '\0';
+	return IK_OK;
+}
+
+ik_status proto_decode_issue(const uint8_t *p, size_t n, proto_issue *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = get_checked(&b, m->request_id, sizeof(m->request_id), PROTO_MAX_ID, valid_id)) != IK_OK ||
+	    (st = get_checked(&b, m->profile, sizeof(m->profile), PROTO_MAX_NAME, valid_name)) != IK_OK ||
+	    (st = ik_buf_get_string_ptr(&b, &m->spki, &m->spki_len, PROTO_MAX_SPKI)) != IK_OK ||
+	    (st = ik_buf_get_u8(&b, &m->nattrs)) != IK_OK)
+		return st;
+	if (m->spki_len == 0 || m->nattrs > PROTO_MAX_ATTRS)
+		return IK_ERR_PROTO_FIELD;
+	for (uint8_t i = 0; i < m->nattrs; i++)
+		if ((st = get_attr(&b, &m->attrs[i])) != IK_OK)
+			return st;
+	if ((st = ik_buf_get_u64(&b, &m->not_before)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->not_after)) == IK_OK)
+		st = ik_buf_get_u32(&b, &m->flags);
+	return finish(&b, st);
+}
+
+ik_status proto_encode_issue_reply(ik_buf *b, const proto_issue_reply *m)
+{
+	ik_status st;
+
+	if (m->serial_len == 0 || m->serial_len > PROTO_MAX_SERIAL || m->cert_len == 0 ||
+	    m->replayed > 1)
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_string(b, m->serial, m->serial_len)) != IK_OK ||
+	    (st = ik_buf_put_string(b, m->cert, m->cert_len)) != IK_OK)
+		return st;
+	return ik_buf_put_u8(b, m->replayed);
+}
+
+ik_status proto_decode_issue_reply(const uint8_t *p, size_t n, proto_issue_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = get_serial(&b, m->serial, &m->serial_len)) == IK_OK &&
+	    (st = ik_buf_get_string_ptr(&b, &m->cert, &m->cert_len, PROTO_MAX_REPLY)) == IK_OK &&
+	    (st = ik_buf_get_u8(&b, &m->replayed)) == IK_OK &&
+	    (m->cert_len == 0 || m->replayed > 1))
+		st = IK_ERR_PROTO_FIELD;
+	return finish(&b, st);
+}
+
+/* ---- REVOKE / HOLD / RELEASE ---- */
+
+ik_status proto_encode_revoke(ik_buf *b, const proto_revoke *m)
+{
+	ik_status st;
+
+	if (m->serial_len == 0 || m->serial_len > PROTO_MAX_SERIAL)
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_string(b, m->serial, m->serial_len)) != IK_OK ||
+	    (st = ik_buf_put_u8(b, m->reason)) != IK_OK)
+		return st;
+	return ik_buf_put_u64(b, m->when);
+}
+
+ik_status proto_decode_revoke(const uint8_t *p, size_t n, proto_revoke *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = get_serial(&b, m->serial, &m->serial_len)) == IK_OK &&
+	    (st = ik_buf_get_u8(&b, &m->reason)) == IK_OK)
+		st = ik_buf_get_u64(&b, &m->when);
+	return finish(&b, st);
+}
+
+ik_status proto_encode_revoke_reply(ik_buf *b, const proto_revoke_reply *m)
+{
+	ik_status st;
+
+	if (m->state > PROTO_STATE_REVOKED)
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u64(b, m->when)) != IK_OK)
+		return st;
+	return ik_buf_put_u8(b, m->state);
+}
+
+ik_status proto_decode_revoke_reply(const uint8_t *p, size_t n, proto_revoke_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u64(&b, &m->when)) == IK_OK &&
+	    (st = ik_buf_get_u8(&b, &m->state)) == IK_OK && m->state > PROTO_STATE_REVOKED)
+		st = IK_ERR_PROTO_FIELD;
+	return finish(&b, st);
+}
+
+/* ---- GET_CHAIN / GET_CRL / STATUS replies ---- */
+
+ik_status proto_encode_chain_reply(ik_buf *b, const proto_chain_reply *m)
+{
+	ik_status st;
+
+	if (m->n == 0 || m->n > PROTO_MAX_CHAIN)
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u8(b, m->n)) != IK_OK)
+		return st;
+	for (uint8_t i = 0; i < m->n; i++) {
+		if (m->cert_len[i] == 0)
+			return IK_ERR_ARG;
+		if ((st = ik_buf_put_string(b, m->cert[i], m->cert_len[i])) != IK_OK)
+			return st;
+	}
+	return IK_OK;
+}
+
+ik_status proto_decode_chain_reply(const uint8_t *p, size_t n, proto_chain_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u8(&b, &m->n)) != IK_OK)
+		return st;
+	if (m->n == 0 || m->n > PROTO_MAX_CHAIN)
+		return IK_ERR_PROTO_FIELD;
+	for (uint8_t i = 0; i < m->n; i++) {
+		if ((st = ik_buf_get_string_ptr(&b, &m->cert[i], &m->cert_len[i], PROTO_MAX_REPLY)) != IK_OK)
+			return st;
+		if (m->cert_len[i] == 0)
+			return IK_ERR_PROTO_FIELD;
+	}
+	return finish(&b, IK_OK);
+}
+
+ik_status proto_encode_crl_reply(ik_buf *b, const proto_crl_reply *m)
+{
+	ik_status st;
+
+	if (m->crl_len == 0)
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u64(b, m->crl_number)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->this_update)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->next_update)) != IK_OK)
+		return st;
+	return ik_buf_put_string(b, m->crl, m->crl_len);
+}
+
+ik_status proto_decode_crl_reply(const uint8_t *p, size_t n, proto_crl_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u64(&b, &m->crl_number)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->this_update)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->next_update)) == IK_OK &&
+	    (st = ik_buf_get_string_ptr(&b, &m->crl, &m->crl_len, PROTO_MAX_REPLY)) == IK_OK &&
+	    m->crl_len == 0)
+		st = IK_ERR_PROTO_FIELD;
+	return finish(&b, st);
+}
+
+ik_status proto_encode_status_reply(ik_buf *b, const proto_status_reply *m)
+{
+	ik_status st;
+
+	if (m->hsm_ok > 1)
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u8(b, m->hsm_ok)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->issued)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->revoked)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->held)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->crl_number)) != IK_OK)
+		return st;
+	return ik_buf_put_u64(b, m->uptime);
+}
+
+ik_status proto_decode_status_reply(const uint8_t *p, size_t n, proto_status_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u8(&b, &m->hsm_ok)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->issued)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->revoked)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->held)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->crl_number)) == IK_OK &&
+	    (st = ik_buf_get_u64(&b, &m->uptime)) == IK_OK && m->hsm_ok > 1)
+		st = IK_ERR_PROTO_FIELD;
+	return finish(&b, st);
+}
+
+/* ---- ERROR ---- */
+
+ik_status proto_encode_error(ik_buf *b, const proto_error *m)
+{
+	size_t n = strlen(m->detail);
+	ik_status st;
+
+	if (n > PROTO_MAX_DETAIL || !printable_ascii((const uint8_t *)m->detail, n))
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u32(b, m->status)) != IK_OK)
+		return st;
+	return ik_buf_put_string(b, m->detail, n);
+}
+
+ik_status proto_decode_error(const uint8_t *p, size_t n, proto_error *m)
+{
+	ik_buf b;
+	const uint8_t *d;
+	size_t dn;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u32(&b, &m->status)) != IK_OK ||
+	    (st = ik_buf_get_string_ptr(&b, &d, &dn, PROTO_MAX_DETAIL)) != IK_OK)
+		return st;
+	if (!printable_ascii(d, dn))
+		return IK_ERR_PROTO_FIELD;
+	memcpy(m->detail, d, dn);
+	m->detail[dn] = '\0';
+	return finish(&b, IK_OK);
+}
+
+ik_status proto_decode_empty(const uint8_t *p, size_t n)
+{
+	(void)p;
+	return n == 0 ? IK_OK : IK_ERR_PROTO_TRAILING;
+}
+
+const char *proto_type_name(uint16_t type)
+{
+	switch (type & (uint16_t)~PROTO_REPLY) {
+	case PROTO_HELLO: return "hello";
+	case PROTO_ISSUE: return "issue";
+	case PROTO_REVOKE: return "revoke";
+	case PROTO_HOLD: return "hold";
+	case PROTO_RELEASE: return "release";
+	case PROTO_GET_CHAIN: return "get-chain";
+	case PROTO_GET_CRL: return "get-crl";
+	case PROTO_STATUS: return "status";
+	default: return type == PROTO_ERROR ? "error" : "unknown";
+	}
+}
