@@ -49,6 +49,9 @@ ik_status sg_tbs_build(const sg_ca *ca, const sg_profile *p, const sg_leaf *leaf
 ik_status sg_lint_tbs(const sg_ca *ca, const sg_profile *p, const sg_leaf *leaf,
     const uint8_t *tbs, size_t n, char *why, size_t whysz);
 
+/* AlgorithmIdentifier of the CA's signature algorithm (NULL parameters for RSA only). */
+ik_status sg_put_algid(ik_buf *b, sg_sigalg alg);
+
 /* SEQUENCE { tbs, signatureAlgorithm, BIT STRING sig } (certificates and CRLs alike). */
 ik_status sg_signed_assemble(sg_sigalg alg, const uint8_t *tbs, size_t n,
     const uint8_t *sig, size_t siglen, ik_buf *out);

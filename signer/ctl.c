@@ -442,8 +442,12 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cmd = argv[optind++];
-	/* options may follow the command too; the serial is the one positional argument */
+	cmd = argv[optind];
+	/* options may follow the command too; the serial is the one positional argument.
+	 * Rescan the rest from a fresh getopt state (the first pass stopped at the command). */
+	argc -= optind;
+	argv += optind;
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "s:o:h", opts, NULL)) != -1)
 		if ((rc = parse_opt(&o, c, optarg)) != 0)
 			return rc == 1 ? 0 : rc;

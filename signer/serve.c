@@ -114,6 +114,9 @@ static void conn_send_error(sg_conn *c, uint32_t id, ik_status st, const char *d
 	ik_buf b;
 
 	snprintf(e.detail, sizeof(e.detail), "%s", detail != NULL ? detail : ik_status_str(st));
+	for (char *d = e.detail; *d != '\0'; d++) /* the wire carries printable ASCII only */
+		if ((unsigned char)*d < 0x20 || (unsigned char)*d > 0x7e)
+			*d = '?';
 	ik_buf_init(&b, PROTO_MAX_DETAIL + 64);
 	if (proto_encode_error(&b, &e) == IK_OK)
 		(void)conn_send(c, PROTO_ERROR, id, ik_buf_ptr(&b), ik_buf_remaining(&b));

@@ -22,7 +22,7 @@ static const struct {
 	[PROTO_ATTR_SERIALNUMBER] = { OID_AT_SERIALNUMBER, OID_LEN(OID_AT_SERIALNUMBER) },
 };
 
-static ik_status put_algid(ik_buf *b, sg_sigalg alg)
+ik_status sg_put_algid(ik_buf *b, sg_sigalg alg)
 {
 	size_t m;
 	ik_status st;
@@ -245,7 +245,7 @@ ik_status sg_tbs_build(const sg_ca *ca, const sg_profile *p, const sg_leaf *leaf
 	if ((st = der_begin(out, DER_SEQUENCE, &mtbs)) != IK_OK ||
 	    (st = der_put_tlv(out, DER_CTX(0), v3, sizeof(v3))) != IK_OK ||
 	    (st = der_put_tlv(out, DER_INTEGER, leaf->serial, leaf->serial_len)) != IK_OK ||
-	    (st = put_algid(out, ca->sig)) != IK_OK ||
+	    (st = sg_put_algid(out, ca->sig)) != IK_OK ||
 	    (st = ik_buf_put(out, ca->name_der, ca->name_len)) != IK_OK)
 		return st;
 	if ((st = der_begin(out, DER_SEQUENCE, &m)) != IK_OK ||
@@ -273,7 +273,7 @@ ik_status sg_signed_assemble(sg_sigalg alg, const uint8_t *tbs, size_t n, const 
 	    ik_size_add(siglen, 1, &bitlen) != 0)
 		return IK_ERR_ARG;
 	if ((st = der_begin(out, DER_SEQUENCE, &m)) != IK_OK ||
-	    (st = ik_buf_put(out, tbs, n)) != IK_OK || (st = put_algid(out, alg)) != IK_OK ||
+	    (st = ik_buf_put(out, tbs, n)) != IK_OK || (st = sg_put_algid(out, alg)) != IK_OK ||
 	    (st = ik_buf_put_u8(out, DER_BIT_STRING)) != IK_OK ||
 	    (st = der_put_len(out, bitlen)) != IK_OK || (st = ik_buf_put_u8(out, 0x00)) != IK_OK ||
 	    (st = ik_buf_put(out, sig, siglen)) != IK_OK)
