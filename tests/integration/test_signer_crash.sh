@@ -5,10 +5,10 @@
 ik_setup ec-p256
 
 ledger_rows() {
-	python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"select count(*) from intents where request_id=?\",(sys.argv[2],)).fetchone()[0], c.execute(\"select count(*) from certs where request_id=?\",(sys.argv[2],)).fetchone()[0])" "$TMP/ledger.sqlite" "$1"
+	/usr/bin/python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute(\"select count(*) from intents where request_id=?\",(sys.argv[2],)).fetchone()[0], c.execute(\"select count(*) from certs where request_id=?\",(sys.argv[2],)).fetchone()[0])" "$TMP/ledger.sqlite" "$1"
 }
 intent_serial() {
-	python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute('select hex(serial) from intents where request_id=?',(sys.argv[2],)).fetchone(); print(r[0].lstrip('0') if r else '')" "$TMP/ledger.sqlite" "$1"
+	/usr/bin/python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); r=c.execute('select hex(serial) from intents where request_id=?',(sys.argv[2],)).fetchone(); print((r[0][2:] if r[0].startswith('00') else r[0]) if r else '')" "$TMP/ledger.sqlite" "$1"
 }
 
 for point in crash-after-intent crash-after-sign crash-after-commit; do

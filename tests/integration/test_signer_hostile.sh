@@ -27,7 +27,7 @@ ik_expect_refusal policy-profile ik_signctl issue --id prof --profile server --p
 ik_ok "off-profile requests refused: CA flag, unknown flag, validity, key type/size, subject attribute, fixed O, missing CN, unknown profile"
 
 # nothing was recorded for any refused request
-n=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('select (select count(*) from intents)+(select count(*) from certs)').fetchone()[0])" "$TMP/ledger.sqlite")
+n=$(/usr/bin/python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('select (select count(*) from intents)+(select count(*) from certs)').fetchone()[0])" "$TMP/ledger.sqlite")
 [ "$n" = 0 ] || ik_fail "refused requests left $n ledger rows"
 ik_ok "refusals leave no trace in the ledger"
 

@@ -16,7 +16,7 @@ subject=$(openssl x509 -in "$TMP/alice.pem" -noout -subject -nameopt RFC2253)
 ik_ok "subject carries the request's CN/OU and the profile's fixed O and C"
 
 # exactly the profile's extensions, with criticality, checked by an independent parser
-python3 - "$TMP/alice.pem" "$TMP/ca/issuing-ca.pem" <<'PY' || ik_fail "extension check"
+/usr/bin/python3 - "$TMP/alice.pem" "$TMP/ca/issuing-ca.pem" <<'PY' || ik_fail "extension check"
 import sys
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID as E, ExtendedKeyUsageOID, AuthorityInformationAccessOID
@@ -81,7 +81,7 @@ ik_expect_refusal exists ik_signctl issue --id alice --profile client --pubkey "
 ik_ok "a request id reused for a different request is refused"
 
 # serials are distinct and the ledger has one row per certificate
-n=$(python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from certs').fetchone()[0])" "$TMP/ledger.sqlite")
+n=$(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from certs').fetchone()[0])" "$TMP/ledger.sqlite")
 [ "$n" = 3 ] || ik_fail "ledger has $n certificates, expected 3"
 ik_ok "ledger holds exactly one row per certificate"
 
