@@ -13,7 +13,12 @@ export PATH="$INKAN_BUILD/signer:$INKAN_BUILD/hsm:$INKAN_BUILD/ceremony:$INKAN_B
 
 ik_cleanup() {
 	local rc=$?
-	ik_stop_signer || true
+	ik_stop_signer || rc=1
+	# a sanitizer report from any daemon run fails the test (ASan+UBSan builds)
+	if [ -f "$TMP/signer.log" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/signer.log"; then
+		echo "FAIL: sanitizer report in the signer log" >&2
+		rc=1
+	fi
 	if [ "$rc" -ne 0 ] && [ -f "$TMP/signer.log" ]; then
 		echo "--- signer log ---" >&2
 		tail -n 50 "$TMP/signer.log" >&2 || true
@@ -86,7 +91,10 @@ ik_start_signer() {
 ik_stop_signer() {
 	if [ -n "$SIGNER_PID" ] && kill -0 "$SIGNER_PID" 2>/dev/null; then
 		kill -TERM "$SIGNER_PID" 2>/dev/null || true
-		wait "$SIGNER_PID" 2>/dev/null || true
+		local st=0
+		wait "$SIGNER_PID" 2>/dev/null || st=$?
+		SIGNER_PID=
+		[ "$st" -eq 0 ] || { echo "FAIL: signer exited with status $st on SIGTERM" >&2; return 1; }
 	fi
 	SIGNER_PID=
 }
