@@ -50,7 +50,7 @@ socket = $TMP/signer.sock
 socket_mode = ${SOCKET_MODE:-0660}
 ra_uid = $(id -u)
 ledger = $TMP/ledger.sqlite
-workers = 2
+workers = ${SIGNER_WORKERS:-2}
 crl_lifetime = 3600
 ${1:-}
 
