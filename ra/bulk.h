@@ -111,7 +111,8 @@ int ra_bulk_clean(const ra_bulk_result *r);
  * A new reference, or NULL on allocation failure. */
 json_t *ra_bulk_errors_json(const ra_bulk_result *r);
 /* "row 3, column email: ...\n" per error ("row 3: ..." without a column, the bare reason
- * for row 0); a final line says how many were dropped.  Malloc'd, NUL-terminated; NULL on allocation failure. */
+ * for row 0); a final line says how many were dropped.  Malloc'd and NUL-terminated
+ * ("" for no errors); NULL on allocation failure. */
 char *ra_bulk_errors_text(const ra_bulk_result *r);
 
 /* Names used on the API: "issue"/"renew"/"revoke", "tsv"/"csv"/"auto".  -1 if unknown. */
