@@ -116,16 +116,18 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-__attribute__((format(printf, 5, 0)))
-static void verror(bulk_ctx *c, size_t row, const char *column, const char *header,
-    const char *fmt, va_list ap)
+/* Keeps the error unless the cap is reached; force (the error that makes the file
+ * unusable) is kept past the cap, so the officer always learns why. */
+__attribute__((format(printf, 6, 0)))
+static void verror(bulk_ctx *c, int force, size_t row, const char *column,
+    const char *header, const char *fmt, va_list ap)
 {
 	ra_bulk_result *r = c->res;
 	ra_bulk_error *e;
 	char reason[512];
 
 	c->errors_seen++;
-	if (r->nerrors >= c->lim.max_errors) {
+	if (r->nerrors >= c->lim.max_errors && !force) {
 		r->errors_dropped++;
 		return;
 	}
@@ -156,7 +158,7 @@ static void add_error(bulk_ctx *c, size_t row, const char *column, const char *f
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, row, column, NULL, fmt, ap);
+	verror(c, 0, row, column, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -168,7 +170,7 @@ static void col_error(bulk_ctx *c, size_t i, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, c->record, cols[c->colmap[i]].name, c->colname[i], fmt, ap);
+	verror(c, 0, c->record, cols[c->colmap[i]].name, c->colname[i], fmt, ap);
 	va_end(ap);
 }
 
@@ -178,7 +180,7 @@ static void fatal(bulk_ctx *c, size_t row, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, row, "", NULL, fmt, ap);
+	verror(c, 1, row, "", NULL, fmt, ap);
 	va_end(ap);
 	c->res->fatal = 1;
 	c->stop = 1;

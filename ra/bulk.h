@@ -46,7 +46,8 @@ typedef struct ra_bulk_limits {
 	size_t max_bytes;           /* the whole file */
 	size_t max_rows;            /* data rows (header and blank rows not counted) */
 	size_t max_field_bytes;     /* one value, in bytes */
-	size_t max_errors;          /* errors kept; more are only counted */
+	size_t max_errors;          /* errors kept; more are only counted (but the one
+	                             * that makes the file unusable is always kept) */
 	uint32_t max_validity_days; /* validity_days must be 1..this */
 } ra_bulk_limits;
 

@@ -754,6 +754,16 @@ static void test_error_cap(void **state)
 	    "7 more errors not listed\n");
 	free(s);
 	ra_bulk_free(r);
+
+	/* The error that makes the whole file unusable is kept past the cap. */
+	lim.max_rows = 5;
+	r = parse_lim(RA_BULK_ISSUE, RA_BULK_CSV, f, strlen(f), &lim);
+	assert_true(r->fatal);
+	assert_int_equal(r->nrows, 0);
+	assert_int_equal(r->nerrors, 4);
+	assert_int_equal(r->errors_dropped, 7);
+	expect_err(r, 3, 7, "", "more than 5 data rows: split the file");
+	ra_bulk_free(r);
 }
 
 static void test_tsv_quotes_and_extra_values(void **state)
