@@ -407,11 +407,28 @@ static int header_cell(bulk_ctx *c, ra_bulk_kind kind, size_t i)
 	return 0;
 }
 
+/* 1 if no cell of the current record names a column of any kind: a data row where the
+ * header should be. */
+static int no_known_column(const bulk_ctx *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!(c->f[i].flags & F_TOOLONG) && lookup_column(cell(c, i)) >= 0)
+			return 0;
+	return 1;
+}
+
 static void header_row(bulk_ctx *c, ra_bulk_kind kind)
 {
 	size_t n = c->nf < MAX_COLS ? c->nf : MAX_COLS;
+	char list[256];
 	int bad = 0;
 
+	if (no_known_column(c, n)) {
+		column_list(kind, list, sizeof(list));
+		fatal(c, c->record, "this row should be the header, naming the columns, but it "
+		    "names none; %s files have: %s", ra_bulk_kind_name(kind), list);
+		return;
+	}
 	if (c->nf > MAX_COLS) {
 		add_error(c, c->record, "", "the header has %zu columns; at most %d are allowed",
 		    c->nf, MAX_COLS);

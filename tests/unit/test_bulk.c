@@ -288,6 +288,13 @@ static void test_unknown_and_duplicate_columns(void **state)
 	ra_bulk_result *r;
 
 	(void)state;
+	/* No header at all: one error instead of one per cell. */
+	r = parse(RA_BULK_ISSUE, RA_BULK_CSV, "\nalice,a@example.jp,PC,x\nbob,b@example.jp,PC,y\n");
+	expect_fatal(r, 2, "", "this row should be the header, naming the columns, but it names "
+	    "none; issue files have: user, email, device, common_name, display_name, "
+	    "validity_days, key_type, note");
+	ra_bulk_free(r);
+
 	r = parse(RA_BULK_ISSUE, RA_BULK_CSV,
 	    "user,email,department,device,common_name,reason\nalice,a@example.jp,IT,PC,x,\n");
 	assert_true(r->fatal);
