@@ -63,4 +63,22 @@ int sq_len_ok(const char *v, size_t min, size_t max);
 
 int64_t sq_now(void);
 
+/* ---- shared between the certificate and queue files (inside a transaction) ---- */
+
+/* Live states: a device holding one of these cannot get another plain issue. */
+#define SQ_LIVE_SQL "('issuing', 'awaiting_download', 'active', 'suspended')"
+
+/* IK_ERR_STATE when quota > 0 and that many certificates count against it already. */
+ik_status sq_quota_check(sq_conn *c, uint64_t quota);
+/* The device exists (IK_ERR_NOT_FOUND) and holds no live certificate (IK_ERR_STATE);
+ * *user_id gets its user. */
+ik_status sq_device_free(sq_conn *c, int64_t device_id, int64_t *user_id);
+/* A new certificate row without serial, in state st (issuing or awaiting_download). */
+ik_status sq_cert_insert(sq_conn *c, int64_t device_id, int64_t user_id, const char *cn,
+    unsigned validity_days, ra_cert_state st, int64_t *id);
+ik_status sq_cert_read(sq_conn *c, int64_t id, ra_cert *out);
+/* cn 1..RA_CN_MAX bytes and validity 1..36500 days. */
+int sq_cn_ok(const char *cn);
+int sq_validity_ok(unsigned days);
+
 #endif
