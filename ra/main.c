@@ -15,6 +15,9 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "publish.h"
+#include "queue.h"
+#include "signer_client.h"
 #include "store.h"
 
 static void usage(FILE *f)
@@ -123,12 +126,25 @@ static int verify_history(ra_store *store)
 	return 1;
 }
 
+static const struct {
+	const ra_route *routes;
+	const size_t *n;
+} route_tables[] = {
+	{ ra_api_auth_routes, &ra_api_auth_nroutes },
+	{ ra_api_users_routes, &ra_api_users_nroutes },
+	{ ra_api_certs_routes, &ra_api_certs_nroutes },
+	{ ra_api_history_routes, &ra_api_history_nroutes },
+	{ ra_download_routes, &ra_download_nroutes },
+	{ ra_publish_routes, &ra_publish_nroutes },
+};
+
 static int serve(ra_app *app)
 {
 	ra_http *h = NULL;
 	sigset_t set;
 	char err[256];
 	int sig = 0, rc = 1;
+	ik_status st;
 
 	/* block before any thread starts: only this thread takes SIGTERM/SIGINT */
 	sigemptyset(&set);
@@ -138,9 +154,23 @@ static int serve(ra_app *app)
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
-	if (ra_http_new(app, &h) != IK_OK ||
-	    ra_http_add_routes(h, ra_api_auth_routes, ra_api_auth_nroutes) != IK_OK)
+	if ((st = ra_signer_new(app->cfg->signer_socket, 4, &app->signer)) != IK_OK ||
+	    (st = ra_publish_new(app->signer, &app->publish)) != IK_OK) {
+		ik_log(LOG_ERR, "cannot set up the signer client: %s", ik_status_str(st));
 		goto out;
+	}
+	if (ra_publish_refresh(app->publish) != IK_OK)
+		ik_log(LOG_WARNING, "the signer at %s does not answer yet; requests will wait for it",
+		    app->cfg->signer_socket);
+	if ((st = ra_queue_start(app, 2, &app->queue)) != IK_OK) {
+		ik_log(LOG_ERR, "cannot start the request queue: %s", ik_status_str(st));
+		goto out;
+	}
+	if ((st = ra_http_new(app, &h)) != IK_OK)
+		goto out;
+	for (size_t i = 0; i < sizeof(route_tables) / sizeof(route_tables[0]); i++)
+		if (ra_http_add_routes(h, route_tables[i].routes, *route_tables[i].n) != IK_OK)
+			goto out;
 	if (ra_http_start(h, err, sizeof(err)) != IK_OK) {
 		ik_log(LOG_ERR, "%s", err);
 		goto out;
@@ -155,6 +185,12 @@ static int serve(ra_app *app)
 	rc = 0;
 out:
 	ra_http_free(h);
+	ra_queue_stop(app->queue);
+	ra_publish_free(app->publish);
+	ra_signer_free(app->signer);
+	app->queue = NULL;
+	app->publish = NULL;
+	app->signer = NULL;
 	return rc;
 }
 
