@@ -165,7 +165,7 @@ static ik_status officer_update(sq_conn *c, const char *sql, int64_t id, int64_t
 	sq_bind_i64(c, q, 1, id);
 	if (text != NULL)
 		sq_bind_text(c, q, 2, text);
-	else
+	else if (sqlite3_bind_parameter_count(q) >= 2)
 		sq_bind_i64(c, q, 2, v);
 	st = sq_exec(c, q, &changes);
 	sq_reset(q);
