@@ -85,7 +85,7 @@ static void h_history_csv(ra_req *r)
 		return;
 	q.descending = 0;
 	ik_buf_init(&out, 512u << 20);
-	st = ik_buf_put_cstring(&out, "id,time,actor,ip,operation,target,detail,hash\r\n");
+	st = ik_buf_put_text(&out, "id,time,actor,ip,operation,target,detail,hash\r\n");
 	/* whole history in pages, oldest first */
 	while (st == IK_OK) {
 		if ((st = ra_store_history_list(r->app->store, &q, &rows, RA_PAGE_MAX, &n)) != IK_OK)
@@ -273,20 +273,20 @@ static void h_metrics(ra_req *r)
 	if (r->app->queue != NULL)
 		ra_queue_stats_get(r->app->queue, &qs);
 	ik_buf_init(&out, 64 * 1024);
-	st = ik_buf_put_cstring(&out, "# HELP inkan_certificates Certificates by state.\n"
+	st = ik_buf_put_text(&out, "# HELP inkan_certificates Certificates by state.\n"
 	    "# TYPE inkan_certificates gauge\n");
 	for (int s = RA_CERT_ISSUING; st == IK_OK && s <= RA_CERT_FAILED; s++) {
 		snprintf(line, sizeof(line), "inkan_certificates{state=\"%s\"} %llu\n",
 		    ra_cert_state_name((ra_cert_state)s), (unsigned long long)c.by_state[s]);
-		st = ik_buf_put_cstring(&out, line);
+		st = ik_buf_put_text(&out, line);
 	}
 	if (st == IK_OK)
-		st = ik_buf_put_cstring(&out, "# HELP inkan_requests Queue requests by state.\n"
+		st = ik_buf_put_text(&out, "# HELP inkan_requests Queue requests by state.\n"
 		    "# TYPE inkan_requests gauge\n");
 	for (int s = RA_REQ_PENDING; st == IK_OK && s <= RA_REQ_FAILED; s++) {
 		snprintf(line, sizeof(line), "inkan_requests{state=\"%s\"} %llu\n",
 		    ra_request_state_name((ra_request_state)s), (unsigned long long)reqs[s]);
-		st = ik_buf_put_cstring(&out, line);
+		st = ik_buf_put_text(&out, line);
 	}
 	snprintf(line, sizeof(line), "# TYPE inkan_signer_up gauge\ninkan_signer_up %d\n"
 	    "# TYPE inkan_hsm_up gauge\ninkan_hsm_up %d\n"
@@ -294,7 +294,7 @@ static void h_metrics(ra_req *r)
 	    "# TYPE inkan_signer_retries_total counter\ninkan_signer_retries_total %llu\n",
 	    qs.signer_up, qs.hsm_up, (unsigned long long)qs.sent, (unsigned long long)qs.retried);
 	if (st == IK_OK)
-		st = ik_buf_put_cstring(&out, line);
+		st = ik_buf_put_text(&out, line);
 	if (st != IK_OK)
 		ra_reply_error(r, 500, "internal", "cannot build the metrics");
 	else

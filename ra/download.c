@@ -290,9 +290,7 @@ static void h_p12(ra_req *r)
 	memset(&n, 0, sizeof(n));
 	n.kind = RA_REQ_ISSUE;
 	n.cert_id = d.cert_id;
-	n.spki = ik_buf_ptr(&spki);
-	n.spki_len = ik_buf_remaining(&spki);
-	n.generate_here = 1;
+	n.generate_here = 1;      /* no key yet: no worker takes it before set_spki */
 	n.created_by = login;
 	snprintf(detail, sizeof(detail), "{\"device\":\"%s\",\"format\":\"%s\",\"key\":\"%s\"}",
 	    device, ra_p12_flavour_name(flavour), ra_keytype_name(keytype));
@@ -305,6 +303,11 @@ static void h_p12(ra_req *r)
 	}
 	if (st != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	if ((st = ra_store_request_set_spki(r->app->store, req.id, ik_buf_ptr(&spki),
+	    ik_buf_remaining(&spki))) != IK_OK) {
+		ra_api_store_error(r, st, "request");
 		goto out;
 	}
 	st = ra_queue_run_now(r->app->queue, req.id, 1, DOWNLOAD_WAIT_MS, &req, &err);
