@@ -304,3 +304,8 @@ ik_status ik_buf_get_cstring(ik_buf *b, char *out, size_t outsz)
 	out[n] = '\0';
 	return IK_OK;
 }
+
+ik_status ik_buf_put_text(ik_buf *b, const char *s)
+{
+	return ik_buf_put(b, s, strlen(s));
+}
