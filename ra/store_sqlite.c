@@ -499,6 +499,18 @@ ik_status ra_store_rollback(ra_store *s)
 	return st != IK_OK ? st : sq_rollback(c);
 }
 
+int ra_store_thread_reset(ra_store *s)
+{
+	sq_conn *c = pthread_getspecific(s->key);
+	int levels = 0;
+
+	while (c != NULL && c->depth > 0) {
+		(void)sq_rollback(c);
+		levels++;
+	}
+	return levels;
+}
+
 ik_status sq_hist(ra_store *s, const ra_hist *h)
 {
 	return h == NULL ? IK_OK : ra_history_record(s, h);

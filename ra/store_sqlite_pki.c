@@ -638,17 +638,24 @@ ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out)
 	" AND (?4 IS NULL OR not_before >= ?4) AND (?5 IS NULL OR not_before < ?5)" \
 	" AND (?6 IS NULL OR device_id = ?6) AND (?7 IS NULL OR user_id = ?7)"
 
-/* ?8/?9: the (key, id) of the previous page's last row, NULL for the first page;
- * ?10 the limit.  The key is selected last, for the next cursor. */
-#define CERT_PAGE(key, cmp, dir) \
+/* A page: the first one, or the one after (?8, ?9) = the (key, id) of the previous page's
+ * last row; ?10 the limit.  The key is selected last, for the next cursor.  The redundant
+ * "key >= ?8" lets SQLite seek in the (key, id) index instead of scanning from the start,
+ * so a page costs the same wherever it is: keyset, not OFFSET. */
+#define CERT_PAGE_FIRST(key, dir) \
 	"SELECT " CERT_COLS ", " key " FROM certificates WHERE" CERT_FILTER \
-	" AND (?8 IS NULL OR (" key ", id) " cmp " (?8, ?9))" \
+	" ORDER BY " key " " dir ", id " dir " LIMIT ?10"
+#define CERT_PAGE_AFTER(key, cmp, dir) \
+	"SELECT " CERT_COLS ", " key " FROM certificates WHERE" CERT_FILTER \
+	" AND " key " " cmp "= ?8 AND (" key ", id) " cmp " (?8, ?9)" \
 	" ORDER BY " key " " dir ", id " dir " LIMIT ?10"
 
-#define CERT_PAGES(key) { CERT_PAGE(key, ">", "ASC"), CERT_PAGE(key, "<", "DESC") }
+#define CERT_PAGES(key) { \
+	{ CERT_PAGE_FIRST(key, "ASC"), CERT_PAGE_AFTER(key, ">", "ASC") }, \
+	{ CERT_PAGE_FIRST(key, "DESC"), CERT_PAGE_AFTER(key, "<", "DESC") } }
 
-/* indexed by ra_cert_sort, then descending; every key has an index ending in id */
-static const char *const SQL_CERT_PAGE[][2] = {
+/* [ra_cert_sort][descending][after a cursor]; every key has an index ending in id */
+static const char *const SQL_CERT_PAGE[][2][2] = {
 	[RA_CERT_SORT_CREATED] = CERT_PAGES("created_at"),
 	[RA_CERT_SORT_CN] = CERT_PAGES("cn"),
 	[RA_CERT_SORT_NOT_BEFORE] = CERT_PAGES("IFNULL(not_before, 0)"),
@@ -761,6 +768,7 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows
 {
 	size_t limit = cq->limit == 0 ? RA_PAGE_MAX : cq->limit;
 	int desc = cq->descending != 0, row = 1, more = 0;
+	int after = cq->cursor != NULL && cq->cursor[0] != '\0';
 	int64_t last_i = 0;
 	char last_s[RA_CN_MAX + 1] = "";
 	char *like = NULL;
@@ -773,17 +781,16 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows
 	next[0] = '\0';
 	if (!query_ok(cq))
 		return IK_ERR_ARG;
-	if (cq->cursor != NULL && cq->cursor[0] != '\0' &&
-	    (st = cursor_decode(cq->cursor, cq->sort, desc, &cur)) != IK_OK)
+	if (after && (st = cursor_decode(cq->cursor, cq->sort, desc, &cur)) != IK_OK)
 		return st;
 	if ((st = sq_like_contains(cq->cn_contains, &like)) != IK_OK)
 		return st;
-	if ((st = sq_prep(s, SQL_CERT_PAGE[cq->sort][desc], &c, &q)) != IK_OK) {
+	if ((st = sq_prep(s, SQL_CERT_PAGE[cq->sort][desc][after], &c, &q)) != IK_OK) {
 		free(like);
 		return st;
 	}
 	bind_filter(c, q, cq, like);
-	if (cq->cursor != NULL && cq->cursor[0] != '\0') {
+	if (after) {
 		if (sort_is_text(cq->sort))
 			sq_bind_text(c, q, 8, cur.sval);
 		else

@@ -895,6 +895,17 @@ static void test_rollback(void **state)
 
 	assert_int_equal(ra_store_commit(f->s), IK_ERR_STATE);   /* none open */
 	assert_int_equal(ra_store_rollback(f->s), IK_ERR_STATE);
+
+	/* a transaction forgotten by a caller is undone by the thread reset */
+	assert_int_equal(ra_store_thread_reset(f->s), 0);
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	add_user(f->s, "forgotten");
+	assert_int_equal(ra_store_thread_reset(f->s), 2);
+	assert_int_equal(ra_store_user_by_external_id(f->s, "forgotten", &u), IK_ERR_NOT_FOUND);
+	add_user(f->s, "after-reset"); /* the thread's connection works on */
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM users WHERE external_id ="
+	    " 'after-reset'"), 1);
 }
 
 /* ---- history ---- */
