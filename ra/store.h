@@ -64,6 +64,10 @@ ik_status ra_store_schema_version(ra_store *s, int *db_version, int *code_versio
 ik_status ra_store_begin(ra_store *s);
 ik_status ra_store_commit(ra_store *s);
 ik_status ra_store_rollback(ra_store *s);
+/* Rolls back every level of a transaction the calling thread left open and returns how many
+ * there were (0 normally; more is a bug in the caller, worth a log line).  Pool threads call
+ * it after each unit of work, so a forgotten transaction cannot hold the write lock. */
+int ra_store_thread_reset(ra_store *s);
 
 /* ---- history entries recorded with a change ---- */
 

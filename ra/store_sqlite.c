@@ -380,6 +380,53 @@ ik_status sq_like_contains(const char *sub, char **pattern)
 	return IK_OK;
 }
 
+/* Runs sql with integer parameters v[0..nv-1] as ?1..?nv. */
+ik_status sq_run_ids(sq_conn *c, const char *sql, const int64_t *v, int nv,
+    int64_t *changes)
+{
+	sqlite3_stmt *q;
+	ik_status st = sq_stmt(c, sql, &q);
+
+	if (st != IK_OK)
+		return st;
+	for (int i = 0; i < nv; i++)
+		sq_bind_i64(c, q, i + 1, v[i]);
+	st = sq_exec(c, q, changes);
+	sq_reset(q);
+	return st;
+}
+
+ik_status sq_count_id(sq_conn *c, const char *sql, int64_t id, int64_t *n)
+{
+	sqlite3_stmt *q;
+	int row;
+	ik_status st = sq_stmt(c, sql, &q);
+
+	*n = 0;
+	if (st != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, id);
+	if ((st = sq_step(c, q, &row)) == IK_OK && row)
+		*n = sq_col_i64(q, 0);
+	sq_reset(q);
+	return st;
+}
+
+/* At most RA_STORE_TEXT_MAX bytes, cut at a UTF-8 character boundary. */
+void sq_clip_text(const char *in, char out[RA_STORE_TEXT_MAX + 1])
+{
+	size_t n = in != NULL ? strnlen(in, RA_STORE_TEXT_MAX + 1) : 0;
+
+	if (n > RA_STORE_TEXT_MAX) {
+		n = RA_STORE_TEXT_MAX;
+		while (n > 0 && ((unsigned char)in[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if (n > 0)
+		memcpy(out, in, n);
+	out[n] = '\0';
+}
+
 /* ---- transactions ---- */
 
 static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
@@ -497,6 +544,18 @@ ik_status ra_store_rollback(ra_store *s)
 	ik_status st = sq_get_conn(s, &c);
 
 	return st != IK_OK ? st : sq_rollback(c);
+}
+
+int ra_store_thread_reset(ra_store *s)
+{
+	sq_conn *c = pthread_getspecific(s->key);
+	int levels = 0;
+
+	while (c != NULL && c->depth > 0) {
+		(void)sq_rollback(c);
+		levels++;
+	}
+	return levels;
 }
 
 ik_status sq_hist(ra_store *s, const ra_hist *h)

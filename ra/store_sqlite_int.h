@@ -63,7 +63,14 @@ int sq_len_ok(const char *v, size_t min, size_t max);
 
 int64_t sq_now(void);
 
-/* ---- shared between the certificate and queue files (inside a transaction) ---- */
+/* Runs sql with integer parameters v[0..nv-1] as ?1..?nv; *changes may be NULL. */
+ik_status sq_run_ids(sq_conn *c, const char *sql, const int64_t *v, int nv, int64_t *changes);
+/* The first column of the first row (a COUNT) of sql with ?1 = id. */
+ik_status sq_count_id(sq_conn *c, const char *sql, int64_t id, int64_t *n);
+/* in copied into out: at most RA_STORE_TEXT_MAX bytes, cut at a UTF-8 character boundary. */
+void sq_clip_text(const char *in, char out[RA_STORE_TEXT_MAX + 1]);
+
+/* ---- shared between the users, certificate, queue and batch files (in a transaction) ---- */
 
 /* Live states: a device holding one of these cannot get another plain issue. */
 #define SQ_LIVE_SQL "('issuing', 'awaiting_download', 'active', 'suspended')"
@@ -77,6 +84,12 @@ ik_status sq_device_free(sq_conn *c, int64_t device_id, int64_t *user_id);
 ik_status sq_cert_insert(sq_conn *c, int64_t device_id, int64_t user_id, const char *cn,
     unsigned validity_days, ra_cert_state st, int64_t *id);
 ik_status sq_cert_read(sq_conn *c, int64_t id, ra_cert *out);
+ik_status sq_batch_read(sq_conn *c, int64_t id, ra_batch *out);
+/* A new request joins batch_id: it must be running and of the same kind; total + 1. */
+ik_status sq_batch_take(sq_conn *c, int64_t batch_id, ra_request_kind kind);
+/* A request of batch_id (0: none) settled: count it; a sealed batch with all settled
+ * finishes. */
+ik_status sq_batch_settle(sq_conn *c, int64_t batch_id, int done, int failed);
 /* cn 1..RA_CN_MAX bytes and validity 1..36500 days. */
 int sq_cn_ok(const char *cn);
 int sq_validity_ok(unsigned days);

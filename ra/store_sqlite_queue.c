@@ -1,6 +1,6 @@
-/* store_sqlite_queue: the request queue (add, atomic claim, complete with the certificate,
- * fail with retry or give up, restart recovery), batches (one running at a time, enforced
- * by a unique index), and one-time download credentials. */
+/* store_sqlite_queue: the request queue — add (with the certificate row it issues), atomic
+ * claim, complete with the signer's answer, fail with retry or give up, restart recovery,
+ * and what is waiting, visibly. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +19,6 @@ static const char *const req_states[] = {
 	[RA_REQ_PENDING] = "pending", [RA_REQ_SENT] = "sent", [RA_REQ_DONE] = "done",
 	[RA_REQ_FAILED] = "failed",
 };
-static const char *const batch_states[] = {
-	[RA_BATCH_RUNNING] = "running", [RA_BATCH_FINISHED] = "finished",
-	[RA_BATCH_FAILED] = "failed",
-};
 
 const char *ra_request_kind_name(ra_request_kind k)
 {
@@ -32,11 +28,6 @@ const char *ra_request_kind_name(ra_request_kind k)
 const char *ra_request_state_name(ra_request_state st)
 {
 	return st >= RA_REQ_PENDING && st <= RA_REQ_FAILED ? req_states[st] : "unknown";
-}
-
-const char *ra_batch_state_name(ra_batch_state st)
-{
-	return st >= RA_BATCH_RUNNING && st <= RA_BATCH_FAILED ? batch_states[st] : "unknown";
 }
 
 static int name_index(const char *const *names, int lo, int hi, const char *name)
@@ -117,14 +108,6 @@ static const char SQL_CERT_EVENT[] =
 static const char SQL_CERT_FAIL[] =
     "UPDATE certificates SET state = 'failed', current = 0, updated_at = ?2"
     " WHERE id = ?1 AND state = 'issuing'";
-static const char SQL_BATCH_ADD_ONE[] =
-    "UPDATE batches SET total = total + 1, updated_at = ?2 WHERE id = ?1";
-static const char SQL_BATCH_COUNT[] =
-    "UPDATE batches SET done = done + ?2, failed = failed + ?3, updated_at = ?4 WHERE id = ?1";
-static const char SQL_BATCH_SETTLE[] =
-    "UPDATE batches SET state = 'finished', updated_at = ?2"
-    " WHERE id = ?1 AND state = 'running' AND sealed = 1 AND done + failed >= total";
-
 static ik_status read_request(sqlite3_stmt *q, ra_request *r)
 {
 	char kind[16], state[16];
@@ -188,54 +171,6 @@ static ik_status req_one(sq_conn *c, const char *sql, int64_t id, const char *ri
 	return st;
 }
 
-/* A one-row UPDATE/DELETE with up to four integer parameters (?1..?n). */
-static ik_status run_ids(sq_conn *c, const char *sql, const int64_t *v, int nv,
-    int64_t *changes)
-{
-	sqlite3_stmt *q;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	if (st != IK_OK)
-		return st;
-	for (int i = 0; i < nv; i++)
-		sq_bind_i64(c, q, i + 1, v[i]);
-	st = sq_exec(c, q, changes);
-	sq_reset(q);
-	return st;
-}
-
-static ik_status count_id(sq_conn *c, const char *sql, int64_t id, int64_t *n)
-{
-	sqlite3_stmt *q;
-	int row;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	*n = 0;
-	if (st != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK && row)
-		*n = sq_col_i64(q, 0);
-	sq_reset(q);
-	return st;
-}
-
-static ik_status batch_read_conn(sq_conn *c, int64_t id, ra_batch *out);
-
-/* The request's batch must be running and of the same kind; its total grows by one. */
-static ik_status batch_take(sq_conn *c, int64_t batch_id, ra_request_kind kind)
-{
-	ra_batch b;
-	int64_t v[2] = { batch_id, sq_now() };
-	ik_status st = batch_read_conn(c, batch_id, &b);
-
-	if (st != IK_OK)
-		return st;
-	if (b.state != RA_BATCH_RUNNING || b.kind != kind)
-		return IK_ERR_STATE;
-	return run_ids(c, SQL_BATCH_ADD_ONE, v, 2, NULL);
-}
-
 /* Checks and prepares the certificate side of a new request: for issue/renew the
  * certificate row being issued (*cert_id, *device_id), for the others the target's state. */
 static ik_status prepare_cert(sq_conn *c, const ra_request_new *r, char cn[RA_CN_MAX + 1],
@@ -295,7 +230,7 @@ static ik_status prepare_cert(sq_conn *c, const ra_request_new *r, char cn[RA_CN
 	    RA_CERT_STATE_BIT(RA_CERT_SUSPENDED);
 	if ((ok_from & RA_CERT_STATE_BIT(t.state)) == 0)
 		return IK_ERR_STATE;
-	if ((st = count_id(c, SQL_REQ_EVENT_OPEN, r->cert_id, &open_events)) != IK_OK)
+	if ((st = sq_count_id(c, SQL_REQ_EVENT_OPEN, r->cert_id, &open_events)) != IK_OK)
 		return st;
 	*device_id = t.device_id;
 	return open_events > 0 ? IK_ERR_STATE : IK_OK;
@@ -342,7 +277,7 @@ static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r
 	if ((st = new_request_id(rid)) != IK_OK ||
 	    (st = prepare_cert(c, r, cn, &validity, &cert_id, &device_id)) != IK_OK)
 		return st;
-	if (r->batch_id != 0 && (st = batch_take(c, r->batch_id, r->kind)) != IK_OK)
+	if (r->batch_id != 0 && (st = sq_batch_take(c, r->batch_id, r->kind)) != IK_OK)
 		return st;
 	if ((st = sq_stmt(c, SQL_REQ_INSERT, &q)) != IK_OK)
 		return st;
@@ -368,7 +303,7 @@ static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r
 	id = sq_last_id(c);
 	if (is_issuance(r->kind)) {
 		int64_t v[3] = { cert_id, id, now };
-		if ((st = run_ids(c, SQL_CERT_LINK, v, 3, NULL)) != IK_OK)
+		if ((st = sq_run_ids(c, SQL_CERT_LINK, v, 3, NULL)) != IK_OK)
 			return st;
 	}
 	if ((st = sq_hist(s, h)) != IK_OK)
@@ -472,7 +407,7 @@ ik_status ra_store_request_claim_id(ra_store *s, int64_t id, ra_request *out)
 
 	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
 		return st;
-	st = run_ids(c, SQL_REQ_CLAIM_ID, v, 2, &changes);
+	st = sq_run_ids(c, SQL_REQ_CLAIM_ID, v, 2, &changes);
 	if (st == IK_OK)
 		st = changes == 0 ? why_unchanged(c, id) : req_one(c, SQL_REQ_GET, id, NULL, out);
 	return sq_finish(c, st);
@@ -494,20 +429,6 @@ static ik_status set_req_state(sq_conn *c, int64_t id, ra_request_state to,
 	st = sq_exec(c, q, NULL);
 	sq_reset(q);
 	return st;
-}
-
-/* A settled request of a batch: count it, and finish the batch when all are settled. */
-static ik_status batch_settle(sq_conn *c, int64_t batch_id, int done, int failed)
-{
-	int64_t now = sq_now();
-	int64_t v1[4] = { batch_id, done, failed, now }, v2[2] = { batch_id, now };
-	ik_status st;
-
-	if (batch_id == 0)
-		return IK_OK;
-	if ((st = run_ids(c, SQL_BATCH_COUNT, v1, 4, NULL)) != IK_OK)
-		return st;
-	return run_ids(c, SQL_BATCH_SETTLE, v2, 2, NULL);
 }
 
 /* "0a1B" -> "0a1b": 2..40 hex digits, an even number. */
@@ -563,8 +484,8 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 		return st;
 	if (cert.device_id != 0) { /* the new one becomes the device's current certificate */
 		int64_t v[3] = { cert.device_id, cert.id, now }, one[1] = { cert.id };
-		if ((st = run_ids(c, SQL_CERT_UNCURRENT, v, 3, NULL)) != IK_OK ||
-		    (st = run_ids(c, SQL_CERT_CURRENT, one, 1, NULL)) != IK_OK)
+		if ((st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 3, NULL)) != IK_OK ||
+		    (st = sq_run_ids(c, SQL_CERT_CURRENT, one, 1, NULL)) != IK_OK)
 			return st;
 	}
 	return IK_OK;
@@ -620,25 +541,10 @@ ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *is
 	if (st == IK_OK)
 		st = set_req_state(c, id, RA_REQ_DONE, "", r.next_attempt);
 	if (st == IK_OK)
-		st = batch_settle(c, r.batch_id, 1, 0);
+		st = sq_batch_settle(c, r.batch_id, 1, 0);
 	if (st == IK_OK)
 		st = sq_hist(s, h);
 	return sq_finish(c, st);
-}
-
-/* At most RA_STORE_TEXT_MAX bytes, cut at a UTF-8 character boundary. */
-static void clip_error(const char *in, char out[RA_STORE_TEXT_MAX + 1])
-{
-	size_t n = in != NULL ? strnlen(in, RA_STORE_TEXT_MAX + 1) : 0;
-
-	if (n > RA_STORE_TEXT_MAX) {
-		n = RA_STORE_TEXT_MAX;
-		while (n > 0 && ((unsigned char)in[n] & 0xC0) == 0x80)
-			n--;
-	}
-	if (n > 0)
-		memcpy(out, in, n);
-	out[n] = '\0';
 }
 
 ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
@@ -650,7 +556,7 @@ ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
 	int give_up = 0;
 	ik_status st;
 
-	clip_error(error, err);
+	sq_clip_text(error, err);
 	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
 		return st;
 	if ((st = req_one(c, SQL_REQ_GET, id, NULL, &r)) == IK_OK && r.state != RA_REQ_SENT)
@@ -662,10 +568,10 @@ ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
 	}
 	if (st == IK_OK && give_up && is_issuance(r.kind)) {
 		int64_t v[2] = { r.cert_id, sq_now() };
-		st = run_ids(c, SQL_CERT_FAIL, v, 2, NULL);
+		st = sq_run_ids(c, SQL_CERT_FAIL, v, 2, NULL);
 	}
 	if (st == IK_OK && give_up)
-		st = batch_settle(c, r.batch_id, 0, 1);
+		st = sq_batch_settle(c, r.batch_id, 0, 1);
 	if (st == IK_OK)
 		st = sq_hist(s, h);
 	st = sq_finish(c, st);
@@ -684,7 +590,7 @@ ik_status ra_store_request_recover(ra_store *s, size_t *n)
 		*n = 0;
 	if ((st = sq_get_conn(s, &c)) != IK_OK)
 		return st;
-	st = run_ids(c, SQL_REQ_RECOVER, v, 1, &changes);
+	st = sq_run_ids(c, SQL_REQ_RECOVER, v, 1, &changes);
 	if (st == IK_OK && n != NULL)
 		*n = (size_t)changes;
 	return st;
@@ -740,321 +646,3 @@ ik_status ra_store_request_counts(ra_store *s, uint64_t counts[RA_REQ_FAILED + 1
 	return st;
 }
 
-/* ---- batches ---- */
-
-#define BATCH_COLS "id, kind, total, done, failed, state, sealed, cn_pattern, created_by," \
-	" created_at, updated_at"
-
-static const char SQL_BATCH_INSERT[] =
-    "INSERT INTO batches(kind, cn_pattern, created_by, created_at, updated_at)"
-    " VALUES (?1, ?2, ?3, ?4, ?4)";
-static const char SQL_BATCH_GET[] = "SELECT " BATCH_COLS " FROM batches WHERE id = ?1";
-static const char SQL_BATCH_RUNNING[] =
-    "SELECT " BATCH_COLS " FROM batches WHERE state = 'running'";
-static const char SQL_BATCH_SEAL[] =
-    "UPDATE batches SET sealed = 1, updated_at = ?2 WHERE id = ?1 AND state = 'running'";
-static const char SQL_BATCH_ABORT_CERTS[] =
-    "UPDATE certificates SET state = 'failed', current = 0, updated_at = ?2"
-    " WHERE state = 'issuing' AND id IN (SELECT cert_id FROM requests WHERE batch_id = ?1"
-    " AND state = 'pending' AND kind IN ('issue', 'renew'))";
-static const char SQL_BATCH_ABORT_REQS[] =
-    "UPDATE requests SET state = 'failed', last_error = ?2, updated_at = ?3"
-    " WHERE batch_id = ?1 AND state = 'pending'";
-static const char SQL_BATCH_ABORT[] =
-    "UPDATE batches SET state = 'failed', failed = failed + ?2, updated_at = ?3"
-    " WHERE id = ?1 AND state = 'running'";
-
-static ik_status read_batch(sqlite3_stmt *q, ra_batch *b)
-{
-	char kind[16], state[16];
-	ik_status st;
-
-	memset(b, 0, sizeof(*b));
-	b->id = sq_col_i64(q, 0);
-	if ((st = sq_col_text(q, 1, kind, sizeof(kind))) != IK_OK ||
-	    (st = sq_col_text(q, 5, state, sizeof(state))) != IK_OK ||
-	    (st = sq_col_text(q, 7, b->cn_pattern, sizeof(b->cn_pattern))) != IK_OK ||
-	    (st = sq_col_text(q, 8, b->created_by, sizeof(b->created_by))) != IK_OK)
-		return st;
-	b->kind = (ra_request_kind)name_index(kinds, RA_REQ_ISSUE, RA_REQ_RESUME, kind);
-	b->state = (ra_batch_state)name_index(batch_states, RA_BATCH_RUNNING, RA_BATCH_FAILED,
-	    state);
-	if (b->kind == 0 || b->state == 0)
-		return IK_ERR_IO;
-	b->total = (uint64_t)sq_col_i64(q, 2);
-	b->done = (uint64_t)sq_col_i64(q, 3);
-	b->failed = (uint64_t)sq_col_i64(q, 4);
-	b->sealed = sq_col_i64(q, 6) != 0;
-	b->created = sq_col_i64(q, 9);
-	b->updated = sq_col_i64(q, 10);
-	return IK_OK;
-}
-
-static ik_status batch_one(sq_conn *c, const char *sql, int64_t id, int has_id,
-    ra_batch *out)
-{
-	sqlite3_stmt *q;
-	int row;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	if (st != IK_OK)
-		return st;
-	if (has_id)
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_batch(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
-}
-
-static ik_status batch_read_conn(sq_conn *c, int64_t id, ra_batch *out)
-{
-	return batch_one(c, SQL_BATCH_GET, id, 1, out);
-}
-
-ik_status ra_store_batch_create(ra_store *s, ra_request_kind kind, const char *cn_pattern,
-    const char *created_by, const ra_hist *h, int64_t *id)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	ik_status st;
-
-	*id = 0;
-	if (kind < RA_REQ_ISSUE || kind > RA_REQ_RESUME ||
-	    (cn_pattern != NULL && !sq_len_ok(cn_pattern, 0, RA_CN_MAX)) ||
-	    !sq_len_ok(created_by, 0, RA_STORE_NAME_MAX))
-		return IK_ERR_ARG;
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	if ((st = sq_stmt(c, SQL_BATCH_INSERT, &q)) == IK_OK) {
-		sq_bind_text(c, q, 1, kinds[kind]);
-		sq_bind_text(c, q, 2, cn_pattern != NULL ? cn_pattern : "");
-		sq_bind_text(c, q, 3, created_by);
-		sq_bind_i64(c, q, 4, sq_now());
-		st = sq_exec(c, q, NULL);
-		if (st == IK_OK)
-			*id = sq_last_id(c);
-		else if (st == IK_ERR_EXISTS) /* batches_one_running */
-			st = IK_ERR_STATE;
-		sq_reset(q);
-	}
-	if (st == IK_OK)
-		st = sq_hist(s, h);
-	st = sq_finish(c, st);
-	if (st != IK_OK)
-		*id = 0;
-	return st;
-}
-
-ik_status ra_store_batch_seal(ra_store *s, int64_t id)
-{
-	sq_conn *c;
-	int64_t v[2] = { id, sq_now() }, changes = 0;
-	ik_status st;
-
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	st = run_ids(c, SQL_BATCH_SEAL, v, 2, &changes);
-	if (st == IK_OK && changes == 0) {
-		ra_batch b;
-		st = batch_read_conn(c, id, &b);
-		if (st == IK_OK)
-			st = IK_ERR_STATE;
-	}
-	if (st == IK_OK)
-		st = run_ids(c, SQL_BATCH_SETTLE, v, 2, NULL);
-	return sq_finish(c, st);
-}
-
-ik_status ra_store_batch_get(ra_store *s, int64_t id, ra_batch *out)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : batch_read_conn(c, id, out);
-}
-
-ik_status ra_store_batch_running(ra_store *s, ra_batch *out)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : batch_one(c, SQL_BATCH_RUNNING, 0, 0, out);
-}
-
-ik_status ra_store_batch_abort(ra_store *s, int64_t id, const char *why, const ra_hist *h)
-{
-	char err[RA_STORE_TEXT_MAX + 1];
-	sq_conn *c;
-	sqlite3_stmt *q;
-	ra_batch b;
-	int64_t failed = 0, now = sq_now();
-	ik_status st;
-
-	clip_error(why, err);
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	if ((st = batch_read_conn(c, id, &b)) == IK_OK && b.state != RA_BATCH_RUNNING)
-		st = IK_ERR_STATE;
-	if (st == IK_OK) {
-		int64_t v[2] = { id, now };
-		st = run_ids(c, SQL_BATCH_ABORT_CERTS, v, 2, NULL);
-	}
-	if (st == IK_OK && (st = sq_stmt(c, SQL_BATCH_ABORT_REQS, &q)) == IK_OK) {
-		sq_bind_i64(c, q, 1, id);
-		sq_bind_text(c, q, 2, err);
-		sq_bind_i64(c, q, 3, now);
-		st = sq_exec(c, q, &failed);
-		sq_reset(q);
-	}
-	if (st == IK_OK) {
-		int64_t v[3] = { id, failed, now };
-		st = run_ids(c, SQL_BATCH_ABORT, v, 3, NULL);
-	}
-	if (st == IK_OK)
-		st = sq_hist(s, h);
-	return sq_finish(c, st);
-}
-
-/* ---- download credentials ---- */
-
-#define DL_COLS "id, cert_id, login, kind, secret_hash, created_at, expires_at," \
-	" IFNULL(used_at, 0), attempts"
-
-static const char SQL_DL_ADD[] =
-    "INSERT INTO download_credentials(cert_id, login, kind, secret_hash, created_at,"
-    " expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
-static const char SQL_DL_BY_LOGIN[] =
-    "SELECT " DL_COLS " FROM download_credentials WHERE login = ?1";
-static const char SQL_DL_FOR_CERT[] =
-    "SELECT " DL_COLS " FROM download_credentials WHERE cert_id = ?1 ORDER BY id DESC LIMIT 1";
-static const char SQL_DL_ATTEMPT[] =
-    "UPDATE download_credentials SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts";
-static const char SQL_DL_USE[] =
-    "UPDATE download_credentials SET used_at = ?2"
-    " WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2";
-static const char SQL_DL_EXISTS[] = "SELECT COUNT(*) FROM download_credentials WHERE id = ?1";
-
-static ik_status read_download(sqlite3_stmt *q, ra_download *d)
-{
-	char kind[16];
-	ik_status st;
-
-	memset(d, 0, sizeof(*d));
-	d->id = sq_col_i64(q, 0);
-	d->cert_id = sq_col_i64(q, 1);
-	if ((st = sq_col_text(q, 2, d->login, sizeof(d->login))) != IK_OK ||
-	    (st = sq_col_text(q, 3, kind, sizeof(kind))) != IK_OK ||
-	    (st = sq_col_text(q, 4, d->secret_hash, sizeof(d->secret_hash))) != IK_OK)
-		return st;
-	d->kind = strcmp(kind, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD;
-	d->created = sq_col_i64(q, 5);
-	d->expires = sq_col_i64(q, 6);
-	d->used = sq_col_i64(q, 7);
-	d->attempts = (unsigned)sq_col_i64(q, 8);
-	return IK_OK;
-}
-
-ik_status ra_store_download_add(ra_store *s, const ra_download *d, const ra_hist *h,
-    int64_t *id)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	ik_status st;
-
-	*id = 0;
-	if (!sq_len_ok(d->login, 1, RA_STORE_LOGIN_MAX) ||
-	    !sq_len_ok(d->secret_hash, 2, RA_STORE_SECRET_HASH_MAX) || d->secret_hash[0] != '$' ||
-	    (d->kind != RA_DOWNLOAD_PASSWORD && d->kind != RA_DOWNLOAD_PIN) || d->expires <= 0)
-		return IK_ERR_ARG;
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	if ((st = sq_stmt(c, SQL_DL_ADD, &q)) == IK_OK) {
-		sq_bind_i64(c, q, 1, d->cert_id);
-		sq_bind_text(c, q, 2, d->login);
-		sq_bind_text(c, q, 3, d->kind == RA_DOWNLOAD_PIN ? "pin" : "password");
-		sq_bind_text(c, q, 4, d->secret_hash);
-		sq_bind_i64(c, q, 5, sq_now());
-		sq_bind_i64(c, q, 6, d->expires);
-		if ((st = sq_exec(c, q, NULL)) == IK_OK)
-			*id = sq_last_id(c);
-		sq_reset(q);
-	}
-	if (st == IK_OK)
-		st = sq_hist(s, h);
-	st = sq_finish(c, st);
-	if (st != IK_OK)
-		*id = 0;
-	return st;
-}
-
-static ik_status download_one(ra_store *s, const char *sql, int64_t id, const char *login,
-    ra_download *out)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
-
-	if ((st = sq_prep(s, sql, &c, &q)) != IK_OK)
-		return st;
-	if (login != NULL)
-		sq_bind_text(c, q, 1, login);
-	else
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_download(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
-}
-
-ik_status ra_store_download_by_login(ra_store *s, const char *login, ra_download *out)
-{
-	if (!sq_len_ok(login, 1, RA_STORE_LOGIN_MAX))
-		return IK_ERR_NOT_FOUND;
-	return download_one(s, SQL_DL_BY_LOGIN, 0, login, out);
-}
-
-ik_status ra_store_download_for_cert(ra_store *s, int64_t cert_id, ra_download *out)
-{
-	return download_one(s, SQL_DL_FOR_CERT, cert_id, NULL, out);
-}
-
-ik_status ra_store_download_attempt(ra_store *s, int64_t id, unsigned *attempts)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
-
-	*attempts = 0;
-	if ((st = sq_prep(s, SQL_DL_ATTEMPT, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK) {
-		if (!row) {
-			st = IK_ERR_NOT_FOUND;
-		} else {
-			*attempts = (unsigned)sq_col_i64(q, 0);
-			st = sq_exec(c, q, NULL);
-		}
-	}
-	sq_reset(q);
-	return st;
-}
-
-ik_status ra_store_download_use(ra_store *s, int64_t id, int64_t now, const ra_hist *h)
-{
-	sq_conn *c;
-	int64_t v[2] = { id, now }, changes = 0, exists = 0;
-	ik_status st;
-
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	st = run_ids(c, SQL_DL_USE, v, 2, &changes);
-	if (st == IK_OK && changes == 0 && (st = count_id(c, SQL_DL_EXISTS, id, &exists)) == IK_OK)
-		st = exists ? IK_ERR_STATE : IK_ERR_NOT_FOUND;
-	if (st == IK_OK)
-		st = sq_hist(s, h);
-	return sq_finish(c, st);
-}

@@ -145,7 +145,7 @@ CREATE TABLE requests (
 	CHECK (kind <> 'renew' OR old_cert_id IS NOT NULL),
 	CHECK (kind <> 'revoke' OR reason IS NOT NULL)
 );
-CREATE INDEX requests_queue ON requests(state, next_attempt_at, id);
+CREATE INDEX requests_queue ON requests(state, id);  -- claim: the oldest pending first
 CREATE INDEX requests_batch ON requests(batch_id, state);
 CREATE INDEX requests_cert ON requests(cert_id);
 

@@ -92,6 +92,44 @@ static int raw_exec(const char *path, const char *sql)
 	return rc;
 }
 
+/* SHA-256 over every row of every table (in rowid order, each column with its type), to
+ * show that a rolled-back change left the file's contents exactly as they were. */
+static void db_digest(const char *path, uint8_t out[32])
+{
+	static const char *const tables[] = { "officers", "sessions", "api_tokens", "users",
+		"devices", "batches", "certificates", "requests", "download_credentials",
+		"settings", "history", "schema_version" };
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	sqlite3 *db = NULL;
+	unsigned len = 0;
+
+	assert_non_null(md);
+	assert_int_equal(EVP_DigestInit_ex(md, EVP_sha256(), NULL), 1);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {
+		char sql[96];
+		sqlite3_stmt *q;
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY 1", tables[t]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+		EVP_DigestUpdate(md, tables[t], strlen(tables[t]) + 1);
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			for (int i = 0; i < sqlite3_column_count(q); i++) {
+				uint8_t type = (uint8_t)sqlite3_column_type(q, i);
+				const void *b = sqlite3_column_blob(q, i);
+				uint32_t n = (uint32_t)sqlite3_column_bytes(q, i);
+				EVP_DigestUpdate(md, &type, 1);
+				EVP_DigestUpdate(md, &n, sizeof(n));
+				if (b != NULL)
+					EVP_DigestUpdate(md, b, n);
+			}
+		}
+		sqlite3_finalize(q);
+	}
+	sqlite3_close(db);
+	assert_int_equal(EVP_DigestFinal_ex(md, out, &len), 1);
+	EVP_MD_CTX_free(md);
+}
+
 /* ---- helpers ---- */
 
 static int64_t add_officer(ra_store *s, const char *login, int role)
@@ -850,8 +888,11 @@ static void test_rollback(void **state)
 	int64_t batch;
 	ra_user u;
 
+	uint8_t digest_before[32], digest_after[32];
+
 	for (size_t i = 0; i < 8; i++)
 		before[i] = table_count(f->path, tables[i]);
+	db_digest(f->path, digest_before);
 	/* a whole "file" of changes, then abort */
 	assert_int_equal(ra_store_begin(f->s), IK_OK);
 	add_user(f->s, "row1");
@@ -866,6 +907,8 @@ static void test_rollback(void **state)
 	assert_int_equal(ra_store_rollback(f->s), IK_OK);
 	for (size_t i = 0; i < 8; i++)
 		assert_int_equal(table_count(f->path, tables[i]), before[i]);
+	db_digest(f->path, digest_after);
+	assert_memory_equal(digest_before, digest_after, 32); /* exactly as it was */
 	assert_int_equal(ra_store_user_by_external_id(f->s, "row1", &u), IK_ERR_NOT_FOUND);
 	{
 		char bad[256];
@@ -895,6 +938,17 @@ static void test_rollback(void **state)
 
 	assert_int_equal(ra_store_commit(f->s), IK_ERR_STATE);   /* none open */
 	assert_int_equal(ra_store_rollback(f->s), IK_ERR_STATE);
+
+	/* a transaction forgotten by a caller is undone by the thread reset */
+	assert_int_equal(ra_store_thread_reset(f->s), 0);
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	add_user(f->s, "forgotten");
+	assert_int_equal(ra_store_thread_reset(f->s), 2);
+	assert_int_equal(ra_store_user_by_external_id(f->s, "forgotten", &u), IK_ERR_NOT_FOUND);
+	add_user(f->s, "after-reset"); /* the thread's connection works on */
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM users WHERE external_id ="
+	    " 'after-reset'"), 1);
 }
 
 /* ---- history ---- */
@@ -1400,6 +1454,14 @@ static void test_downloads(void **state)
 	now = (int64_t)time(NULL);
 	assert_int_equal(ra_store_cert_reserve(f->s, &cn, &H_TEST, &cert), IK_OK);
 	assert_int_equal(ra_store_cert_reserve(f->s, &cn, &H_TEST, &id), IK_ERR_STATE);
+	{
+		ik_buf der;
+		ik_buf_init(&der, 0);
+		assert_int_equal(ra_store_cert_der(f->s, cert, &der), IK_ERR_STATE); /* not yet */
+		assert_int_equal(ra_store_cert_der(f->s, 9999, &der), IK_ERR_NOT_FOUND);
+		ik_buf_cleanup(&der);
+	}
+	assert_int_equal(ra_store_download_for_cert(f->s, cert, &got), IK_ERR_NOT_FOUND);
 	d.cert_id = cert;
 	d.expires = now + 3600;
 	snprintf(d.login, sizeof(d.login), "dl-7f3a");
@@ -1469,6 +1531,28 @@ static void test_downloads(void **state)
 	}
 }
 
+static void test_names(void **state)
+{
+	ra_cert_state cs;
+	ra_request_kind k;
+
+	(void)state;
+	for (int i = RA_CERT_ISSUING; i <= RA_CERT_FAILED; i++) {
+		assert_int_equal(ra_cert_state_parse(ra_cert_state_name((ra_cert_state)i), &cs),
+		    IK_OK);
+		assert_int_equal(cs, i);
+	}
+	assert_string_equal(ra_cert_state_name(RA_CERT_AWAITING_DOWNLOAD), "awaiting_download");
+	assert_string_equal(ra_cert_state_name((ra_cert_state)99), "unknown");
+	assert_int_equal(ra_cert_state_parse("Active", &cs), IK_ERR_ARG);
+	assert_int_equal(ra_request_kind_parse("renew", &k), IK_OK);
+	assert_int_equal(k, RA_REQ_RENEW);
+	assert_int_equal(ra_request_kind_parse("hold", &k), IK_ERR_ARG);
+	assert_string_equal(ra_request_kind_name(RA_REQ_SUSPEND), "suspend");
+	assert_string_equal(ra_request_state_name(RA_REQ_SENT), "sent");
+	assert_string_equal(ra_batch_state_name(RA_BATCH_FINISHED), "finished");
+}
+
 /* Each thread has its own connection; closing after the threads have gone is clean. */
 typedef struct targ {
 	ra_store *s;
@@ -1531,6 +1615,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_downloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,6 @@
-/* store_sqlite_pki: end users, their devices (one current certificate each), and the
- * certificates — states, counters, and the filtered listing in keyset pages (a stable sort
- * on (key, id); never OFFSET). */
+/* store_sqlite_certs: certificates — state names, reservation for a later download, state
+ * changes, counters and quota use, and the filtered listing in keyset pages (a stable sort on
+ * (key, id) with an opaque cursor; never OFFSET). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,299 +47,6 @@ int sq_cn_ok(const char *cn)
 int sq_validity_ok(unsigned days)
 {
 	return days >= 1 && days <= 36500;
-}
-
-/* ---- users ---- */
-
-#define USER_COLS "id, external_id, email, display_name, created_at"
-
-static const char SQL_USER_ADD[] =
-    "INSERT INTO users(external_id, email, display_name, created_at) VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_USER_GET[] = "SELECT " USER_COLS " FROM users WHERE id = ?1";
-static const char SQL_USER_BY_EXT[] = "SELECT " USER_COLS " FROM users WHERE external_id = ?1";
-static const char SQL_USER_LIST[] =
-    "SELECT " USER_COLS " FROM users WHERE id > ?1 ORDER BY id LIMIT ?2";
-static const char SQL_USER_LIVE[] =
-    "SELECT COUNT(*) FROM certificates WHERE state IN " SQ_LIVE_SQL
-    " AND (user_id = ?1 OR device_id IN (SELECT id FROM devices WHERE user_id = ?1))";
-static const char SQL_USER_DELETE[] = "DELETE FROM users WHERE id = ?1";
-
-static ik_status read_user(sqlite3_stmt *q, ra_user *u)
-{
-	ik_status st;
-
-	memset(u, 0, sizeof(*u));
-	u->id = sq_col_i64(q, 0);
-	if ((st = sq_col_text(q, 1, u->external_id, sizeof(u->external_id))) != IK_OK ||
-	    (st = sq_col_text(q, 2, u->email, sizeof(u->email))) != IK_OK ||
-	    (st = sq_col_text(q, 3, u->display_name, sizeof(u->display_name))) != IK_OK)
-		return st;
-	u->created = sq_col_i64(q, 4);
-	return IK_OK;
-}
-
-ik_status ra_store_user_add(ra_store *s, const ra_user *u, const ra_hist *h, int64_t *id)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	ik_status st;
-
-	*id = 0;
-	if (!sq_len_ok(u->external_id, 1, RA_STORE_NAME_MAX) ||
-	    !sq_len_ok(u->email, 0, RA_STORE_EMAIL_MAX) ||
-	    !sq_len_ok(u->display_name, 0, RA_STORE_TEXT_MAX))
-		return IK_ERR_ARG;
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	if ((st = sq_stmt(c, SQL_USER_ADD, &q)) == IK_OK) {
-		sq_bind_text(c, q, 1, u->external_id);
-		sq_bind_text(c, q, 2, u->email);
-		sq_bind_text(c, q, 3, u->display_name);
-		sq_bind_i64(c, q, 4, sq_now());
-		if ((st = sq_exec(c, q, NULL)) == IK_OK)
-			*id = sq_last_id(c);
-		sq_reset(q);
-	}
-	if (st == IK_OK)
-		st = sq_hist(s, h);
-	st = sq_finish(c, st);
-	if (st != IK_OK)
-		*id = 0;
-	return st;
-}
-
-static ik_status user_one(ra_store *s, const char *sql, int64_t id, const char *ext,
-    ra_user *out)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
-
-	if ((st = sq_prep(s, sql, &c, &q)) != IK_OK)
-		return st;
-	if (ext != NULL)
-		sq_bind_text(c, q, 1, ext);
-	else
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_user(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
-}
-
-ik_status ra_store_user_get(ra_store *s, int64_t id, ra_user *out)
-{
-	return user_one(s, SQL_USER_GET, id, NULL, out);
-}
-
-ik_status ra_store_user_by_external_id(ra_store *s, const char *external_id, ra_user *out)
-{
-	if (!sq_len_ok(external_id, 1, RA_STORE_NAME_MAX))
-		return IK_ERR_NOT_FOUND;
-	return user_one(s, SQL_USER_BY_EXT, 0, external_id, out);
-}
-
-ik_status ra_store_user_list(ra_store *s, int64_t after_id, ra_user *rows, size_t max,
-    size_t *n)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row = 1;
-	ik_status st;
-
-	*n = 0;
-	if (max == 0 || max > INT32_MAX)
-		return IK_ERR_ARG;
-	if ((st = sq_prep(s, SQL_USER_LIST, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, after_id);
-	sq_bind_i64(c, q, 2, (int64_t)max);
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		if ((st = read_user(q, &rows[*n])) != IK_OK)
-			break;
-		(*n)++;
-	}
-	sq_reset(q);
-	return st;
-}
-
-/* COUNT(*) of a one-id-parameter query. */
-static ik_status count_of(sq_conn *c, const char *sql, int64_t id, int64_t *n)
-{
-	sqlite3_stmt *q;
-	int row;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	*n = 0;
-	if (st != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK && row)
-		*n = sq_col_i64(q, 0);
-	sq_reset(q);
-	return st;
-}
-
-/* Deletes by id after checking that no live certificate hangs on it. */
-static ik_status delete_unless_live(ra_store *s, const char *sql_live, const char *sql_del,
-    int64_t id, const ra_hist *h)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int64_t live = 0, changes = 0;
-	ik_status st;
-
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	if ((st = count_of(c, sql_live, id, &live)) == IK_OK && live > 0)
-		st = IK_ERR_STATE;
-	if (st == IK_OK && (st = sq_stmt(c, sql_del, &q)) == IK_OK) {
-		sq_bind_i64(c, q, 1, id);
-		st = sq_exec(c, q, &changes);
-		sq_reset(q);
-		if (st == IK_OK && changes == 0)
-			st = IK_ERR_NOT_FOUND;
-	}
-	if (st == IK_OK)
-		st = sq_hist(s, h);
-	return sq_finish(c, st);
-}
-
-ik_status ra_store_user_delete(ra_store *s, int64_t id, const ra_hist *h)
-{
-	return delete_unless_live(s, SQL_USER_LIVE, SQL_USER_DELETE, id, h);
-}
-
-/* ---- devices ---- */
-
-#define DEVICE_COLS "d.id, d.user_id, d.name, d.model, d.created_at," \
-	" IFNULL((SELECT c.id FROM certificates c WHERE c.device_id = d.id AND c.current = 1), 0)"
-
-static const char SQL_DEVICE_ADD[] =
-    "INSERT INTO devices(user_id, name, model, created_at) VALUES (?1, ?2, ?3, ?4)";
-static const char SQL_DEVICE_GET[] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?1";
-static const char SQL_DEVICE_LIST[] =
-    "SELECT " DEVICE_COLS " FROM devices d WHERE d.user_id = ?1 AND d.id > ?2"
-    " ORDER BY d.id LIMIT ?3";
-static const char SQL_DEVICE_LIVE[] =
-    "SELECT COUNT(*) FROM certificates WHERE device_id = ?1 AND state IN " SQ_LIVE_SQL;
-static const char SQL_DEVICE_DELETE[] = "DELETE FROM devices WHERE id = ?1";
-static const char SQL_DEVICE_USER[] = "SELECT user_id FROM devices WHERE id = ?1";
-
-static ik_status read_device(sqlite3_stmt *q, ra_device *d)
-{
-	ik_status st;
-
-	memset(d, 0, sizeof(*d));
-	d->id = sq_col_i64(q, 0);
-	d->user_id = sq_col_i64(q, 1);
-	if ((st = sq_col_text(q, 2, d->name, sizeof(d->name))) != IK_OK ||
-	    (st = sq_col_text(q, 3, d->model, sizeof(d->model))) != IK_OK)
-		return st;
-	d->created = sq_col_i64(q, 4);
-	d->current_cert_id = sq_col_i64(q, 5);
-	return IK_OK;
-}
-
-ik_status ra_store_device_add(ra_store *s, const ra_device *d, const ra_hist *h,
-    int64_t *id)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	ik_status st;
-
-	*id = 0;
-	if (!sq_len_ok(d->name, 1, RA_STORE_DEVICE_MAX) ||
-	    !sq_len_ok(d->model, 0, RA_STORE_TEXT_MAX))
-		return IK_ERR_ARG;
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	if ((st = sq_stmt(c, SQL_DEVICE_ADD, &q)) == IK_OK) {
-		sq_bind_i64(c, q, 1, d->user_id);
-		sq_bind_text(c, q, 2, d->name);
-		sq_bind_text(c, q, 3, d->model);
-		sq_bind_i64(c, q, 4, sq_now());
-		if ((st = sq_exec(c, q, NULL)) == IK_OK)
-			*id = sq_last_id(c);
-		sq_reset(q);
-	}
-	if (st == IK_OK)
-		st = sq_hist(s, h);
-	st = sq_finish(c, st);
-	if (st != IK_OK)
-		*id = 0;
-	return st;
-}
-
-ik_status ra_store_device_get(ra_store *s, int64_t id, ra_device *out)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
-
-	if ((st = sq_prep(s, SQL_DEVICE_GET, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_device(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
-}
-
-ik_status ra_store_device_list(ra_store *s, int64_t user_id, int64_t after_id,
-    ra_device *rows, size_t max, size_t *n)
-{
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row = 1;
-	ik_status st;
-
-	*n = 0;
-	if (max == 0 || max > INT32_MAX)
-		return IK_ERR_ARG;
-	if ((st = sq_prep(s, SQL_DEVICE_LIST, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, user_id);
-	sq_bind_i64(c, q, 2, after_id);
-	sq_bind_i64(c, q, 3, (int64_t)max);
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		if ((st = read_device(q, &rows[*n])) != IK_OK)
-			break;
-		(*n)++;
-	}
-	sq_reset(q);
-	return st;
-}
-
-ik_status ra_store_device_delete(ra_store *s, int64_t id, const ra_hist *h)
-{
-	return delete_unless_live(s, SQL_DEVICE_LIVE, SQL_DEVICE_DELETE, id, h);
-}
-
-ik_status sq_device_free(sq_conn *c, int64_t device_id, int64_t *user_id)
-{
-	sqlite3_stmt *q;
-	int row;
-	int64_t live = 0;
-	ik_status st = sq_stmt(c, SQL_DEVICE_USER, &q);
-
-	*user_id = 0;
-	if (st != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, device_id);
-	if ((st = sq_step(c, q, &row)) == IK_OK) {
-		if (row)
-			*user_id = sq_col_i64(q, 0);
-		else
-			st = IK_ERR_NOT_FOUND;
-	}
-	sq_reset(q);
-	if (st == IK_OK && (st = count_of(c, SQL_DEVICE_LIVE, device_id, &live)) == IK_OK &&
-	    live > 0)
-		st = IK_ERR_STATE;
-	return st;
 }
 
 /* ---- certificates ---- */
@@ -638,17 +345,24 @@ ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out)
 	" AND (?4 IS NULL OR not_before >= ?4) AND (?5 IS NULL OR not_before < ?5)" \
 	" AND (?6 IS NULL OR device_id = ?6) AND (?7 IS NULL OR user_id = ?7)"
 
-/* ?8/?9: the (key, id) of the previous page's last row, NULL for the first page;
- * ?10 the limit.  The key is selected last, for the next cursor. */
-#define CERT_PAGE(key, cmp, dir) \
+/* A page: the first one, or the one after (?8, ?9) = the (key, id) of the previous page's
+ * last row; ?10 the limit.  The key is selected last, for the next cursor.  The redundant
+ * "key >= ?8" lets SQLite seek in the (key, id) index instead of scanning from the start,
+ * so a page costs the same wherever it is: keyset, not OFFSET. */
+#define CERT_PAGE_FIRST(key, dir) \
 	"SELECT " CERT_COLS ", " key " FROM certificates WHERE" CERT_FILTER \
-	" AND (?8 IS NULL OR (" key ", id) " cmp " (?8, ?9))" \
+	" ORDER BY " key " " dir ", id " dir " LIMIT ?10"
+#define CERT_PAGE_AFTER(key, cmp, dir) \
+	"SELECT " CERT_COLS ", " key " FROM certificates WHERE" CERT_FILTER \
+	" AND " key " " cmp "= ?8 AND (" key ", id) " cmp " (?8, ?9)" \
 	" ORDER BY " key " " dir ", id " dir " LIMIT ?10"
 
-#define CERT_PAGES(key) { CERT_PAGE(key, ">", "ASC"), CERT_PAGE(key, "<", "DESC") }
+#define CERT_PAGES(key) { \
+	{ CERT_PAGE_FIRST(key, "ASC"), CERT_PAGE_AFTER(key, ">", "ASC") }, \
+	{ CERT_PAGE_FIRST(key, "DESC"), CERT_PAGE_AFTER(key, "<", "DESC") } }
 
-/* indexed by ra_cert_sort, then descending; every key has an index ending in id */
-static const char *const SQL_CERT_PAGE[][2] = {
+/* [ra_cert_sort][descending][after a cursor]; every key has an index ending in id */
+static const char *const SQL_CERT_PAGE[][2][2] = {
 	[RA_CERT_SORT_CREATED] = CERT_PAGES("created_at"),
 	[RA_CERT_SORT_CN] = CERT_PAGES("cn"),
 	[RA_CERT_SORT_NOT_BEFORE] = CERT_PAGES("IFNULL(not_before, 0)"),
@@ -761,6 +475,7 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows
 {
 	size_t limit = cq->limit == 0 ? RA_PAGE_MAX : cq->limit;
 	int desc = cq->descending != 0, row = 1, more = 0;
+	int after = cq->cursor != NULL && cq->cursor[0] != '\0';
 	int64_t last_i = 0;
 	char last_s[RA_CN_MAX + 1] = "";
 	char *like = NULL;
@@ -773,17 +488,16 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows
 	next[0] = '\0';
 	if (!query_ok(cq))
 		return IK_ERR_ARG;
-	if (cq->cursor != NULL && cq->cursor[0] != '\0' &&
-	    (st = cursor_decode(cq->cursor, cq->sort, desc, &cur)) != IK_OK)
+	if (after && (st = cursor_decode(cq->cursor, cq->sort, desc, &cur)) != IK_OK)
 		return st;
 	if ((st = sq_like_contains(cq->cn_contains, &like)) != IK_OK)
 		return st;
-	if ((st = sq_prep(s, SQL_CERT_PAGE[cq->sort][desc], &c, &q)) != IK_OK) {
+	if ((st = sq_prep(s, SQL_CERT_PAGE[cq->sort][desc][after], &c, &q)) != IK_OK) {
 		free(like);
 		return st;
 	}
 	bind_filter(c, q, cq, like);
-	if (cq->cursor != NULL && cq->cursor[0] != '\0') {
+	if (after) {
 		if (sort_is_text(cq->sort))
 			sq_bind_text(c, q, 8, cur.sval);
 		else
