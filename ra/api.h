@@ -18,6 +18,9 @@ extern const size_t ra_api_users_nroutes;
 /* api_certs.c: /api/v1/certificates, /api/v1/requests, /api/v1/counters */
 extern const ra_route ra_api_certs_routes[];
 extern const size_t ra_api_certs_nroutes;
+/* api_bulk.c: /api/v1/bulk (TSV/CSV files) */
+extern const ra_route ra_api_bulk_routes[];
+extern const size_t ra_api_bulk_nroutes;
 /* download.c: /download/p12 (end users, one-time credentials) */
 extern const ra_route ra_download_routes[];
 extern const size_t ra_download_nroutes;

@@ -108,9 +108,7 @@ static void h_issue(ra_req *r)
 	}
 	if (csr != NULL && ra_p12_spki_from_csr((const uint8_t *)csr, strlen(csr), &spki, csr_cn,
 	    sizeof(csr_cn), why, sizeof(why)) != IK_OK) {
-		char msg[300];
-		snprintf(msg, sizeof(msg), "csr: %s", why);
-		ra_reply_error_field(r, 400, "bad_csr", msg, "csr");
+		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
 		goto out;
 	}
 	if (cn == NULL)

@@ -134,6 +134,7 @@ static const struct {
 	{ ra_api_users_routes, &ra_api_users_nroutes },
 	{ ra_api_certs_routes, &ra_api_certs_nroutes },
 	{ ra_api_history_routes, &ra_api_history_nroutes },
+	{ ra_api_bulk_routes, &ra_api_bulk_nroutes },
 	{ ra_download_routes, &ra_download_nroutes },
 	{ ra_publish_routes, &ra_publish_nroutes },
 };
