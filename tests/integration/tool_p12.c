@@ -53,7 +53,7 @@ static void parse(int argc, char **argv, opts *o)
 	memset(o, 0, sizeof(*o));
 	o->profile = "client";
 	o->days = 30;
-	for (int i = 2; i < argc; i++) {
+	for (int i = 2; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (v == NULL)
@@ -82,7 +82,6 @@ static void parse(int argc, char **argv, opts *o)
 			;
 		else
 			usage();
-		i++;
 	}
 }
 
