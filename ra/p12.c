@@ -8,10 +8,10 @@
  *   the encrypted certificate safe, and a SHA-256 MAC: OpenSSL 3's own default profile.
  *   It imports on Windows 10 1709+ / Server 2019+ (whose export wizard offers
  *   "AES256-SHA256"), Firefox/NSS, GnuTLS, Java 12+ (whose keytool writes the same
- *   profile) and recent Android.  It fails, with a misleading "wrong password", on
- *   macOS Keychain and iOS (Security.framework accepts only a SHA-1 MAC: the SHA-256 MAC
- *   alone breaks it, even with 3DES bags), Android 12/13 (reported on API 33), Windows
- *   Server 2016 and earlier and Windows 7/8.1.
+ *   profile) and recent Android (16 reported working).  It fails, with a misleading
+ *   "wrong password", on macOS Keychain and iOS (Security.framework accepts only a SHA-1
+ *   MAC: the SHA-256 MAC alone breaks it, even with 3DES bags), Android 12/13 (reported
+ *   on API 33), Windows Server 2016 and earlier and Windows 7/8.1.
  * - "compatible" = pbeWithSHAAnd3-KeyTripleDES-CBC (PKCS#12 KDF, SHA-1) for the key AND
  *   the certificates (not RC2-40, which OpenSSL 3 keeps in the legacy provider and which
  *   some Android builds refuse), SHA-1 MAC: what Windows exports as "TripleDES-SHA1" and
@@ -22,22 +22,24 @@
  * - modern: 100000.  The one published importer limit is .NET's Pkcs12LoaderLimits
  *   (300000 per derivation, 1000000 in total), so 3 x 100000 stays inside it; Windows,
  *   NSS, GnuTLS, Java (5000000) and BouncyCastle accept far more.  It is ~50x OpenSSL's
- *   default 2048 and costs the RA ~0.2 s of one core per file (3 derivations).  The
- *   600000 OWASP gives for password *storage* would exceed the .NET limit and cost ~1 s
- *   per download; the file password's strength comes from the policy below instead.
- * - compatible: 2048, OpenSSL 1.1's and `-legacy`'s default, close to Windows' own 2000:
- *   the count old phones and Keychain have imported for years; the PKCS#12 KDF on an
- *   old phone is slow, and this flavour exists for old devices.
+ *   default 2048 and costs the RA ~0.1 s of one core per file (3 derivations, measured
+ *   with OpenSSL 3.0 on x86-64).  The 600000 OWASP gives for password *storage* would
+ *   exceed the .NET limit and cost ~0.6 s per download; the file password's strength
+ *   comes from the policy below instead.
+ * - compatible: 2048, OpenSSL 1.1's and `-legacy`'s default, close to the 2000 Windows'
+ *   own exports use: the count old phones and Keychain have imported for years; the
+ *   PKCS#12 KDF on an old phone is slow, and this flavour exists for old devices.
  * The count can be overridden per call within RA_P12_ITER_MIN..RA_P12_ITER_MAX.
  *
  * Secrets: the private key exists only in the caller's EVP_PKEY and, encrypted, in the
  * output; OpenSSL clears its own PKCS#8 copies (ASN1 clear_free) and the key's private
  * BIGNUMs on free.  This file keeps no copy of the key or the password. */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
@@ -50,7 +52,8 @@
 #define RA_P12_MAX_CHAIN 8
 #define RA_CN_MAX PROTO_MAX_ATTR_LEN
 
-static void say(char *why, size_t whysz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t whysz, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void say(char *why, size_t whysz, const char *fmt, ...)
 {
 	va_list ap;
@@ -519,67 +522,80 @@ static int is_ws(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* PEM (one CERTIFICATE REQUEST block, whitespace around it) or DER -> X509_REQ. */
-static ik_status parse_csr(const uint8_t *in, size_t n, X509_REQ **out, char *why,
-    size_t whysz)
+/* One PEM CERTIFICATE REQUEST block (whitespace around it allowed) -> DER in *der
+ * (OPENSSL_free). */
+static ik_status pem_unwrap(const uint8_t *in, size_t n, unsigned char **der, long *dlen,
+    char *why, size_t whysz)
 {
-	size_t i = 0;
-	BIO *bio = NULL;
+	BIO *bio = BIO_new_mem_buf(in, (int)n);
 	char *name = NULL, *header = NULL;
-	unsigned char *der = NULL;
-	const unsigned char *q;
-	long dlen = 0;
-	int rest;
+	unsigned char c;
 	ik_status st = IK_ERR_ARG;
 
-	*out = NULL;
-	while (i < n && is_ws(in[i]))
-		i++;
-	if (n - i >= 11 && memcmp(in + i, "-----BEGIN ", 11) == 0) {
-		if ((bio = BIO_new_mem_buf(in + i, (int)(n - i))) == NULL)
-			return IK_ERR_NOMEM;
-		if (!PEM_read_bio(bio, &name, &header, &der, &dlen)) {
-			say(why, whysz, "CSR: malformed PEM");
-			goto out;
-		}
-		if (strcmp(name, "CERTIFICATE REQUEST") != 0 &&
-		    strcmp(name, "NEW CERTIFICATE REQUEST") != 0) {
-			say(why, whysz, "CSR: PEM block is '%.40s', not CERTIFICATE REQUEST", name);
-			goto out;
-		}
-		for (unsigned char c; (rest = BIO_read(bio, &c, 1)) == 1;) {
-			if (!is_ws(c)) {
-				say(why, whysz, "CSR: data after the PEM block");
-				goto out;
-			}
-		}
-		q = der;
-	} else {
-		q = in;
-		dlen = (long)n;
+	*der = NULL;
+	if (bio == NULL)
+		return IK_ERR_NOMEM;
+	if (!PEM_read_bio(bio, &name, &header, der, dlen)) {
+		say(why, whysz, "CSR: malformed PEM");
+		goto out;
 	}
-	{
-		const unsigned char *start = q;
-
-		*out = d2i_X509_REQ(NULL, &q, dlen);
-		if (*out == NULL) {
-			say(why, whysz, "CSR: not a PKCS#10 certification request");
-			goto out;
-		}
-		if (q != start + dlen) {
-			say(why, whysz, "CSR: %ld bytes after the request", (long)(start + dlen - q));
-			X509_REQ_free(*out);
-			*out = NULL;
+	if (strcmp(name, "CERTIFICATE REQUEST") != 0 &&
+	    strcmp(name, "NEW CERTIFICATE REQUEST") != 0) {
+		say(why, whysz, "CSR: the PEM block is not a CERTIFICATE REQUEST");
+		goto out;
+	}
+	while (BIO_read(bio, &c, 1) == 1) {
+		if (!is_ws(c)) {
+			say(why, whysz, "CSR: data after the PEM block");
 			goto out;
 		}
 	}
 	st = IK_OK;
 out:
-	ERR_clear_error();
+	if (st != IK_OK) {
+		OPENSSL_free(*der);
+		*der = NULL;
+	}
 	OPENSSL_free(name);
 	OPENSSL_free(header);
-	OPENSSL_free(der);
 	BIO_free(bio);
+	return st;
+}
+
+/* PEM or DER -> X509_REQ; DER must be exactly one request. */
+static ik_status parse_csr(const uint8_t *in, size_t n, X509_REQ **out, char *why,
+    size_t whysz)
+{
+	size_t i = 0;
+	unsigned char *der = NULL;
+	const unsigned char *p = in, *q;
+	long dlen = (long)n;
+	ik_status st;
+
+	*out = NULL;
+	while (i < n && is_ws(in[i]))
+		i++;
+	if (n - i >= 11 && memcmp(in + i, "-----BEGIN ", 11) == 0) {
+		if ((st = pem_unwrap(in + i, n - i, &der, &dlen, why, whysz)) != IK_OK)
+			goto out;
+		p = der;
+	}
+	q = p;
+	st = IK_ERR_ARG;
+	if ((*out = d2i_X509_REQ(NULL, &q, dlen)) == NULL) {
+		say(why, whysz, "CSR: not a PKCS#10 certification request");
+		goto out;
+	}
+	if (q != p + dlen) {
+		say(why, whysz, "CSR: %ld bytes after the request", (long)(p + dlen - q));
+		X509_REQ_free(*out);
+		*out = NULL;
+		goto out;
+	}
+	st = IK_OK;
+out:
+	ERR_clear_error();
+	OPENSSL_free(der);
 	return st;
 }
 
@@ -632,7 +648,7 @@ ik_status ra_p12_spki_from_csr(const uint8_t *in, size_t n, ik_buf *spki, char *
 	EVP_PKEY *pk, *norm = NULL;
 	ik_status st;
 
-	if (cn == NULL || cnsz == 0)
+	if (cn == NULL || cnsz <= RA_CN_MAX)
 		return IK_ERR_ARG;
 	cn[0] = '\0';
 	if (in == NULL || n == 0 || n > RA_CSR_MAX) {

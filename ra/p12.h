@@ -31,12 +31,12 @@ ik_status ra_p12_keygen(ra_keytype t, EVP_PKEY **key, ik_buf *spki);
 
 typedef enum ra_p12_flavour {
 	/* PBES2: PBKDF2-HMAC-SHA256 + AES-256-CBC for the key and the certificates, SHA-256
-	 * MAC.  Windows 10 1709+/Server 2019+, Android 14+, Firefox/NSS, OpenSSL 1.1.1+,
-	 * GnuTLS, Java 12+. */
+	 * MAC.  Windows 10 1709+/Server 2019+, recent Android (12/13 reported failing, 16
+	 * working), Firefox/NSS, OpenSSL 1.1.1+, GnuTLS, Java 12+. */
 	RA_P12_MODERN = 0,
 	/* pbeWithSHAAnd3-KeyTripleDES-CBC for the key and the certificates, SHA-1 MAC.
 	 * macOS Keychain and iOS/iPadOS (which reject a SHA-256 MAC with "wrong password"),
-	 * Android up to 13, Windows 7/8.1 and Server 2016 and earlier. */
+	 * older Android, Windows 7/8.1 and Server 2016 and earlier. */
 	RA_P12_COMPATIBLE = 1,
 } ra_p12_flavour;
 
@@ -116,10 +116,10 @@ const char *ra_pw_rule_code(ra_pw_rule r);
 /* CSR path: parse a PKCS#10 request (PEM "CERTIFICATE REQUEST" / "NEW CERTIFICATE
  * REQUEST", or DER), verify its self-signature, and return its public key as DER SPKI
  * (appended to spki; EC points in uncompressed form, as the signer requires) and its
- * subject CN (UTF-8; "" if it has none).  The key must be EC P-256/P-384 or RSA
- * 2048..8192 (IK_ERR_POLICY_KEY); a malformed request, trailing bytes, a bad signature,
- * several CNs or a CN with control characters or over 128 bytes is IK_ERR_ARG.  why (if
- * not NULL) names what was wrong. */
+ * subject CN (UTF-8, "" if it has none; cnsz >= PROTO_MAX_ATTR_LEN + 1).  The key must
+ * be EC P-256/P-384 or RSA 2048..8192 (IK_ERR_POLICY_KEY); a malformed request, trailing
+ * bytes, a bad signature, several CNs or a CN with control characters or over 128 bytes
+ * is IK_ERR_ARG.  why (if not NULL) names what was wrong. */
 #define RA_CSR_MAX (64u * 1024u)
 ik_status ra_p12_spki_from_csr(const uint8_t *in, size_t n, ik_buf *spki, char *cn,
     size_t cnsz, char *why, size_t whysz);

@@ -921,7 +921,7 @@ static void test_csr_compressed_point(void **state)
 	EVP_PKEY *ec = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	uint8_t *der;
 	size_t n;
-	char cn[64], why[256];
+	char cn[PROTO_MAX_ATTR_LEN + 1], why[256];
 	ik_buf spki;
 	sg_profile prof;
 	sg_keyinfo ki;
@@ -938,6 +938,8 @@ static void test_csr_compressed_point(void **state)
 	assert_int_equal(spki.data[spki.len - 65], 0x04);
 	profile_init(&prof, SG_KEY_EC_P256);
 	assert_int_equal(sg_spki_check(&prof, spki.data, spki.len, &ki, why, sizeof(why)), IK_OK);
+	/* a CN buffer that could not hold the longest CN is the caller's mistake */
+	assert_int_equal(csr(der, n, &spki, cn, PROTO_MAX_ATTR_LEN, why), IK_ERR_ARG);
 	ik_buf_cleanup(&spki);
 	OPENSSL_free(der);
 	EVP_PKEY_free(ec);
@@ -991,7 +993,7 @@ static void test_csr_refused(void **state)
 	free(big);
 	/* PEM: wrong label, data after the block, broken base64 */
 	pem = to_pem(der, n, "CERTIFICATE");
-	expect_csr_refused(pem, strlen(pem), IK_ERR_ARG, "not CERTIFICATE REQUEST");
+	expect_csr_refused(pem, strlen(pem), IK_ERR_ARG, "not a CERTIFICATE REQUEST");
 	free(pem);
 	pem = to_pem(der, n, "CERTIFICATE REQUEST");
 	m = strlen(pem);
