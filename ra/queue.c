@@ -31,6 +31,7 @@
 #define QUEUE_BACKOFF_MAX 30      /* seconds between retries of one request, at most */
 #define QUEUE_MAX_ATTEMPTS 1000000u /* transient failures: keep trying (days) */
 #define REASON_CESSATION 5
+#define QUEUE_EXPIRE_EVERY 60     /* seconds between sweeps of expired certificates */
 
 struct ra_queue {
 	ra_app *app;
@@ -41,6 +42,7 @@ struct ra_queue {
 	pthread_cond_t settled;   /* a request finished (for ra_queue_run_now waiters) */
 	int stopping;
 	int64_t started;          /* generate_here requests older than this are orphans */
+	int64_t expired_at;       /* the last sweep of certificates past notAfter */
 	atomic_uint_fast64_t sent, done, failed, retried;
 	atomic_int signer_up, hsm_up;
 };
@@ -328,6 +330,27 @@ static void settle(ra_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* Active and suspended certificates past notAfter become expired (one worker, once a
+ * minute, when idle). */
+static void expire_sweep(ra_queue *q)
+{
+	int64_t now = now_s();
+	size_t n = 0;
+	int due;
+
+	pthread_mutex_lock(&q->lock);
+	due = now - q->expired_at >= QUEUE_EXPIRE_EVERY;
+	if (due)
+		q->expired_at = now;
+	pthread_mutex_unlock(&q->lock);
+	if (!due)
+		return;
+	if (ra_store_cert_expire(q->app->store, now, &n) != IK_OK)
+		ik_log(LOG_ERR, "queue: cannot mark expired certificates");
+	else if (n > 0)
+		ik_log(LOG_INFO, "%zu certificate(s) expired", n);
+}
+
 static void *worker(void *arg)
 {
 	ra_queue *q = arg;
@@ -351,6 +374,7 @@ static void *worker(void *arg)
 		}
 		if (st != IK_ERR_NOT_FOUND)
 			ik_log(LOG_ERR, "queue: cannot claim a request: %s", ik_status_str(st));
+		expire_sweep(q);
 		pthread_mutex_lock(&q->lock);
 		if (!q->stopping) {
 			struct timespec ts;
