@@ -193,6 +193,29 @@ s=$(ik_api carol "$AUD" GET /api/v1/counters)
 [ "$(ik_json 'd["issued"]')" = "$used" ] && [ "$(ik_json 'd["issuable"]')" = 0 ] || ik_fail "counters after refusal: $(cat "$TMP/body")"
 ik_ok "filters, search, counters; issuing past the quota refused and nothing stored"
 
+# ---- an expired credential ----
+s=$(ik_api olivia "$OFF" POST "/api/v1/users/$U2/devices" '{"name":"kiosk"}'); D7=$(ik_json 'd["id"]')
+s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"quota":"0"}'); ik_expect 200 - "$s" "lift the quota"
+s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D7/certificates" '{"common_name":"kiosk-1"}'); ik_expect 201 - "$s" "issue for the expiry test"
+L7=$(ik_json 'd["download"]["login"]'); P7=$(ik_json 'd["download"]["password"]')
+sqlite3 "$TMP/ra.sqlite" "UPDATE download_credentials SET expires_at = strftime('%s','now') - 1 WHERE login = '$L7'"
+s=$(ik_req POST /download/p12 "${J[@]}" --data "{\"login\":\"$L7\",\"secret\":\"$P7\",\"password\":\"$P12PW\",\"device\":\"linux\"}")
+ik_expect 410 credential_expired "$s" "expired credential"
+ik_ok "an expired credential is refused (410) and nothing is issued"
+
+# ---- the officer IP allow-list ----
+s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"ip_allowlist":"10.0.0.0/8"}'); ik_expect 400 bad_field "$s" "allow-list without the admin's own address"
+s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"ip_allowlist":"10.0.0.0/8 127.0.0.1/33"}'); ik_expect 400 bad_field "$s" "malformed allow-list"
+s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"ip_allowlist":"127.0.0.1/32, 10.0.0.0/8"}'); ik_expect 200 - "$s" "allow-list with the admin's address"
+s=$(ik_api carol "$AUD" GET /api/v1/counters); ik_expect 200 - "$s" "allowed address"
+# the list changed behind the RA's back (or the office moved): loopback is no longer in it
+sqlite3 "$TMP/ra.sqlite" "UPDATE settings SET value = '10.0.0.0/8' WHERE key = 'ip_allowlist'"
+s=$(ik_api carol "$AUD" GET /api/v1/counters); ik_expect 403 ip_not_allowed "$s" "officer call from outside the list"
+s=$(ik_req POST /api/v1/login "${J[@]}" --data "{\"login\":\"carol\",\"password\":\"$AUDITOR_PW\"}"); ik_expect 403 ip_not_allowed "$s" "login from outside the list"
+s=$(ik_req GET /crl/issuing-ca.crl); [ "$s" = 200 ] || ik_fail "CRL refused by the officer allow-list"
+sqlite3 "$TMP/ra.sqlite" "UPDATE settings SET value = '' WHERE key = 'ip_allowlist'"
+ik_ok "IP allow-list: refuses to lock the admin out, enforced on officer calls and login, not on public URLs"
+
 # ---- history ----
 s=$(ik_api carol "$AUD" GET "/api/v1/history?op=download_failed"); [ "$(ik_json 'len(d["items"])')" -ge 6 ] || ik_fail "failed downloads not in history"
 s=$(ik_api carol "$AUD" GET /api/v1/history/verify); [ "$(ik_json 'd["intact"]')" = True ] || ik_fail "history chain: $(cat "$TMP/body")"
