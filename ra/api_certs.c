@@ -419,6 +419,120 @@ out:
 	json_decref(j);
 }
 
+/* POST /api/v1/certificates/{id}/renew {"validity_days"?, "revoke_old"?, "csr"?,
+ * "credential"?}: a new certificate for the same device and CN.  With a CSR it is issued at
+ * once through the queue; without, the user downloads it with a one-time credential (the
+ * key is made then).  The old one stays valid until the new one is issued, then it is
+ * superseded — and revoked as superseded at once when revoke_old is true. */
+static void h_renew(ra_req *r)
+{
+	json_t *j = ra_req_json(r), *out;
+	const char *csr = NULL, *cred = "password";
+	uint64_t days = 0, quota = 0, expire_days = 14;
+	int revoke_old = 0;
+	ra_cert old;
+	ra_request_new n;
+	ra_request req;
+	ra_hist h;
+	ik_buf spki;
+	int64_t id;
+	char cn[160], why[256];
+	ik_status st;
+
+	ik_buf_init(&spki, RA_SPKI_MAX);
+	if (j == NULL)
+		goto out;
+	if (!ra_api_path_id(r, &id) || !csr_member(r, j, &csr) ||
+	    !ra_json_opt_str(r, j, "credential", 16, &cred) ||
+	    !ra_json_opt_uint(r, j, "validity_days", 1, MAX_VALIDITY_DAYS, &days) ||
+	    !ra_json_opt_uint(r, j, "credential_days", 1, 90, &expire_days))
+		goto out;
+	if (json_object_get(j, "revoke_old") != NULL) {
+		if (!json_is_boolean(json_object_get(j, "revoke_old"))) {
+			ra_reply_error_field(r, 400, "bad_field", "revoke_old: true or false",
+			    "revoke_old");
+			goto out;
+		}
+		revoke_old = json_is_true(json_object_get(j, "revoke_old"));
+	}
+	if (strcmp(cred, "password") != 0 && strcmp(cred, "pin") != 0) {
+		ra_reply_error_field(r, 400, "bad_field", "credential: \"password\" or \"pin\"",
+		    "credential");
+		goto out;
+	}
+	if ((st = ra_store_cert_get(r->app->store, id, &old)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	if (csr != NULL && ra_p12_spki_from_csr((const uint8_t *)csr, strlen(csr), &spki, cn,
+	    sizeof(cn), why, sizeof(why)) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
+		goto out;
+	}
+	if (quota_get(r, &quota) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot read the quota");
+		goto out;
+	}
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_RENEW;
+	n.old_cert_id = id;
+	n.validity_days = days ? (unsigned)days : old.validity_days;
+	n.revoke_old = revoke_old;
+	n.quota = quota;
+	n.created_by = r->who.login;
+	if (csr != NULL) {
+		n.spki = ik_buf_ptr(&spki);
+		n.spki_len = ik_buf_remaining(&spki);
+	} else {
+		n.generate_here = 1;
+	}
+	h = ra_api_hist(r, "renew_requested", old.serial, csr != NULL ? "{\"key\":\"csr\"}" :
+	    "{\"key\":\"at download\"}");
+	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	st = ra_store_request_add(r->app->store, &n, &h, &req);
+	if (st == IK_ERR_STATE) {
+		ra_cert_counts c;
+		(void)ra_store_rollback(r->app->store);
+		if (quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK &&
+		    c.quota_used >= quota)
+			reply_quota_exceeded(r, quota);
+		else
+			ra_reply_error(r, 409, "state", "only an active or suspended certificate can "
+			    "be renewed");
+		goto out;
+	}
+	if (st != IK_OK) {
+		(void)ra_store_rollback(r->app->store);
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	out = json_pack("{s:I, s:I, s:s}", "request_id", (json_int_t)req.id, "certificate_id",
+	    (json_int_t)req.cert_id, "state", "issuing");
+	if (csr == NULL && (st = ra_download_credential_new(r, req.cert_id,
+	    strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD,
+	    (unsigned)expire_days, out)) != IK_OK) {
+		(void)ra_store_rollback(r->app->store);
+		json_decref(out);
+		ra_reply_error(r, 500, "internal", "cannot make the download credential");
+		goto out;
+	}
+	if ((st = ra_store_commit(r->app->store)) != IK_OK) {
+		(void)ra_store_rollback(r->app->store);
+		json_decref(out);
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	if (csr != NULL)
+		ra_queue_kick(r->app->queue);
+	ra_reply_json(r, csr != NULL ? 202 : 201, out);
+out:
+	ik_buf_cleanup(&spki);
+	json_decref(j);
+}
+
 static void h_revoke(ra_req *r) { change(r, RA_REQ_REVOKE); }
 static void h_suspend(ra_req *r) { change(r, RA_REQ_SUSPEND); }
 static void h_resume(ra_req *r) { change(r, RA_REQ_RESUME); }
@@ -481,6 +595,7 @@ const ra_route ra_api_certs_routes[] = {
 	{ "GET", "/api/v1/certificates/{id}/pem", h_pem, RA_ROLE_AUDITOR, 0 },
 	{ "POST", "/api/v1/certificates/{id}/revoke", h_revoke, RA_ROLE_OFFICER, RA_RF_CSRF },
 	{ "POST", "/api/v1/certificates/{id}/suspend", h_suspend, RA_ROLE_OFFICER, RA_RF_CSRF },
+	{ "POST", "/api/v1/certificates/{id}/renew", h_renew, RA_ROLE_OFFICER, RA_RF_CSRF },
 	{ "POST", "/api/v1/certificates/{id}/resume", h_resume, RA_ROLE_OFFICER, RA_RF_CSRF },
 	{ "GET", "/api/v1/requests/{id}", h_request, RA_ROLE_AUDITOR, 0 },
 	{ "GET", "/api/v1/counters", h_counters, RA_ROLE_AUDITOR, 0 },

@@ -215,6 +215,7 @@ static void h_p12(ra_req *r)
 	ra_hist h;
 	char why[256], name[RA_CN_MAX + 8], detail[256];
 	const char *ids[2];
+	int renewal = 0;
 	ik_status st;
 
 	memset(&d, 0, sizeof(d));
@@ -253,7 +254,11 @@ static void h_p12(ra_req *r)
 		ra_api_store_error(r, st, "certificate");
 		goto out;
 	}
-	if (cert.state != RA_CERT_AWAITING_DOWNLOAD) {
+	/* a renewal waiting for its key: its request is already there, pending without one */
+	renewal = cert.state == RA_CERT_ISSUING && cert.request_id != 0 &&
+	    ra_store_request_get(r->app->store, cert.request_id, &req) == IK_OK &&
+	    req.state == RA_REQ_PENDING && req.generate_here && req.spki_len == 0;
+	if (cert.state != RA_CERT_AWAITING_DOWNLOAD && !renewal) {
 		refuse_credential(r, login, "download_refused", "{\"why\":\"certificate not awaiting "
 		    "download\"}", 409, "state", "this certificate is no longer waiting for a download");
 		goto out;
@@ -296,7 +301,8 @@ static void h_p12(ra_req *r)
 	    device, ra_p12_flavour_name(flavour), ra_keytype_name(keytype));
 	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download_started", .target = cert.cn,
 	    .detail = detail };
-	st = ra_store_request_add(r->app->store, &n, &h, &req);
+	st = renewal ? ra_history_record(r->app->store, &h) :
+	    ra_store_request_add(r->app->store, &n, &h, &req);
 	if (st == IK_ERR_STATE) {
 		ra_reply_error(r, 409, "state", "this certificate is no longer waiting for a download");
 		goto out;

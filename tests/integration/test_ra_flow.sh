@@ -176,10 +176,37 @@ cmp -s <(openssl x509 -in "$TMP/ica.pem" -outform DER) <(openssl x509 -in "$TMP/
 s=$(ik_req GET /ca/root-ca.der); cp "$TMP/body" "$TMP/root.der"; [ "$s" = 200 ] || ik_fail "root DER"
 ik_ok "CA certificates published as PEM and DER"
 
+# ---- renewal: through a download (old one revoked as superseded) and from a CSR ----
+s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/$C2/renew" '{"revoke_old":true,"validity_days":60}')
+ik_expect 201 - "$s" "renew for download"
+C2N=$(ik_json 'd["certificate_id"]'); L2N=$(ik_json 'd["download"]["login"]'); P2N=$(ik_json 'd["download"]["password"]')
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$C2"); [ "$(ik_json 'd["state"]')" = active ] || ik_fail "old certificate not active until the renewal is issued"
+SER2=$(ik_json 'd["serial"]')
+s=$(ik_req POST /download/p12 "${J[@]}" --data "{\"login\":\"$L2N\",\"secret\":\"$P2N\",\"password\":\"$P12PW\",\"device\":\"ios\"}"); cp "$TMP/body" "$TMP/renewed.p12"
+[ "$s" = 200 ] || ik_fail "renewal download: $s $(cat "$TMP/body")"
+openssl pkcs12 -in "$TMP/renewed.p12" -passin file:"$TMP/p12pw" -nokeys -legacy 2>/dev/null | openssl x509 -noout -subject | grep -q 'CN = taro-iphone' || ik_fail "renewed CN"
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$C2N"); [ "$(ik_json 'd["state"]')" = active ] || ik_fail "renewed certificate not active: $(cat "$TMP/body")"
+t=$(wait_crl "$SER2" 'Superseded')
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$C2"); [ "$(ik_json 'd["state"]')" = revoked ] || ik_fail "old certificate state: $(cat "$TMP/body")"
+ik_ok "renewal by download: new certificate active, old one revoked as superseded (on the CRL after ${t}s)"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=ignored \
+	-keyout "$TMP/csr2.key" -out "$TMP/csr2.pem" 2>/dev/null
+csr=$(python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$TMP/csr2.pem")
+s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/$C4/renew" "$csr"); ik_expect 202 - "$s" "renew from CSR"
+R5=$(ik_json 'd["request_id"]'); C5=$(ik_json 'd["certificate_id"]')
+for _ in $(seq 1 50); do
+	s=$(ik_api carol "$AUD" GET "/api/v1/requests/$R5"); [ "$(ik_json 'd["state"]')" = done ] && break; sleep 0.1
+done
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$C5"); [ "$(ik_json 'd["cn"]')" = hanako-server ] && [ "$(ik_json 'd["state"]')" = active ] || ik_fail "CSR renewal: $(cat "$TMP/body")"
+# without revoke_old the two overlap: the old one stays valid, no longer the device's current
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$C4"); [ "$(ik_json 'd["state"]')" = active ] && [ "$(ik_json 'd["current"]')" = False ] || ik_fail "old after CSR renewal: $(cat "$TMP/body")"
+s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/$C1/renew" '{}'); ik_expect 409 state "$s" "renew a revoked certificate"
+ik_ok "renewal from a CSR keeps the CN; old and new overlap (old no longer current); a revoked certificate cannot be renewed"
+
 # ---- listing, counters, quota ----
 s=$(ik_api carol "$AUD" GET "/api/v1/certificates?filter=revoked"); ik_expect 200 - "$s" "list revoked"
-[ "$(ik_json 'd["total"]')" = 1 ] || ik_fail "revoked count: $(cat "$TMP/body")"
-s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cn=TARO"); [ "$(ik_json 'd["total"]')" = 2 ] || ik_fail "CN search"
+[ "$(ik_json 'd["total"]')" = 2 ] || ik_fail "revoked count: $(cat "$TMP/body")"
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cn=TARO"); [ "$(ik_json 'd["total"]')" = 3 ] || ik_fail "CN search"
 s=$(ik_api carol "$AUD" GET "/api/v1/certificates?filter=bogus"); ik_expect 400 bad_query "$s" "bad filter"
 s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cursor=garbage"); ik_expect 400 bad_query "$s" "bad cursor"
 s=$(ik_api carol "$AUD" GET /api/v1/counters); ik_expect 200 - "$s" counters
@@ -221,7 +248,7 @@ s=$(ik_api carol "$AUD" GET "/api/v1/history?op=download_failed"); [ "$(ik_json 
 s=$(ik_api carol "$AUD" GET /api/v1/history/verify); [ "$(ik_json 'd["intact"]')" = True ] || ik_fail "history chain: $(cat "$TMP/body")"
 s=$(ik_req GET /api/v1/history.csv -b "$TMP/jar.carol"); cp "$TMP/body" "$TMP/h.csv"; [ "$s" = 200 ] || ik_fail "history CSV"
 head -1 "$TMP/h.csv" | grep -q "^id,time,actor,ip,operation,target,detail,hash" || ik_fail "CSV header: $(head -c 300 "$TMP/h.csv")"
-curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | grep -q 'inkan_certificates{state="revoked"} 1' || ik_fail "metrics"
+curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | grep -q 'inkan_certificates{state="revoked"} 2' || ik_fail "metrics"
 ik_stop_ra
 inkan-rad verify-history -c "$TMP/ra.conf" | grep -q '^OK' || ik_fail "offline verify"
 sqlite3 "$TMP/ra.sqlite" "UPDATE history SET actor = 'mallory' WHERE id = 3" 2>/dev/null && ik_fail "history row updated"
