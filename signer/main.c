@@ -65,6 +65,9 @@ int main(int argc, char **argv)
 		printf("%s: OK (%zu profile%s)\n", path, cfg.nprofiles, cfg.nprofiles == 1 ? "" : "s");
 		return 0;
 	}
+	if (geteuid() == 0)
+		ik_log(LOG_WARNING, "running as root: on an appliance the signer runs as its own user "
+		    "(firmware/), the only one that can read the token and the ledger");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
