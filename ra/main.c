@@ -1,6 +1,7 @@
 /* inkan-rad: the registration authority.  Serves the officer API over HTTPS until SIGTERM;
  * also "add-officer" (password from stdin, never argv) and "verify-history" (offline). */
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "api.h"
@@ -139,6 +141,15 @@ static const struct {
 	{ ra_publish_routes, &ra_publish_nroutes },
 };
 
+/* jansson copies request strings (passwords among them) into its own blocks: wipe every
+ * block before it goes back to the heap. */
+static void json_free_wiped(void *p)
+{
+	if (p != NULL)
+		OPENSSL_cleanse(p, malloc_usable_size(p));
+	free(p);
+}
+
 static int serve(ra_app *app)
 {
 	ra_http *h = NULL;
@@ -155,6 +166,7 @@ static int serve(ra_app *app)
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
+	json_set_alloc_funcs(malloc, json_free_wiped);
 	if ((st = ra_signer_new(app->cfg->signer_socket, 4, &app->signer)) != IK_OK ||
 	    (st = ra_publish_new(app->signer, &app->publish)) != IK_OK) {
 		ik_log(LOG_ERR, "cannot set up the signer client: %s", ik_status_str(st));
