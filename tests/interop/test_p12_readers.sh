@@ -3,7 +3,7 @@
 # ra/p12.c, issued by the real signer on a SoftHSM token, packed in both flavours, then
 # opened by OpenSSL, GnuTLS certtool and NSS pk12util (the last two when installed).
 # Passwords travel through a file descriptor, a 0600 file or stdin, never argv.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 ik_setup ec-p256
 ik_start_signer
 

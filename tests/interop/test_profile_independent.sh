@@ -4,7 +4,7 @@
 # check_profile.py (python3-cryptography + a strict DER walker + GnuTLS certtool) — under an
 # EC P-256 CA, then under an RSA-3072 CA.  First the checker itself is shown to catch each
 # kind of defect, one rule at a time, on certificates made with openssl.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 
 CHECK=(/usr/bin/python3 "$INKAN_SRC/tests/integration/check_profile.py")
 command -v certtool >/dev/null || ik_fail "certtool not found (Debian package gnutls-bin)"

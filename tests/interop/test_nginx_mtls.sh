@@ -7,7 +7,7 @@
 # its own prefix, config, pid, logs and temp paths under $TMP: no system file is touched.
 # nginx checks a CRL for every CA in the chain (X509_V_FLAG_CRL_CHECK_ALL), so ssl_crl also
 # holds a CRL from the root, signed on the token by tool_rootcrl: the demo ceremony makes none.
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/../integration/lib.sh"
 
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ -x "$NGINX" ] || ik_fail "nginx not found (Debian package nginx, firmware/debian-packages.txt)"
