@@ -72,6 +72,9 @@ ik_status cer_fingerprint(X509 *x, char out[CER_FPR_LEN]);
 /* Create path (O_EXCL, never following a symlink) with mode, write, fsync.  An existing file
  * is refused with IK_ERR_EXISTS; on any failure the file is removed.  Messages on stderr. */
 ik_status cer_write_file(const char *path, const void *data, size_t n, mode_t mode);
+/* The same, then owned by uid:gid (uid (uid_t)-1: unchanged) before anything is written. */
+ik_status cer_write_file_owned(const char *path, const void *data, size_t n, mode_t mode,
+    uid_t uid, gid_t gid);
 ik_status cer_write_bio(const char *path, BIO *b, mode_t mode);
 
 #endif

@@ -248,6 +248,12 @@ ik_status cer_fingerprint(X509 *x, char out[CER_FPR_LEN])
 
 ik_status cer_write_file(const char *path, const void *data, size_t n, mode_t mode)
 {
+	return cer_write_file_owned(path, data, n, mode, (uid_t)-1, (gid_t)-1);
+}
+
+ik_status cer_write_file_owned(const char *path, const void *data, size_t n, mode_t mode,
+    uid_t uid, gid_t gid)
+{
 	const char *p = data;
 	size_t done = 0;
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
@@ -260,7 +266,7 @@ ik_status cer_write_file(const char *path, const void *data, size_t n, mode_t mo
 			cer_err("%s: %s", path, strerror(e));
 		return e == EEXIST ? IK_ERR_EXISTS : IK_ERR_IO;
 	}
-	if (fchmod(fd, mode) != 0)
+	if (fchmod(fd, mode) != 0 || (uid != (uid_t)-1 && fchown(fd, uid, gid) != 0))
 		goto fail;
 	while (done < n) {
 		ssize_t w = write(fd, p + done, n - done);
