@@ -43,6 +43,7 @@ static void verr(cf_file *cf, int line, const char *section, const char *key, co
 		snprintf(msg, sizeof(msg), "%s:%d: [%s]: %s", cf->path, line, section, why);
 	else
 		snprintf(msg, sizeof(msg), "%s:%d: [%s] %s: %s", cf->path, line, section, key, why);
+	cf->error_line[cf->nerrors] = line;
 	memcpy(cf->errors[cf->nerrors++], msg, sizeof(msg));
 }
 
@@ -79,8 +80,17 @@ void cf_error(cf_file *cf, size_t sec, const char *key, const char *fmt, ...)
 
 void cf_print_errors(const cf_file *cf)
 {
+	size_t order[CF_MAX_ERRORS];
+
+	/* by line, keeping the order of problems found on the same line */
+	for (size_t i = 0; i < cf->nerrors; i++) {
+		size_t j = i;
+		for (; j > 0 && cf->error_line[order[j - 1]] > cf->error_line[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
 	for (size_t i = 0; i < cf->nerrors; i++)
-		fprintf(stderr, "%s\n", cf->errors[i]);
+		fprintf(stderr, "%s\n", cf->errors[order[i]]);
 	if (cf->errors_dropped)
 		fprintf(stderr, "%s: (more errors not shown)\n", cf->path);
 }
@@ -856,16 +866,20 @@ static void step_sign_crl(cf_file *cf, size_t sec, cf_step *s)
 {
 	cf_kv *kv;
 	long long v;
+	int r;
 
 	s->issuer = step_ref(cf, sec, "issuer", CF_SELF_SIGN, CF_USE_ROOT);
 	s->reason = -1;
-	if (get_list(cf, sec, "revoke", 0, word_revoke, s) == 1 && (kv = get(cf, sec, "reason", 0)) != NULL) {
+	r = get_list(cf, sec, "revoke", 0, word_revoke, s);
+	if ((kv = get(cf, sec, "reason", 0)) != NULL) {
 		for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 			if (strcmp(kv->value, reasons[i]) == 0)
 				s->reason = (int)i;
 		if (s->reason < 0)
 			(void)BAD(kv, "expected unspecified, keyCompromise, cACompromise, "
 			    "affiliationChanged, superseded or cessationOfOperation");
+		else if (r == 0)
+			(void)BAD(kv, "a reason needs certificates to revoke");
 	}
 	if (get_path(cf, sec, "previous_crl", 0, s->previous_crl) == 1 && s->issuer >= 0 &&
 	    cf->steps[s->issuer].action == CF_SELF_SIGN)

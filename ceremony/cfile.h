@@ -134,6 +134,7 @@ typedef struct cf_file {
 	size_t nsections;
 
 	char errors[CF_MAX_ERRORS][1024];
+	int error_line[CF_MAX_ERRORS];
 	size_t nerrors;
 	int errors_dropped;
 } cf_file;

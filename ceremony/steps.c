@@ -40,14 +40,13 @@ size_t steps_output_names(const cf_step *s, char names[3][CF_OUT_MAX + 16])
 
 /* ---- input files ---- */
 
-/* The whole file (at most INPUT_MAX bytes) in a memory BIO, and its SHA-256 in files. */
-static BIO *read_input(cer_run *r, size_t i, const char *key, const char *path)
+/* The whole file (at most INPUT_MAX bytes, caller frees), its SHA-256 listed in files. */
+static char *read_input(cer_run *r, size_t i, const char *key, const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf = NULL, hex[CER_HEX32_LEN];
 	uint8_t md[32];
 	size_t n = 0;
-	BIO *b = NULL;
 
 	if (f == NULL) {
 		cf_error(r->cf, r->cf->steps[i].sec, key, "%s: %s", path, strerror(errno));
@@ -67,72 +66,64 @@ static BIO *read_input(cer_run *r, size_t i, const char *key, const char *path)
 		r->in[i].files = json_array();
 	json_array_append_new(r->in[i].files, json_pack("{s:s, s:s, s:s}", "key", key, "path", path,
 	    "sha256", hex));
-	b = BIO_new(BIO_s_mem());
-	if (b != NULL && BIO_write(b, buf, (int)n) != (int)n) {
-		BIO_free(b);
-		b = NULL;
-	}
-	free(buf);
-	return b;
+	*len = n;
+	return buf;
 }
 
-/* PEM, else DER. */
+typedef struct obj_kind {
+	const char *what;
+	void *(*pem)(BIO *b);
+	void *(*der)(const unsigned char **p, long n);
+} obj_kind;
+
+static void *pem_x509(BIO *b) { return PEM_read_bio_X509(b, NULL, NULL, NULL); }
+static void *der_x509(const unsigned char **p, long n) { return d2i_X509(NULL, p, n); }
+static void *pem_req(BIO *b) { return PEM_read_bio_X509_REQ(b, NULL, NULL, NULL); }
+static void *der_req(const unsigned char **p, long n) { return d2i_X509_REQ(NULL, p, n); }
+static void *pem_crl(BIO *b) { return PEM_read_bio_X509_CRL(b, NULL, NULL, NULL); }
+static void *der_crl(const unsigned char **p, long n) { return d2i_X509_CRL(NULL, p, n); }
+
+static const obj_kind kind_cert = { "certificate", pem_x509, der_x509 };
+static const obj_kind kind_csr = { "certificate request", pem_req, der_req };
+static const obj_kind kind_crl = { "CRL", pem_crl, der_crl };
+
+/* One object from a file, PEM or else DER; NULL (reported) if neither. */
+static void *load_obj(cer_run *r, size_t i, const char *key, const char *path,
+    const obj_kind *k)
+{
+	size_t n = 0;
+	char *buf = read_input(r, i, key, path, &n);
+	const unsigned char *p = (const unsigned char *)buf;
+	BIO *b;
+	void *obj = NULL;
+
+	if (buf == NULL)
+		return NULL;
+	if ((b = BIO_new_mem_buf(buf, (int)n)) != NULL)
+		obj = k->pem(b);
+	BIO_free(b);
+	if (obj == NULL)
+		obj = k->der(&p, (long)n);
+	free(buf);
+	ERR_clear_error();
+	if (obj == NULL)
+		cf_error(r->cf, r->cf->steps[i].sec, key, "%s: not a %s (PEM or DER)", path, k->what);
+	return obj;
+}
+
 static X509 *load_cert(cer_run *r, size_t i, const char *key, const char *path)
 {
-	BIO *b = read_input(r, i, key, path);
-	X509 *x;
-
-	if (b == NULL)
-		return NULL;
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	if (x == NULL) {
-		(void)BIO_reset(b);
-		x = d2i_X509_bio(b, NULL);
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	if (x == NULL)
-		cf_error(r->cf, r->cf->steps[i].sec, key, "%s: not a certificate (PEM or DER)", path);
-	return x;
+	return load_obj(r, i, key, path, &kind_cert);
 }
 
 static X509_REQ *load_csr(cer_run *r, size_t i, const char *path)
 {
-	BIO *b = read_input(r, i, "csr", path);
-	X509_REQ *q;
-
-	if (b == NULL)
-		return NULL;
-	q = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL);
-	if (q == NULL) {
-		(void)BIO_reset(b);
-		q = d2i_X509_REQ_bio(b, NULL);
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	if (q == NULL)
-		cf_error(r->cf, r->cf->steps[i].sec, "csr", "%s: not a certificate request (PEM or DER)",
-		    path);
-	return q;
+	return load_obj(r, i, "csr", path, &kind_csr);
 }
 
 static X509_CRL *load_crl(cer_run *r, size_t i, const char *path)
 {
-	BIO *b = read_input(r, i, "previous_crl", path);
-	X509_CRL *c;
-
-	if (b == NULL)
-		return NULL;
-	c = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
-	if (c == NULL) {
-		(void)BIO_reset(b);
-		c = d2i_X509_CRL_bio(b, NULL);
-	}
-	BIO_free(b);
-	ERR_clear_error();
-	if (c == NULL)
-		cf_error(r->cf, r->cf->steps[i].sec, "previous_crl", "%s: not a CRL (PEM or DER)", path);
-	return c;
+	return load_obj(r, i, "previous_crl", path, &kind_crl);
 }
 
 /* NULL if the key may be a CA key; else why not (in buf). */

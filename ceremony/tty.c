@@ -80,7 +80,7 @@ ik_status tty_read_share(const char *prompt, char *buf, size_t bufsz)
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
-		echo_off = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+		echo_off = tcsetattr(fd, TCSANOW, &quiet) == 0;
 	}
 	snprintf(msg, sizeof(msg), "%s: type its %d characters (groups of four, over one or more "
 	    "lines; not shown), then Enter on an empty line\n", prompt, SHARE_CHARS);
@@ -88,8 +88,10 @@ ik_status tty_read_share(const char *prompt, char *buf, size_t bufsz)
 	buf[0] = '\0';
 	for (;;) {
 		int len = get_line(fd, line, sizeof(line));
-		if (len <= 0)
-			break;
+		if (len < 0 || (len == 0 && n > 0))
+			break;  /* end of input, or the empty line after the share */
+		if (len == 0)
+			continue; /* empty lines before it */
 		if (n + (size_t)len + 2 > bufsz)
 			break;
 		memcpy(buf + n, line, (size_t)len);
@@ -104,7 +106,7 @@ ik_status tty_read_share(const char *prompt, char *buf, size_t bufsz)
 	}
 	OPENSSL_cleanse(line, sizeof(line));
 	if (echo_off)
-		(void)tcsetattr(fd, TCSAFLUSH, &old);
+		(void)tcsetattr(fd, TCSANOW, &old);
 	close(fd);
 	return IK_OK;
 }
