@@ -24,6 +24,8 @@
 /* ---- errors ---- */
 
 static void verr(cf_file *cf, int line, const char *section, const char *key, const char *fmt,
+    va_list ap) __attribute__((format(printf, 5, 0)));
+static void verr(cf_file *cf, int line, const char *section, const char *key, const char *fmt,
     va_list ap)
 {
 	char why[240], msg[sizeof(cf->errors[0])];

@@ -442,6 +442,17 @@ threshold = 2
 label = rsa-root
 pin = shares
 
+[token.spare]
+label = spare
+pin = file
+pin_file = spare.pin
+so_pin_file = spare-so.pin
+pin_owner = nobody
+
+[step.init-spare]
+action = init-token
+token = spare
+
 [step.root]
 action = use-root
 token = root
@@ -469,7 +480,10 @@ if grep -qF "$(share_text "$TMP/rsa/shares/ben.share" | head -n1)" "$TMP/tty2.ou
 openssl crl -in "$TMP/rsa-crl/crl.crl" -inform DER -CAfile "$TMP/rsa/root.pem" -noout 2>&1 | grep -q "verify OK" ||
 	ik_fail "RSA CRL"
 "$CER" verify "$TMP/rsa-crl/transcript.json" >/dev/null || ik_fail "RSA CRL transcript"
+[ "$(stat -c '%a %U' "$TMP/spare.pin")" = "400 nobody" ] || ik_fail "spare.pin: $(stat -c '%a %U' "$TMP/spare.pin")"
+[ "$(stat -c '%a %U' "$TMP/spare-so.pin")" = "400 root" ] || ik_fail "spare-so.pin owner/mode"
 ik_ok "shares typed at the terminal (echo off, lower case and dashes accepted) unlock the root"
+ik_ok "a new token's PIN file is 0400 and owned by pin_owner (the signer's user)"
 export SOFTHSM2_CONF="$TMP/hsm/softhsm2.conf"
 
 # ---- malformed ceremony files: each error names the file, the line and the key
