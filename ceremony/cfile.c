@@ -614,6 +614,20 @@ static void token_section(cf_file *cf, size_t sec)
 		cf_error(cf, sec, "pin", "expected 'shares' (M-of-N custodian shares) or 'file' "
 		    "(a 0400 credential file)");
 	}
+	if (t->pin == CF_PIN_FILE) {
+		if (t->so_pin_file[0] != '\0' && strcmp(t->pin_file, t->so_pin_file) == 0)
+			cf_error(cf, sec, "so_pin_file", "the same file as pin_file");
+		for (size_t i = 0; i + 1 < cf->ntokens; i++) {
+			const cf_token *o = &cf->tokens[i];
+			if (o->pin != CF_PIN_FILE)
+				continue;
+			if (strcmp(o->pin_file, t->pin_file) == 0 || strcmp(o->so_pin_file, t->pin_file) == 0)
+				cf_error(cf, sec, "pin_file", "also a PIN file of [token.%s]", o->id);
+			if (t->so_pin_file[0] != '\0' && (strcmp(o->pin_file, t->so_pin_file) == 0 ||
+			    strcmp(o->so_pin_file, t->so_pin_file) == 0))
+				cf_error(cf, sec, "so_pin_file", "also a PIN file of [token.%s]", o->id);
+		}
+	}
 	check_unused(cf, sec, t->pin == CF_PIN_SHARES ? "pin = shares" : NULL);
 }
 

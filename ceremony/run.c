@@ -659,6 +659,27 @@ static ik_status run_steps(cer_run *r)
 	return st;
 }
 
+/* After a failure that changed something: what was done and stays done. */
+static void report_partial(const cer_run *r, ik_status st)
+{
+	cer_err("the ceremony did not complete: %s", r->why[0] != '\0' ? r->why : ik_status_str(st));
+	for (size_t i = 0; i < r->cf->nsteps; i++) {
+		const cf_step *s = &r->cf->steps[i];
+		if (!r->res[i].done)
+			continue;
+		if (s->action == CF_INIT_TOKEN)
+			cer_err("  done: [%s] token %s initialised (it stays)", s->id,
+			    r->cf->tokens[s->token].label);
+		else if (s->action == CF_GENERATE_KEY)
+			cer_err("  done: [%s] key %s generated on token %s (it stays)", s->id,
+			    s->key_label, r->cf->tokens[s->token].label);
+		else
+			cer_err("  done: [%s] %s", s->id, cf_action_name(s->action));
+	}
+	cer_err("the transcript in %s records the failure; start again with a new output "
+	    "directory and new tokens or key labels", r->cf->out);
+}
+
 int ceremony_run(const cer_run_opts *o)
 {
 	cer_run r;
@@ -694,7 +715,7 @@ int ceremony_run(const cer_run_opts *o)
 	if (st == IK_OK)
 		st = fin;
 	if (st != IK_OK)
-		cer_err("the ceremony did not complete: %s", r.why[0] != '\0' ? r.why : ik_status_str(st));
+		report_partial(&r, st);
 out:
 	if (st == IK_ERR_CRYPTO)
 		ERR_print_errors_fp(stderr);

@@ -481,9 +481,70 @@ openssl crl -in "$TMP/rsa-crl/crl.crl" -inform DER -CAfile "$TMP/rsa/root.pem" -
 	ik_fail "RSA CRL"
 "$CER" verify "$TMP/rsa-crl/transcript.json" >/dev/null || ik_fail "RSA CRL transcript"
 [ "$(stat -c '%a %U' "$TMP/spare.pin")" = "400 nobody" ] || ik_fail "spare.pin: $(stat -c '%a %U' "$TMP/spare.pin")"
-[ "$(stat -c '%a %U' "$TMP/spare-so.pin")" = "400 root" ] || ik_fail "spare-so.pin owner/mode"
+[ "$(stat -c '%a %U' "$TMP/spare-so.pin")" = "400 $(id -un)" ] || ik_fail "spare-so.pin owner/mode"
 ik_ok "shares typed at the terminal (echo off, lower case and dashes accepted) unlock the root"
 ik_ok "a new token's PIN file is 0400 and owned by pin_owner (the signer's user)"
+
+# a failure half-way (a file appears in the output while the run waits for "yes"): the run
+# stops, says what stays done, and leaves an unsigned transcript marked failed
+cat >"$TMP/fail.ini" <<'INI'
+[ceremony]
+title = Fails at the root certificate
+out = fail
+custodians = ann, ben
+threshold = 2
+
+[token.root]
+label = fail-root
+pin = shares
+
+[step.init]
+action = init-token
+token = root
+
+[step.key]
+action = generate-key
+token = root
+key_label = fail-root
+key_id = 01
+algorithm = ec-p256
+
+[step.root]
+action = self-sign
+token = root
+key_label = fail-root
+country = JP
+organization = Inkan Test
+common_name = Never Written
+validity_years = 1
+output = root-ca
+INI
+mkdir "$TMP/fail"
+{
+	for _ in $(seq 1 100); do
+		grep -q "Carry out this ceremony" "$TMP/fail.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	echo placeholder >"$TMP/fail/root-ca.pem"
+	printf 'yes\n'
+	sleep 2
+} | script -qec "$CER run $TMP/fail.ini" /dev/null >"$TMP/fail.out" 2>&1 && ik_fail "the run did not fail"
+for want in "$TMP/fail/root-ca.pem already exists: refusing to overwrite" \
+	"done: [init] token fail-root initialised (it stays)" \
+	"done: [key] key fail-root generated on token fail-root (it stays)" \
+	"transcript: $TMP/fail/transcript.json (NOT signed"; do
+	grep -qF -- "$want" "$TMP/fail.out" || { cat "$TMP/fail.out"; ik_fail "failure report lacks '$want'"; }
+done
+[ "$(cat "$TMP/fail/root-ca.pem")" = placeholder ] || ik_fail "the placeholder was overwritten"
+python3 - "$TMP/fail/transcript.json" <<'PY' || ik_fail "failed transcript content"
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["result"] == "failed" and t["error"].startswith("cannot write ") and t["error"].endswith("/fail/root-ca.pem"), t
+assert [s["result"] for s in t["steps"]] == ["ok", "ok", "failed"]
+assert "signature" not in t
+PY
+expect_fail "the transcript is not signed" "$CER" verify "$TMP/fail/transcript.json"
+ik_ok "a failure half-way: reported with what stays done, unsigned transcript marked failed"
 export SOFTHSM2_CONF="$TMP/hsm/softhsm2.conf"
 
 # ---- malformed ceremony files: each error names the file, the line and the key
@@ -544,6 +605,8 @@ bad no-root 's/^action = self-sign$/action = sign-ca/' "[ceremony]" \
 	"[ceremony]: no self-sign or use-root step"
 bad ref-later 's/^issuer = root$/issuer = root-crl/' "issuer = root-crl" \
 	"[step.ica] issuer: no step 'root-crl' above this one"
+bad same-pin-file 's#^so_pin_file = hsm/so.pin#so_pin_file = hsm/user.pin#' "so_pin_file = hsm/user.pin" \
+	"[token.online] so_pin_file: the same file as pin_file"
 # all problems at once, each with its line
 sed -e 's/^algorithm = ec-p384$/algorithm = rsa-1024/' -e 's/^threshold = 3$/threshold = 1/' \
 	-e 's/^country = JP$/country = jp/' -e 's/^out = ca$/out = bad-out/' "$TMP/ceremony.ini" >"$TMP/bad/many.ini"
