@@ -136,7 +136,8 @@ ik_status ik_buf_reserve(ik_buf *b, size_t n, uint8_t **out)
 		return IK_ERR_PROTO_OVERSIZE;
 	if (b->max != 0 && need > b->max)
 		return IK_ERR_PROTO_OVERSIZE;
-	if (need > b->cap && (st = grow(b, need)) != IK_OK)
+	/* grow also when nothing is allocated yet, so *out is never NULL + 0 */
+	if ((need > b->cap || b->data == NULL) && (st = grow(b, need)) != IK_OK)
 		return st;
 	*out = b->data + b->len;
 	b->len = need;
@@ -303,4 +304,9 @@ ik_status ik_buf_get_cstring(ik_buf *b, char *out, size_t outsz)
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return IK_OK;
+}
+
+ik_status ik_buf_put_text(ik_buf *b, const char *s)
+{
+	return ik_buf_put(b, s, strlen(s));
 }

@@ -43,6 +43,8 @@ ik_status ik_buf_put_u64(ik_buf *b, uint64_t v);
 /* u32 length then the bytes. */
 ik_status ik_buf_put_string(ik_buf *b, const void *p, size_t n);
 ik_status ik_buf_put_cstring(ik_buf *b, const char *s);
+/* The bytes of s alone: no length, no NUL (text output: CSV, metrics). */
+ik_status ik_buf_put_text(ik_buf *b, const char *s);
 
 /* Reads: each checks the remaining length first; on failure the cursor does not move
  * and the status is IK_ERR_PROTO_TRUNCATED. */

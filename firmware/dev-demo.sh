@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start Inkan from a source checkout on its embedded defaults: installs the Debian packages,
-# builds, creates a SoftHSM token under ./var/hsm, runs the demo key ceremony and starts the
-# signer (and the RA, once built) in the background.  Safe to run again: keys and
-# certificates are never overwritten; running daemons are restarted.
+# builds, creates a SoftHSM token under ./var/hsm, runs the demo key ceremony, starts the
+# signer, has it issue the RA's own TLS certificate, creates the first administrator and
+# starts the RA (HTTPS on port 8443) in the background.  Safe to run again: keys,
+# certificates and officers are never overwritten; running daemons are restarted.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 var="$src/var"
@@ -11,7 +12,8 @@ bld="$src/build/demo"
 "$src/firmware/install-deps.sh"
 cmake -S "$src" -B "$bld" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$bld" -j"$(nproc)" >/dev/null
-export PATH="$bld/signer:$bld/hsm:$bld/ceremony:$PATH"
+export PATH="$bld/signer:$bld/hsm:$bld/ceremony:$bld/ra:$PATH"
+port=${INKAN_PORT:-8443}
 export INKAN_BUILD="$bld"
 
 mkdir -p "$var"
@@ -54,6 +56,17 @@ O = Inkan Demo
 C = JP
 crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
 ocsp_url = http://127.0.0.1:8080/ocsp
+
+# the appliance's own TLS certificate (the RA's HTTPS)
+[profile.tls]
+usage = server
+max_days = 397
+key_types = ec-p256
+subject_allowed = CN
+subject_required = CN
+O = Inkan Demo
+C = JP
+crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
 CONF
 fi
 
@@ -69,18 +82,66 @@ for _ in $(seq 1 50); do
 done
 inkan-signctl -s "$var/signer.sock" status >/dev/null || { tail "$var/signer.log"; exit 1; }
 
+# ---- the RA's TLS certificate, issued by the signer (key stays in ./var, mode 0600) ----
+if [ ! -f "$var/ra-tls.pem" ]; then
+	(umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$var/ra-tls.key")
+	openssl pkey -in "$var/ra-tls.key" -pubout -out "$var/ra-tls.pub"
+	inkan-signctl -s "$var/signer.sock" issue --id "ra-tls-$(date +%Y%m%d%H%M%S)" --profile tls \
+		--pubkey "$var/ra-tls.pub" --attr CN=127.0.0.1 --days 397 -o "$var/ra-tls.leaf.pem" 2>/dev/null
+	cat "$var/ra-tls.leaf.pem" "$var/ca/issuing-ca.pem" > "$var/ra-tls.pem"
+	rm -f "$var/ra-tls.leaf.pem" "$var/ra-tls.pub"
+fi
+
+if [ ! -f "$var/ra.conf" ]; then
+	cat > "$var/ra.conf" <<CONF
+# Inkan RA, demo defaults.
+[ra]
+listen = 127.0.0.1
+port = $port
+tls = on
+tls_cert = $var/ra-tls.pem
+tls_key = $var/ra-tls.key
+database = $var/ra.sqlite
+signer_socket = $var/signer.sock
+public_url = https://127.0.0.1:$port
+profile = client
+CONF
+fi
+
+# ---- the first administrator (password generated once, kept 0400 in ./var) ----
+if [ ! -f "$var/admin.password" ]; then
+	(umask 277; head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20 > "$var/admin.password")
+	inkan-rad add-officer -c "$var/ra.conf" --login admin --role administrator \
+		< "$var/admin.password" >/dev/null
+fi
+
+if [ -f "$var/rad.pid" ] && kill -0 "$(cat "$var/rad.pid")" 2>/dev/null; then
+	kill -TERM "$(cat "$var/rad.pid")"
+	sleep 0.5
+fi
+nohup inkan-rad -c "$var/ra.conf" >>"$var/rad.log" 2>&1 &
+echo $! > "$var/rad.pid"
+for _ in $(seq 1 50); do
+	curl -sf --cacert "$var/ca/root-ca.pem" "https://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+curl -sf --cacert "$var/ca/root-ca.pem" "https://127.0.0.1:$port/healthz" >/dev/null \
+	|| { tail "$var/rad.log"; exit 1; }
+
 cat <<MSG
 
 Inkan is running on its demo defaults.
+  RA:       https://127.0.0.1:$port  (pid $(cat "$var/rad.pid"), log $var/rad.log)
+            trust anchor: $var/ca/root-ca.pem
+            administrator: admin, password in $var/admin.password (mode 0400)
   signer:   pid $(cat "$var/signer.pid"), socket $var/signer.sock, log $var/signer.log
   CA:       $var/ca/root-ca.pem -> $var/ca/issuing-ca.pem (keys on SoftHSM token "inkan")
 
-Try it:
-  export PATH=$bld/signer:\$PATH
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out /tmp/alice.key
-  openssl pkey -in /tmp/alice.key -pubout -out /tmp/alice.pub
-  inkan-signctl -s $var/signer.sock issue --id demo-1 --profile client \\
-      --pubkey /tmp/alice.pub --attr CN=alice -o /tmp/alice.pem
-  openssl verify -CAfile $var/ca/root-ca.pem -untrusted $var/ca/issuing-ca.pem /tmp/alice.pem
-  inkan-signctl -s $var/signer.sock crl | openssl crl -noout -text
+Try the JSON API (see docs/API.md):
+  C="curl -s --cacert $var/ca/root-ca.pem -b /tmp/inkan.jar -c /tmp/inkan.jar"
+  python3 -c 'import json,sys; print(json.dumps({"login":"admin","password":open(sys.argv[1]).read().strip()}))' \\
+      $var/admin.password | \$C -H 'Content-Type: application/json' --data @- https://127.0.0.1:$port/api/v1/login
+  # -> {"csrf": "...", ...}; send it back as X-CSRF-Token on every POST/PUT/DELETE
+  \$C https://127.0.0.1:$port/api/v1/counters
+  \$C -o /tmp/crl.der https://127.0.0.1:$port/crl/issuing-ca.crl && openssl crl -inform DER -in /tmp/crl.der -noout -text
 MSG

@@ -165,7 +165,7 @@ ik_status proto_encode_hello(ik_buf *b, const proto_hello *m)
 	size_t n = strlen(m->peer);
 	ik_status st;
 
-	if (!valid_name(m->peer, n))
+	if (!valid_name(m->peer, n) || m->version_min > m->version_max)
 		return IK_ERR_ARG;
 	if ((st = ik_buf_put_u32(b, m->version_min)) != IK_OK ||
 	    (st = ik_buf_put_u32(b, m->version_max)) != IK_OK)
@@ -290,7 +290,7 @@ ik_status proto_encode_issue_reply(ik_buf *b, const proto_issue_reply *m)
 	ik_status st;
 
 	if (m->serial_len == 0 || m->serial_len > PROTO_MAX_SERIAL || m->cert_len == 0 ||
-	    m->replayed > 1)
+	    m->cert_len > PROTO_MAX_REPLY || m->replayed > 1)
 		return IK_ERR_ARG;
 	if ((st = ik_buf_put_string(b, m->serial, m->serial_len)) != IK_OK ||
 	    (st = ik_buf_put_string(b, m->cert, m->cert_len)) != IK_OK)
@@ -372,14 +372,14 @@ ik_status proto_encode_chain_reply(ik_buf *b, const proto_chain_reply *m)
 
 	if (m->n == 0 || m->n > PROTO_MAX_CHAIN)
 		return IK_ERR_ARG;
+	for (uint8_t i = 0; i < m->n; i++) /* all checked before anything is written */
+		if (m->cert_len[i] == 0 || m->cert_len[i] > PROTO_MAX_REPLY)
+			return IK_ERR_ARG;
 	if ((st = ik_buf_put_u8(b, m->n)) != IK_OK)
 		return st;
-	for (uint8_t i = 0; i < m->n; i++) {
-		if (m->cert_len[i] == 0)
-			return IK_ERR_ARG;
+	for (uint8_t i = 0; i < m->n; i++)
 		if ((st = ik_buf_put_string(b, m->cert[i], m->cert_len[i])) != IK_OK)
 			return st;
-	}
 	return IK_OK;
 }
 
@@ -407,7 +407,7 @@ ik_status proto_encode_crl_reply(ik_buf *b, const proto_crl_reply *m)
 {
 	ik_status st;
 
-	if (m->crl_len == 0)
+	if (m->crl_len == 0 || m->crl_len > PROTO_MAX_REPLY)
 		return IK_ERR_ARG;
 	if ((st = ik_buf_put_u64(b, m->crl_number)) != IK_OK ||
 	    (st = ik_buf_put_u64(b, m->this_update)) != IK_OK ||

@@ -120,8 +120,15 @@ ik_status ra_signer_call(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf 
 		if (s->fd[i] < 0 && (st = connect_hello(s, i)) != IK_OK)
 			break;
 		st = proto_call(s->fd[i], type, req, reply, err);
-		if (!transport_failure(st))
+		if (!transport_failure(st)) {
+			/* after a reply that did not fit the request (wrong id or type) the stream
+			 * may hold a late answer: never reuse it */
+			if (st >= IK_ERR_PROTO_VERSION && st <= IK_ERR_PROTO_CLOSED) {
+				close(s->fd[i]);
+				s->fd[i] = -1;
+			}
 			break;
+		}
 		close(s->fd[i]);
 		s->fd[i] = -1;
 	}

@@ -222,7 +222,7 @@ static ik_status lint_spki(ik_buf *in, const sg_profile *p, const sg_leaf *leaf,
 
 /* ---- extensions ---- */
 
-enum { E_BC, E_KU, E_EKU, E_SKI, E_AKI, E_CRLDP, E_AIA, E_N };
+enum { E_BC, E_KU, E_EKU, E_SAN, E_SKI, E_AKI, E_CRLDP, E_AIA, E_N };
 
 static const struct {
 	const char *name, *oid;
@@ -232,6 +232,7 @@ static const struct {
 	[E_BC] = { "basicConstraints", OID_CE_BC, OID_LEN(OID_CE_BC), 1 },
 	[E_KU] = { "keyUsage", OID_CE_KU, OID_LEN(OID_CE_KU), 1 },
 	[E_EKU] = { "extKeyUsage", OID_CE_EKU, OID_LEN(OID_CE_EKU), 0 },
+	[E_SAN] = { "subjectAltName", OID_CE_SAN, OID_LEN(OID_CE_SAN), 0 },
 	[E_SKI] = { "subjectKeyIdentifier", OID_CE_SKI, OID_LEN(OID_CE_SKI), 0 },
 	[E_AKI] = { "authorityKeyIdentifier", OID_CE_AKI, OID_LEN(OID_CE_AKI), 0 },
 	[E_CRLDP] = { "cRLDistributionPoints", OID_CE_CRLDP, OID_LEN(OID_CE_CRLDP), 0 },
@@ -308,8 +309,34 @@ static ik_status lint_eku(const lint_ctx *c, ik_buf *val)
 	size_t whysz = c->whysz;
 
 	if (only(val, DER_SEQUENCE, &seq) != 0 || last_bytes(&seq, DER_OID, &v, &n) != 0 ||
-	    !OID_IS(v, n, OID_KP_CLIENTAUTH))
-		return LINT("lint: extKeyUsage must be exactly clientAuth");
+	    !(c->p->server ? OID_IS(v, n, OID_KP_SERVERAUTH) : OID_IS(v, n, OID_KP_CLIENTAUTH)))
+		return LINT("lint: extKeyUsage must be exactly %s",
+		    c->p->server ? "serverAuth" : "clientAuth");
+	return IK_OK;
+}
+
+/* Server profiles only: exactly one GeneralName, the CN as iPAddress or dNSName. */
+static ik_status lint_san(const lint_ctx *c, ik_buf *val)
+{
+	ik_buf seq;
+	const uint8_t *v;
+	const char *cn = NULL;
+	uint8_t ip[16], tag;
+	size_t n, iplen;
+	char *why = c->why;
+	size_t whysz = c->whysz;
+
+	for (size_t i = 0; i < c->leaf->nsubject; i++)
+		if (c->leaf->subject[i].type == PROTO_ATTR_CN)
+			cn = c->leaf->subject[i].value;
+	if (!c->p->server || cn == NULL)
+		return LINT("lint: subjectAltName not allowed in a client certificate");
+	if (only(val, DER_SEQUENCE, &seq) != 0 || der_get_tlv(&seq, &tag, &v, &n) != IK_OK ||
+	    ik_buf_remaining(&seq) != 0)
+		return LINT("lint: subjectAltName must hold exactly one name");
+	if (sg_ip_literal(cn, ip, &iplen) ? tag != DER_CTXP(7) || !bytes_eq(v, n, (const char *)ip,
+	    iplen) : tag != DER_CTXP(2) || !bytes_eq(v, n, cn, strlen(cn)))
+		return LINT("lint: subjectAltName must be the CN");
 	return IK_OK;
 }
 
@@ -390,7 +417,8 @@ static ik_status lint_aia(const lint_ctx *c, ik_buf *val)
 static ik_status lint_ext(const lint_ctx *c, ik_buf *ext, unsigned *seen)
 {
 	static ik_status (*const check[E_N])(const lint_ctx *, ik_buf *) = {
-		[E_BC] = lint_bc, [E_KU] = lint_ku, [E_EKU] = lint_eku, [E_SKI] = lint_ski,
+		[E_BC] = lint_bc, [E_KU] = lint_ku, [E_EKU] = lint_eku, [E_SAN] = lint_san,
+		[E_SKI] = lint_ski,
 		[E_AKI] = lint_aki, [E_CRLDP] = lint_crldp, [E_AIA] = lint_aia,
 	};
 	ik_buf val;
@@ -458,9 +486,13 @@ static ik_status lint_exts(const lint_ctx *c, ik_buf *in)
 	}
 	if (c->p->ocsp_url[0] == '\0' && c->p->ca_issuers_url[0] == '\0')
 		want &= ~(1u << E_AIA);
+	if (!c->p->server)
+		want &= ~(1u << E_SAN);
 	for (size_t i = 0; i < E_N; i++)
 		if ((want & ~seen & (1u << i)) != 0)
 			return LINT("lint: extension %s missing", exts[i].name);
+	if ((seen & ~want & (1u << E_SAN)) != 0)
+		return LINT("lint: subjectAltName not allowed in a client certificate");
 	if ((seen & ~want) != 0)
 		return LINT("lint: authorityInfoAccess present but the profile sets no URL");
 	return IK_OK;

@@ -34,6 +34,7 @@
 #define OID_CE_CRLDP "\x55\x1d\x1f"
 #define OID_CE_AKI "\x55\x1d\x23"
 #define OID_CE_EKU "\x55\x1d\x25"
+#define OID_CE_SAN "\x55\x1d\x11"
 #define OID_PE_AIA "\x2b\x06\x01\x05\x05\x07\x01\x01"       /* 1.3.6.1.5.5.7.1.1 */
 #define OID_KP_SERVERAUTH "\x2b\x06\x01\x05\x05\x07\x03\x01" /* 1.3.6.1.5.5.7.3.1 */
 #define OID_KP_CLIENTAUTH "\x2b\x06\x01\x05\x05\x07\x03\x02" /* 1.3.6.1.5.5.7.3.2 */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include "profile.h"
 
 #define DAY 86400
@@ -173,6 +174,14 @@ static ik_status check_subject(const sg_profile *p, const proto_issue *req, sg_l
 	}
 	if (leaf->nsubject == 0)
 		return refuse(why, whysz, IK_ERR_POLICY_SUBJECT, "empty subject");
+	if (p->server) {
+		uint8_t ip[16];
+		size_t iplen;
+		if (val[PROTO_ATTR_CN] == NULL || (!sg_ip_literal(val[PROTO_ATTR_CN], ip, &iplen) &&
+		    !sg_dns_name(val[PROTO_ATTR_CN])))
+			return refuse(why, whysz, IK_ERR_POLICY_SUBJECT,
+			    "profile %s: CN must be a DNS name or an IP address", p->name);
+	}
 	return IK_OK;
 }
 
@@ -232,4 +241,40 @@ ik_status sg_profile_check(const sg_profile *p, const proto_issue *req, int64_t 
 	if ((st = check_subject(p, req, leaf, why, whysz)) != IK_OK)
 		return st;
 	return sg_spki_check(p, req->spki, req->spki_len, &leaf->key, why, whysz);
+}
+
+int sg_ip_literal(const char *s, uint8_t ip[16], size_t *iplen)
+{
+	if (inet_pton(AF_INET, s, ip) == 1) {
+		*iplen = 4;
+		return 1;
+	}
+	if (inet_pton(AF_INET6, s, ip) == 1) {
+		*iplen = 16;
+		return 1;
+	}
+	return 0;
+}
+
+int sg_dns_name(const char *s)
+{
+	size_t n = strlen(s), label = 0;
+
+	if (n == 0 || n > 253 || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '.') {
+			if (label == 0 || s[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    (c == '-' && label > 0)))
+			return 0;
+		if (++label > 63)
+			return 0;
+	}
+	return s[n - 1] != '-';
 }

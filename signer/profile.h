@@ -31,7 +31,15 @@ typedef struct sg_profile {
 	char crl_url[SG_MAX_URL + 1];        /* CRL distribution point (required) */
 	char ocsp_url[SG_MAX_URL + 1];       /* AIA OCSP (optional) */
 	char ca_issuers_url[SG_MAX_URL + 1]; /* AIA caIssuers (optional) */
+	/* usage = server: EKU serverAuth instead of clientAuth, and the CN (a DNS name or an
+	 * IP address) repeated as the one subjectAltName — for the appliance's own TLS. */
+	int server;
 } sg_profile;
+
+/* 1 if s is an IPv4/IPv6 literal (its 4 or 16 bytes in ip, length in iplen), 0 if not. */
+int sg_ip_literal(const char *s, uint8_t ip[16], size_t *iplen);
+/* 1 if s is a DNS host name: LDH labels of 1..63, at most 253 characters, no trailing dot. */
+int sg_dns_name(const char *s);
 
 /* The checked, normalised request: what the TBS is built from. */
 typedef struct sg_subject_attr {

@@ -143,7 +143,33 @@ static ik_status put_uri(ik_buf *b, const char *url)
 	return der_put_tlv(b, DER_CTXP(6), (const uint8_t *)url, strlen(url));
 }
 
-static ik_status put_key_exts(ik_buf *b, const sg_ca *ca, const sg_leaf *leaf)
+/* subjectAltName for a server profile: the CN as iPAddress [7] or dNSName [2]. */
+static ik_status put_san(ik_buf *b, const sg_leaf *leaf)
+{
+	const char *cn = NULL;
+	uint8_t ip[16];
+	size_t iplen, mk[2], m;
+	ik_status st;
+
+	for (size_t i = 0; i < leaf->nsubject; i++)
+		if (leaf->subject[i].type == PROTO_ATTR_CN)
+			cn = leaf->subject[i].value;
+	if (cn == NULL)
+		return IK_ERR_ARG;
+	if ((st = ext_begin(b, OID_CE_SAN, OID_LEN(OID_CE_SAN), 0, mk)) != IK_OK ||
+	    (st = der_begin(b, DER_SEQUENCE, &m)) != IK_OK)
+		return st;
+	if (sg_ip_literal(cn, ip, &iplen))
+		st = der_put_tlv(b, DER_CTXP(7), ip, iplen);
+	else
+		st = der_put_tlv(b, DER_CTXP(2), (const uint8_t *)cn, strlen(cn));
+	if (st != IK_OK || (st = der_end(b, m)) != IK_OK)
+		return st;
+	return ext_end(b, mk);
+}
+
+static ik_status put_key_exts(ik_buf *b, const sg_ca *ca, const sg_profile *p,
+    const sg_leaf *leaf)
 {
 	/* keyUsage: digitalSignature (bit 0) [+ keyEncipherment (bit 2)], minimal BIT STRING */
 	static const uint8_t ku_ec[2] = { 0x07, 0x80 }, ku_rsa[2] = { 0x05, 0xa0 };
@@ -160,8 +186,10 @@ static ik_status put_key_exts(ik_buf *b, const sg_ca *ca, const sg_leaf *leaf)
 		return st;
 	if ((st = ext_begin(b, OID_CE_EKU, OID_LEN(OID_CE_EKU), 0, mk)) != IK_OK ||
 	    (st = der_begin(b, DER_SEQUENCE, &m)) != IK_OK ||
-	    (st = PUT_OID(b, OID_KP_CLIENTAUTH)) != IK_OK || (st = der_end(b, m)) != IK_OK ||
-	    (st = ext_end(b, mk)) != IK_OK)
+	    (st = p->server ? PUT_OID(b, OID_KP_SERVERAUTH) : PUT_OID(b, OID_KP_CLIENTAUTH)) != IK_OK ||
+	    (st = der_end(b, m)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
+		return st;
+	if (p->server && (st = put_san(b, leaf)) != IK_OK)
 		return st;
 	/* RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. */
 	if (SHA1(leaf->key.pubkey_bits, leaf->key.pubkey_bits_len, ski) == NULL)
@@ -257,7 +285,7 @@ ik_status sg_tbs_build(const sg_ca *ca, const sg_profile *p, const sg_leaf *leaf
 		return st;
 	if ((st = der_begin(out, DER_CTX(3), &m)) != IK_OK ||
 	    (st = der_begin(out, DER_SEQUENCE, &mexts)) != IK_OK ||
-	    (st = put_key_exts(out, ca, leaf)) != IK_OK || (st = put_url_exts(out, p)) != IK_OK ||
+	    (st = put_key_exts(out, ca, p, leaf)) != IK_OK || (st = put_url_exts(out, p)) != IK_OK ||
 	    (st = der_end(out, mexts)) != IK_OK || (st = der_end(out, m)) != IK_OK)
 		return st;
 	return der_end(out, mtbs);

@@ -9,11 +9,21 @@ set -euo pipefail
 TMP=$(mktemp -d /tmp/inkan-test.XXXXXX)
 chmod 0711 "$TMP"
 SIGNER_PID=
+RAD_PID=
 export PATH="$INKAN_BUILD/signer:$INKAN_BUILD/hsm:$INKAN_BUILD/ceremony:$INKAN_BUILD/tests:$PATH"
 
 ik_cleanup() {
 	local rc=$?
+	ik_stop_ra || rc=1
 	ik_stop_signer || rc=1
+	if [ -f "$TMP/rad.log" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/rad.log"; then
+		echo "FAIL: sanitizer report in the RA log" >&2
+		rc=1
+	fi
+	if [ "$rc" -ne 0 ] && [ -f "$TMP/rad.log" ]; then
+		echo "--- inkan-rad log ---" >&2
+		tail -n 50 "$TMP/rad.log" >&2 || true
+	fi
 	# a sanitizer report from any daemon run fails the test (ASan+UBSan builds)
 	if [ -f "$TMP/signer.log" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/signer.log"; then
 		echo "FAIL: sanitizer report in the signer log" >&2
@@ -130,4 +140,106 @@ ik_expect_refusal() {
 	*"$code"*) ;;
 	*) ik_fail "expected '$code' from: $* -- got: $err" ;;
 	esac
+}
+
+# ---- the RA (inkan-rad) over HTTPS on loopback ----------------------------------------
+
+ADMIN_PW='correct horse battery staple 42'
+OFFICER_PW='officer passphrase 0123'
+AUDITOR_PW='auditor passphrase 4567'
+export PATH="$INKAN_BUILD/ra:$PATH"
+
+# ik_ra_config PORT [extra lines]: ra.conf with a throw-away TLS certificate
+ik_ra_config() {
+	[ -f "$TMP/tls.pem" ] || openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+		-keyout "$TMP/tls.key" -out "$TMP/tls.pem" 2>/dev/null
+	cat > "$TMP/ra.conf" <<CONF
+[ra]
+listen = 127.0.0.1
+port = $1
+tls = on
+tls_cert = $TMP/tls.pem
+tls_key = $TMP/tls.key
+database = $TMP/ra.sqlite
+signer_socket = $TMP/signer.sock
+public_url = https://127.0.0.1:$1
+profile = client
+workers = 4
+${2:-}
+CONF
+}
+
+# ik_ra_officers: admin, officer and auditor (passwords on stdin, never argv)
+ik_ra_officers() {
+	[ -f "$TMP/ra.conf" ] || ik_ra_config 8443
+	printf '%s\n' "$ADMIN_PW" | inkan-rad add-officer -c "$TMP/ra.conf" --login admin --role administrator >/dev/null
+	printf '%s\n' "$OFFICER_PW" | inkan-rad add-officer -c "$TMP/ra.conf" --login olivia --role officer >/dev/null
+	printf '%s\n' "$AUDITOR_PW" | inkan-rad add-officer -c "$TMP/ra.conf" --login carol --role auditor >/dev/null
+}
+
+# ik_start_ra [extra config lines]: on a free port; sets BASE
+ik_start_ra() {
+	local port
+	for _ in $(seq 1 20); do
+		port=$((20000 + RANDOM % 40000))
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
+		ik_ra_config "$port" "${1:-}"
+		inkan-rad -c "$TMP/ra.conf" >>"$TMP/rad.log" 2>&1 &
+		RAD_PID=$!
+		BASE="https://127.0.0.1:$port"
+		for _ in $(seq 1 100); do
+			curl -sf --cacert "$TMP/tls.pem" "$BASE/healthz" >/dev/null 2>&1 && return 0
+			kill -0 "$RAD_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -TERM "$RAD_PID" 2>/dev/null || true
+		wait "$RAD_PID" 2>/dev/null || true
+		RAD_PID=
+	done
+	ik_fail "inkan-rad did not come up: $(tail -n 5 "$TMP/rad.log")"
+}
+
+ik_stop_ra() {
+	if [ -n "$RAD_PID" ] && kill -0 "$RAD_PID" 2>/dev/null; then
+		kill -TERM "$RAD_PID" 2>/dev/null || true
+		local st=0
+		wait "$RAD_PID" 2>/dev/null || st=$?
+		RAD_PID=
+		[ "$st" -eq 0 ] || { echo "FAIL: inkan-rad exited with status $st on SIGTERM" >&2; return 1; }
+	fi
+	RAD_PID=
+}
+
+# ik_req METHOD PATH [curl args...]: body in $TMP/body, headers in $TMP/hdr; prints the status
+ik_req() {
+	local m=$1 p=$2; shift 2
+	curl -s --cacert "$TMP/tls.pem" -X "$m" -o "$TMP/body" -D "$TMP/hdr" -w '%{http_code}' "$@" "$BASE$p"
+}
+# ik_expect STATUS CODE|- GOT WHAT
+ik_expect() {
+	local want=$1 code=$2 got=$3 what=$4
+	[ "$got" = "$want" ] || ik_fail "$what: status $got, want $want: $(head -c 600 "$TMP/body")"
+	if [ "$code" != "-" ]; then
+		grep -q "\"code\":\"$code\"" "$TMP/body" || ik_fail "$what: no code $code: $(head -c 600 "$TMP/body")"
+	fi
+}
+ik_json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {"d": d}))' "$TMP/body" "$1"; }
+
+# ik_login LOGIN PASSWORD: cookie jar $TMP/jar.LOGIN; prints the CSRF token
+ik_login() {
+	local s
+	s=$(ik_req POST /api/v1/login -H 'Content-Type: application/json' -c "$TMP/jar.$1" \
+		--data "{\"login\":\"$1\",\"password\":\"$2\"}")
+	ik_expect 200 - "$s" "login $1" >&2
+	ik_json 'd["csrf"]'
+}
+# ik_api LOGIN CSRF METHOD PATH [JSON]: as that officer, with the CSRF header
+ik_api() {
+	local who=$1 csrf=$2 m=$3 p=$4
+	if [ $# -ge 5 ]; then
+		ik_req "$m" "$p" -b "$TMP/jar.$who" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' --data "$5"
+	else
+		ik_req "$m" "$p" -b "$TMP/jar.$who" -H "X-CSRF-Token: $csrf"
+	fi
 }

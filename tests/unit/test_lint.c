@@ -429,6 +429,9 @@ static void test_extensions(void **state)
 	model_refuses(f, &m, "extension authorityInfoAccess missing");
 	m = f->m;
 	m.e[m.ne++] = make_ext(&b, "\x55\x1d\x11", 3, -1, san, sizeof(san));
+	model_refuses(f, &m, "subjectAltName not allowed in a client certificate");
+	m = f->m;   /* certificatePolicies: not in any profile */
+	m.e[m.ne++] = make_ext(&b, "\x55\x1d\x20", 3, -1, san, sizeof(san));
 	model_refuses(f, &m, "unexpected extension");
 	/* AIA present although the profile sets no URL */
 	{

@@ -1,0 +1,288 @@
+/* api_auth: the authentication endpoints — login (with lockout), logout, whoami, password
+ * change, API token creation — and /healthz.  Every outcome goes to the history. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "auth.h"
+#include "log.h"
+#include "store.h"
+
+/* A history entry for this request; failure to record is logged and reported. */
+static ik_status hist(ra_req *r, const char *actor, const char *op, const char *detail)
+{
+	ik_status st = ra_history_append(r->app->store, actor, r->ip, op, detail);
+
+	if (st != IK_OK)
+		ik_log(LOG_ERR, "cannot record %s in the history: %s", op, ik_status_str(st));
+	return st;
+}
+
+static void iso_time(int64_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outsz, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, outsz, "%lld", (long long)t);
+}
+
+static void reply_locked(ra_req *r, int64_t until)
+{
+	char when[32], msg[128];
+
+	iso_time(until, when, sizeof(when));
+	snprintf(msg, sizeof(msg), "too many failed logins: the account is locked until %s", when);
+	ra_reply_error(r, 423, "locked", msg);
+}
+
+static json_t *officer_json(const ra_principal *who)
+{
+	return json_pack("{s:s, s:s}", "login", who->login, "role", ra_role_name(who->role));
+}
+
+static ik_status set_session_cookie(ra_req *r, const char *token, int clear)
+{
+	char cookie[192];
+
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/;%s HttpOnly; SameSite=Strict%s",
+	    RA_SESSION_COOKIE, clear ? "" : token, r->app->cfg->tls ? " Secure;" : "",
+	    clear ? "; Max-Age=0" : "");
+	return ra_req_add_header(r, "Set-Cookie", cookie);
+}
+
+/* A failed password for o: count it, lock at the threshold, record it. */
+static void login_failed(ra_req *r, ra_officer *o, const char *what)
+{
+	const ra_config *cfg = r->app->cfg;
+	int64_t until = 0;
+	char detail[160];
+
+	if (ra_store_officer_login_failed(r->app->store, o->id, cfg->lockout_threshold,
+	    (int64_t)time(NULL) + (int64_t)cfg->lockout_seconds, &until) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot record the failed login");
+		return;
+	}
+	snprintf(detail, sizeof(detail), "%s for %s%s", what, o->login,
+	    until != 0 ? "; account locked" : "");
+	if (hist(r, o->login, "login_failed", detail) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot record the failed login");
+		return;
+	}
+	if (until != 0)
+		reply_locked(r, until);
+	else
+		ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
+}
+
+/* A new session: random id (only its hash is stored) and the CSRF token derived from it. */
+static ik_status session_start(ra_req *r, const ra_officer *o, char *token, size_t tokensz,
+    char *csrf, size_t csrfsz)
+{
+	ra_session s;
+	ik_status st;
+
+	memset(&s, 0, sizeof(s));
+	if ((st = ra_token_new(token, tokensz, s.id_hash)) != IK_OK ||
+	    (st = ra_csrf_for_session(token, csrf, csrfsz)) != IK_OK)
+		goto out;
+	s.officer_id = o->id;
+	s.created = s.last_seen = (int64_t)time(NULL);
+	st = ra_store_session_add(r->app->store, &s);
+out:
+	OPENSSL_cleanse(&s, sizeof(s));
+	return st;
+}
+
+static void login_ok(ra_req *r, ra_officer *o)
+{
+	char token[64], csrf[64];
+	const char *old = ra_req_cookie(r, RA_SESSION_COOKIE);
+	uint8_t old_hash[32];
+	ik_status st;
+
+	/* rotation: whatever session the browser had is dropped */
+	if (old != NULL && ra_token_hash(old, old_hash) == IK_OK &&
+	    (st = ra_store_session_delete(r->app->store, old_hash)) != IK_OK &&
+	    st != IK_ERR_NOT_FOUND)
+		goto fail;
+	if (ra_store_officer_login_ok(r->app->store, o->id) != IK_OK ||
+	    session_start(r, o, token, sizeof(token), csrf, sizeof(csrf)) != IK_OK ||
+	    hist(r, o->login, "login_ok", "") != IK_OK || set_session_cookie(r, token, 0) != IK_OK)
+		goto fail;
+	r->who.role = (ra_role)o->role;
+	snprintf(r->who.login, sizeof(r->who.login), "%s", o->login);
+	ra_reply_json(r, 200, json_pack("{s:s, s:o}", "csrf", csrf, "officer",
+	    officer_json(&r->who)));
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+	return;
+fail:
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+	ra_reply_error(r, 500, "internal", "cannot start a session");
+}
+
+static void h_login(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *login, *password;
+	ra_officer o;
+	ik_status st;
+	char detail[128];
+
+	if (j == NULL)
+		return;
+	memset(&o, 0, sizeof(o));
+	if ((login = ra_json_str(r, j, "login", RA_LOGIN_MAX)) == NULL ||
+	    (password = ra_json_str(r, j, "password", 1024)) == NULL)
+		goto out;
+	st = ra_store_officer_by_login(r->app->store, login, &o);
+	if (st == IK_ERR_NOT_FOUND || (st == IK_OK && o.disabled)) {
+		ra_password_dummy(password); /* same time as a real check */
+		snprintf(detail, sizeof(detail), "unknown or disabled login %.64s", login);
+		if (hist(r, login, "login_failed", detail) != IK_OK)
+			ra_reply_error(r, 500, "internal", "cannot record the failed login");
+		else
+			ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
+		goto out;
+	}
+	if (st != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot read the officer");
+		goto out;
+	}
+	if (o.locked_until > (int64_t)time(NULL)) {
+		ra_password_dummy(password);
+		if (hist(r, o.login, "login_refused", "account locked") != IK_OK)
+			ra_reply_error(r, 500, "internal", "cannot record the refused login");
+		else
+			reply_locked(r, o.locked_until);
+		goto out;
+	}
+	st = ra_password_verify(password, o.password);
+	if (st == IK_OK)
+		login_ok(r, &o);
+	else if (st == IK_ERR_AUTH)
+		login_failed(r, &o, "wrong password");
+	else
+		ra_reply_error(r, 500, "internal", "the stored password hash is unusable");
+out:
+	OPENSSL_cleanse(&o, sizeof(o));
+	json_decref(j); /* the body buffer (with the password) is wiped by http.c */
+}
+
+static void h_logout(ra_req *r)
+{
+	ik_status st = IK_OK;
+
+	if (r->who.has_session)
+		st = ra_store_session_delete(r->app->store, r->who.session_hash);
+	if ((st != IK_OK && st != IK_ERR_NOT_FOUND) ||
+	    hist(r, r->who.login, "logout", r->who.via_bearer ? "api token" : "") != IK_OK ||
+	    set_session_cookie(r, NULL, 1) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot end the session");
+		return;
+	}
+	ra_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static void h_whoami(ra_req *r)
+{
+	json_t *j = json_pack("{s:o, s:s}", "officer", officer_json(&r->who), "via",
+	    r->who.via_bearer ? "token" : "session");
+
+	if (j != NULL && r->who.has_session)
+		json_object_set_new(j, "csrf", json_string(r->who.csrf));
+	ra_reply_json(r, 200, j);
+}
+
+static void h_password(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *oldpw, *newpw;
+	char phc[RA_PHC_MAX], why[128];
+	ra_officer o;
+	ik_status st;
+
+	if (j == NULL)
+		return;
+	memset(&o, 0, sizeof(o));
+	if ((oldpw = ra_json_str(r, j, "old", 1024)) == NULL ||
+	    (newpw = ra_json_str(r, j, "new", 1024)) == NULL)
+		goto out;
+	if ((st = ra_store_officer_get(r->app->store, r->who.officer_id, &o)) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot read the officer");
+		goto out;
+	}
+	st = ra_password_verify(oldpw, o.password);
+	if (st == IK_ERR_AUTH) {
+		login_failed(r, &o, "wrong old password at password change");
+		goto out;
+	}
+	if (st != IK_OK) {
+		ra_reply_error(r, 500, "internal", "the stored password hash is unusable");
+		goto out;
+	}
+	if (ra_password_policy(newpw, o.login, why, sizeof(why)) != IK_OK ||
+	    (strcmp(newpw, oldpw) == 0 &&
+	    snprintf(why, sizeof(why), "the new password must differ from the old one") > 0)) {
+		ra_reply_error_field(r, 400, "weak_password", why, "new");
+		goto out;
+	}
+	if (ra_password_hash(newpw, phc, sizeof(phc)) != IK_OK ||
+	    ra_store_officer_set_password(r->app->store, o.id, phc) != IK_OK ||
+	    ra_store_session_delete_others(r->app->store, o.id,
+	        r->who.has_session ? r->who.session_hash : NULL) != IK_OK ||
+	    hist(r, o.login, "password_changed", "") != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot change the password");
+		goto out;
+	}
+	ra_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+out:
+	OPENSSL_cleanse(phc, sizeof(phc));
+	OPENSSL_cleanse(&o, sizeof(o));
+	json_decref(j);
+}
+
+static void h_token_create(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *name;
+	char token[64], full[80], detail[128];
+	uint8_t hash[32];
+
+	if (j == NULL)
+		return;
+	if ((name = ra_json_str(r, j, "name", 64)) == NULL)
+		goto out;
+	snprintf(detail, sizeof(detail), "api token \"%s\"", name);
+	if (ra_token_new(token, sizeof(token), hash) != IK_OK ||
+	    ra_store_token_add(r->app->store, hash, name, r->who.officer_id) != IK_OK ||
+	    hist(r, r->who.login, "token_created", detail) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot create the token");
+		goto out;
+	}
+	snprintf(full, sizeof(full), "%s%s", RA_API_TOKEN_PREFIX, token);
+	ra_reply_json(r, 201, json_pack("{s:s, s:s}", "name", name, "token", full));
+out:
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(full, sizeof(full));
+	json_decref(j);
+}
+
+static void h_healthz(ra_req *r)
+{
+	ra_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+const ra_route ra_api_auth_routes[] = {
+	{ "GET", "/healthz", h_healthz, RA_ROLE_NONE, 0 },
+	{ "POST", "/api/v1/login", h_login, RA_ROLE_NONE, RA_RF_IPLIST },
+	{ "POST", "/api/v1/logout", h_logout, RA_ROLE_AUDITOR, RA_RF_CSRF },
+	{ "GET", "/api/v1/whoami", h_whoami, RA_ROLE_AUDITOR, 0 },
+	{ "POST", "/api/v1/password", h_password, RA_ROLE_AUDITOR, RA_RF_CSRF },
+	{ "POST", "/api/v1/tokens", h_token_create, RA_ROLE_ADMIN, RA_RF_CSRF },
+};
+const size_t ra_api_auth_nroutes = sizeof(ra_api_auth_routes) / sizeof(ra_api_auth_routes[0]);

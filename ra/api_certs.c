@@ -1,0 +1,488 @@
+/* api_certs: certificates — issue for a device (a one-time download credential for the
+ * user, or at once from an uploaded CSR), list with filters and keyset pages, show, PEM,
+ * revoke / suspend / resume through the queue, request status, and the quota counters. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "api.h"
+#include "download.h"
+#include "p12.h"
+#include "queue.h"
+
+#define DEFAULT_VALIDITY_DAYS 365
+#define MAX_VALIDITY_DAYS 1095        /* the signer's hard cap; its profile may be lower */
+
+static const struct {
+	const char *name;
+	int code;
+} reasons[] = {
+	{ "unspecified", 0 }, { "keyCompromise", 1 }, { "affiliationChanged", 3 },
+	{ "superseded", 4 }, { "cessationOfOperation", 5 }, { "privilegeWithdrawn", 9 },
+};
+
+static int reason_parse(const char *s, int *out)
+{
+	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(s, reasons[i].name) == 0) {
+			*out = reasons[i].code;
+			return 1;
+		}
+	return 0;
+}
+
+static ik_status quota_get(ra_req *r, uint64_t *quota)
+{
+	int64_t v = 0;
+	ik_status st = ra_store_setting_get_int(r->app->store, "quota", 0, &v);
+
+	*quota = v > 0 ? (uint64_t)v : 0;
+	return st;
+}
+
+static void reply_quota_exceeded(ra_req *r, uint64_t quota)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "the contracted number of certificates (%llu) is used up",
+	    (unsigned long long)quota);
+	ra_reply_error(r, 409, "quota_exceeded", msg);
+}
+
+/* The optional "csr" member: PEM text (newlines allowed) of at most RA_CSR_MAX bytes. */
+static int csr_member(ra_req *r, json_t *j, const char **out)
+{
+	json_t *v = json_object_get(j, "csr");
+
+	if (v == NULL || json_is_null(v))
+		return 1;
+	if (!json_is_string(v) || json_string_length(v) == 0 ||
+	    json_string_length(v) > RA_CSR_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		ra_reply_error_field(r, 400, "bad_field", "csr: a PKCS#10 request in PEM is required",
+		    "csr");
+		return 0;
+	}
+	*out = json_string_value(v);
+	return 1;
+}
+
+/* POST /api/v1/devices/{id}/certificates */
+static void h_issue(ra_req *r)
+{
+	json_t *j = ra_req_json(r), *out;
+	const char *cn = NULL, *csr = NULL, *cred = "password";
+	uint64_t days = DEFAULT_VALIDITY_DAYS, expire_days = 14, quota = 0;
+	ra_device dev;
+	ra_user user;
+	ra_cert cert;
+	int64_t did, cert_id;
+	char csr_cn[160] = "", why[256], target[64];
+	ik_buf spki;
+	ra_hist h;
+	ik_status st;
+
+	ik_buf_init(&spki, RA_SPKI_MAX);
+	if (j == NULL)
+		goto out;
+	if (!ra_api_path_id(r, &did) || !ra_json_opt_str(r, j, "common_name", RA_CN_MAX, &cn) ||
+	    !csr_member(r, j, &csr) ||
+	    !ra_json_opt_str(r, j, "credential", 16, &cred) ||
+	    !ra_json_opt_uint(r, j, "validity_days", 1, MAX_VALIDITY_DAYS, &days) ||
+	    !ra_json_opt_uint(r, j, "credential_days", 1, 90, &expire_days))
+		goto out;
+	if (strcmp(cred, "password") != 0 && strcmp(cred, "pin") != 0) {
+		ra_reply_error_field(r, 400, "bad_field", "credential: \"password\" or \"pin\"",
+		    "credential");
+		goto out;
+	}
+	if ((st = ra_store_device_get(r->app->store, did, &dev)) != IK_OK ||
+	    (st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK) {
+		ra_api_store_error(r, st, "device");
+		goto out;
+	}
+	if (csr != NULL && ra_p12_spki_from_csr((const uint8_t *)csr, strlen(csr), &spki, csr_cn,
+	    sizeof(csr_cn), why, sizeof(why)) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
+		goto out;
+	}
+	if (cn == NULL)
+		cn = csr_cn[0] != '\0' ? csr_cn : user.external_id;
+	if (!ra_cn_ok(cn)) {
+		ra_reply_error_field(r, 400, "bad_field", "common_name: 1..64 printable characters, "
+		    "no leading or trailing space", "common_name");
+		goto out;
+	}
+	if (quota_get(r, &quota) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot read the quota");
+		goto out;
+	}
+	snprintf(target, sizeof(target), "device:%lld", (long long)did);
+	if (csr != NULL) {
+		/* the key is the customer's: issue at once through the queue */
+		ra_request_new n;
+		ra_request req;
+
+		memset(&n, 0, sizeof(n));
+		n.kind = RA_REQ_ISSUE;
+		n.device_id = did;
+		n.cn = cn;
+		n.validity_days = (unsigned)days;
+		n.spki = ik_buf_ptr(&spki);
+		n.spki_len = ik_buf_remaining(&spki);
+		n.quota = quota;
+		n.created_by = r->who.login;
+		h = ra_api_hist(r, "issue_requested", target, "{\"key\":\"csr\"}");
+		st = ra_store_request_add(r->app->store, &n, &h, &req);
+		if (st == IK_ERR_STATE) {
+			ra_cert_counts c;
+			if (quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK &&
+			    c.quota_used >= quota)
+				reply_quota_exceeded(r, quota);
+			else
+				ra_reply_error(r, 409, "has_live_certificate",
+				    "the device already holds a live certificate: renew or revoke it");
+			goto out;
+		}
+		if (st != IK_OK) {
+			ra_api_store_error(r, st, "device");
+			goto out;
+		}
+		ra_queue_kick(r->app->queue);
+		ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:s}", "request_id", (json_int_t)req.id,
+		    "certificate_id", (json_int_t)req.cert_id, "state", "issuing", "request",
+		    req.request_id));
+		goto out;
+	}
+	{
+		ra_cert_new c = { .device_id = did, .cn = cn, .validity_days = (unsigned)days,
+		    .quota = quota };
+		h = ra_api_hist(r, "issue_reserved", target, "{\"key\":\"at download\"}");
+		st = ra_store_cert_reserve(r->app->store, &c, &h, &cert_id);
+	}
+	if (st == IK_ERR_STATE) {
+		ra_cert_counts c;
+		if (quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK &&
+		    c.quota_used >= quota)
+			reply_quota_exceeded(r, quota);
+		else
+			ra_reply_error(r, 409, "has_live_certificate",
+			    "the device already holds a live certificate: renew or revoke it");
+		goto out;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "device");
+		goto out;
+	}
+	if ((st = ra_store_cert_get(r->app->store, cert_id, &cert)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	out = json_pack("{s:o}", "certificate", ra_cert_json(&cert));
+	st = ra_download_credential_new(r, cert_id, strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN :
+	    RA_DOWNLOAD_PASSWORD, (unsigned)expire_days, out);
+	if (st != IK_OK) {
+		json_decref(out);
+		ra_reply_error(r, 500, "internal", "cannot make the download credential");
+		goto out;
+	}
+	ra_reply_json(r, 201, out);
+out:
+	ik_buf_cleanup(&spki);
+	json_decref(j);
+}
+
+static int parse_filter(ra_req *r, ra_cert_query *q)
+{
+	const char *f = ra_req_query(r, "filter"), *s = ra_req_query(r, "sort"),
+	    *o = ra_req_query(r, "order");
+	uint64_t from = 0, to = 0, limit = 0;
+	static const char *filters[] = { "all", "valid", "expired", "revoked", "suspended" };
+	static const char *sorts[] = { "created", "cn", "not_before", "not_after", "serial" };
+	int found;
+
+	memset(q, 0, sizeof(*q));
+	found = f == NULL;
+	for (size_t i = 0; f != NULL && i < 5; i++)
+		if (strcmp(f, filters[i]) == 0) {
+			q->filter = (ra_cert_filter)i;
+			found = 1;
+		}
+	if (!found) {
+		ra_reply_error_field(r, 400, "bad_query",
+		    "filter: one of all, valid, expired, revoked, suspended", "filter");
+		return 0;
+	}
+	found = s == NULL;
+	for (size_t i = 0; s != NULL && i < 5; i++)
+		if (strcmp(s, sorts[i]) == 0) {
+			q->sort = (ra_cert_sort)i;
+			found = 1;
+		}
+	if (!found) {
+		ra_reply_error_field(r, 400, "bad_query",
+		    "sort: one of created, cn, not_before, not_after, serial", "sort");
+		return 0;
+	}
+	if (o != NULL && strcmp(o, "asc") != 0 && strcmp(o, "desc") != 0) {
+		ra_reply_error_field(r, 400, "bad_query", "order: asc or desc", "order");
+		return 0;
+	}
+	q->descending = o != NULL && strcmp(o, "desc") == 0;
+	if (!ra_query_uint(r, "issued_from", 0, INT64_MAX, &from) ||
+	    !ra_query_uint(r, "issued_to", 0, INT64_MAX, &to) ||
+	    !ra_query_uint(r, "limit", 1, RA_PAGE_MAX, &limit))
+		return 0;
+	q->issued_from = (int64_t)from;
+	q->issued_to = (int64_t)to;
+	q->limit = (size_t)limit;
+	q->cn_contains = ra_req_query(r, "cn");
+	q->cursor = ra_req_query(r, "cursor");
+	return 1;
+}
+
+/* GET /api/v1/certificates?filter=&cn=&issued_from=&issued_to=&sort=&order=&cursor= */
+static void h_list(ra_req *r)
+{
+	ra_cert_query q;
+	ra_cert *rows;
+	size_t n = 0;
+	uint64_t count = 0;
+	char next[RA_CURSOR_MAX] = "";
+	json_t *items;
+	ik_status st;
+
+	if (!parse_filter(r, &q))
+		return;
+	if ((rows = calloc(RA_PAGE_MAX, sizeof(*rows))) == NULL) {
+		ra_reply_error(r, 500, "internal", "out of memory");
+		return;
+	}
+	st = ra_store_cert_list(r->app->store, &q, rows, &n, next);
+	if (st == IK_ERR_ARG) {
+		ra_reply_error_field(r, 400, "bad_query", "cursor: not a cursor of this listing",
+		    "cursor");
+		goto out;
+	}
+	if (st == IK_OK)
+		st = ra_store_cert_count(r->app->store, &q, &count);
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, ra_cert_json(&rows[i]));
+	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:o}", "items", items, "total",
+	    (json_int_t)count, "next", next[0] ? json_string(next) : json_null()));
+out:
+	free(rows);
+}
+
+/* GET /api/v1/certificates/{id}: the certificate and its history */
+static void h_show(ra_req *r)
+{
+	ra_cert c;
+	ra_history_entry *hist = NULL;
+	ra_history_query hq;
+	size_t n = 0;
+	int64_t id;
+	json_t *out, *arr;
+	ik_status st;
+
+	if (!ra_api_path_id(r, &id))
+		return;
+	if ((st = ra_store_cert_get(r->app->store, id, &c)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		return;
+	}
+	out = ra_cert_json(&c);
+	arr = json_array();
+	if (c.serial[0] != '\0') {
+		memset(&hq, 0, sizeof(hq));
+		hq.text = c.serial;
+		if (ra_store_history_list(r->app->store, &hq, &hist, RA_PAGE_MAX, &n) == IK_OK) {
+			for (size_t i = 0; i < n; i++)
+				json_array_append_new(arr, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s}",
+				    "id", (json_int_t)hist[i].id, "at", ra_json_time(hist[i].at),
+				    "actor", hist[i].actor, "ip", hist[i].ip, "op", hist[i].op,
+				    "detail", hist[i].detail));
+			ra_history_entries_free(hist, n);
+		}
+	}
+	json_object_set_new(out, "history", arr);
+	ra_reply_json(r, 200, out);
+}
+
+/* GET /api/v1/certificates/{id}/pem */
+static void h_pem(ra_req *r)
+{
+	ik_buf der;
+	int64_t id;
+	const uint8_t *p;
+	X509 *x = NULL;
+	BIO *b = NULL;
+	char *data, name[80];
+	long len;
+	ra_cert c;
+	ik_status st;
+
+	if (!ra_api_path_id(r, &id))
+		return;
+	ik_buf_init(&der, 64 * 1024);
+	if ((st = ra_store_cert_get(r->app->store, id, &c)) != IK_OK ||
+	    (st = ra_store_cert_der(r->app->store, id, &der)) != IK_OK) {
+		if (st == IK_ERR_STATE)
+			ra_reply_error(r, 409, "not_issued", "the certificate is not issued yet");
+		else
+			ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	p = ik_buf_ptr(&der);
+	x = d2i_X509(NULL, &p, (long)ik_buf_remaining(&der));
+	b = BIO_new(BIO_s_mem());
+	if (x == NULL || b == NULL || PEM_write_bio_X509(b, x) != 1 ||
+	    (len = BIO_get_mem_data(b, &data)) <= 0) {
+		ra_reply_error(r, 500, "internal", "cannot encode the certificate");
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s.pem", c.serial);
+	ra_reply_bytes(r, 200, "application/x-pem-file", data, (size_t)len, name);
+out:
+	BIO_free(b);
+	X509_free(x);
+	ik_buf_cleanup(&der);
+}
+
+/* POST /api/v1/certificates/{id}/{revoke,suspend,resume} */
+static void change(ra_req *r, ra_request_kind kind)
+{
+	json_t *j = NULL;
+	const char *reason_s = "unspecified";
+	int reason = 0;
+	ra_cert c;
+	ra_request_new n;
+	ra_request req;
+	ra_hist h;
+	int64_t id;
+	char detail[96];
+	ik_status st;
+
+	if (!ra_api_path_id(r, &id))
+		return;
+	if (kind == RA_REQ_REVOKE) {
+		if ((j = ra_req_json(r)) == NULL)
+			return;
+		if (!ra_json_opt_str(r, j, "reason", 32, &reason_s))
+			goto out;
+		if (!reason_parse(reason_s, &reason)) {
+			ra_reply_error_field(r, 400, "bad_field", "reason: one of unspecified, "
+			    "keyCompromise, affiliationChanged, superseded, cessationOfOperation, "
+			    "privilegeWithdrawn", "reason");
+			goto out;
+		}
+	}
+	if ((st = ra_store_cert_get(r->app->store, id, &c)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	memset(&n, 0, sizeof(n));
+	n.kind = kind;
+	n.cert_id = id;
+	n.reason = reason;
+	n.created_by = r->who.login;
+	snprintf(detail, sizeof(detail), "{\"reason\":\"%s\"}", kind == RA_REQ_REVOKE ? reason_s : "");
+	h = ra_api_hist(r, kind == RA_REQ_REVOKE ? "revoke_requested" : kind == RA_REQ_SUSPEND ?
+	    "suspend_requested" : "resume_requested", c.serial, kind == RA_REQ_REVOKE ? detail : "");
+	st = ra_store_request_add(r->app->store, &n, &h, &req);
+	if (st == IK_ERR_STATE) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "a %s certificate cannot be %s", ra_cert_state_name(c.state),
+		    kind == RA_REQ_REVOKE ? "revoked" : kind == RA_REQ_SUSPEND ? "suspended" :
+		    "resumed");
+		ra_reply_error(r, 409, "state", msg);
+		goto out;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	ra_queue_kick(r->app->queue);
+	ra_reply_json(r, 202, json_pack("{s:I, s:s, s:I}", "request_id", (json_int_t)req.id,
+	    "state", ra_request_state_name(req.state), "certificate_id", (json_int_t)id));
+out:
+	json_decref(j);
+}
+
+static void h_revoke(ra_req *r) { change(r, RA_REQ_REVOKE); }
+static void h_suspend(ra_req *r) { change(r, RA_REQ_SUSPEND); }
+static void h_resume(ra_req *r) { change(r, RA_REQ_RESUME); }
+
+/* GET /api/v1/requests/{id} */
+static void h_request(ra_req *r)
+{
+	ra_request q;
+	int64_t id;
+	ik_status st;
+	json_t *out;
+
+	if (!ra_api_path_id(r, &id))
+		return;
+	if ((st = ra_store_request_get(r->app->store, id, &q)) != IK_OK) {
+		ra_api_store_error(r, st, "request");
+		return;
+	}
+	out = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:o, s:o}", "id", (json_int_t)q.id,
+	    "request", q.request_id, "kind", ra_request_kind_name(q.kind), "state",
+	    ra_request_state_name(q.state), "attempts", (json_int_t)q.attempts, "last_error",
+	    q.last_error, "created", ra_json_time(q.created), "updated", ra_json_time(q.updated));
+	json_object_set_new(out, "certificate_id", q.cert_id ? json_integer(q.cert_id) : json_null());
+	json_object_set_new(out, "serial", q.serial[0] ? json_string(q.serial) : json_null());
+	ra_reply_json(r, 200, out);
+}
+
+/* GET /api/v1/counters: contracted / issued / still issuable, and the queue */
+static void h_counters(ra_req *r)
+{
+	ra_cert_counts c;
+	uint64_t quota = 0, reqs[RA_REQ_FAILED + 1];
+	json_t *states;
+	ik_status st;
+
+	if ((st = ra_store_cert_counts(r->app->store, &c)) != IK_OK ||
+	    (st = ra_store_request_counts(r->app->store, reqs)) != IK_OK ||
+	    (st = quota_get(r, &quota)) != IK_OK) {
+		ra_api_store_error(r, st, "counter");
+		return;
+	}
+	states = json_object();
+	for (int s = RA_CERT_ISSUING; s <= RA_CERT_FAILED; s++)
+		json_object_set_new(states, ra_cert_state_name((ra_cert_state)s),
+		    json_integer((json_int_t)c.by_state[s]));
+	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:o, s:o, s:{s:I, s:I, s:I}}",
+	    "contracted", quota ? json_integer((json_int_t)quota) : json_null(),
+	    "issued", (json_int_t)c.quota_used,
+	    "issuable", quota ? json_integer(quota > c.quota_used ?
+	    (json_int_t)(quota - c.quota_used) : 0) : json_null(),
+	    "by_state", states,
+	    "requests", "pending", (json_int_t)reqs[RA_REQ_PENDING], "sent",
+	    (json_int_t)reqs[RA_REQ_SENT], "failed", (json_int_t)reqs[RA_REQ_FAILED]));
+}
+
+const ra_route ra_api_certs_routes[] = {
+	{ "POST", "/api/v1/devices/{id}/certificates", h_issue, RA_ROLE_OFFICER, RA_RF_CSRF },
+	{ "GET", "/api/v1/certificates", h_list, RA_ROLE_AUDITOR, 0 },
+	{ "GET", "/api/v1/certificates/{id}", h_show, RA_ROLE_AUDITOR, 0 },
+	{ "GET", "/api/v1/certificates/{id}/pem", h_pem, RA_ROLE_AUDITOR, 0 },
+	{ "POST", "/api/v1/certificates/{id}/revoke", h_revoke, RA_ROLE_OFFICER, RA_RF_CSRF },
+	{ "POST", "/api/v1/certificates/{id}/suspend", h_suspend, RA_ROLE_OFFICER, RA_RF_CSRF },
+	{ "POST", "/api/v1/certificates/{id}/resume", h_resume, RA_ROLE_OFFICER, RA_RF_CSRF },
+	{ "GET", "/api/v1/requests/{id}", h_request, RA_ROLE_AUDITOR, 0 },
+	{ "GET", "/api/v1/counters", h_counters, RA_ROLE_AUDITOR, 0 },
+};
+const size_t ra_api_certs_nroutes = sizeof(ra_api_certs_routes) / sizeof(ra_api_certs_routes[0]);

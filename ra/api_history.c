@@ -1,0 +1,315 @@
+/* api_history: the operation history (search, CSV export, chain verification), the
+ * administrators' settings, and the Prometheus /metrics. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "auth.h"
+#include "queue.h"
+
+static int history_query(ra_req *r, ra_history_query *q)
+{
+	uint64_t from = 0, to = 0, after = 0, before = 0;
+	const char *order = ra_req_query(r, "order");
+
+	memset(q, 0, sizeof(*q));
+	if (!ra_query_uint(r, "from", 0, INT64_MAX, &from) ||
+	    !ra_query_uint(r, "to", 0, INT64_MAX, &to) ||
+	    !ra_query_uint(r, "after", 0, INT64_MAX, &after) ||
+	    !ra_query_uint(r, "before", 0, INT64_MAX, &before))
+		return 0;
+	if (order != NULL && strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
+		ra_reply_error_field(r, 400, "bad_query", "order: asc or desc", "order");
+		return 0;
+	}
+	q->from = (int64_t)from;
+	q->to = (int64_t)to;
+	q->after_id = (int64_t)after;
+	q->before_id = (int64_t)before;
+	q->descending = order == NULL || strcmp(order, "desc") == 0;
+	q->op = ra_req_query(r, "op");
+	q->text = ra_req_query(r, "q");
+	return 1;
+}
+
+static void h_history(ra_req *r)
+{
+	ra_history_query q;
+	ra_history_entry *rows = NULL;
+	size_t n = 0;
+	json_t *items;
+	ik_status st;
+
+	if (!history_query(r, &q))
+		return;
+	if ((st = ra_store_history_list(r->app->store, &q, &rows, RA_PAGE_MAX, &n)) != IK_OK) {
+		ra_api_store_error(r, st, "history");
+		return;
+	}
+	items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, json_pack("{s:I, s:o, s:s, s:s, s:s, s:s, s:s}",
+		    "id", (json_int_t)rows[i].id, "at", ra_json_time(rows[i].at), "actor",
+		    rows[i].actor, "ip", rows[i].ip, "op", rows[i].op, "target", rows[i].target,
+		    "detail", rows[i].detail));
+	ra_reply_json(r, 200, json_pack("{s:o, s:o}", "items", items, "next",
+	    n == RA_PAGE_MAX ? json_integer(rows[n - 1].id) : json_null()));
+	ra_history_entries_free(rows, n);
+}
+
+/* RFC 4180 field: quoted, quotes doubled; a leading = + - @ gets a ' so that a spreadsheet
+ * does not run it as a formula. */
+static ik_status csv_field(ik_buf *b, const char *s, int last)
+{
+	ik_status st = ik_buf_put_u8(b, '"');
+
+	if (st == IK_OK && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+		st = ik_buf_put_u8(b, '\'');
+	for (; st == IK_OK && *s != '\0'; s++)
+		st = *s == '"' ? ik_buf_put(b, "\"\"", 2) : ik_buf_put_u8(b, (uint8_t)*s);
+	if (st == IK_OK)
+		st = ik_buf_put(b, last ? "\"\r\n" : "\",", last ? 3 : 2);
+	return st;
+}
+
+static void h_history_csv(ra_req *r)
+{
+	ra_history_query q;
+	ra_history_entry *rows = NULL;
+	size_t n = 0;
+	ik_buf out;
+	ik_status st;
+
+	if (!history_query(r, &q))
+		return;
+	q.descending = 0;
+	ik_buf_init(&out, 512u << 20);
+	st = ik_buf_put_text(&out, "id,time,actor,ip,operation,target,detail,hash\r\n");
+	/* whole history in pages, oldest first */
+	while (st == IK_OK) {
+		if ((st = ra_store_history_list(r->app->store, &q, &rows, RA_PAGE_MAX, &n)) != IK_OK)
+			break;
+		for (size_t i = 0; st == IK_OK && i < n; i++) {
+			char id[24], hash[65];
+			json_t *t = ra_json_time(rows[i].at);
+			snprintf(id, sizeof(id), "%lld", (long long)rows[i].id);
+			for (int k = 0; k < 32; k++)
+				snprintf(hash + 2 * k, 3, "%02x", rows[i].hash[k]);
+			st = csv_field(&out, id, 0);
+			if (st == IK_OK)
+				st = csv_field(&out, json_is_string(t) ? json_string_value(t) : "", 0);
+			json_decref(t);
+			if (st == IK_OK) st = csv_field(&out, rows[i].actor, 0);
+			if (st == IK_OK) st = csv_field(&out, rows[i].ip, 0);
+			if (st == IK_OK) st = csv_field(&out, rows[i].op, 0);
+			if (st == IK_OK) st = csv_field(&out, rows[i].target, 0);
+			if (st == IK_OK) st = csv_field(&out, rows[i].detail, 0);
+			if (st == IK_OK) st = csv_field(&out, hash, 1);
+			q.after_id = rows[i].id;
+		}
+		ra_history_entries_free(rows, n);
+		rows = NULL;
+		if (n < RA_PAGE_MAX)
+			break;
+	}
+	if (st != IK_OK)
+		ra_api_store_error(r, st, "history");
+	else
+		ra_reply_bytes(r, 200, "text/csv; charset=utf-8", ik_buf_ptr(&out),
+		    ik_buf_remaining(&out), "history.csv");
+	ik_buf_cleanup(&out);
+}
+
+static void h_history_verify(ra_req *r)
+{
+	char bad[512] = "";
+	ik_status st = ra_history_verify(r->app->store, bad, sizeof(bad));
+
+	if (st == IK_OK)
+		ra_reply_json(r, 200, json_pack("{s:b}", "intact", 1));
+	else if (st == IK_ERR_STATE)
+		ra_reply_json(r, 200, json_pack("{s:b, s:s}", "intact", 0, "broken", bad));
+	else
+		ra_api_store_error(r, st, "history");
+}
+
+/* ---- settings (administrators) ---- */
+
+static const struct {
+	const char *key;
+	const char *what;
+} settings[] = {
+	{ "quota", "contracted number of certificates (0 = no limit)" },
+	{ "ip_allowlist", "officer IP allow-list: CIDRs separated by spaces or commas" },
+	{ "renewal_window_days", "days before expiry from which renewal is offered" },
+	{ "notify_addresses", "notification e-mail addresses, comma separated" },
+};
+
+static int setting_known(const char *key)
+{
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		if (strcmp(key, settings[i].key) == 0)
+			return 1;
+	return 0;
+}
+
+static int setting_json(void *ctx, const char *key, const char *value)
+{
+	json_object_set_new((json_t *)ctx, key, json_string(value));
+	return 0;
+}
+
+static void h_settings_get(ra_req *r)
+{
+	json_t *o = json_object();
+	ik_status st = ra_store_setting_each(r->app->store, setting_json, o);
+
+	if (st != IK_OK) {
+		json_decref(o);
+		ra_api_store_error(r, st, "setting");
+		return;
+	}
+	ra_reply_json(r, 200, o);
+}
+
+static int value_ok(ra_req *r, const char *key, const char *value)
+{
+	char why[256], msg[320];
+
+	if (strcmp(key, "quota") == 0 || strcmp(key, "renewal_window_days") == 0) {
+		char *end;
+		long long v = strtoll(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || v < 0 || v > 100000000) {
+			snprintf(msg, sizeof(msg), "%s: a whole number from 0 to 100000000", key);
+			ra_reply_error_field(r, 400, "bad_field", msg, key);
+			return 0;
+		}
+	} else if (strcmp(key, "ip_allowlist") == 0 &&
+	    ra_cidr_list_check(value, why, sizeof(why)) != IK_OK) {
+		snprintf(msg, sizeof(msg), "ip_allowlist: %s", why);
+		ra_reply_error_field(r, 400, "bad_field", msg, key);
+		return 0;
+	} else if (strcmp(key, "ip_allowlist") == 0 && value[0] != '\0' &&
+	    !ra_ip_in_list(value, r->ip)) {
+		/* an administrator may not lock themselves out */
+		ra_reply_error_field(r, 400, "bad_field", "ip_allowlist: your own address is not in "
+		    "the list; you would lock yourself out", key);
+		return 0;
+	}
+	return 1;
+}
+
+/* PUT /api/v1/settings {"key": "value", ...}: all or nothing */
+static void h_settings_put(ra_req *r)
+{
+	json_t *j = ra_req_json(r), *v;
+	const char *key;
+	ik_status st;
+	char msg[160];
+
+	if (j == NULL)
+		return;
+	json_object_foreach(j, key, v) {
+		if (!setting_known(key)) {
+			snprintf(msg, sizeof(msg), "%.60s: unknown setting", key);
+			ra_reply_error_field(r, 400, "unknown_setting", msg, key);
+			goto out;
+		}
+		if (!json_is_string(v) || json_string_length(v) >= RA_SETTING_MAX) {
+			snprintf(msg, sizeof(msg), "%.60s: a string is required", key);
+			ra_reply_error_field(r, 400, "bad_field", msg, key);
+			goto out;
+		}
+		if (!value_ok(r, key, json_string_value(v)))
+			goto out;
+	}
+	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
+		ra_api_store_error(r, st, "setting");
+		goto out;
+	}
+	json_object_foreach(j, key, v) {
+		char detail[RA_SETTING_MAX + 64];
+		json_t *d = json_pack("{s:s}", "value", json_string_value(v));
+		char *s = json_dumps(d, JSON_COMPACT);
+		ra_hist h;
+		snprintf(detail, sizeof(detail), "%s", s != NULL ? s : "");
+		free(s);
+		json_decref(d);
+		h = ra_api_hist(r, "setting_change", key, detail);
+		if ((st = ra_store_setting_set(r->app->store, key, json_string_value(v), &h)) != IK_OK) {
+			(void)ra_store_rollback(r->app->store);
+			ra_api_store_error(r, st, "setting");
+			goto out;
+		}
+	}
+	if ((st = ra_store_commit(r->app->store)) != IK_OK) {
+		(void)ra_store_rollback(r->app->store);
+		ra_api_store_error(r, st, "setting");
+		goto out;
+	}
+	h_settings_get(r);
+out:
+	json_decref(j);
+}
+
+/* ---- /metrics (Prometheus text format) ---- */
+
+static void h_metrics(ra_req *r)
+{
+	ra_cert_counts c;
+	uint64_t reqs[RA_REQ_FAILED + 1];
+	ra_queue_stats qs;
+	ik_buf out;
+	char line[256];
+	ik_status st;
+
+	if ((st = ra_store_cert_counts(r->app->store, &c)) != IK_OK ||
+	    (st = ra_store_request_counts(r->app->store, reqs)) != IK_OK) {
+		ra_api_store_error(r, st, "metric");
+		return;
+	}
+	memset(&qs, 0, sizeof(qs));
+	if (r->app->queue != NULL)
+		ra_queue_stats_get(r->app->queue, &qs);
+	ik_buf_init(&out, 64 * 1024);
+	st = ik_buf_put_text(&out, "# HELP inkan_certificates Certificates by state.\n"
+	    "# TYPE inkan_certificates gauge\n");
+	for (int s = RA_CERT_ISSUING; st == IK_OK && s <= RA_CERT_FAILED; s++) {
+		snprintf(line, sizeof(line), "inkan_certificates{state=\"%s\"} %llu\n",
+		    ra_cert_state_name((ra_cert_state)s), (unsigned long long)c.by_state[s]);
+		st = ik_buf_put_text(&out, line);
+	}
+	if (st == IK_OK)
+		st = ik_buf_put_text(&out, "# HELP inkan_requests Queue requests by state.\n"
+		    "# TYPE inkan_requests gauge\n");
+	for (int s = RA_REQ_PENDING; st == IK_OK && s <= RA_REQ_FAILED; s++) {
+		snprintf(line, sizeof(line), "inkan_requests{state=\"%s\"} %llu\n",
+		    ra_request_state_name((ra_request_state)s), (unsigned long long)reqs[s]);
+		st = ik_buf_put_text(&out, line);
+	}
+	snprintf(line, sizeof(line), "# TYPE inkan_signer_up gauge\ninkan_signer_up %d\n"
+	    "# TYPE inkan_hsm_up gauge\ninkan_hsm_up %d\n"
+	    "# TYPE inkan_signer_calls_total counter\ninkan_signer_calls_total %llu\n"
+	    "# TYPE inkan_signer_retries_total counter\ninkan_signer_retries_total %llu\n",
+	    qs.signer_up, qs.hsm_up, (unsigned long long)qs.sent, (unsigned long long)qs.retried);
+	if (st == IK_OK)
+		st = ik_buf_put_text(&out, line);
+	if (st != IK_OK)
+		ra_reply_error(r, 500, "internal", "cannot build the metrics");
+	else
+		ra_reply_bytes(r, 200, "text/plain; version=0.0.4", ik_buf_ptr(&out),
+		    ik_buf_remaining(&out), NULL);
+	ik_buf_cleanup(&out);
+}
+
+const ra_route ra_api_history_routes[] = {
+	{ "GET", "/api/v1/history", h_history, RA_ROLE_AUDITOR, 0 },
+	{ "GET", "/api/v1/history.csv", h_history_csv, RA_ROLE_AUDITOR, 0 },
+	{ "GET", "/api/v1/history/verify", h_history_verify, RA_ROLE_AUDITOR, 0 },
+	{ "GET", "/api/v1/settings", h_settings_get, RA_ROLE_ADMIN, 0 },
+	{ "PUT", "/api/v1/settings", h_settings_put, RA_ROLE_ADMIN, RA_RF_CSRF },
+	{ "GET", "/metrics", h_metrics, RA_ROLE_NONE, RA_RF_IPLIST },
+};
+const size_t ra_api_history_nroutes =
+    sizeof(ra_api_history_routes) / sizeof(ra_api_history_routes[0]);

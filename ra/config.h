@@ -1,0 +1,44 @@
+/* config: inkan-rad's [ra] INI section (inih), validated whole at load.  An unknown key
+ * or a bad value stops start-up with "file:line: [section] key: reason". */
+#ifndef RA_CONFIG_H
+#define RA_CONFIG_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "proto.h"
+#include "status.h"
+
+#define RA_MAX_WORKERS 64
+#define RA_CN_PATTERN_MAX 64
+
+typedef struct ra_config {
+	char listen[64];           /* IPv4 or IPv6 literal; default 127.0.0.1 */
+	uint16_t port;             /* default 8443 */
+	int tls;                   /* default on */
+	char tls_cert[PATH_MAX];   /* PEM; required when tls is on */
+	char tls_key[PATH_MAX];
+	char database[PATH_MAX];   /* required */
+	char signer_socket[108];   /* default /run/inkan/signer.sock */
+	char public_url[256];      /* base for download links; default https://listen:port */
+	char profile[PROTO_MAX_NAME + 1];     /* signer profile; default client */
+	char batch_cn_pattern[RA_CN_PATTERN_MAX]; /* default client_%06d */
+	size_t max_body;           /* bytes; default 4 MiB */
+	unsigned session_lifetime; /* absolute session lifetime, seconds; default 28800 */
+	unsigned session_idle;     /* idle timeout, seconds; default 1800 */
+	unsigned lockout_threshold; /* consecutive failures; default 5 */
+	unsigned lockout_seconds;  /* default 900 */
+	unsigned workers;          /* MHD thread pool; default online CPUs (max 64) */
+} ra_config;
+
+/* Load and validate; on failure err says "file:line: [section] key: what is wrong". */
+ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t errsz);
+
+/* A batch CN pattern: printable CN-safe text with exactly one "%0Nd" (N in 1..9, the
+ * number of digits) and no other '%'.  Returns IK_OK or IK_ERR_CONFIG with why filled. */
+ik_status ra_cn_pattern_check(const char *pattern, char *why, size_t whysz);
+/* The pattern with its conversion replaced by n (zero-padded to N digits; wider numbers
+ * are refused with IK_ERR_ARG so that names keep their width). */
+ik_status ra_cn_format(const char *pattern, uint64_t n, char *out, size_t outsz);
+
+#endif

@@ -1,0 +1,362 @@
+/* download: one-time download credentials and the end user's PKCS#12 download.
+ *
+ * POST /download/p12 (JSON): {"login", "secret", "password", "device", "format"?,
+ * "key_type"?}.  Order of work, so that nothing is lost and nothing is issued twice:
+ *  1. the credential: unknown login -> the same slow work and the same answer as a wrong
+ *     secret; locked after RA_DOWNLOAD_MAX_ATTEMPTS failures; used or expired -> refused
+ *     and recorded;
+ *  2. the PKCS#12 password against the policy (before any key is made);
+ *  3. the key pair in memory, a request row for the reserved certificate (that row is the
+ *     lock: a second download racing this one finds the certificate no longer awaiting
+ *     download), the signer call on this thread;
+ *  4. the .p12 built, the credential spent (recorded), the reply; the key freed.
+ * If the signer cannot sign now (asked before anything changes), the user is told to try
+ * again later and the credential stays good.  If it stops answering in the middle, the
+ * request fails for good (its key is gone with this call) and the officer issues anew. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "api.h"
+#include "auth.h"
+#include "download.h"
+#include "log.h"
+#include "p12.h"
+#include "publish.h"
+#include "queue.h"
+#include "signer_client.h"
+
+#define DOWNLOAD_WAIT_MS 20000
+/* Crockford-like alphabet without look-alikes (0/O, 1/I/L). */
+static const char ALNUM[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+
+static ik_status random_text(const char *alphabet, size_t n, char *out)
+{
+	size_t m = strlen(alphabet), i = 0;
+	uint8_t b[64];
+	size_t limit = 256 - 256 % m;    /* reject bytes that would bias the choice */
+
+	while (i < n) {
+		if (RAND_bytes(b, sizeof(b)) != 1)
+			return IK_ERR_CRYPTO;
+		for (size_t k = 0; k < sizeof(b) && i < n; k++)
+			if (b[k] < limit)
+				out[i++] = alphabet[b[k] % m];
+	}
+	out[n] = '\0';
+	OPENSSL_cleanse(b, sizeof(b));
+	return IK_OK;
+}
+
+ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kind kind,
+    unsigned expire_days, json_t *out)
+{
+	ra_download d;
+	char secret[32], url[512], target[64];
+	ra_hist h;
+	int64_t id, now = (int64_t)time(NULL);
+	ik_status st;
+
+	memset(&d, 0, sizeof(d));
+	d.cert_id = cert_id;
+	d.kind = kind;
+	d.created = now;
+	d.expires = now + (int64_t)expire_days * 86400;
+	/* password: a short user name and a 12-character password to type;
+	 * pin: a long retrieval id that goes in the URL and an 8-digit PIN */
+	if (kind == RA_DOWNLOAD_PASSWORD) {
+		memcpy(d.login, "dl-", 3);
+		st = random_text(ALNUM, 8, d.login + 3);
+		if (st == IK_OK)
+			st = random_text(ALNUM, 12, secret);
+	} else {
+		st = random_text(ALNUM, 24, d.login);
+		if (st == IK_OK)
+			st = random_text("0123456789", 8, secret);
+	}
+	if (st == IK_OK)
+		st = ra_password_hash(secret, d.secret_hash, sizeof(d.secret_hash));
+	if (st != IK_OK)
+		goto out;
+	snprintf(target, sizeof(target), "certificate:%lld", (long long)cert_id);
+	h = ra_api_hist(r, "download_credential", target,
+	    kind == RA_DOWNLOAD_PASSWORD ? "{\"kind\":\"password\"}" : "{\"kind\":\"pin\"}");
+	if ((st = ra_store_download_add(r->app->store, &d, &h, &id)) != IK_OK)
+		goto out;
+	if (kind == RA_DOWNLOAD_PASSWORD)
+		snprintf(url, sizeof(url), "%s/download", r->app->cfg->public_url);
+	else
+		snprintf(url, sizeof(url), "%s/download?id=%s", r->app->cfg->public_url, d.login);
+	json_object_set_new(out, "download", json_pack("{s:s, s:s, s:s, s:o}", "login", d.login,
+	    kind == RA_DOWNLOAD_PASSWORD ? "password" : "pin", secret, "url", url, "expires",
+	    ra_json_time(d.expires)));
+out:
+	OPENSSL_cleanse(secret, sizeof(secret));
+	OPENSSL_cleanse(&d, sizeof(d));
+	return st;
+}
+
+/* The PKCS#12 flavour a device type needs (see p12.h for who accepts what). */
+static int device_flavour(const char *device, ra_p12_flavour *out)
+{
+	static const struct {
+		const char *name;
+		ra_p12_flavour f;
+	} map[] = {
+		{ "windows", RA_P12_MODERN }, { "windows-legacy", RA_P12_COMPATIBLE },
+		{ "macos", RA_P12_COMPATIBLE }, { "ios", RA_P12_COMPATIBLE },
+		{ "ipados", RA_P12_COMPATIBLE }, { "android", RA_P12_MODERN },
+		{ "android-legacy", RA_P12_COMPATIBLE }, { "linux", RA_P12_MODERN },
+		{ "firefox", RA_P12_MODERN }, { "other", RA_P12_MODERN },
+	};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(device, map[i].name) == 0) {
+			*out = map[i].f;
+			return 1;
+		}
+	return 0;
+}
+
+static void refuse_credential(ra_req *r, const char *login, const char *op, const char *why,
+    unsigned status, const char *code, const char *message)
+{
+	ra_hist h = { .actor = login, .ip = r->ip, .op = op, .target = login, .detail = why };
+
+	if (ra_history_record(r->app->store, &h) != IK_OK)
+		ik_log(LOG_ERR, "cannot record %s in the history", op);
+	ra_reply_error(r, status, code, message);
+}
+
+/* Step 1: the credential; on failure the reply is sent and 0 returned. */
+static int check_credential(ra_req *r, const char *login, const char *secret, ra_download *d)
+{
+	int64_t now = (int64_t)time(NULL);
+	unsigned attempts = 0;
+	ik_status st;
+
+	st = ra_store_download_by_login(r->app->store, login, d);
+	if (st == IK_ERR_NOT_FOUND) {
+		ra_password_dummy(secret);
+		refuse_credential(r, login, "download_failed", "{\"why\":\"unknown login\"}", 401,
+		    "bad_credentials", "wrong download login or password");
+		return 0;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "download credential");
+		return 0;
+	}
+	if (d->attempts >= RA_DOWNLOAD_MAX_ATTEMPTS) {
+		ra_password_dummy(secret);
+		refuse_credential(r, login, "download_refused", "{\"why\":\"locked\"}", 423, "locked",
+		    "too many wrong passwords: this download is locked; ask your administrator "
+		    "for a new one");
+		return 0;
+	}
+	if (ra_password_verify(secret, d->secret_hash) != IK_OK) {
+		if (ra_store_download_attempt(r->app->store, d->id, &attempts) != IK_OK) {
+			ra_reply_error(r, 500, "internal", "cannot record the failed try");
+			return 0;
+		}
+		refuse_credential(r, login, "download_failed", "{\"why\":\"wrong secret\"}", 401,
+		    "bad_credentials", "wrong download login or password");
+		return 0;
+	}
+	if (d->used != 0) {
+		refuse_credential(r, login, "download_refused", "{\"why\":\"already used\"}", 410,
+		    "credential_used", "this download has already been used; ask your administrator "
+		    "for a new one");
+		return 0;
+	}
+	if (now >= d->expires) {
+		refuse_credential(r, login, "download_refused", "{\"why\":\"expired\"}", 410,
+		    "credential_expired", "this download has expired; ask your administrator for a "
+		    "new one");
+		return 0;
+	}
+	return 1;
+}
+
+static ik_status chain_of(ra_req *r, ik_buf *ca, const uint8_t **ptr, size_t *len,
+    size_t *n)
+{
+	unsigned count = 0;
+	ik_status st = ra_publish_ca(r->app->publish, 0, &ca[0], &count);
+
+	*n = 0;
+	for (unsigned i = 1; st == IK_OK && i < count && i < PROTO_MAX_CHAIN; i++)
+		st = ra_publish_ca(r->app->publish, i, &ca[i], &count);
+	for (unsigned i = 0; st == IK_OK && i < count && i < PROTO_MAX_CHAIN; i++) {
+		ptr[i] = ik_buf_ptr(&ca[i]);
+		len[i] = ik_buf_remaining(&ca[i]);
+		*n = i + 1;
+	}
+	return st;
+}
+
+static void h_p12(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *login, *secret, *password, *device, *format = NULL, *kt = "ec-p256";
+	ra_download d;
+	ra_cert cert;
+	ra_p12_flavour flavour;
+	ra_keytype keytype;
+	ra_pw_policy policy;
+	EVP_PKEY *key = NULL;
+	ik_buf spki, der, p12, ca[PROTO_MAX_CHAIN];
+	const uint8_t *chain[PROTO_MAX_CHAIN];
+	size_t chain_len[PROTO_MAX_CHAIN], nchain = 0;
+	ra_request_new n;
+	ra_request req;
+	proto_error err;
+	ra_hist h;
+	char why[256], name[RA_CN_MAX + 8], detail[256];
+	const char *ids[2];
+	ik_status st;
+
+	memset(&d, 0, sizeof(d));
+	ik_buf_init(&spki, RA_SPKI_MAX);
+	ik_buf_init(&der, 64 * 1024);
+	ik_buf_init(&p12, 1024 * 1024);
+	ik_buf_set_secret(&p12);
+	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
+		ik_buf_init(&ca[i], 64 * 1024);
+	if (j == NULL)
+		goto out;
+	if ((login = ra_json_str(r, j, "login", RA_STORE_LOGIN_MAX)) == NULL ||
+	    (secret = ra_json_str(r, j, "secret", 64)) == NULL ||
+	    (password = ra_json_str(r, j, "password", RA_P12_MAX_PASSWORD)) == NULL ||
+	    (device = ra_json_str(r, j, "device", 32)) == NULL ||
+	    !ra_json_opt_str(r, j, "format", 16, &format) ||
+	    !ra_json_opt_str(r, j, "key_type", 16, &kt))
+		goto out;
+	if (!device_flavour(device, &flavour)) {
+		ra_reply_error_field(r, 400, "bad_field", "device: one of windows, windows-legacy, "
+		    "macos, ios, ipados, android, android-legacy, linux, firefox, other", "device");
+		goto out;
+	}
+	if (format != NULL && ra_p12_flavour_parse(format, &flavour) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_field", "format: modern or compatible", "format");
+		goto out;
+	}
+	if (ra_keytype_parse(kt, &keytype) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_field",
+		    "key_type: one of ec-p256, ec-p384, rsa-2048, rsa-3072", "key_type");
+		goto out;
+	}
+	if (!check_credential(r, login, secret, &d))
+		goto out;
+	if ((st = ra_store_cert_get(r->app->store, d.cert_id, &cert)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	if (cert.state != RA_CERT_AWAITING_DOWNLOAD) {
+		refuse_credential(r, login, "download_refused", "{\"why\":\"certificate not awaiting "
+		    "download\"}", 409, "state", "this certificate is no longer waiting for a download");
+		goto out;
+	}
+	ra_pw_policy_default(&policy);
+	ids[0] = login;
+	ids[1] = cert.cn;
+	if (ra_pw_check(&policy, password, ids, 2, why, sizeof(why)) != RA_PW_OK) {
+		ra_reply_error_field(r, 400, "password_policy", why, "password");
+		goto out;
+	}
+	/* the CA chain first: without it there is no .p12 to hand out */
+	if (chain_of(r, ca, chain, chain_len, &nchain) != IK_OK) {
+		ra_reply_error(r, 503, "ca_unavailable",
+		    "the certificate authority cannot be reached; please try again later");
+		goto out;
+	}
+	/* a CA that cannot sign now is found out before the certificate is touched, so the
+	 * credential stays good for a later try */
+	{
+		proto_status_reply sr;
+		proto_error se;
+		if (r->app->signer == NULL || ra_signer_status(r->app->signer, &sr, &se) != IK_OK ||
+		    !sr.hsm_ok) {
+			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority cannot sign "
+			    "right now; please try again later (your download is still valid)");
+			goto out;
+		}
+	}
+	if ((st = ra_p12_keygen(keytype, &key, &spki)) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot make the key pair");
+		goto out;
+	}
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_ISSUE;
+	n.cert_id = d.cert_id;
+	n.generate_here = 1;      /* no key yet: no worker takes it before set_spki */
+	n.created_by = login;
+	snprintf(detail, sizeof(detail), "{\"device\":\"%s\",\"format\":\"%s\",\"key\":\"%s\"}",
+	    device, ra_p12_flavour_name(flavour), ra_keytype_name(keytype));
+	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download_started", .target = cert.cn,
+	    .detail = detail };
+	st = ra_store_request_add(r->app->store, &n, &h, &req);
+	if (st == IK_ERR_STATE) {
+		ra_reply_error(r, 409, "state", "this certificate is no longer waiting for a download");
+		goto out;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	if ((st = ra_store_request_set_spki(r->app->store, req.id, ik_buf_ptr(&spki),
+	    ik_buf_remaining(&spki))) != IK_OK) {
+		ra_api_store_error(r, st, "request");
+		goto out;
+	}
+	st = ra_queue_run_now(r->app->queue, req.id, 1, DOWNLOAD_WAIT_MS, &req, &err);
+	if (st != IK_OK) {
+		ik_log(LOG_WARNING, "download %s: the signer did not issue: %s", login, err.detail);
+		if (st == IK_ERR_HSM_UNAVAILABLE || st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED)
+			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority stopped "
+			    "answering while signing; ask your administrator for a new download");
+		else
+			ra_reply_error(r, 502, "refused", "the certificate authority refused this "
+			    "certificate; ask your administrator");
+		goto out;
+	}
+	if ((st = ra_store_cert_der(r->app->store, d.cert_id, &der)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	{
+		ra_p12_req pr = { .key = key, .cert = ik_buf_ptr(&der),
+		    .cert_len = ik_buf_remaining(&der), .chain = chain, .chain_len = chain_len,
+		    .nchain = nchain, .password = password, .friendly_name = NULL,
+		    .flavour = flavour, .iter = 0 };
+		st = ra_p12_build(&pr, &p12);
+	}
+	if (st != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot build the PKCS#12 file");
+		goto out;
+	}
+	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download", .target = req.serial,
+	    .detail = detail };
+	if ((st = ra_store_download_use(r->app->store, d.id, (int64_t)time(NULL), &h)) != IK_OK) {
+		ra_reply_error(r, 409, "credential_used", "this download has already been used");
+		goto out;
+	}
+	snprintf(name, sizeof(name), "%s.p12", cert.cn);
+	ra_reply_bytes(r, 200, "application/x-pkcs12", ik_buf_ptr(&p12), ik_buf_remaining(&p12),
+	    name);
+out:
+	EVP_PKEY_free(key);
+	OPENSSL_cleanse(&d, sizeof(d));
+	ik_buf_cleanup(&spki);
+	ik_buf_cleanup(&der);
+	ik_buf_cleanup(&p12);
+	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
+		ik_buf_cleanup(&ca[i]);
+	json_decref(j);
+}
+
+const ra_route ra_download_routes[] = {
+	{ "POST", "/download/p12", h_p12, RA_ROLE_NONE, 0 },
+};
+const size_t ra_download_nroutes = sizeof(ra_download_routes) / sizeof(ra_download_routes[0]);

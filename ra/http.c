@@ -1,0 +1,618 @@
+/* http: the libmicrohttpd daemon (thread pool, TLS via GnuTLS), the per-request context,
+ * route matching with role / IP allow-list / CSRF checks, and the reply helpers that put
+ * the security headers on every answer. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/crypto.h>
+
+#include "auth.h"
+#include "http.h"
+#include "log.h"
+
+#define RA_MAX_ROUTES 256
+#define RA_PEM_MAX (256u * 1024)
+#define RA_DISCARD_MAX (16ull * 1024 * 1024) /* body bytes read and dropped for a 413 */
+
+struct ra_http {
+	ra_app *app;
+	struct MHD_Daemon *d;
+	const ra_route *routes[RA_MAX_ROUTES];
+	size_t nroutes;
+	char *cert_pem;
+	char *key_pem;
+	size_t key_len;
+};
+
+static const char *const role_names[] = {
+	"none", "user", "auditor", "officer", "administrator",
+};
+
+const char *ra_role_name(ra_role r)
+{
+	return (unsigned)r <= RA_ROLE_ADMIN ? role_names[r] : "none";
+}
+
+ik_status ra_role_parse(const char *s, ra_role *out)
+{
+	for (unsigned i = RA_ROLE_AUDITOR; i <= RA_ROLE_ADMIN; i++) {
+		if (strcmp(s, role_names[i]) == 0) {
+			*out = (ra_role)i;
+			return IK_OK;
+		}
+	}
+	return IK_ERR_ARG;
+}
+
+/* ---- replies ---------------------------------------------------------------------- */
+
+static void add_security_headers(const ra_req *r, struct MHD_Response *resp)
+{
+	char cc[48];
+
+	if (r->app->cfg->tls)
+		MHD_add_response_header(resp, "Strict-Transport-Security",
+		    "max-age=31536000; includeSubDomains");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+	    "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	if (r->cache_seconds == 0 || r->who.role != RA_ROLE_NONE) {
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	} else {
+		snprintf(cc, sizeof(cc), "public, max-age=%u", r->cache_seconds);
+		MHD_add_response_header(resp, "Cache-Control", cc);
+	}
+}
+
+/* Queues one response; a second reply from the same handler is a bug and ignored. */
+static void send_reply(ra_req *r, unsigned status, const char *ctype, const void *data,
+    size_t len, const char *disposition)
+{
+	struct MHD_Response *resp;
+
+	if (r->replied) {
+		ik_log(LOG_ERR, "second reply to %s %s ignored", r->method, r->path);
+		return;
+	}
+	r->replied = 1;
+	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL) {
+		r->result = MHD_NO;
+		return;
+	}
+	add_security_headers(r, resp);
+	if (ctype != NULL)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	if (disposition != NULL)
+		MHD_add_response_header(resp, "Content-Disposition", disposition);
+	for (size_t i = 0; i < r->nextra; i++)
+		MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
+	r->result = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+}
+
+void ra_reply_json(ra_req *r, unsigned status, json_t *j)
+{
+	char *s = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	json_decref(j);
+	if (s == NULL) {
+		static const char oom[] =
+		    "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\"}}";
+		send_reply(r, 500, "application/json", oom, sizeof(oom) - 1, NULL);
+		return;
+	}
+	send_reply(r, status, "application/json", s, strlen(s), NULL);
+	free(s);
+}
+
+void ra_reply_error_field(ra_req *r, unsigned status, const char *code, const char *message,
+    const char *field)
+{
+	json_t *e = json_pack("{s:s, s:s}", "code", code, "message", message);
+
+	if (e != NULL && field != NULL)
+		json_object_set_new(e, "field", json_string(field));
+	ra_reply_json(r, status, e != NULL ? json_pack("{s:o}", "error", e) : NULL);
+}
+
+void ra_reply_error(ra_req *r, unsigned status, const char *code, const char *message)
+{
+	ra_reply_error_field(r, status, code, message, NULL);
+}
+
+void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const void *data,
+    size_t len, const char *filename)
+{
+	char disp[160];
+	size_t n = 0;
+
+	if (filename == NULL) {
+		send_reply(r, status, content_type, data, len, NULL);
+		return;
+	}
+	n = (size_t)snprintf(disp, sizeof(disp), "attachment; filename=\"");
+	for (const char *p = filename; *p != '\0' && n < sizeof(disp) - 2; p++) {
+		char c = *p;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '-' || c == '_'))
+			c = '_';
+		disp[n++] = c;
+	}
+	disp[n++] = '"';
+	disp[n] = '\0';
+	send_reply(r, status, content_type, data, len, disp);
+}
+
+/* ---- request accessors ----------------------------------------------------------- */
+
+const char *ra_req_header(const ra_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *ra_req_query(const ra_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *ra_req_cookie(const ra_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+static int header_safe(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+ik_status ra_req_add_header(ra_req *r, const char *name, const char *value)
+{
+	char *n, *v;
+
+	if (r->nextra == RA_REQ_MAX_HEADERS || !header_safe(name) || !header_safe(value) ||
+	    strchr(name, ':') != NULL)
+		return IK_ERR_ARG;
+	n = strdup(name);
+	v = strdup(value);
+	if (n == NULL || v == NULL) {
+		free(n);
+		free(v);
+		return IK_ERR_NOMEM;
+	}
+	r->extra[r->nextra][0] = n;
+	r->extra[r->nextra][1] = v;
+	r->nextra++;
+	return IK_OK;
+}
+
+json_t *ra_req_json(ra_req *r)
+{
+	const char *ct = ra_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	json_error_t jerr;
+	json_t *j;
+
+	/* application/json cannot be sent cross-site without a CORS preflight */
+	if (ct == NULL || strncasecmp(ct, "application/json", 16) != 0 ||
+	    (ct[16] != '\0' && ct[16] != ';')) {
+		ra_reply_error(r, 415, "content_type", "the body must be application/json");
+		return NULL;
+	}
+	j = json_loadb((const char *)ik_buf_ptr(&r->body), ik_buf_remaining(&r->body),
+	    JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		ra_reply_error(r, 400, "bad_json", "the body is not a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+const char *ra_json_str(ra_req *r, json_t *o, const char *key, size_t maxlen)
+{
+	json_t *v = json_object_get(o, key);
+	const char *s;
+	size_t n;
+	char msg[128];
+
+	if (v == NULL || !json_is_string(v))
+		goto bad;
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n == 0 || n > maxlen || strlen(s) != n)
+		goto bad;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			goto bad;
+	return s;
+bad:
+	snprintf(msg, sizeof(msg), "%.40s: a string of 1..%zu characters is required", key, maxlen);
+	ra_reply_error_field(r, 400, "bad_field", msg, key);
+	return NULL;
+}
+
+/* ---- routing --------------------------------------------------------------------- */
+
+/* Matches path against a pattern; a "{id}" segment captures one non-empty segment. */
+static int route_match(const char *pattern, const char *path, char *id, size_t idsz)
+{
+	const char *brace = strstr(pattern, "{id}");
+	size_t pre, seg, post;
+
+	if (brace == NULL)
+		return strcmp(pattern, path) == 0;
+	pre = (size_t)(brace - pattern);
+	if (strncmp(pattern, path, pre) != 0)
+		return 0;
+	seg = strcspn(path + pre, "/");
+	if (seg == 0 || seg >= idsz)
+		return 0;
+	post = strlen(brace + 4);
+	if (strlen(path + pre + seg) != post || strcmp(path + pre + seg, brace + 4) != 0)
+		return 0;
+	memcpy(id, path + pre, seg);
+	id[seg] = '\0';
+	return 1;
+}
+
+ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const ra_route *rt = &routes[i];
+		const char *b = rt->pattern != NULL ? strstr(rt->pattern, "{id}") : NULL;
+		if (rt->method == NULL || rt->pattern == NULL || rt->handler == NULL ||
+		    rt->pattern[0] != '/' || (b != NULL && strstr(b + 4, "{id}") != NULL))
+			return IK_ERR_ARG;
+		if (strcmp(rt->method, "GET") != 0 && strcmp(rt->method, "HEAD") != 0 &&
+		    rt->min_role > RA_ROLE_NONE && !(rt->flags & RA_RF_CSRF)) {
+			ik_log(LOG_ERR, "route %s %s changes state without CSRF", rt->method,
+			    rt->pattern);
+			return IK_ERR_ARG;
+		}
+		if (h->nroutes == RA_MAX_ROUTES)
+			return IK_ERR_ARG;
+		h->routes[h->nroutes++] = rt;
+	}
+	return IK_OK;
+}
+
+/* The route for this request, or NULL after a 404/405 reply. */
+static const ra_route *find_route(ra_http *h, ra_req *r)
+{
+	char allow[128] = "";
+	size_t alen = 0;
+	int path_found = 0;
+
+	for (size_t i = 0; i < h->nroutes; i++) {
+		const ra_route *rt = h->routes[i];
+		if (!route_match(rt->pattern, r->path, r->id, sizeof(r->id)))
+			continue;
+		if (strcmp(rt->method, r->method) == 0)
+			return rt;
+		path_found = 1;
+		if (alen + strlen(rt->method) + 3 < sizeof(allow)) {
+			alen += (size_t)snprintf(allow + alen, sizeof(allow) - alen, "%s%s",
+			    alen ? ", " : "", rt->method);
+		}
+	}
+	if (path_found) {
+		if (ra_req_add_header(r, "Allow", allow) != IK_OK)
+			ik_log(LOG_WARNING, "cannot add the Allow header");
+		ra_reply_error(r, 405, "method_not_allowed", "this method is not allowed here");
+	} else {
+		ra_reply_error(r, 404, "not_found", "no such resource");
+	}
+	return NULL;
+}
+
+static void dispatch(ra_http *h, ra_req *r)
+{
+	const ra_route *rt;
+
+	if (r->too_large) {
+		ra_reply_error(r, 413, "too_large", "the request body is too large");
+		return;
+	}
+	rt = find_route(h, r);
+	if (rt == NULL)
+		return;
+	r->route = rt;
+	if (ra_auth_identify(r) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot check the credentials");
+		return;
+	}
+	if ((rt->min_role >= RA_ROLE_AUDITOR || (rt->flags & RA_RF_IPLIST)) &&
+	    !ra_auth_ip_allowed(r)) {
+		ra_reply_error(r, 403, "ip_not_allowed",
+		    "this address is not allowed to use the officer interface");
+		return;
+	}
+	if (rt->min_role > RA_ROLE_NONE && r->who.role == RA_ROLE_NONE) {
+		ra_reply_error(r, 401, "unauthenticated", "log in first");
+		return;
+	}
+	if (r->who.role < rt->min_role) {
+		ra_reply_error(r, 403, "forbidden", "your role does not allow this");
+		return;
+	}
+	if ((rt->flags & RA_RF_CSRF) && r->who.has_session && !r->who.via_bearer &&
+	    !ra_auth_csrf_ok(r)) {
+		ra_reply_error(r, 403, "csrf", "missing or wrong CSRF token");
+		return;
+	}
+	rt->handler(r);
+	if (!r->replied) {
+		ik_log(LOG_ERR, "handler for %s %s did not reply", r->method, rt->pattern);
+		ra_reply_error(r, 500, "internal", "internal error");
+	}
+}
+
+/* ---- MHD callbacks ----------------------------------------------------------------- */
+
+static void client_ip(struct MHD_Connection *c, char *out, size_t outsz)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(out, outsz, "unknown");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)outsz);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)(const void *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out, (socklen_t)outsz);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, out, (socklen_t)outsz);
+	}
+}
+
+static ra_req *req_new(ra_http *h, struct MHD_Connection *c, const char *url,
+    const char *method)
+{
+	ra_req *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->app = h->app;
+	r->conn = c;
+	r->method = method;
+	r->path = url;
+	r->result = MHD_YES;
+	ik_buf_init(&r->body, h->app->cfg->max_body);
+	ik_buf_set_secret(&r->body); /* bodies carry passwords */
+	client_ip(c, r->ip, sizeof(r->ip));
+	return r;
+}
+
+static void req_free(ra_req *r)
+{
+	if (r == NULL)
+		return;
+	ik_buf_cleanup(&r->body);
+	for (size_t i = 0; i < r->nextra; i++) {
+		free(r->extra[i][0]);
+		free(r->extra[i][1]);
+	}
+	OPENSSL_cleanse(&r->who, sizeof(r->who));
+	free(r);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	ra_http *h = cls;
+	ra_req *r = *con_cls;
+	size_t total;
+
+	(void)version;
+	if (r == NULL) {
+		const char *cl;
+		r = req_new(h, c, url, method);
+		if (r == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			char *end = NULL;
+			unsigned long long v;
+			errno = 0;
+			v = strtoull(cl, &end, 10);
+			if (errno != 0 || end == cl || v > h->app->cfg->max_body) {
+				r->too_large = 1;
+				/* Refused before the body is read when the client waits for
+				 * 100-continue or the body is huge; otherwise the body is read
+				 * and dropped so that the client sees the 413. */
+				if (MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+				    MHD_HTTP_HEADER_EXPECT) != NULL || errno != 0 ||
+				    v - h->app->cfg->max_body > RA_DISCARD_MAX) {
+					dispatch(h, r);
+					return r->result;
+				}
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (!r->too_large && (ik_size_add(r->body.len, *upload_data_size, &total) != 0 ||
+		    total > h->app->cfg->max_body ||
+		    ik_buf_put(&r->body, upload_data, *upload_data_size) != IK_OK)) {
+			r->too_large = 1;
+			ik_buf_reset(&r->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->replied)
+		return MHD_YES;
+	dispatch(h, r);
+	return r->result;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	req_free(*con_cls);
+	*con_cls = NULL;
+}
+
+__attribute__((format(printf, 2, 0)))
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	ik_log(LOG_WARNING, "http: %s", line);
+}
+
+/* ---- daemon ---------------------------------------------------------------------- */
+
+static ik_status read_pem(const char *path, char **out, size_t *outlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat sb;
+	char *p = NULL;
+	size_t got = 0;
+	ik_status st = IK_ERR_IO;
+
+	if (fd < 0)
+		return IK_ERR_IO;
+	if (fstat(fd, &sb) != 0 || sb.st_size <= 0 || (uintmax_t)sb.st_size > RA_PEM_MAX)
+		goto out;
+	p = malloc((size_t)sb.st_size + 1);
+	if (p == NULL) {
+		st = IK_ERR_NOMEM;
+		goto out;
+	}
+	while (got < (size_t)sb.st_size) {
+		ssize_t n = read(fd, p + got, (size_t)sb.st_size - got);
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+	}
+	p[got] = '\0';
+	*out = p;
+	*outlen = got;
+	p = NULL;
+	st = IK_OK;
+out:
+	if (p != NULL) {
+		OPENSSL_cleanse(p, (size_t)sb.st_size + 1);
+		free(p);
+	}
+	close(fd);
+	return st;
+}
+
+ik_status ra_http_new(ra_app *app, ra_http **out)
+{
+	ra_http *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return IK_ERR_NOMEM;
+	h->app = app;
+	*out = h;
+	return IK_OK;
+}
+
+static ik_status listen_addr(const ra_config *cfg, struct sockaddr_storage *ss, int *v6)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, cfg->listen, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(cfg->port);
+		*v6 = 0;
+		return IK_OK;
+	}
+	if (inet_pton(AF_INET6, cfg->listen, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(cfg->port);
+		*v6 = 1;
+		return IK_OK;
+	}
+	return IK_ERR_CONFIG;
+}
+
+ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
+{
+	const ra_config *cfg = h->app->cfg;
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	size_t cert_len = 0;
+	int v6 = 0;
+
+	if (listen_addr(cfg, &ss, &v6) != IK_OK) {
+		snprintf(err, errsz, "bad listen address %s", cfg->listen);
+		return IK_ERR_CONFIG;
+	}
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	if (cfg->tls) {
+		if (read_pem(cfg->tls_cert, &h->cert_pem, &cert_len) != IK_OK ||
+		    read_pem(cfg->tls_key, &h->key_pem, &h->key_len) != IK_OK) {
+			snprintf(err, errsz, "cannot read the TLS certificate or key (%s, %s)",
+			    cfg->tls_cert, cfg->tls_key);
+			return IK_ERR_CONFIG;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	h->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)cfg->workers,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
+	    cfg->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, h->key_pem,
+	    MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		snprintf(err, errsz, "cannot start the HTTP%s server on %s port %u (address in "
+		    "use, or a bad certificate/key)", cfg->tls ? "S" : "", cfg->listen,
+		    (unsigned)cfg->port);
+		return IK_ERR_IO;
+	}
+	return IK_OK;
+}
+
+void ra_http_free(ra_http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->d != NULL)
+		MHD_stop_daemon(h->d);
+	if (h->key_pem != NULL) {
+		OPENSSL_cleanse(h->key_pem, h->key_len);
+		free(h->key_pem);
+	}
+	free(h->cert_pem);
+	free(h);
+}

@@ -1,0 +1,122 @@
+/* http: libmicrohttpd wiring for inkan-rad — one ra_req per request (method, path, query,
+ * headers, bounded body, client IP, who is asking), a route table with the role and CSRF
+ * each route needs, security headers and JSON error bodies on every reply. */
+#ifndef RA_HTTP_H
+#define RA_HTTP_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdint.h>
+#include "buf.h"
+#include "config.h"
+#include "status.h"
+
+/* Roles, in increasing power.  USER is an end user (download pages); the officer roles
+ * are AUDITOR (read-only), OFFICER (issue/revoke), ADMIN (settings, officers). */
+typedef enum ra_role {
+	RA_ROLE_NONE = 0,
+	RA_ROLE_USER = 1,
+	RA_ROLE_AUDITOR = 2,
+	RA_ROLE_OFFICER = 3,
+	RA_ROLE_ADMIN = 4,
+} ra_role;
+
+const char *ra_role_name(ra_role r);               /* "administrator", ... */
+ik_status ra_role_parse(const char *s, ra_role *out); /* auditor|officer|administrator */
+
+typedef struct ra_store ra_store;     /* store.h */
+typedef struct ra_signer ra_signer;   /* signer_client.h */
+typedef struct ra_publish ra_publish; /* publish.h */
+typedef struct ra_queue ra_queue;     /* queue.h */
+
+/* What every handler can reach; owned by main. */
+typedef struct ra_app {
+	const ra_config *cfg;
+	ra_store *store;
+	ra_signer *signer;    /* may be NULL while the signer is not configured */
+	ra_publish *publish;  /* CA certificates and CRL for the public URLs */
+	ra_queue *queue;      /* issuance and revocation requests to the signer */
+} ra_app;
+
+/* Who is asking, filled by ra_auth_identify before the route's checks. */
+typedef struct ra_principal {
+	ra_role role;           /* RA_ROLE_NONE = anonymous */
+	int64_t officer_id;
+	char login[65];
+	int via_bearer;         /* authenticated by an API token (no CSRF needed) */
+	int has_session;        /* authenticated by the session cookie */
+	uint8_t session_hash[32];
+	char csrf[64];          /* the session's CSRF token (cookie sessions) */
+} ra_principal;
+
+#define RA_REQ_MAX_HEADERS 4
+#define RA_ID_MAX 128
+
+typedef struct ra_route ra_route;
+
+typedef struct ra_req {
+	ra_app *app;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;
+	char ip[48];            /* client address, IPv4-mapped IPv6 shown as IPv4 */
+	ik_buf body;            /* request body, at most cfg->max_body bytes */
+	int too_large;
+	char id[RA_ID_MAX];     /* the {id} path segment, if the route has one */
+	ra_principal who;
+	const ra_route *route;
+	int replied;
+	enum MHD_Result result;
+	size_t nextra;          /* headers queued by ra_req_add_header */
+	char *extra[RA_REQ_MAX_HEADERS][2];
+	unsigned cache_seconds; /* 0 = Cache-Control: no-store (the default) */
+} ra_req;
+
+/* A handler must answer through exactly one ra_reply_* call; one that does not gets 500. */
+typedef void (*ra_handler)(ra_req *req);
+
+#define RA_RF_CSRF 1u    /* cookie-authenticated calls need X-CSRF-Token (or form field csrf) */
+#define RA_RF_IPLIST 2u  /* the officer IP allow-list applies (implied for role >= auditor) */
+
+struct ra_route {
+	const char *method;    /* "GET", "POST", ... */
+	const char *pattern;   /* exact path, or with one "{id}" segment */
+	ra_handler handler;
+	ra_role min_role;
+	unsigned flags;
+};
+
+typedef struct ra_http ra_http;
+
+ik_status ra_http_new(ra_app *app, ra_http **out);
+/* Routes are borrowed (static tables).  A state-changing route that needs a role but not
+ * CSRF is refused (IK_ERR_ARG): every non-GET officer route takes RA_RF_CSRF. */
+ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n);
+/* Binds cfg->listen:port and starts the thread pool; on failure err says why. */
+ik_status ra_http_start(ra_http *h, char *err, size_t errsz);
+void ra_http_free(ra_http *h);   /* stops the daemon; accepts NULL */
+
+/* Request accessors (NULL when absent). */
+const char *ra_req_header(const ra_req *r, const char *name);
+const char *ra_req_query(const ra_req *r, const char *name);
+const char *ra_req_cookie(const ra_req *r, const char *name);
+/* A header for the reply (Set-Cookie, ...); copied.  IK_ERR_ARG when full or malformed. */
+ik_status ra_req_add_header(ra_req *r, const char *name, const char *value);
+
+/* The body as a JSON object (Content-Type application/json required).  On failure the
+ * reply (400 bad_json or 415 content_type) is already sent and NULL returned. */
+json_t *ra_req_json(ra_req *r);
+/* o[key] as a string of 1..maxlen bytes without control characters; otherwise replies
+ * 400 bad_field naming the field and returns NULL. */
+const char *ra_json_str(ra_req *r, json_t *o, const char *key, size_t maxlen);
+
+/* Replies.  ra_reply_json steals the reference to j. */
+void ra_reply_json(ra_req *r, unsigned status, json_t *j);
+void ra_reply_error(ra_req *r, unsigned status, const char *code, const char *message);
+void ra_reply_error_field(ra_req *r, unsigned status, const char *code, const char *message,
+    const char *field);
+/* filename (NULL = inline) is sent as an attachment with unsafe characters replaced. */
+void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const void *data,
+    size_t len, const char *filename);
+
+#endif

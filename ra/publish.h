@@ -1,0 +1,32 @@
+/* publish: the public, unauthenticated artifacts at stable URLs — the CA certificates (PEM
+ * and DER) and the full CRL — fetched from the signer and cached in memory, so that they stay
+ * served (until the CRL's nextUpdate) while the signer is away. */
+#ifndef RA_PUBLISH_H
+#define RA_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "http.h"
+#include "status.h"
+
+typedef struct ra_publish ra_publish;
+
+ik_status ra_publish_new(ra_signer *signer, ra_publish **out);
+void ra_publish_free(ra_publish *p);   /* accepts NULL */
+
+/* Refresh the cache from the signer now (the queue calls this after every revocation
+ * event; a poller calls it periodically).  IK_ERR_IO while the signer is down. */
+ik_status ra_publish_refresh(ra_publish *p);
+
+/* Copies of the cached objects (caller frees with ik_buf_free).  IK_ERR_NOT_FOUND until
+ * the first successful refresh. */
+ik_status ra_publish_crl(ra_publish *p, ik_buf *der, uint64_t *number, uint64_t *next_update);
+/* index 0 = issuing CA, last = root */
+ik_status ra_publish_ca(ra_publish *p, unsigned index, ik_buf *der, unsigned *count);
+
+/* GET /ca/issuing-ca.{pem,der}, /ca/root-ca.{pem,der}, /ca/chain.pem, /crl/issuing-ca.crl */
+extern const ra_route ra_publish_routes[];
+extern const size_t ra_publish_nroutes;
+
+#endif

@@ -1,0 +1,533 @@
+/* store: the RA's persistent state behind a backend-neutral API — typed ra_store_*
+ * functions over plain C structs.  This header is the only view of the database the rest of
+ * ra/ has; store_sqlite*.c implement it (a PostgreSQL backend would be store_pg.c behind
+ * the same header).  Operation-history hashing lives in history.c on top of it. */
+#ifndef RA_STORE_H
+#define RA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "buf.h"
+#include "status.h"
+
+/* Threads: an ra_store is shared by every thread (libmicrohttpd's pool, queue workers).
+ * Each thread gets its own connection, opened lazily at its first call and closed when the
+ * thread exits or at ra_store_close.  So calls from different threads never share a
+ * connection, and a transaction begun with ra_store_begin belongs to the calling thread.
+ * Writers take the database's write lock at the start of their transaction and wait for it
+ * up to a busy timeout (then IK_ERR_BUSY); readers never wait for writers.
+ *
+ * Statuses: IK_OK; IK_ERR_NOT_FOUND (no such row); IK_ERR_EXISTS (a unique name is taken);
+ * IK_ERR_STATE (not allowed in the row's current state, a second running batch, over the
+ * quota); IK_ERR_ARG (a value out of range or too long); IK_ERR_BUSY (database locked);
+ * IK_ERR_IO (database error); IK_ERR_NOMEM. */
+typedef struct ra_store ra_store;
+
+/* ---- limits in bytes (UTF-8), without the terminating NUL ---- */
+#define RA_SETTING_MAX 4096          /* a setting value buffer, NUL included */
+#define RA_STORE_LOGIN_MAX 64        /* officer login, download login, token name */
+#define RA_STORE_PHC_MAX 159         /* a password hash (PHC string) */
+#define RA_STORE_SECRET_HASH_MAX 255 /* a download secret hash (PHC string) */
+#define RA_STORE_NAME_MAX 128        /* user external id, actor, batch creator */
+#define RA_STORE_EMAIL_MAX 254
+#define RA_STORE_TEXT_MAX 512        /* display name, device model, last error */
+#define RA_STORE_DEVICE_MAX 256      /* device name */
+#define RA_CN_MAX 256                /* common name: 64 characters of up to 4 bytes */
+#define RA_SERIAL_HEX_MAX 40         /* 20 bytes, lowercase hex */
+#define RA_REQUEST_ID_LEN 32         /* 16 random bytes, lowercase hex */
+#define RA_SPKI_MAX 2048             /* SubjectPublicKeyInfo DER */
+#define RA_SETTING_KEY_MAX 64        /* [a-z0-9_.] */
+#define RA_HISTORY_DETAIL_MAX 65536
+#define RA_PAGE_MAX 100              /* rows per page of a listing */
+#define RA_CURSOR_MAX 640            /* a keyset cursor string, NUL included */
+
+/* ---- open, close, transactions ---- */
+
+/* Opens (creating if needed) the database at path, switches it to WAL and applies the
+ * pending migrations in order, each in its own transaction.  A database written by a newer
+ * version of the code is refused with IK_ERR_STATE.  ra_store_open_why also puts a
+ * sentence for humans into why (may be NULL). */
+ik_status ra_store_open(const char *path, ra_store **out);
+ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t whysz);
+/* Closes every thread's connection.  No other thread may use the store any more. */
+void ra_store_close(ra_store *s);
+/* The schema version of the database (the number of the last applied migration) and the
+ * newest one this code knows. */
+ik_status ra_store_schema_version(ra_store *s, int *db_version, int *code_version);
+
+/* Transactions of the calling thread, for callers grouping several calls into one change
+ * (a bulk file in "abort the whole file" mode).  They nest: an inner begin/rollback undoes
+ * only what was done since the inner begin (a savepoint), so "register only the valid rows"
+ * can roll back one row and go on.  Every ra_store_* call that changes several rows is one
+ * (nested) transaction by itself.  A rollback at the outermost level leaves the database
+ * exactly as before the begin. */
+ik_status ra_store_begin(ra_store *s);
+ik_status ra_store_commit(ra_store *s);
+ik_status ra_store_rollback(ra_store *s);
+/* Rolls back every level of a transaction the calling thread left open and returns how many
+ * there were (0 normally; more is a bug in the caller, worth a log line).  Pool threads call
+ * it after each unit of work, so a forgotten transaction cannot hold the write lock. */
+int ra_store_thread_reset(ra_store *s);
+
+/* ---- history entries recorded with a change ---- */
+
+/* Functions taking a const ra_hist * append that operation-history entry in the same
+ * transaction as the change (NULL: no entry).  op is required; the rest may be NULL (""). */
+typedef struct ra_hist {
+	const char *actor;   /* officer login, "cli", "system", the download login */
+	const char *ip;      /* source address, "" when local */
+	const char *op;      /* "issue", "revoke", "login_failed", ... */
+	const char *target;  /* the object: a serial, a login, "user:42" */
+	const char *detail;  /* JSON text by convention; stored as given */
+} ra_hist;
+
+/* ---- officers ---- */
+
+typedef enum ra_officer_role {
+	RA_OFFICER_AUDITOR = 2,
+	RA_OFFICER_OFFICER = 3,
+	RA_OFFICER_ADMIN = 4,
+} ra_officer_role;
+
+typedef struct ra_officer {
+	int64_t id;
+	char login[65];
+	int role;                 /* ra_role: 2 auditor, 3 officer, 4 administrator */
+	char password[160];       /* PHC string */
+	unsigned failed_logins;   /* consecutive */
+	int64_t locked_until;     /* unix time; 0 = not locked */
+	int disabled;
+	int64_t created;
+} ra_officer;
+
+/* Adds an officer and the history entry "officer_added" (actor, ip) in one transaction;
+ * IK_ERR_EXISTS for a taken login (compared without case). */
+ik_status ra_store_officer_add(ra_store *s, const char *login, int role, const char *phc,
+    const char *actor, const char *ip);
+ik_status ra_store_officer_get(ra_store *s, int64_t id, ra_officer *out);
+ik_status ra_store_officer_by_login(ra_store *s, const char *login, ra_officer *out);
+/* Officers with id > after_id in id order, at most max of them. */
+ik_status ra_store_officer_list(ra_store *s, int64_t after_id, ra_officer *rows, size_t max,
+    size_t *n);
+/* Atomically (one UPDATE): failed_logins + 1; when that reaches threshold, locked_until =
+ * lock_until and failed_logins = 0.  *locked_until gets the new value (0 = not locked; a
+ * lock that has already run out reads as 0). */
+ik_status ra_store_officer_login_failed(ra_store *s, int64_t id, unsigned threshold,
+    int64_t lock_until, int64_t *locked_until);
+/* failed_logins = 0, locked_until = 0. */
+ik_status ra_store_officer_login_ok(ra_store *s, int64_t id);
+ik_status ra_store_officer_set_password(ra_store *s, int64_t id, const char *phc);
+ik_status ra_store_officer_set_role(ra_store *s, int64_t id, int role, const ra_hist *h);
+/* Disabling also ends the officer's sessions. */
+ik_status ra_store_officer_set_disabled(ra_store *s, int64_t id, int disabled,
+    const ra_hist *h);
+
+/* ---- sessions and API tokens (only hashes are stored) ---- */
+
+typedef struct ra_session {
+	uint8_t id_hash[32];      /* SHA-256 of the cookie's 32 random bytes */
+	int64_t officer_id;
+	int64_t created;
+	int64_t last_seen;
+	uint8_t csrf_hash[32];    /* optional: a hash of a stored CSRF token */
+	int has_csrf;             /* 0: none (the CSRF token is derived, not stored) */
+} ra_session;
+
+ik_status ra_store_session_add(ra_store *s, const ra_session *sess);
+ik_status ra_store_session_get(ra_store *s, const uint8_t id_hash[32], ra_session *out);
+ik_status ra_store_session_touch(ra_store *s, const uint8_t id_hash[32], int64_t now);
+ik_status ra_store_session_delete(ra_store *s, const uint8_t id_hash[32]);
+/* Deletes all sessions of an officer except keep (NULL = all). */
+ik_status ra_store_session_delete_others(ra_store *s, int64_t officer_id,
+    const uint8_t keep[32]);
+/* Deletes sessions created before created_before or idle since before idle_before. */
+ik_status ra_store_session_expire(ra_store *s, int64_t created_before, int64_t idle_before,
+    size_t *n);
+
+ik_status ra_store_token_add(ra_store *s, const uint8_t hash[32], const char *name,
+    int64_t officer_id);
+ik_status ra_store_token_lookup(ra_store *s, const uint8_t hash[32], int64_t *officer_id);
+ik_status ra_store_token_delete(ra_store *s, const uint8_t hash[32]);
+
+/* ---- end users and their devices ---- */
+
+typedef struct ra_user {
+	int64_t id;
+	char external_id[RA_STORE_NAME_MAX + 1];   /* unique (without case) */
+	char email[RA_STORE_EMAIL_MAX + 1];
+	char display_name[RA_STORE_TEXT_MAX + 1];
+	int64_t created;
+} ra_user;
+
+typedef struct ra_device {
+	int64_t id;
+	int64_t user_id;
+	char name[RA_STORE_DEVICE_MAX + 1];        /* unique per user */
+	char model[RA_STORE_TEXT_MAX + 1];         /* model information; goes with the device */
+	int64_t created;
+	int64_t current_cert_id;                   /* 0: none */
+} ra_device;
+
+/* u->id and u->created are ignored; *id gets the new id.  IK_ERR_EXISTS: external id taken. */
+ik_status ra_store_user_add(ra_store *s, const ra_user *u, const ra_hist *h, int64_t *id);
+ik_status ra_store_user_get(ra_store *s, int64_t id, ra_user *out);
+ik_status ra_store_user_by_external_id(ra_store *s, const char *external_id, ra_user *out);
+ik_status ra_store_user_list(ra_store *s, int64_t after_id, ra_user *rows, size_t max,
+    size_t *n);
+/* Deletes the user and its devices.  IK_ERR_STATE while one of them holds a live
+ * certificate (issuing, awaiting download, active, suspended): revoke it first.  The
+ * user's certificates stay (their user and device become 0). */
+ik_status ra_store_user_delete(ra_store *s, int64_t id, const ra_hist *h);
+
+/* IK_ERR_NOT_FOUND: no such user; IK_ERR_EXISTS: the user has a device of that name. */
+ik_status ra_store_device_add(ra_store *s, const ra_device *d, const ra_hist *h,
+    int64_t *id);
+ik_status ra_store_device_get(ra_store *s, int64_t id, ra_device *out);
+ik_status ra_store_device_list(ra_store *s, int64_t user_id, int64_t after_id,
+    ra_device *rows, size_t max, size_t *n);
+/* IK_ERR_STATE while the device holds a live certificate. */
+ik_status ra_store_device_delete(ra_store *s, int64_t id, const ra_hist *h);
+
+/* ---- certificates ---- */
+
+typedef enum ra_cert_state {
+	RA_CERT_ISSUING = 1,       /* a request is on its way to the signer */
+	RA_CERT_AWAITING_DOWNLOAD, /* decided; the key is made when the user downloads */
+	RA_CERT_ACTIVE,
+	RA_CERT_SUSPENDED,         /* certificateHold */
+	RA_CERT_REVOKED,
+	RA_CERT_EXPIRED,
+	RA_CERT_SUPERSEDED,        /* replaced by a renewal that was downloaded */
+	RA_CERT_FAILED,            /* the signer refused; never issued */
+} ra_cert_state;
+#define RA_CERT_STATE_BIT(st) (1u << (unsigned)(st))
+
+const char *ra_cert_state_name(ra_cert_state st);      /* "awaiting_download", ... */
+ik_status ra_cert_state_parse(const char *name, ra_cert_state *out);
+
+typedef struct ra_cert {
+	int64_t id;
+	int64_t device_id;        /* 0: none (batch certificates, deleted device) */
+	int64_t user_id;          /* 0: none */
+	int64_t request_id;       /* the request that issues it (row id), 0 before one */
+	char serial[RA_SERIAL_HEX_MAX + 1];     /* "" until issued */
+	char cn[RA_CN_MAX + 1];
+	unsigned validity_days;   /* as requested */
+	int64_t not_before, not_after;          /* 0 until issued */
+	ra_cert_state state;
+	int reason;               /* RFC 5280 reason when revoked (6 when suspended), else -1 */
+	int current;              /* the device's current certificate */
+	uint8_t sha256[32];       /* of the DER; zero until issued */
+	int64_t created, updated;
+} ra_cert;
+
+/* A certificate decided now but issued when the user downloads (key made then): state
+ * awaiting_download, no request yet; issue it later with ra_store_request_add (kind issue,
+ * cert_id set).  quota: refuse with IK_ERR_STATE once that many certificates count against
+ * it (every one not failed); 0 = no limit. */
+typedef struct ra_cert_new {
+	int64_t device_id;        /* 0: none */
+	const char *cn;
+	unsigned validity_days;
+	uint64_t quota;
+} ra_cert_new;
+ik_status ra_store_cert_reserve(ra_store *s, const ra_cert_new *c, const ra_hist *h,
+    int64_t *id);
+ik_status ra_store_cert_get(ra_store *s, int64_t id, ra_cert *out);
+/* serial: lowercase hex without leading "0x" (upper case is accepted). */
+ik_status ra_store_cert_by_serial(ra_store *s, const char *serial, ra_cert *out);
+/* The DER appended to der; IK_ERR_STATE when not issued yet. */
+ik_status ra_store_cert_der(ra_store *s, int64_t id, ik_buf *der);
+/* Moves a certificate to state to, if its state is one of from_mask (RA_CERT_STATE_BIT);
+ * else IK_ERR_STATE.  reason is kept for revoked (required, 0..10) and suspended (6).
+ * Leaving active/suspended also ends "current".  For changes the signer must know about
+ * (revoke, suspend, resume) use a request instead. */
+ik_status ra_store_cert_set_state(ra_store *s, int64_t id, unsigned from_mask,
+    ra_cert_state to, int reason, const ra_hist *h);
+/* Active and suspended certificates whose not_after <= now become expired. */
+ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n);
+
+/* Counters: per state (indexed by ra_cert_state; [0] unused) and the quota use (every
+ * certificate not failed). */
+typedef struct ra_cert_counts {
+	uint64_t by_state[RA_CERT_FAILED + 1];
+	uint64_t quota_used;
+} ra_cert_counts;
+ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out);
+
+/* Listing: filters, a stable sort on (key, id), pages of at most RA_PAGE_MAX by keyset. */
+typedef enum ra_cert_filter {
+	RA_CERT_FILTER_ALL = 0,
+	RA_CERT_FILTER_VALID,     /* active and not_after > now */
+	RA_CERT_FILTER_EXPIRED,   /* expired, or active with not_after <= now */
+	RA_CERT_FILTER_REVOKED,
+	RA_CERT_FILTER_SUSPENDED,
+} ra_cert_filter;
+
+typedef enum ra_cert_sort {
+	RA_CERT_SORT_CREATED = 0, /* when the issuance was decided */
+	RA_CERT_SORT_CN,
+	RA_CERT_SORT_NOT_BEFORE,  /* not yet issued: 0 */
+	RA_CERT_SORT_NOT_AFTER,   /* not yet issued: 0 */
+	RA_CERT_SORT_SERIAL,      /* not yet issued: "" */
+} ra_cert_sort;
+
+typedef struct ra_cert_query {
+	ra_cert_filter filter;
+	int64_t now;              /* for valid/expired; 0 = the current time */
+	const char *cn_contains;  /* substring, case-insensitive for ASCII; NULL/"" = any */
+	int64_t issued_from;      /* not_before >= issued_from; 0 = open */
+	int64_t issued_to;        /* not_before < issued_to; 0 = open */
+	int64_t device_id;        /* 0 = any */
+	int64_t user_id;          /* 0 = any */
+	ra_cert_sort sort;
+	int descending;
+	size_t limit;             /* 1..RA_PAGE_MAX; 0 = RA_PAGE_MAX */
+	const char *cursor;       /* NULL/"": the first page; else a next cursor from before */
+} ra_cert_query;
+
+/* One page: rows (room for RA_PAGE_MAX) get up to q->limit certificates; next gets the
+ * cursor of the page after ("" on the last page).  A cursor from another sort order or a
+ * malformed one is IK_ERR_ARG.  Rows changed between pages are seen at their new place;
+ * none is skipped or repeated while the sort key does not change. */
+ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *q, ra_cert *rows, size_t *n,
+    char next[RA_CURSOR_MAX]);
+/* How many certificates match q's filters (sort, limit and cursor ignored). */
+ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *q, uint64_t *count);
+
+/* ---- the request queue ---- */
+
+typedef enum ra_request_kind {
+	RA_REQ_ISSUE = 1,
+	RA_REQ_RENEW,
+	RA_REQ_REVOKE,
+	RA_REQ_SUSPEND,
+	RA_REQ_RESUME,
+} ra_request_kind;
+
+typedef enum ra_request_state {
+	RA_REQ_PENDING = 1,       /* waiting for a worker (or for its key, see generate_here) */
+	RA_REQ_SENT,              /* claimed by a worker, with the signer */
+	RA_REQ_DONE,
+	RA_REQ_FAILED,            /* given up; last_error says why */
+} ra_request_state;
+#define RA_REQ_STATE_BIT(st) (1u << (unsigned)(st))
+
+const char *ra_request_kind_name(ra_request_kind k);
+const char *ra_request_state_name(ra_request_state st);
+ik_status ra_request_kind_parse(const char *name, ra_request_kind *out);
+
+typedef struct ra_request_new {
+	ra_request_kind kind;
+	/* issue: the device (0: none, e.g. batch certificates).  Refused (IK_ERR_STATE) when
+	 * the device already has a live certificate: renew that one instead. */
+	int64_t device_id;
+	int64_t batch_id;         /* 0: none; else that running batch's total grows by one */
+	/* issue: an awaiting_download certificate to issue now (its cn, validity and device
+	 * are used; it becomes issuing), or 0 for a new certificate row in state issuing;
+	 * revoke/suspend/resume: the target (active/suspended/superseded, active, suspended) */
+	int64_t cert_id;
+	int64_t old_cert_id;      /* renew: the active or suspended certificate replaced */
+	const char *cn;           /* issue/renew (renew: NULL keeps the old one's) */
+	unsigned validity_days;   /* issue/renew */
+	const uint8_t *spki;      /* issue/renew: SubjectPublicKeyInfo DER ... */
+	size_t spki_len;
+	int generate_here;        /* ... or none yet: the RA makes the key at download time and
+	                           * attaches it with ra_store_request_set_spki */
+	int reason;               /* revoke: RFC 5280 reason 0..10 */
+	int revoke_old;           /* renew: revoke the old certificate as soon as the new one
+	                           * is issued (a revoke request is queued atomically); else it
+	                           * stays until superseded */
+	uint64_t quota;           /* issue/renew: as in ra_cert_new; 0 = no limit */
+	const char *created_by;
+} ra_request_new;
+
+typedef struct ra_request {
+	int64_t id;
+	char request_id[RA_REQUEST_ID_LEN + 1];  /* what the signer sees; idempotent there */
+	ra_request_kind kind;
+	ra_request_state state;
+	int64_t device_id, batch_id, cert_id, old_cert_id;   /* 0: none */
+	char serial[RA_SERIAL_HEX_MAX + 1];      /* of cert_id, "" until issued */
+	char cn[RA_CN_MAX + 1];
+	unsigned validity_days;
+	uint8_t spki[RA_SPKI_MAX];
+	size_t spki_len;          /* 0: none yet */
+	int generate_here;
+	int reason;               /* -1: none */
+	int revoke_old;
+	unsigned attempts;
+	char last_error[RA_STORE_TEXT_MAX + 1];
+	int64_t next_attempt;     /* not claimed before this time */
+	char created_by[RA_STORE_NAME_MAX + 1];
+	int64_t created, updated;
+} ra_request;
+
+/* Queues a request (and for issue/renew its certificate row) in one transaction; out (may
+ * be NULL) gets the new row with its fresh random request_id. */
+ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
+    ra_request *out);
+ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out);
+ik_status ra_store_request_by_request_id(ra_store *s, const char *request_id,
+    ra_request *out);
+/* Attaches the public key made at download time to a pending generate_here request. */
+ik_status ra_store_request_set_spki(ra_store *s, int64_t id, const uint8_t *spki,
+    size_t spki_len);
+/* Claims the oldest pending request that can go (next_attempt <= now, key present):
+ * pending -> sent, attempts + 1, atomically (two workers never get the same row).
+ * IK_ERR_NOT_FOUND when there is none. */
+ik_status ra_store_request_claim(ra_store *s, int64_t now, ra_request *out);
+/* The same for one given request (a download waiting for its own certificate);
+ * IK_ERR_STATE unless it is pending with its key. */
+ik_status ra_store_request_claim_id(ra_store *s, int64_t id, ra_request *out);
+
+/* What the signer answered for an issue/renew. */
+typedef struct ra_issued {
+	const char *serial;       /* hex */
+	const uint8_t *der;
+	size_t der_len;
+	int64_t not_before, not_after;
+} ra_issued;
+/* A sent request succeeded, in one transaction: issue/renew store the certificate (active,
+ * the device's current one; renew with revoke_old queues the old one's revocation, reason
+ * superseded), revoke/suspend/resume set the target's state; the request is done; its batch
+ * counts it; h is recorded.  issued is required for issue/renew and ignored otherwise.
+ * IK_ERR_STATE unless the request is sent. */
+ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *issued,
+    const ra_hist *h);
+/* A sent request failed with error (for people: no secrets).  While attempts <
+ * max_attempts it goes back to pending, not before retry_at; else (max_attempts 0: at once)
+ * it is failed, its issuing certificate is failed and its batch counts it.  *state (may be
+ * NULL) gets where it went. */
+ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
+    unsigned max_attempts, int64_t retry_at, const ra_hist *h, ra_request_state *state);
+/* Restart recovery: every sent request goes back to pending (the signer answers a repeated
+ * request_id with the certificate it already issued).  *n (may be NULL) gets how many. */
+ik_status ra_store_request_recover(ra_store *s, size_t *n);
+/* Requests whose state is in state_mask (RA_REQ_STATE_BIT; 0 = all) with id > after_id, in
+ * id order. */
+ik_status ra_store_request_list(ra_store *s, unsigned state_mask, int64_t after_id,
+    ra_request *rows, size_t max, size_t *n);
+/* Per state, indexed by ra_request_state ([0] unused). */
+ik_status ra_store_request_counts(ra_store *s, uint64_t counts[RA_REQ_FAILED + 1]);
+
+/* ---- batches ---- */
+
+typedef enum ra_batch_state {
+	RA_BATCH_RUNNING = 1,
+	RA_BATCH_FINISHED,        /* sealed and every request settled */
+	RA_BATCH_FAILED,          /* aborted */
+} ra_batch_state;
+
+const char *ra_batch_state_name(ra_batch_state st);
+
+typedef struct ra_batch {
+	int64_t id;
+	ra_request_kind kind;
+	uint64_t total, done, failed;  /* requests added, done, failed */
+	ra_batch_state state;
+	int sealed;               /* all its requests are added */
+	char cn_pattern[RA_CN_MAX + 1];
+	char created_by[RA_STORE_NAME_MAX + 1];
+	int64_t created, updated;
+} ra_batch;
+
+/* A new running batch.  Refused with IK_ERR_STATE while another batch is running (also
+ * enforced by a unique index in the database).  Add its requests (batch_id), then seal it:
+ * it finishes when sealed and all of them are done or failed. */
+ik_status ra_store_batch_create(ra_store *s, ra_request_kind kind, const char *cn_pattern,
+    const char *created_by, const ra_hist *h, int64_t *id);
+ik_status ra_store_batch_seal(ra_store *s, int64_t id);
+ik_status ra_store_batch_get(ra_store *s, int64_t id, ra_batch *out);
+/* The running batch; IK_ERR_NOT_FOUND when none runs. */
+ik_status ra_store_batch_running(ra_store *s, ra_batch *out);
+/* Stops a running batch: its pending requests fail with why (their certificates too), the
+ * batch is failed.  Requests already with the signer still settle. */
+ik_status ra_store_batch_abort(ra_store *s, int64_t id, const char *why, const ra_hist *h);
+
+/* ---- one-time download credentials ---- */
+
+typedef enum ra_download_kind {
+	RA_DOWNLOAD_PASSWORD = 1, /* user name + initial password */
+	RA_DOWNLOAD_PIN,          /* access PIN with its retrieval URL */
+} ra_download_kind;
+
+typedef struct ra_download {
+	int64_t id;
+	int64_t cert_id;
+	char login[RA_STORE_LOGIN_MAX + 1];     /* the one-time login id (unique) */
+	ra_download_kind kind;
+	char secret_hash[RA_STORE_SECRET_HASH_MAX + 1];  /* salted slow hash (PHC), never clear */
+	int64_t created, expires, used;         /* used: 0 = not yet */
+	unsigned attempts;        /* failed tries */
+} ra_download;
+
+/* d->id, created, used and attempts are ignored.  IK_ERR_EXISTS: login taken; a secret_hash
+ * that is not a PHC string ("$...") is IK_ERR_ARG. */
+ik_status ra_store_download_add(ra_store *s, const ra_download *d, const ra_hist *h,
+    int64_t *id);
+ik_status ra_store_download_by_login(ra_store *s, const char *login, ra_download *out);
+ik_status ra_store_download_for_cert(ra_store *s, int64_t cert_id, ra_download *out);
+/* A failed try: attempts + 1, *attempts gets the new count. */
+ik_status ra_store_download_attempt(ra_store *s, int64_t id, unsigned *attempts);
+/* Spends the credential, atomically: IK_ERR_STATE when already used or expired at now
+ * (the caller records that refusal). */
+ik_status ra_store_download_use(ra_store *s, int64_t id, int64_t now, const ra_hist *h);
+
+/* ---- settings (quota, renewal window, password policy, IP allow-list, ...) ---- */
+
+/* IK_ERR_NOT_FOUND when unset; IK_ERR_ARG when the value does not fit in outsz. */
+ik_status ra_store_setting_get(ra_store *s, const char *key, char *out, size_t outsz);
+/* An integer setting, def when unset; IK_ERR_ARG when not a decimal integer. */
+ik_status ra_store_setting_get_int(ra_store *s, const char *key, int64_t def, int64_t *out);
+/* key: 1..64 of [a-z0-9_.]; value < RA_SETTING_MAX bytes. */
+ik_status ra_store_setting_set(ra_store *s, const char *key, const char *value,
+    const ra_hist *h);
+ik_status ra_store_setting_delete(ra_store *s, const char *key, const ra_hist *h);
+/* Calls fn for each setting in key order; a non-zero return stops (IK_OK all the same). */
+ik_status ra_store_setting_each(ra_store *s,
+    int (*fn)(void *ctx, const char *key, const char *value), void *ctx);
+
+/* ---- operation history (history.c; rows through the store) ---- */
+
+typedef struct ra_history_entry {
+	int64_t id;               /* 1, 2, 3, ... in chain order */
+	int64_t at;               /* unix time */
+	char *actor, *ip, *op, *target, *detail;   /* owned; never NULL once read */
+	uint8_t prev_hash[32];
+	uint8_t hash[32];
+} ra_history_entry;
+
+void ra_history_entry_clear(ra_history_entry *e);   /* frees the strings */
+void ra_history_entries_free(ra_history_entry *rows, size_t n);
+
+/* Appends an entry (time: now) chained to the last one, in a transaction of its own or
+ * inside the caller's. */
+ik_status ra_history_record(ra_store *s, const ra_hist *h);
+ik_status ra_history_append(ra_store *s, const char *actor, const char *ip, const char *op,
+    const char *detail);
+/* IK_OK when the chain is intact; otherwise IK_ERR_STATE and bad describes the first
+ * broken entry (its id, what does not match). */
+ik_status ra_history_verify(ra_store *s, char *bad, size_t badsz);
+/* SHA-256(prev_hash || canonical encoding of e's id, at, actor, ip, op, target, detail). */
+ik_status ra_history_hash(const ra_history_entry *e, uint8_t out[32]);
+
+typedef struct ra_history_query {
+	int64_t from, to;         /* at >= from, at < to; 0 = open */
+	const char *op;           /* exact; NULL/"" = any */
+	const char *text;         /* substring of actor, ip, op, target or detail; NULL = any */
+	int64_t after_id;         /* keyset: id > after_id (ascending) ... */
+	int64_t before_id;        /* ... or id < before_id when descending (0 = from the end) */
+	int descending;
+} ra_history_query;
+/* Up to max entries (the caller frees them with ra_history_entries_free). */
+ik_status ra_store_history_list(ra_store *s, const ra_history_query *q,
+    ra_history_entry **rows, size_t max, size_t *n);
+
+/* Backend primitives for history.c; call them only inside a transaction. */
+/* The last entry's id and hash (0 and zeros when the history is empty). */
+ik_status ra_store_history_tail(ra_store *s, int64_t *id, uint8_t hash[32]);
+/* Inserts e as it is (id, hashes and all). */
+ik_status ra_store_history_insert(ra_store *s, const ra_history_entry *e);
+
+#endif
