@@ -4,19 +4,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
-#include <openssl/x509v3.h>
 
 #include "ceremony.h"
 #include "hsm.h"
@@ -49,7 +45,7 @@ typedef struct demo_run {
 	EVP_PKEY *proot, *pica;
 	X509 *root, *ica;
 	BIO *out[OUT_N];            /* file contents, built in memory before anything is written */
-	char fpr_root[3 * 32], fpr_ica[3 * 32];
+	char fpr_root[CER_FPR_LEN], fpr_ica[CER_FPR_LEN];
 } demo_run;
 
 static void demo_cleanup(demo_run *r)
@@ -65,44 +61,25 @@ static void demo_cleanup(demo_run *r)
 		BIO_free(r->out[i]);
 }
 
-static void err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void err(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fputs("inkan-ceremony: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 /* ---- validation: everything is checked before the HSM is touched ---- */
 
 static ik_status check_text(const ceremony_demo_opts *o)
 {
-	size_t n = o->org != NULL ? strlen(o->org) : 0;
-
 	if (o->alg != HSM_KEY_EC_P256 && o->alg != HSM_KEY_RSA_3072) {
-		err("the demo CA key must be ec-p256 or rsa-3072");
+		cer_err("the demo CA key must be ec-p256 or rsa-3072");
 		return IK_ERR_ARG;
 	}
 	if (o->out == NULL || o->out[0] == '\0' || o->token == NULL || o->token[0] == '\0' ||
-	    o->pin_file == NULL || n == 0 || n > ORG_MAX ||
+	    o->pin_file == NULL || o->org == NULL || o->org[0] == '\0' || strlen(o->org) > ORG_MAX ||
 	    o->country == NULL || strlen(o->country) != 2 || o->country[0] < 'A' ||
 	    o->country[0] > 'Z' || o->country[1] < 'A' || o->country[1] > 'Z') {
-		err("bad arguments (--out, --token, --pin-file non-empty; --org 1..48 bytes; "
+		cer_err("bad arguments (--out, --token, --pin-file non-empty; --org 1..48 bytes; "
 		    "--country two capital letters)");
 		return IK_ERR_ARG;
 	}
-	for (size_t i = 0; i < n;) {
-		unsigned long c;
-		int k = UTF8_getc((const unsigned char *)o->org + i, (int)(n - i), &c);
-		if (k <= 0 || c < 0x20 || (c >= 0x7f && c < 0xa0) || (c >= 0xd800 && c < 0xe000)) {
-			err("--org must be UTF-8 text without control characters");
-			return IK_ERR_ARG;
-		}
-		i += (size_t)k;
+	if (!cer_text_ok(o->org, ORG_MAX)) {
+		cer_err("--org must be UTF-8 text without control characters");
+		return IK_ERR_ARG;
 	}
 	return IK_OK;
 }
@@ -111,22 +88,14 @@ static ik_status check_text(const ceremony_demo_opts *o)
 static ik_status make_name(const ceremony_demo_opts *o, const char *suffix, X509_NAME **out)
 {
 	char cn[ORG_MAX + 32];
-	X509_NAME *n = X509_NAME_new();
 	int len = snprintf(cn, sizeof(cn), "%s%s", o->org, suffix);
 
 	*out = NULL;
-	if (n == NULL || len < 0 || (size_t)len >= sizeof(cn) ||
-	    !X509_NAME_add_entry_by_txt(n, "C", V_ASN1_PRINTABLESTRING,
-	        (const unsigned char *)o->country, -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_txt(n, "O", V_ASN1_UTF8STRING, (const unsigned char *)o->org,
-	        -1, -1, 0) ||
-	    !X509_NAME_add_entry_by_txt(n, "CN", V_ASN1_UTF8STRING, (const unsigned char *)cn,
-	        -1, -1, 0)) {
-		X509_NAME_free(n);
-		err("cannot encode the subject name");
+	if (len < 0 || (size_t)len >= sizeof(cn) ||
+	    cer_make_name(o->country, o->org, NULL, cn, out) != IK_OK) {
+		cer_err("cannot encode the subject name");
 		return IK_ERR_CRYPTO;
 	}
-	*out = n;
 	return IK_OK;
 }
 
@@ -142,7 +111,7 @@ static ik_status check_out_dir(demo_run *r)
 
 	if (stat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			err("%s: not a directory", dir);
+			cer_err("%s: not a directory", dir);
 			return IK_ERR_ARG;
 		}
 	} else if (errno == ENOENT) {
@@ -157,26 +126,26 @@ static ik_status check_out_dir(demo_run *r)
 		else
 			slash[slash == parent ? 1 : 0] = '\0';
 		if (access(parent, W_OK | X_OK) != 0) {
-			err("cannot create %s: %s", dir, strerror(errno));
+			cer_err("cannot create %s: %s", dir, strerror(errno));
 			return IK_ERR_IO;
 		}
 		r->dir_missing = 1;
 	} else {
-		err("%s: %s", dir, strerror(errno));
+		cer_err("%s: %s", dir, strerror(errno));
 		return IK_ERR_IO;
 	}
 	for (size_t i = 0; i < OUT_N; i++) {
 		n = snprintf(r->paths[i], sizeof(r->paths[i]), "%s/%s", dir, out_files[i]);
 		if (n < 0 || (size_t)n >= sizeof(r->paths[i])) {
-			err("%s: path too long", dir);
+			cer_err("%s: path too long", dir);
 			return IK_ERR_ARG;
 		}
 		if (lstat(r->paths[i], &st) == 0) {
-			err("%s already exists: refusing to overwrite", r->paths[i]);
+			cer_err("%s already exists: refusing to overwrite", r->paths[i]);
 			return IK_ERR_EXISTS;
 		}
 		if (errno != ENOENT) {
-			err("%s: %s", r->paths[i], strerror(errno));
+			cer_err("%s: %s", r->paths[i], strerror(errno));
 			return IK_ERR_IO;
 		}
 	}
@@ -197,7 +166,7 @@ static ik_status precheck_keys(demo_run *r, const hsm_config *hc)
 	ik_status st;
 
 	if ((st = hsm_open(hc, &r->h)) != IK_OK) {
-		err("cannot open token %s: %s", r->o->token, ik_status_str(st));
+		cer_err("cannot open token %s: %s", r->o->token, ik_status_str(st));
 		return st;
 	}
 	for (size_t i = 0; i < 2; i++) {
@@ -205,12 +174,12 @@ static ik_status precheck_keys(demo_run *r, const hsm_config *hc)
 		if (st == IK_ERR_NOT_FOUND)
 			st = hsm_key_find(r->h, NULL, k[i].id, 1, &found);
 		if (st == IK_OK) {
-			err(KEY_EXISTS_MSG, k[i].label, r->o->token);
+			cer_err(KEY_EXISTS_MSG, k[i].label, r->o->token);
 			st = IK_ERR_EXISTS;
 			goto out;
 		}
 		if (st != IK_ERR_NOT_FOUND) {
-			err("token %s: %s", r->o->token, ik_status_str(st));
+			cer_err("token %s: %s", r->o->token, ik_status_str(st));
 			goto out;
 		}
 	}
@@ -233,9 +202,9 @@ static ik_status generate_keys(demo_run *r, const char *pin)
 		st = hsm_keygen(o->module, o->token, pin, ICA_LABEL, ica_id, sizeof(ica_id), o->alg);
 	}
 	if (st == IK_ERR_EXISTS)
-		err(KEY_EXISTS_MSG, label, o->token);
+		cer_err(KEY_EXISTS_MSG, label, o->token);
 	else if (st != IK_OK)
-		err("generating key %s: %s", label, ik_status_str(st));
+		cer_err("generating key %s: %s", label, ik_status_str(st));
 	return st;
 }
 
@@ -248,152 +217,55 @@ static ik_status open_keys(demo_run *r, const hsm_config *hc)
 	    (st = hsm_key_find(r->h, ICA_LABEL, ica_id, sizeof(ica_id), &r->kica)) != IK_OK ||
 	    (st = hsm_key_public(r->h, r->kroot, &r->proot)) != IK_OK ||
 	    (st = hsm_key_public(r->h, r->kica, &r->pica)) != IK_OK)
-		err("opening the new keys on token %s: %s", r->o->token, ik_status_str(st));
+		cer_err("opening the new keys on token %s: %s", r->o->token, ik_status_str(st));
 	return st;
 }
 
 /* ---- certificates ---- */
 
-static ik_status sign_cb(EVP_PKEY *pk, void *arg)
-{
-	return X509_sign(arg, pk, EVP_sha256()) > 0 ? IK_OK : IK_ERR_HSM;
-}
-
-static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509_EXTENSION *e;
-	int ok;
-
-	X509V3_set_ctx(&ctx, issuer, x, NULL, NULL, 0);
-	e = X509V3_EXT_nconf_nid(NULL, &ctx, nid, value);
-	ok = e != NULL && X509_add_ext(x, e, -1) == 1;
-	X509_EXTENSION_free(e);
-	return ok;
-}
-
-/* 16 random octets, high bit clear (positive), second-highest set (always 16 octets). */
-static int set_serial(X509 *x)
-{
-	uint8_t r[16];
-	BIGNUM *bn;
-	int ok;
-
-	if (RAND_bytes(r, sizeof(r)) != 1)
-		return 0;
-	r[0] = (uint8_t)((r[0] & 0x7f) | 0x40);
-	bn = BN_bin2bn(r, sizeof(r), NULL);
-	ok = bn != NULL && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
-	BN_free(bn);
-	return ok;
-}
-
-/* now + years calendar years (UTC). */
-static int set_time(ASN1_TIME *t, time_t now, int years)
-{
-	struct tm tm;
-	time_t when = now - BACKDATE_SECONDS;
-
-	if (years > 0) {
-		if (gmtime_r(&now, &tm) == NULL)
-			return 0;
-		tm.tm_year += years;
-		when = timegm(&tm);
-		if (when == (time_t)-1)
-			return 0;
-	}
-	return ASN1_TIME_set(t, when) != NULL;
-}
-
 /* Build one CA certificate, sign it in the HSM with signer, check the signature with
  * signer_pub.  issuer NULL = self-signed. */
 static ik_status make_ca(demo_run *r, hsm_key *signer, EVP_PKEY *signer_pub, EVP_PKEY *pub,
-    X509 *issuer, X509_NAME *subject, int years, const char *bc, X509 **out)
+    X509 *issuer, X509_NAME *subject, int years, int path_len, X509 **out)
 {
-	X509 *x = X509_new();
-	X509 *is = issuer != NULL ? issuer : x;
-	ik_status st = IK_ERR_CRYPTO;
+	cer_ca_params p = { .subject = subject, .pub = pub, .issuer = issuer,
+		.not_before = r->now - BACKDATE_SECONDS,
+		.not_after = cer_add_validity(r->now, years, 0), .path_len = path_len };
+	X509 *x = NULL;
+	ik_status st;
 
 	*out = NULL;
-	if (x == NULL || !X509_set_version(x, X509_VERSION_3) || !set_serial(x) ||
-	    !X509_set_subject_name(x, subject) ||
-	    !X509_set_issuer_name(x, X509_get_subject_name(is)) ||
-	    !set_time(X509_getm_notBefore(x), r->now, 0) ||
-	    !set_time(X509_getm_notAfter(x), r->now, years) || !X509_set_pubkey(x, pub))
-		goto out;
-	if (!add_ext(x, is, NID_basic_constraints, bc) ||
-	    !add_ext(x, is, NID_key_usage, "critical,keyCertSign,cRLSign") ||
-	    !add_ext(x, is, NID_subject_key_identifier, "hash") ||
-	    (issuer != NULL && !add_ext(x, is, NID_authority_key_identifier, "keyid:always")))
-		goto out;
-	if ((st = hsm_with_pkey(r->h, signer, sign_cb, x)) != IK_OK)
-		goto out;
-	st = IK_ERR_CRYPTO;
-	if (X509_verify(x, signer_pub) != 1)
-		goto out;
+	if (p.not_after == (time_t)-1)
+		return IK_ERR_INTERNAL;
+	if ((st = cer_ca_build(&p, &x)) != IK_OK || (st = cer_sign_cert(r->h, signer, signer_pub, x)) != IK_OK) {
+		X509_free(x);
+		return st;
+	}
 	*out = x;
-	x = NULL;
-	st = IK_OK;
-out:
-	X509_free(x);
-	return st;
-}
-
-/* Verify the chain as a relying party would (strict; the root's self-signature too). */
-static ik_status verify_chain(X509 *root, X509 *ica)
-{
-	X509_STORE *s = X509_STORE_new();
-	X509_STORE_CTX *c = X509_STORE_CTX_new();
-	ik_status st = IK_ERR_CRYPTO;
-
-	if (s == NULL || c == NULL || X509_STORE_add_cert(s, root) != 1 ||
-	    X509_STORE_CTX_init(c, s, ica, NULL) != 1)
-		goto out;
-	X509_STORE_CTX_set_flags(c, X509_V_FLAG_X509_STRICT | X509_V_FLAG_CHECK_SS_SIGNATURE);
-	if (X509_verify_cert(c) == 1)
-		st = IK_OK;
-	else
-		err("chain check failed: %s",
-		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(c)));
-out:
-	X509_STORE_CTX_free(c);
-	X509_STORE_free(s);
-	return st;
+	return IK_OK;
 }
 
 static ik_status make_certs(demo_run *r)
 {
 	ik_status st;
 
-	st = make_ca(r, r->kroot, r->proot, r->proot, NULL, r->root_name, ROOT_YEARS,
-	    "critical,CA:TRUE", &r->root);
+	st = make_ca(r, r->kroot, r->proot, r->proot, NULL, r->root_name, ROOT_YEARS, -1,
+	    &r->root);
 	if (st == IK_OK)
-		st = make_ca(r, r->kroot, r->proot, r->pica, r->root, r->ica_name, ICA_YEARS,
-		    "critical,CA:TRUE,pathlen:0", &r->ica);
+		st = make_ca(r, r->kroot, r->proot, r->pica, r->root, r->ica_name, ICA_YEARS, 0,
+		    &r->ica);
 	if (st != IK_OK) {
-		err("signing the CA certificates in the HSM: %s", ik_status_str(st));
+		cer_err("signing the CA certificates in the HSM: %s", ik_status_str(st));
 		return st;
 	}
 	if (ASN1_TIME_compare(X509_get0_notAfter(r->ica), X509_get0_notAfter(r->root)) > 0) {
-		err("the issuing CA would outlive the root");
+		cer_err("the issuing CA would outlive the root");
 		return IK_ERR_INTERNAL;
 	}
-	return verify_chain(r->root, r->ica);
+	return cer_verify_chain(r->root, r->ica);
 }
 
 /* ---- outputs ---- */
-
-static ik_status fingerprint(X509 *x, char *out, size_t outsz)
-{
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned n = 0;
-
-	if (X509_digest(x, EVP_sha256(), md, &n) != 1 || n == 0 || (size_t)n * 3 > outsz)
-		return IK_ERR_CRYPTO;
-	for (unsigned i = 0; i < n; i++)
-		snprintf(out + 3 * i, outsz - 3 * i, "%02X%s", md[i], i + 1 < n ? ":" : "");
-	return IK_OK;
-}
 
 static int put_der(BIO *b, X509 *x)
 {
@@ -410,8 +282,8 @@ static ik_status build_outputs(demo_run *r)
 	for (size_t i = 0; i < OUT_N; i++)
 		if ((r->out[i] = BIO_new(BIO_s_mem())) == NULL)
 			return IK_ERR_NOMEM;
-	if (fingerprint(r->root, r->fpr_root, sizeof(r->fpr_root)) != IK_OK ||
-	    fingerprint(r->ica, r->fpr_ica, sizeof(r->fpr_ica)) != IK_OK)
+	if (cer_fingerprint(r->root, r->fpr_root) != IK_OK ||
+	    cer_fingerprint(r->ica, r->fpr_ica) != IK_OK)
 		return IK_ERR_CRYPTO;
 	if (PEM_write_bio_X509(r->out[OUT_ROOT_PEM], r->root) != 1 ||
 	    !put_der(r->out[OUT_ROOT_DER], r->root) ||
@@ -425,39 +297,6 @@ static ik_status build_outputs(demo_run *r)
 	return IK_OK;
 }
 
-static ik_status write_file(const char *path, BIO *b)
-{
-	char *p;
-	long len = BIO_get_mem_data(b, &p);
-	size_t n = len > 0 ? (size_t)len : 0, done = 0;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-	if (fd < 0) {
-		err("%s: %s", path, strerror(errno));
-		return errno == EEXIST ? IK_ERR_EXISTS : IK_ERR_IO;
-	}
-	while (done < n) {
-		ssize_t w = write(fd, p + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		done += (size_t)w;
-	}
-	if (done != n || fsync(fd) != 0) {
-		err("%s: %s", path, strerror(errno));
-		(void)close(fd);
-		(void)unlink(path);
-		return IK_ERR_IO;
-	}
-	if (close(fd) != 0) {
-		err("%s: %s", path, strerror(errno));
-		(void)unlink(path);
-		return IK_ERR_IO;
-	}
-	return IK_OK;
-}
-
 /* Write every file or none: on a failure the files this run created are removed. */
 static ik_status write_outputs(demo_run *r)
 {
@@ -466,11 +305,11 @@ static ik_status write_outputs(demo_run *r)
 	int fd;
 
 	if (r->dir_missing && mkdir(r->o->out, 0755) != 0) {
-		err("cannot create %s: %s", r->o->out, strerror(errno));
+		cer_err("cannot create %s: %s", r->o->out, strerror(errno));
 		return IK_ERR_IO;
 	}
 	for (i = 0; i < OUT_N; i++)
-		if ((st = write_file(r->paths[i], r->out[i])) != IK_OK) {
+		if ((st = cer_write_bio(r->paths[i], r->out[i], 0644)) != IK_OK) {
 			while (i-- > 0) /* paths[i] itself was removed by write_file, or is not ours */
 				(void)unlink(r->paths[i]);
 			return st;
@@ -513,7 +352,7 @@ int ceremony_demo(const ceremony_demo_opts *o)
 	    (st = check_out_dir(&r)) != IK_OK)
 		goto out;
 	if ((st = hsm_read_pin_file(o->pin_file, pin, sizeof(pin))) != IK_OK) {
-		err("PIN file %s: %s (it must be a file of ours, mode 0400 or 0600)", o->pin_file,
+		cer_err("PIN file %s: %s (it must be a file of ours, mode 0400 or 0600)", o->pin_file,
 		    ik_status_str(st));
 		goto out;
 	}
@@ -529,7 +368,7 @@ int ceremony_demo(const ceremony_demo_opts *o)
 	if ((st = open_keys(&r, &hc)) != IK_OK || (st = make_certs(&r)) != IK_OK)
 		goto out;
 	if ((st = build_outputs(&r)) != IK_OK) {
-		err("encoding the certificates: %s", ik_status_str(st));
+		cer_err("encoding the certificates: %s", ik_status_str(st));
 		goto out;
 	}
 	if ((st = write_outputs(&r)) != IK_OK)
@@ -537,7 +376,7 @@ int ceremony_demo(const ceremony_demo_opts *o)
 	print_summary(&r);
 out:
 	if (st != IK_OK && keys_made)
-		err("the keys %s and %s stay on token %s; re-run on a fresh token", ROOT_LABEL,
+		cer_err("the keys %s and %s stay on token %s; re-run on a fresh token", ROOT_LABEL,
 		    ICA_LABEL, o->token);
 	if (st != IK_OK)
 		ERR_print_errors_fp(stderr);

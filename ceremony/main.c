@@ -1,22 +1,31 @@
-/* inkan-ceremony: the key-ceremony tool.  "demo" creates the demo CA on one token; the full
- * ceremony (ceremony files, M-of-N PIN shares, signed transcript) comes as further
- * subcommands. */
+/* inkan-ceremony: the key-ceremony tool.  "run" carries out a ceremony file (M-of-N PIN
+ * shares, a signed transcript), "verify" checks a transcript offline, "demo" makes the demo
+ * CA on one token. */
 #include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ceremony.h"
+#include "run.h"
 #include "log.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: inkan-ceremony demo --out DIR --token LABEL --pin-file FILE\n"
+	fprintf(f, "usage: inkan-ceremony run FILE [--dry-run] [--yes] [--share SHAREFILE]...\n"
+	    "       inkan-ceremony verify TRANSCRIPT [--root-fingerprint SHA256]\n"
+	    "       inkan-ceremony demo --out DIR --token LABEL --pin-file FILE\n"
 	    "                      [--module PATH] [--alg ec-p256|rsa-3072]\n"
 	    "                      [--org NAME] [--country CC]\n"
-	    "  demo: generate the root and issuing-CA keys on the token, sign the two CA\n"
-	    "        certificates in it and write them to DIR (the PIN is read from FILE,\n"
-	    "        mode 0400 or 0600; nothing is ever overwritten)\n");
+	    "  run:    validate the ceremony FILE and its inputs, print what it will do, ask for\n"
+	    "          'yes' at the terminal (--yes: do not ask; --dry-run: stop after the plan),\n"
+	    "          then carry it out and sign its transcript.  Shares that unlock a token come\n"
+	    "          from --share files or are typed at the terminal (never on the command line)\n"
+	    "  verify: check a transcript's signature and the SHA-256 of every file it lists\n"
+	    "  demo:   generate the root and issuing-CA keys on the token, sign the two CA\n"
+	    "          certificates in it and write them to DIR (the PIN is read from FILE,\n"
+	    "          mode 0400 or 0600; nothing is ever overwritten)\n"
+	    "  see docs/CEREMONY.md\n");
 }
 
 /* The subcommands: one table, one dispatcher. */
@@ -81,9 +90,70 @@ static int demo_main(int argc, char **argv)
 	return ceremony_demo(&o);
 }
 
+static int run_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dry-run", no_argument, NULL, 'n' }, { "yes", no_argument, NULL, 'y' },
+		{ "share", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	cer_run_opts o;
+	int c;
+
+	memset(&o, 0, sizeof(o));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n': o.dry_run = 1; break;
+		case 'y': o.yes = 1; break;
+		case 's':
+			if (o.nshare_files == SHARE_MAX_N) {
+				fprintf(stderr, "inkan-ceremony: at most %d --share files\n", SHARE_MAX_N);
+				return 2;
+			}
+			o.share_files[o.nshare_files++] = optarg;
+			break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	o.file = argv[optind];
+	return ceremony_run(&o);
+}
+
+static int verify_main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root-fingerprint", required_argument, NULL, 'r' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *fpr = NULL;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': fpr = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	return ceremony_verify(argv[optind], fpr);
+}
+
 int main(int argc, char **argv)
 {
 	static const subcommand cmds[] = {
+		{ "run", run_main },
+		{ "verify", verify_main },
 		{ "demo", demo_main },
 	};
 

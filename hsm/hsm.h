@@ -67,6 +67,9 @@ ik_status hsm_probe(hsm_ctx *h);
 /* Initialise the first free slot's token with a label, SO PIN and user PIN. */
 ik_status hsm_token_init(const char *module, const char *label, const char *so_pin,
     const char *user_pin);
+/* IK_OK if an initialised token with this label is present, IK_ERR_NOT_FOUND if not (no
+ * login: for checking before a ceremony initialises a token). */
+ik_status hsm_token_exists(const char *module, const char *label);
 /* Generate a non-extractable, sensitive, token key pair with CKA_LABEL/CKA_ID.  Refuses
  * with IK_ERR_EXISTS if a key with that label or id is already on the token. */
 ik_status hsm_keygen(const char *module, const char *token_label, const char *user_pin,

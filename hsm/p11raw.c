@@ -154,6 +154,21 @@ out:
 	return st;
 }
 
+ik_status hsm_token_exists(const char *module, const char *label)
+{
+	CK_SLOT_ID slot;
+	p11 p;
+	ik_status st;
+
+	if (label == NULL || strlen(label) == 0 || strlen(label) > 32)
+		return IK_ERR_ARG;
+	if ((st = p11_load(module, &p)) != IK_OK)
+		return st;
+	st = find_token(&p, label, &slot);
+	p11_unload(&p);
+	return st;
+}
+
 /* 1 if any object on the token has this label or id. */
 static int object_exists(p11 *p, CK_SESSION_HANDLE s, CK_ATTRIBUTE *a)
 {
