@@ -24,6 +24,7 @@
 #include "download.h"
 #include "log.h"
 #include "p12.h"
+#include "policy.h"
 #include "publish.h"
 #include "queue.h"
 #include "signer_client.h"
@@ -263,7 +264,10 @@ static void h_p12(ra_req *r)
 		    "download\"}", 409, "state", "this certificate is no longer waiting for a download");
 		goto out;
 	}
-	ra_pw_policy_default(&policy);
+	if (ra_policy_p12_password(r->app->store, &policy) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "the password policy settings are unusable");
+		goto out;
+	}
 	ids[0] = login;
 	ids[1] = cert.cn;
 	if (ra_pw_check(&policy, password, ids, 2, why, sizeof(why)) != RA_PW_OK) {
