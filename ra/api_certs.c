@@ -54,6 +54,18 @@ static void reply_quota_exceeded(ra_req *r, uint64_t quota)
 	ra_reply_error(r, 409, "quota_exceeded", msg);
 }
 
+/* The store refuses an issuance with IK_ERR_STATE both over the quota and for the
+ * certificate's state: tell which. */
+static void reply_refused(ra_req *r, uint64_t quota, const char *code, const char *message)
+{
+	ra_cert_counts c;
+
+	if (quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK && c.quota_used >= quota)
+		reply_quota_exceeded(r, quota);
+	else
+		ra_reply_error(r, 409, code, message);
+}
+
 /* The optional "csr" member: PEM text (newlines allowed) of at most RA_CSR_MAX bytes. */
 static int csr_member(ra_req *r, json_t *j, const char **out)
 {
@@ -140,13 +152,8 @@ static void h_issue(ra_req *r)
 		h = ra_api_hist(r, "issue_requested", target, "{\"key\":\"csr\"}");
 		st = ra_store_request_add(r->app->store, &n, &h, &req);
 		if (st == IK_ERR_STATE) {
-			ra_cert_counts c;
-			if (quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK &&
-			    c.quota_used >= quota)
-				reply_quota_exceeded(r, quota);
-			else
-				ra_reply_error(r, 409, "has_live_certificate",
-				    "the device already holds a live certificate: renew or revoke it");
+			reply_refused(r, quota, "has_live_certificate",
+			    "the device already holds a live certificate: renew or revoke it");
 			goto out;
 		}
 		if (st != IK_OK) {
@@ -166,13 +173,8 @@ static void h_issue(ra_req *r)
 		st = ra_store_cert_reserve(r->app->store, &c, &h, &cert_id);
 	}
 	if (st == IK_ERR_STATE) {
-		ra_cert_counts c;
-		if (quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK &&
-		    c.quota_used >= quota)
-			reply_quota_exceeded(r, quota);
-		else
-			ra_reply_error(r, 409, "has_live_certificate",
-			    "the device already holds a live certificate: renew or revoke it");
+		reply_refused(r, quota, "has_live_certificate",
+		    "the device already holds a live certificate: renew or revoke it");
 		goto out;
 	}
 	if (st != IK_OK) {
@@ -494,14 +496,9 @@ static void h_renew(ra_req *r)
 	}
 	st = ra_store_request_add(r->app->store, &n, &h, &req);
 	if (st == IK_ERR_STATE) {
-		ra_cert_counts c;
 		(void)ra_store_rollback(r->app->store);
-		if (quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK &&
-		    c.quota_used >= quota)
-			reply_quota_exceeded(r, quota);
-		else
-			ra_reply_error(r, 409, "state", "only an active or suspended certificate can "
-			    "be renewed");
+		reply_refused(r, quota, "state",
+		    "only an active or suspended certificate can be renewed");
 		goto out;
 	}
 	if (st != IK_OK) {
