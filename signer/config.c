@@ -233,11 +233,13 @@ static int profile_key(sg_profile *pr, const char *name, const char *v, cfg_pars
 	} else if (strcmp(name, "ca_issuers_url") == 0) {
 		return set_str(pr->ca_issuers_url, sizeof(pr->ca_issuers_url), v, p);
 	} else if (strcmp(name, "usage") == 0) {
-		if (strcmp(v, "client") != 0 && strcmp(v, "server") != 0) {
-			snprintf(p->why, sizeof(p->why), "must be client or server");
+		if (strcmp(v, "client") != 0 && strcmp(v, "server") != 0 &&
+		    strcmp(v, "email") != 0) {
+			snprintf(p->why, sizeof(p->why), "must be client, server or email");
 			return 0;
 		}
 		pr->server = strcmp(v, "server") == 0;
+		pr->email = strcmp(v, "email") == 0;
 	} else if ((a = attr_by_name(name, strlen(name))) != 0 && a != PROTO_ATTR_CN &&
 	    a != PROTO_ATTR_SERIALNUMBER) {
 		return set_str(pr->fixed[a], sizeof(pr->fixed[a]), v, p);

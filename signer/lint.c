@@ -293,10 +293,10 @@ static ik_status lint_ku(const lint_ctx *c, ik_buf *val)
 		return LINT("lint: keyUsage keyCertSign not allowed in a leaf");
 	if ((mask & 0x02u) != 0) /* bit 6 */
 		return LINT("lint: keyUsage cRLSign not allowed in a leaf");
-	want = 0x80u | (c->leaf->key.type == SG_KEY_RSA ? 0x20u : 0u);
+	want = 0x80u | (c->leaf->key.type == SG_KEY_RSA && !c->p->email ? 0x20u : 0u);
 	if (mask != want)
 		return LINT("lint: keyUsage must be exactly digitalSignature%s",
-		    c->leaf->key.type == SG_KEY_RSA ? ", keyEncipherment" : "");
+		    want != 0x80u ? ", keyEncipherment" : "");
 	return IK_OK;
 }
 
@@ -309,13 +309,15 @@ static ik_status lint_eku(const lint_ctx *c, ik_buf *val)
 	size_t whysz = c->whysz;
 
 	if (only(val, DER_SEQUENCE, &seq) != 0 || last_bytes(&seq, DER_OID, &v, &n) != 0 ||
-	    !(c->p->server ? OID_IS(v, n, OID_KP_SERVERAUTH) : OID_IS(v, n, OID_KP_CLIENTAUTH)))
+	    !(c->p->server ? OID_IS(v, n, OID_KP_SERVERAUTH) : c->p->email ?
+	    OID_IS(v, n, OID_KP_EMAILPROTECTION) : OID_IS(v, n, OID_KP_CLIENTAUTH)))
 		return LINT("lint: extKeyUsage must be exactly %s",
-		    c->p->server ? "serverAuth" : "clientAuth");
+		    c->p->server ? "serverAuth" : c->p->email ? "emailProtection" : "clientAuth");
 	return IK_OK;
 }
 
-/* Server profiles only: exactly one GeneralName, the CN as iPAddress or dNSName. */
+/* Server and email profiles only: exactly one GeneralName, the CN as iPAddress or
+ * dNSName (server) or rfc822Name (email). */
 static ik_status lint_san(const lint_ctx *c, ik_buf *val)
 {
 	ik_buf seq;
@@ -329,12 +331,13 @@ static ik_status lint_san(const lint_ctx *c, ik_buf *val)
 	for (size_t i = 0; i < c->leaf->nsubject; i++)
 		if (c->leaf->subject[i].type == PROTO_ATTR_CN)
 			cn = c->leaf->subject[i].value;
-	if (!c->p->server || cn == NULL)
+	if ((!c->p->server && !c->p->email) || cn == NULL)
 		return LINT("lint: subjectAltName not allowed in a client certificate");
 	if (only(val, DER_SEQUENCE, &seq) != 0 || der_get_tlv(&seq, &tag, &v, &n) != IK_OK ||
 	    ik_buf_remaining(&seq) != 0)
 		return LINT("lint: subjectAltName must hold exactly one name");
-	if (sg_ip_literal(cn, ip, &iplen) ? tag != DER_CTXP(7) || !bytes_eq(v, n, (const char *)ip,
+	if (c->p->email ? tag != DER_CTXP(1) || !bytes_eq(v, n, cn, strlen(cn)) :
+	    sg_ip_literal(cn, ip, &iplen) ? tag != DER_CTXP(7) || !bytes_eq(v, n, (const char *)ip,
 	    iplen) : tag != DER_CTXP(2) || !bytes_eq(v, n, cn, strlen(cn)))
 		return LINT("lint: subjectAltName must be the CN");
 	return IK_OK;
@@ -486,7 +489,7 @@ static ik_status lint_exts(const lint_ctx *c, ik_buf *in)
 	}
 	if (c->p->ocsp_url[0] == '\0' && c->p->ca_issuers_url[0] == '\0')
 		want &= ~(1u << E_AIA);
-	if (!c->p->server)
+	if (!c->p->server && !c->p->email)
 		want &= ~(1u << E_SAN);
 	for (size_t i = 0; i < E_N; i++)
 		if ((want & ~seen & (1u << i)) != 0)

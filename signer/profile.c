@@ -182,6 +182,9 @@ static ik_status check_subject(const sg_profile *p, const proto_issue *req, sg_l
 			return refuse(why, whysz, IK_ERR_POLICY_SUBJECT,
 			    "profile %s: CN must be a DNS name or an IP address", p->name);
 	}
+	if (p->email && (val[PROTO_ATTR_CN] == NULL || !sg_email_addr(val[PROTO_ATTR_CN])))
+		return refuse(why, whysz, IK_ERR_POLICY_SUBJECT,
+		    "profile %s: CN must be an e-mail address (local@domain, ASCII)", p->name);
 	return IK_OK;
 }
 
@@ -277,4 +280,23 @@ int sg_dns_name(const char *s)
 			return 0;
 	}
 	return s[n - 1] != '-';
+}
+
+int sg_email_addr(const char *s)
+{
+	static const char atext[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789!#$%&'*+/=?^_`{|}~-";
+	const char *at = strchr(s, '@');
+	size_t local;
+
+	if (at == NULL || strchr(at + 1, '@') != NULL || strchr(at + 1, '.') == NULL)
+		return 0;
+	local = (size_t)(at - s);
+	if (local == 0 || local > 64 || s[0] == '.' || at[-1] == '.')
+		return 0;
+	for (size_t i = 0; i < local; i++) {
+		if (s[i] == '.' ? s[i + 1] == '.' : strchr(atext, s[i]) == NULL)
+			return 0;
+	}
+	return sg_dns_name(at + 1);
 }

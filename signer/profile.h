@@ -34,12 +34,18 @@ typedef struct sg_profile {
 	/* usage = server: EKU serverAuth instead of clientAuth, and the CN (a DNS name or an
 	 * IP address) repeated as the one subjectAltName — for the appliance's own TLS. */
 	int server;
+	/* usage = email: EKU emailProtection, keyUsage digitalSignature only, and the CN (an
+	 * e-mail address) repeated as the one subjectAltName rfc822Name — for signed mail. */
+	int email;
 } sg_profile;
 
 /* 1 if s is an IPv4/IPv6 literal (its 4 or 16 bytes in ip, length in iplen), 0 if not. */
 int sg_ip_literal(const char *s, uint8_t ip[16], size_t *iplen);
 /* 1 if s is a DNS host name: LDH labels of 1..63, at most 253 characters, no trailing dot. */
 int sg_dns_name(const char *s);
+/* 1 if s is a plain ASCII e-mail address local@domain: a dot-atom local part of 1..64
+ * characters, a DNS host name with at least one dot as the domain; 0 if not. */
+int sg_email_addr(const char *s);
 
 /* The checked, normalised request: what the TBS is built from. */
 typedef struct sg_subject_attr {

@@ -143,8 +143,9 @@ static ik_status put_uri(ik_buf *b, const char *url)
 	return der_put_tlv(b, DER_CTXP(6), (const uint8_t *)url, strlen(url));
 }
 
-/* subjectAltName for a server profile: the CN as iPAddress [7] or dNSName [2]. */
-static ik_status put_san(ik_buf *b, const sg_leaf *leaf)
+/* subjectAltName for a server profile: the CN as iPAddress [7] or dNSName [2]; for an
+ * email profile: the CN as rfc822Name [1]. */
+static ik_status put_san(ik_buf *b, const sg_profile *p, const sg_leaf *leaf)
 {
 	const char *cn = NULL;
 	uint8_t ip[16];
@@ -159,7 +160,9 @@ static ik_status put_san(ik_buf *b, const sg_leaf *leaf)
 	if ((st = ext_begin(b, OID_CE_SAN, OID_LEN(OID_CE_SAN), 0, mk)) != IK_OK ||
 	    (st = der_begin(b, DER_SEQUENCE, &m)) != IK_OK)
 		return st;
-	if (sg_ip_literal(cn, ip, &iplen))
+	if (p->email)
+		st = der_put_tlv(b, DER_CTXP(1), (const uint8_t *)cn, strlen(cn));
+	else if (sg_ip_literal(cn, ip, &iplen))
 		st = der_put_tlv(b, DER_CTXP(7), ip, iplen);
 	else
 		st = der_put_tlv(b, DER_CTXP(2), (const uint8_t *)cn, strlen(cn));
@@ -171,7 +174,8 @@ static ik_status put_san(ik_buf *b, const sg_leaf *leaf)
 static ik_status put_key_exts(ik_buf *b, const sg_ca *ca, const sg_profile *p,
     const sg_leaf *leaf)
 {
-	/* keyUsage: digitalSignature (bit 0) [+ keyEncipherment (bit 2)], minimal BIT STRING */
+	/* keyUsage: digitalSignature (bit 0) [+ keyEncipherment (bit 2) for RSA, not for a
+	 * mail-signing certificate], minimal BIT STRING */
 	static const uint8_t ku_ec[2] = { 0x07, 0x80 }, ku_rsa[2] = { 0x05, 0xa0 };
 	uint8_t ski[SHA_DIGEST_LENGTH];
 	size_t mk[2], m;
@@ -181,15 +185,16 @@ static ik_status put_key_exts(ik_buf *b, const sg_ca *ca, const sg_profile *p,
 	    (st = der_put_tlv(b, DER_SEQUENCE, NULL, 0)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
 		return st;
 	if ((st = ext_begin(b, OID_CE_KU, OID_LEN(OID_CE_KU), 1, mk)) != IK_OK ||
-	    (st = der_put_tlv(b, DER_BIT_STRING, leaf->key.type == SG_KEY_RSA ? ku_rsa : ku_ec,
-	    2)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
+	    (st = der_put_tlv(b, DER_BIT_STRING, leaf->key.type == SG_KEY_RSA && !p->email ?
+	    ku_rsa : ku_ec, 2)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
 		return st;
 	if ((st = ext_begin(b, OID_CE_EKU, OID_LEN(OID_CE_EKU), 0, mk)) != IK_OK ||
 	    (st = der_begin(b, DER_SEQUENCE, &m)) != IK_OK ||
-	    (st = p->server ? PUT_OID(b, OID_KP_SERVERAUTH) : PUT_OID(b, OID_KP_CLIENTAUTH)) != IK_OK ||
+	    (st = p->server ? PUT_OID(b, OID_KP_SERVERAUTH) : p->email ?
+	    PUT_OID(b, OID_KP_EMAILPROTECTION) : PUT_OID(b, OID_KP_CLIENTAUTH)) != IK_OK ||
 	    (st = der_end(b, m)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
 		return st;
-	if (p->server && (st = put_san(b, leaf)) != IK_OK)
+	if ((p->server || p->email) && (st = put_san(b, p, leaf)) != IK_OK)
 		return st;
 	/* RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. */
 	if (SHA1(leaf->key.pubkey_bits, leaf->key.pubkey_bits_len, ski) == NULL)

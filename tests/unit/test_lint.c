@@ -447,6 +447,60 @@ static void test_extensions(void **state)
 	ik_buf_cleanup(&b);
 }
 
+/* usage = email: a TBS built for it passes (EKU emailProtection, keyUsage
+ * digitalSignature even for RSA, the CN as the one rfc822Name); the same bytes fail under
+ * the client profile, and a SAN that is not the CN's rfc822Name fails. */
+static void test_email(void **state)
+{
+	fix *f = *state;
+	sg_profile p = f->p;
+	proto_issue req;
+	sg_leaf leaf;
+	ik_buf tbs;
+	EVP_PKEY *rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	char why[256] = "";
+	uint8_t *x;
+
+	assert_non_null(rsa);
+	p.email = 1;
+	p.attrs_allowed = 1u << PROTO_ATTR_CN;
+	assert_true(testca_request(&req, rsa, g_now));
+	snprintf(req.attrs[0].value, sizeof(req.attrs[0].value), "ra@inkan.example.jp");
+	req.nattrs = 1;
+	assert_int_equal(sg_profile_check(&p, &req, g_now, f->t.ca.not_after, &leaf, why,
+	    sizeof(why)), IK_OK);
+	assert_true(testca_serial(&leaf));
+	ik_buf_init(&tbs, 0);
+	assert_int_equal(sg_tbs_build(&f->t.ca, &p, &leaf, &tbs), IK_OK);
+	assert_int_equal(sg_lint_tbs(&f->t.ca, &p, &leaf, ik_buf_ptr(&tbs), ik_buf_remaining(&tbs),
+	    why, sizeof(why)), IK_OK);
+	assert_non_null(memmem(tbs.data, tbs.len, "\x2b\x06\x01\x05\x05\x07\x03\x04", 8));
+	assert_non_null(memmem(tbs.data, tbs.len, "\x03\x02\x07\x80", 4)); /* KU: only dS */
+	assert_non_null(memmem(tbs.data, tbs.len, "\x81\x13ra@inkan.example.jp", 21));
+	{
+		fix g = *f;
+		g.p = f->p;
+		g.p.attrs_allowed = p.attrs_allowed;
+		assert_int_equal(sg_lint_tbs(&f->t.ca, &g.p, &leaf, tbs.data, tbs.len, why,
+		    sizeof(why)), IK_ERR_POLICY_LINT);
+		assert_non_null(strstr(why, "keyUsage must be exactly digitalSignature, keyEncipherment"));
+	}
+	x = memmem(tbs.data, tbs.len, "\x81\x13ra@inkan.example.jp", 21);
+	x[0] = 0x82; /* dNSName instead of rfc822Name */
+	assert_int_equal(sg_lint_tbs(&f->t.ca, &p, &leaf, tbs.data, tbs.len, why, sizeof(why)),
+	    IK_ERR_POLICY_LINT);
+	assert_non_null(strstr(why, "subjectAltName must be the CN"));
+	x[0] = 0x81;
+	x = memmem(tbs.data, tbs.len, "\x2b\x06\x01\x05\x05\x07\x03\x04", 8);
+	x[7] = 0x02; /* clientAuth */
+	assert_int_equal(sg_lint_tbs(&f->t.ca, &p, &leaf, tbs.data, tbs.len, why, sizeof(why)),
+	    IK_ERR_POLICY_LINT);
+	assert_non_null(strstr(why, "extKeyUsage must be exactly emailProtection"));
+	ik_buf_cleanup(&tbs);
+	OPENSSL_free((void *)req.spki);
+	EVP_PKEY_free(rsa);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_in_place),
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_extensions),
+		cmocka_unit_test(test_email),
 	};
 	g_now = (int64_t)time(NULL);
 	return cmocka_run_group_tests(tests, setup, teardown);

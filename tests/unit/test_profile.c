@@ -234,6 +234,37 @@ static void test_subject(void **state)
 	expect(&p, &r, IK_ERR_POLICY_SUBJECT, "unknown subject attribute type 9");
 }
 
+/* usage = email: the CN must be a plain e-mail address (it becomes the rfc822Name). */
+static void test_email_profile(void **state)
+{
+	static const char *const good[] = { "ra@inkan.example.jp", "first.last+tag@a.example",
+		"x@b.c" };
+	static const char *const bad[] = { "no-at-sign", "@example.jp", "a@", "a@@b.example",
+		"a@b@c.example", ".a@b.example", "a.@b.example", "a..b@c.example", "a b@c.example",
+		"a@localhost", "a@-b.example", "\xe5\xb1\xb1@b.example", "a\"b@c.example" };
+	sg_profile p;
+	proto_issue r;
+	sg_leaf leaf;
+	char why[256], local65[80];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_true(sg_email_addr(good[i]));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		if (sg_email_addr(bad[i]))
+			fail_msg("'%s' accepted as an e-mail address", bad[i]);
+	memset(local65, 'a', 65);
+	snprintf(local65 + 65, sizeof(local65) - 65, "@b.example");
+	assert_false(sg_email_addr(local65));
+	profile_init(&p);
+	p.email = 1;
+	request_init(&r);
+	expect(&p, &r, IK_ERR_POLICY_SUBJECT, "profile client: CN must be an e-mail address");
+	snprintf(r.attrs[0].value, sizeof(r.attrs[0].value), "ra@inkan.example.jp");
+	assert_int_equal(sg_profile_check(&p, &r, NOW, CA_NOT_AFTER, &leaf, why, sizeof(why)),
+	    IK_OK);
+}
+
 static void test_key_refused(void **state)
 {
 	sg_profile p;
@@ -254,6 +285,7 @@ int main(void)
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_subject),
 		cmocka_unit_test(test_key_refused),
+		cmocka_unit_test(test_email_profile),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
