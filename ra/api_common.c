@@ -144,9 +144,9 @@ json_t *ra_cert_json(const ra_cert *c)
 
 json_t *ra_user_json(const ra_user *u)
 {
-	return json_pack("{s:I, s:s, s:s, s:s, s:o}", "id", (json_int_t)u->id,
+	return json_pack("{s:I, s:s, s:s, s:s, s:s, s:o}", "id", (json_int_t)u->id,
 	    "external_id", u->external_id, "email", u->email, "display_name", u->display_name,
-	    "created", ra_json_time(u->created));
+	    "lang", u->lang[0] != '\0' ? u->lang : "ja", "created", ra_json_time(u->created));
 }
 
 json_t *ra_device_json(const ra_device *d)

@@ -30,7 +30,7 @@ static void h_user_list(ra_req *r)
 static void h_user_add(ra_req *r)
 {
 	json_t *j = ra_req_json(r);
-	const char *ext, *email = "", *name = "";
+	const char *ext, *email = "", *name = "", *lang = "ja";
 	ra_user u;
 	ra_hist h;
 	int64_t id;
@@ -40,8 +40,14 @@ static void h_user_add(ra_req *r)
 		return;
 	if ((ext = ra_json_str(r, j, "external_id", RA_STORE_NAME_MAX)) == NULL ||
 	    !ra_json_opt_str(r, j, "email", RA_STORE_EMAIL_MAX, &email) ||
-	    !ra_json_opt_str(r, j, "display_name", RA_STORE_TEXT_MAX, &name))
+	    !ra_json_opt_str(r, j, "display_name", RA_STORE_TEXT_MAX, &name) ||
+	    !ra_json_opt_str(r, j, "lang", 2, &lang))
 		goto out;
+	if (strcmp(lang, "ja") != 0 && strcmp(lang, "en") != 0) {
+		ra_reply_error_field(r, 400, "bad_field", "lang: \"ja\" or \"en\" (the language "
+		    "of the user's mail)", "lang");
+		goto out;
+	}
 	if (email[0] != '\0' && (strchr(email, '@') == NULL || strchr(email, ' ') != NULL)) {
 		ra_reply_error_field(r, 400, "bad_field", "email: not an e-mail address", "email");
 		goto out;
@@ -50,6 +56,7 @@ static void h_user_add(ra_req *r)
 	snprintf(u.external_id, sizeof(u.external_id), "%s", ext);
 	snprintf(u.email, sizeof(u.email), "%s", email);
 	snprintf(u.display_name, sizeof(u.display_name), "%s", name);
+	snprintf(u.lang, sizeof(u.lang), "%s", lang);
 	h = ra_api_hist(r, "user_add", ext, "");
 	if ((st = ra_store_user_add(r->app->store, &u, &h, &id)) != IK_OK) {
 		ra_api_store_error(r, st, "user with this external_id");

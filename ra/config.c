@@ -179,6 +179,85 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 	return 0;
 }
 
+static int addr_ok(const char *v)
+{
+	const char *at = strchr(v, '@');
+	size_t n = strlen(v);
+
+	if (n < 3 || n > 64 || at == NULL || at == v || at[1] == '\0' ||
+	    strchr(at + 1, '@') != NULL)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] <= ' ' || (unsigned char)v[i] >= 0x7f ||
+		    strchr("<>()[]\\,;:\"", v[i]) != NULL)
+			return 0;
+	return 1;
+}
+
+ik_status ra_sendmail_argv(const char *cmd, char buf[RA_SENDMAIL_MAX],
+    char *argv[RA_SENDMAIL_ARGS + 1])
+{
+	size_t n = 0;
+	char *save = NULL, *w;
+
+	if (strlen(cmd) >= RA_SENDMAIL_MAX)
+		return IK_ERR_CONFIG;
+	memcpy(buf, cmd, strlen(cmd) + 1);
+	for (w = strtok_r(buf, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		if (n == RA_SENDMAIL_ARGS)
+			return IK_ERR_CONFIG;
+		argv[n++] = w;
+	}
+	argv[n] = NULL;
+	return n == 0 || argv[0][0] != '/' ? IK_ERR_CONFIG : IK_OK;
+}
+
+static int mail_key(ra_mail_config *m, const char *name, const char *v, cfg_parse *p)
+{
+	if (strcmp(name, "from") == 0) {
+		if (!addr_ok(v)) {
+			snprintf(p->why, sizeof(p->why), "expected a plain address local@domain of at "
+			    "most 64 characters (it is also the signing certificate's CN)");
+			return 0;
+		}
+		return set_str(m->from, sizeof(m->from), v, p);
+	}
+	if (strcmp(name, "sendmail") == 0) {
+		char buf[RA_SENDMAIL_MAX], *argv[RA_SENDMAIL_ARGS + 1];
+		if (ra_sendmail_argv(v, buf, argv) != IK_OK) {
+			snprintf(p->why, sizeof(p->why), "expected an absolute path and at most %d "
+			    "arguments separated by spaces (no shell, no quoting)", RA_SENDMAIL_ARGS - 1);
+			return 0;
+		}
+		return set_str(m->sendmail, sizeof(m->sendmail), v, p);
+	}
+	if (strcmp(name, "profile") == 0) {
+		size_t n = strlen(v);
+		if (n == 0 || n > PROTO_MAX_NAME ||
+		    strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789_-") != n) {
+			snprintf(p->why, sizeof(p->why), "profile name must be [a-z0-9_-]{1,%d}",
+			    PROTO_MAX_NAME);
+			return 0;
+		}
+		memcpy(m->profile, v, n + 1);
+		return 1;
+	}
+	if (strcmp(name, "key") == 0)
+		return set_str(m->key, sizeof(m->key), v, p);
+	if (strcmp(name, "cert") == 0)
+		return set_str(m->cert, sizeof(m->cert), v, p);
+	if (strcmp(name, "cert_days") == 0)
+		return parse_uint(v, 7, 1095, &m->cert_days, p);
+	if (strcmp(name, "timeout") == 0)
+		return parse_uint(v, 1, 3600, &m->timeout, p);
+	if (strcmp(name, "retry_min") == 0)
+		return parse_uint(v, 1, 86400, &m->retry_min, p);
+	if (strcmp(name, "retry_max") == 0)
+		return parse_uint(v, 1, 7 * 86400, &m->retry_max, p);
+	snprintf(p->why, sizeof(p->why), "unknown key");
+	return 0;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	cfg_parse *p = user;
@@ -188,6 +267,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return 1; /* report only the first error */
 	if (strcmp(section, "ra") == 0) {
 		ok = ra_key(p->cfg, name, value, p);
+	} else if (strcmp(section, "mail") == 0) {
+		ok = mail_key(&p->cfg->mail, name, value, p);
 	} else {
 		snprintf(p->why, sizeof(p->why), "unknown section");
 		ok = 0;
@@ -220,6 +301,22 @@ static ik_status validate(const char *path, ra_config *c, char *err, size_t errs
 		snprintf(err, errsz, "%s: [ra] session_idle must not exceed session_lifetime", path);
 		return IK_ERR_CONFIG;
 	}
+	if (c->mail.retry_min > c->mail.retry_max) {
+		snprintf(err, errsz, "%s: [mail] retry_min must not exceed retry_max", path);
+		return IK_ERR_CONFIG;
+	}
+	if (c->mail.key[0] == '\0' || c->mail.cert[0] == '\0') {
+		/* beside the config file */
+		const char *slash = strrchr(path, '/');
+		int dirlen = slash == NULL ? 1 : slash == path ? 1 : (int)(slash - path);
+		const char *dir = slash == NULL ? "." : path;
+		if (c->mail.key[0] == '\0' && snprintf(c->mail.key, sizeof(c->mail.key),
+		    "%.*s/mail-signing.key", dirlen, dir) >= (int)sizeof(c->mail.key))
+			return IK_ERR_CONFIG;
+		if (c->mail.cert[0] == '\0' && snprintf(c->mail.cert, sizeof(c->mail.cert),
+		    "%.*s/mail-signing.pem", dirlen, dir) >= (int)sizeof(c->mail.cert))
+			return IK_ERR_CONFIG;
+	}
 	if (c->public_url[0] == '\0') {
 		int v6 = strchr(c->listen, ':') != NULL;
 		snprintf(c->public_url, sizeof(c->public_url), "%s://%s%s%s:%u",
@@ -245,6 +342,12 @@ static void defaults(ra_config *c)
 	c->session_idle = 1800;
 	c->lockout_threshold = 5;
 	c->lockout_seconds = 900;
+	snprintf(c->mail.sendmail, sizeof(c->mail.sendmail), "/usr/sbin/sendmail -t -i");
+	snprintf(c->mail.profile, sizeof(c->mail.profile), "mail");
+	c->mail.cert_days = 365;
+	c->mail.timeout = 60;
+	c->mail.retry_min = 30;
+	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
 }
 

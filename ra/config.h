@@ -12,6 +12,30 @@
 #define RA_MAX_WORKERS 64
 #define RA_CN_PATTERN_MAX 64
 
+#define RA_MAIL_ADDR_MAX 254
+#define RA_SENDMAIL_MAX 512
+#define RA_SENDMAIL_ARGS 16
+
+/* [mail]: notices by mail.  Off unless from is set. */
+typedef struct ra_mail_config {
+	char from[RA_MAIL_ADDR_MAX + 1];   /* sender address; also the signing certificate's CN */
+	char sendmail[RA_SENDMAIL_MAX];    /* command and arguments separated by spaces (no shell,
+	                                    * no quoting); default /usr/sbin/sendmail -t -i */
+	char profile[PROTO_MAX_NAME + 1];  /* the signer's email profile; default mail */
+	char key[PATH_MAX];        /* signing key (PEM, 0600); default mail-signing.key beside
+	                            * the config file */
+	char cert[PATH_MAX];       /* its certificate (PEM); default mail-signing.pem beside it */
+	unsigned cert_days;        /* validity asked for the signing certificate; default 365 */
+	unsigned timeout;          /* seconds the command may run; default 60 */
+	unsigned retry_min;        /* first retry delay, seconds, doubling; default 30 */
+	unsigned retry_max;        /* longest retry delay, seconds; default 3600 */
+} ra_mail_config;
+
+/* The sendmail command split at spaces into argv (pointers into buf, NULL-terminated).
+ * IK_ERR_CONFIG when empty, not an absolute path, or more than RA_SENDMAIL_ARGS words. */
+ik_status ra_sendmail_argv(const char *cmd, char buf[RA_SENDMAIL_MAX],
+    char *argv[RA_SENDMAIL_ARGS + 1]);
+
 typedef struct ra_config {
 	char listen[64];           /* IPv4 or IPv6 literal; default 127.0.0.1 */
 	uint16_t port;             /* default 8443 */
@@ -29,6 +53,7 @@ typedef struct ra_config {
 	unsigned lockout_threshold; /* consecutive failures; default 5 */
 	unsigned lockout_seconds;  /* default 900 */
 	unsigned workers;          /* MHD thread pool; default online CPUs (max 64) */
+	ra_mail_config mail;       /* [mail] */
 } ra_config;
 
 /* Load and validate; on failure err says "file:line: [section] key: what is wrong". */

@@ -156,6 +156,7 @@ typedef struct ra_user {
 	char external_id[RA_STORE_NAME_MAX + 1];   /* unique (without case) */
 	char email[RA_STORE_EMAIL_MAX + 1];
 	char display_name[RA_STORE_TEXT_MAX + 1];
+	char lang[3];             /* "ja" or "en": the language of the user's mail ("" = ja) */
 	int64_t created;
 } ra_user;
 
@@ -473,6 +474,95 @@ ik_status ra_store_download_attempt(ra_store *s, int64_t id, unsigned *attempts)
 /* Spends the credential, atomically: IK_ERR_STATE when already used or expired at now
  * (the caller records that refusal). */
 ik_status ra_store_download_use(ra_store *s, int64_t id, int64_t now, const ra_hist *h);
+
+/* ---- outgoing mail (store_sqlite_mail.c) ----
+ * Idempotency: a mail is added in the same transaction as the event it tells about, under
+ * a dedup key naming that event ("revoked:<request id>", "expiring:<cert>:<days>:user"):
+ * a second add with the same key changes nothing, so an event retried or seen twice by a
+ * sweep is told once.  Sending: claim (pending -> sending, attempts + 1), run the sendmail
+ * command, then sent (or back to pending with a later next attempt).  A process that dies
+ * between the command's success and "sent" leaves the row sending; at restart it goes back
+ * to pending and is sent again with the same Message-ID (token), the one window in which
+ * a reader may see a mail twice — recognisably the same message. */
+
+#define RA_MAIL_DEDUP_MAX 128
+#define RA_MAIL_KIND_MAX 32
+#define RA_MAIL_TOKEN_LEN 32
+#define RA_MAIL_TO_MAX 2048
+#define RA_MAIL_SUBJECT_MAX 512
+#define RA_MAIL_BODY_MAX 65536
+#define RA_MAIL_ATTACH_NAME_MAX 128
+#define RA_MAIL_ATTACH_MAX 65536
+
+typedef enum ra_mail_state {
+	RA_MAIL_PENDING = 1,
+	RA_MAIL_SENDING,          /* claimed by the sender, its command running */
+	RA_MAIL_SENT,
+} ra_mail_state;
+#define RA_MAIL_STATE_BIT(st) (1u << (unsigned)(st))
+const char *ra_mail_state_name(ra_mail_state st);
+
+typedef struct ra_mail_new {
+	const char *dedup;        /* 1..RA_MAIL_DEDUP_MAX bytes */
+	const char *kind;         /* [a-z_]{1,32}: "issued", "revoked", ... */
+	const char *lang;         /* "ja" or "en" */
+	const char *recipients;   /* addresses separated by ", " */
+	const char *subject;      /* UTF-8, no line breaks */
+	const char *body;         /* UTF-8 text, lines separated by \n */
+	const char *attach_name;  /* NULL: no attachment; else [A-Za-z0-9._-] */
+	const uint8_t *attach;
+	size_t attach_len;
+	int64_t not_before;       /* not sent before this time (0: at once) */
+} ra_mail_new;
+
+typedef struct ra_mail {
+	int64_t id;
+	char dedup[RA_MAIL_DEDUP_MAX + 1];
+	char kind[RA_MAIL_KIND_MAX + 1];
+	char lang[3];
+	char token[RA_MAIL_TOKEN_LEN + 1];
+	char recipients[RA_MAIL_TO_MAX + 1];
+	char subject[RA_MAIL_SUBJECT_MAX + 1];
+	char *body;               /* owned (ra_mail_clear); NULL in listings */
+	char attach_name[RA_MAIL_ATTACH_NAME_MAX + 1];   /* "" = none */
+	uint8_t *attach;          /* owned; NULL in listings or when none */
+	size_t attach_len;
+	ra_mail_state state;
+	unsigned attempts;
+	char last_error[RA_STORE_TEXT_MAX + 1];
+	int64_t next_attempt, created, sent;
+} ra_mail;
+
+void ra_mail_clear(ra_mail *m);   /* frees body and attach */
+
+/* *added (may be NULL) gets 1 for a new row, 0 when the dedup key was taken already (not an
+ * error).  Joins the caller's transaction. */
+ik_status ra_store_mail_add(ra_store *s, const ra_mail_new *m, int *added);
+ik_status ra_store_mail_get(ra_store *s, int64_t id, ra_mail *out);
+ik_status ra_store_mail_by_dedup(ra_store *s, const char *dedup, ra_mail *out);
+/* The oldest pending mail due at now: pending -> sending, attempts + 1, atomically, with its
+ * body and attachment.  IK_ERR_NOT_FOUND when none is due. */
+ik_status ra_store_mail_claim(ra_store *s, int64_t now, ra_mail *out);
+/* sending -> sent at now; IK_ERR_STATE unless it is sending. */
+ik_status ra_store_mail_sent(ra_store *s, int64_t id, int64_t now);
+/* sending -> pending, not before retry_at, with error (no secrets) kept. */
+ik_status ra_store_mail_retry(ra_store *s, int64_t id, const char *error, int64_t retry_at);
+/* Restart: every sending mail goes back to pending (see the idempotency note above). */
+ik_status ra_store_mail_recover(ra_store *s, size_t *n);
+/* Mails in state_mask (0 = all) with id > after_id in id order, without body/attachment. */
+ik_status ra_store_mail_list(ra_store *s, unsigned state_mask, int64_t after_id,
+    ra_mail *rows, size_t max, size_t *n);
+/* Per state, indexed by ra_mail_state ([0] unused). */
+ik_status ra_store_mail_counts(ra_store *s, uint64_t counts[RA_MAIL_SENT + 1]);
+
+/* ---- the scheduler's sweeps ---- */
+
+/* Active certificates with from < not_after <= until and id > after_id, in id order. */
+ik_status ra_store_cert_expiring(ra_store *s, int64_t from, int64_t until, int64_t after_id,
+    ra_cert *rows, size_t max, size_t *n);
+/* Deletes download credentials whose lifetime ended at or before before (expires_at <=
+ * before): spent or not, they can no longer be used, and keeping them keeps nothing. */
+ik_status ra_store_download_purge(ra_store *s, int64_t before, size_t *n);
 
 /* ---- settings (quota, renewal window, password policy, IP allow-list, ...) ---- */
 

@@ -68,6 +68,9 @@ static const char SQL_CERT_SET_STATE[] =
 static const char SQL_CERT_EXPIRE[] =
     "UPDATE certificates SET state = 'expired', current = 0, updated_at = ?2"
     " WHERE state IN ('active', 'suspended') AND not_after <= ?1";
+static const char SQL_CERT_EXPIRING[] =
+    "SELECT " CERT_COLS " FROM certificates WHERE state = 'active' AND not_after > ?1"
+    " AND not_after <= ?2 AND id > ?3 ORDER BY id LIMIT ?4";
 static const char SQL_CERT_COUNTS[] =
     "SELECT state, COUNT(*) FROM certificates GROUP BY state";
 static const char SQL_QUOTA_USED[] =
@@ -301,6 +304,20 @@ ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n)
 	if (n != NULL)
 		*n = (size_t)changes;
 	return st;
+}
+
+static ik_status read_cert_row(sqlite3_stmt *q, void *out)
+{
+	return read_cert(q, out);
+}
+
+ik_status ra_store_cert_expiring(ra_store *s, int64_t from, int64_t until, int64_t after_id,
+    ra_cert *rows, size_t max, size_t *n)
+{
+	const int64_t v[3] = { from, until, after_id };
+
+	return sq_read_page(s, SQL_CERT_EXPIRING, v, 3, max, read_cert_row, rows, sizeof(*rows),
+	    n);
 }
 
 ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out)

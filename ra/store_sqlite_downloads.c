@@ -20,6 +20,7 @@ static const char SQL_DL_ATTEMPT[] =
 static const char SQL_DL_USE[] =
     "UPDATE download_credentials SET used_at = ?2"
     " WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2";
+static const char SQL_DL_PURGE[] = "DELETE FROM download_credentials WHERE expires_at <= ?1";
 static const char SQL_DL_EXISTS[] = "SELECT COUNT(*) FROM download_credentials WHERE id = ?1";
 
 static ik_status read_download(sqlite3_stmt *q, void *out)
@@ -134,4 +135,20 @@ ik_status ra_store_download_use(ra_store *s, int64_t id, int64_t now, const ra_h
 	if (st == IK_OK)
 		st = sq_hist(s, h);
 	return sq_finish(c, st);
+}
+
+ik_status ra_store_download_purge(ra_store *s, int64_t before, size_t *n)
+{
+	sq_conn *c;
+	int64_t v[1] = { before }, changes = 0;
+	ik_status st;
+
+	if (n != NULL)
+		*n = 0;
+	if ((st = sq_get_conn(s, &c)) != IK_OK)
+		return st;
+	st = sq_run_ids(c, SQL_DL_PURGE, v, 1, &changes);
+	if (st == IK_OK && n != NULL)
+		*n = (size_t)changes;
+	return st;
 }

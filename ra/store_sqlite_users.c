@@ -6,10 +6,11 @@
 
 #include "store_sqlite_int.h"
 
-#define USER_COLS "id, external_id, email, display_name, created_at"
+#define USER_COLS "id, external_id, email, display_name, created_at, lang"
 
 static const char SQL_USER_ADD[] =
-    "INSERT INTO users(external_id, email, display_name, created_at) VALUES (?1, ?2, ?3, ?4)";
+    "INSERT INTO users(external_id, email, display_name, created_at, lang)"
+    " VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char SQL_USER_GET[] = "SELECT " USER_COLS " FROM users WHERE id = ?1";
 static const char SQL_USER_BY_EXT[] = "SELECT " USER_COLS " FROM users WHERE external_id = ?1";
 static const char SQL_USER_LIST[] =
@@ -28,7 +29,8 @@ static ik_status read_user(sqlite3_stmt *q, void *out)
 	u->id = sq_col_i64(q, 0);
 	if ((st = sq_col_text(q, 1, u->external_id, sizeof(u->external_id))) != IK_OK ||
 	    (st = sq_col_text(q, 2, u->email, sizeof(u->email))) != IK_OK ||
-	    (st = sq_col_text(q, 3, u->display_name, sizeof(u->display_name))) != IK_OK)
+	    (st = sq_col_text(q, 3, u->display_name, sizeof(u->display_name))) != IK_OK ||
+	    (st = sq_col_text(q, 5, u->lang, sizeof(u->lang))) != IK_OK)
 		return st;
 	u->created = sq_col_i64(q, 4);
 	return IK_OK;
@@ -43,7 +45,8 @@ ik_status ra_store_user_add(ra_store *s, const ra_user *u, const ra_hist *h, int
 	*id = 0;
 	if (!sq_len_ok(u->external_id, 1, RA_STORE_NAME_MAX) ||
 	    !sq_len_ok(u->email, 0, RA_STORE_EMAIL_MAX) ||
-	    !sq_len_ok(u->display_name, 0, RA_STORE_TEXT_MAX))
+	    !sq_len_ok(u->display_name, 0, RA_STORE_TEXT_MAX) ||
+	    (u->lang[0] != '\0' && strcmp(u->lang, "ja") != 0 && strcmp(u->lang, "en") != 0))
 		return IK_ERR_ARG;
 	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
 		return st;
@@ -52,6 +55,7 @@ ik_status ra_store_user_add(ra_store *s, const ra_user *u, const ra_hist *h, int
 		sq_bind_text(c, q, 2, u->email);
 		sq_bind_text(c, q, 3, u->display_name);
 		sq_bind_i64(c, q, 4, sq_now());
+		sq_bind_text(c, q, 5, u->lang[0] != '\0' ? u->lang : "ja");
 		if ((st = sq_exec(c, q, NULL)) == IK_OK)
 			*id = sq_last_id(c);
 		sq_reset(q);
