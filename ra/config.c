@@ -179,7 +179,7 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 	return 0;
 }
 
-static int addr_ok(const char *v)
+int ra_mail_addr_ok(const char *v)
 {
 	const char *at = strchr(v, '@');
 	size_t n = strlen(v);
@@ -215,7 +215,7 @@ ik_status ra_sendmail_argv(const char *cmd, char buf[RA_SENDMAIL_MAX],
 static int mail_key(ra_mail_config *m, const char *name, const char *v, cfg_parse *p)
 {
 	if (strcmp(name, "from") == 0) {
-		if (!addr_ok(v)) {
+		if (!ra_mail_addr_ok(v)) {
 			snprintf(p->why, sizeof(p->why), "expected a plain address local@domain of at "
 			    "most 64 characters (it is also the signing certificate's CN)");
 			return 0;

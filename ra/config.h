@@ -31,6 +31,10 @@ typedef struct ra_mail_config {
 	unsigned retry_max;        /* longest retry delay, seconds; default 3600 */
 } ra_mail_config;
 
+/* A plain ASCII address local@domain of at most 64 characters, nothing a header could be
+ * broken with (no spaces, quotes, brackets, commas, control characters). */
+int ra_mail_addr_ok(const char *addr);
+
 /* The sendmail command split at spaces into argv (pointers into buf, NULL-terminated).
  * IK_ERR_CONFIG when empty, not an absolute path, or more than RA_SENDMAIL_ARGS words. */
 ik_status ra_sendmail_argv(const char *cmd, char buf[RA_SENDMAIL_MAX],

@@ -23,6 +23,8 @@
 #include "auth.h"
 #include "download.h"
 #include "log.h"
+#include "mail.h"
+#include "notify.h"
 #include "p12.h"
 #include "policy.h"
 #include "publish.h"
@@ -84,12 +86,23 @@ ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kin
 	snprintf(target, sizeof(target), "certificate:%lld", (long long)cert_id);
 	h = ra_api_hist(r, "download_credential", target,
 	    kind == RA_DOWNLOAD_PASSWORD ? "{\"kind\":\"password\"}" : "{\"kind\":\"pin\"}");
-	if ((st = ra_store_download_add(r->app->store, &d, &h, &id)) != IK_OK)
-		goto out;
 	if (kind == RA_DOWNLOAD_PASSWORD)
 		snprintf(url, sizeof(url), "%s/download", r->app->cfg->public_url);
 	else
 		snprintf(url, sizeof(url), "%s/download?id=%s", r->app->cfg->public_url, d.login);
+	/* the credential and the user's notice (never the secret) in one transaction */
+	if ((st = ra_store_begin(r->app->store)) != IK_OK)
+		goto out;
+	st = ra_store_download_add(r->app->store, &d, &h, &id);
+	if (st == IK_OK)
+		st = ra_notify_credential(r->app, &d, url);
+	if (st == IK_OK)
+		st = ra_store_commit(r->app->store);
+	else
+		(void)ra_store_rollback(r->app->store);
+	if (st != IK_OK)
+		goto out;
+	ra_mailer_kick(r->app->mailer);
 	json_object_set_new(out, "download", json_pack("{s:s, s:s, s:s, s:o}", "login", d.login,
 	    kind == RA_DOWNLOAD_PASSWORD ? "password" : "pin", secret, "url", url, "expires",
 	    ra_json_time(d.expires)));
@@ -348,10 +361,21 @@ static void h_p12(ra_req *r)
 	}
 	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download", .target = req.serial,
 	    .detail = detail };
-	if ((st = ra_store_download_use(r->app->store, d.id, (int64_t)time(NULL), &h)) != IK_OK) {
+	/* the credential spent and the officers told, in one transaction */
+	if ((st = ra_store_begin(r->app->store)) == IK_OK) {
+		st = ra_store_download_use(r->app->store, d.id, (int64_t)time(NULL), &h);
+		if (st == IK_OK)
+			st = ra_notify_downloaded(r->app, d.cert_id, renewal ? req.old_cert_id : 0);
+		if (st == IK_OK)
+			st = ra_store_commit(r->app->store);
+		else
+			(void)ra_store_rollback(r->app->store);
+	}
+	if (st != IK_OK) {
 		ra_reply_error(r, 409, "credential_used", "this download has already been used");
 		goto out;
 	}
+	ra_mailer_kick(r->app->mailer);
 	snprintf(name, sizeof(name), "%s.p12", cert.cn);
 	ra_reply_bytes(r, 200, "application/x-pkcs12", ik_buf_ptr(&p12), ik_buf_remaining(&p12),
 	    name);

@@ -17,8 +17,10 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "mail.h"
 #include "publish.h"
 #include "queue.h"
+#include "scheduler.h"
 #include "signer_client.h"
 #include "store.h"
 
@@ -175,10 +177,20 @@ static int serve(ra_app *app)
 	if (ra_publish_refresh(app->publish) != IK_OK)
 		ik_log(LOG_WARNING, "the signer at %s does not answer yet; requests will wait for it",
 		    app->cfg->signer_socket);
+	if ((st = ra_mailer_start(app, &app->mailer)) != IK_OK) {
+		ik_log(LOG_ERR, "cannot start the mail sender: %s", ik_status_str(st));
+		goto out;
+	}
 	if ((st = ra_queue_start(app, 2, &app->queue)) != IK_OK) {
 		ik_log(LOG_ERR, "cannot start the request queue: %s", ik_status_str(st));
 		goto out;
 	}
+	if ((st = ra_sched_start(app, &app->sched)) != IK_OK) {
+		ik_log(LOG_ERR, "cannot start the scheduler: %s", ik_status_str(st));
+		goto out;
+	}
+	if (!ra_mail_enabled(app))
+		ik_log(LOG_INFO, "mail is off ([mail] from is not set): no notices are sent");
 	if ((st = ra_http_new(app, &h)) != IK_OK)
 		goto out;
 	for (size_t i = 0; i < sizeof(route_tables) / sizeof(route_tables[0]); i++)
@@ -198,7 +210,11 @@ static int serve(ra_app *app)
 	rc = 0;
 out:
 	ra_http_free(h);
+	ra_sched_stop(app->sched);
 	ra_queue_stop(app->queue);
+	ra_mailer_stop(app->mailer);
+	app->sched = NULL;
+	app->mailer = NULL;
 	ra_publish_free(app->publish);
 	ra_signer_free(app->signer);
 	app->queue = NULL;

@@ -22,6 +22,8 @@
 
 #include "config.h"
 #include "log.h"
+#include "mail.h"
+#include "notify.h"
 #include "publish.h"
 #include "queue.h"
 #include "signer_client.h"
@@ -31,7 +33,6 @@
 #define QUEUE_BACKOFF_MAX 30      /* seconds between retries of one request, at most */
 #define QUEUE_MAX_ATTEMPTS 1000000u /* transient failures: keep trying (days) */
 #define REASON_CESSATION 5
-#define QUEUE_EXPIRE_EVERY 60     /* seconds between sweeps of expired certificates */
 
 struct ra_queue {
 	ra_app *app;
@@ -42,7 +43,6 @@ struct ra_queue {
 	pthread_cond_t settled;   /* a request finished (for ra_queue_run_now waiters) */
 	int stopping;
 	int64_t started;          /* generate_here requests older than this are orphans */
-	int64_t expired_at;       /* the last sweep of certificates past notAfter */
 	atomic_uint_fast64_t sent, done, failed, retried;
 	atomic_int signer_up, hsm_up;
 };
@@ -232,10 +232,51 @@ static void revoke_orphan(ra_queue *q, const ra_request *r)
 		    r->request_id, ik_status_str(st));
 }
 
+/* The request's outcome and its notices, in one transaction. */
+static ik_status complete(ra_queue *q, const ra_request *r, const ra_issued *issued,
+    const ra_hist *h)
+{
+	ra_store *store = q->app->store;
+	ra_request done;
+	ik_status st = ra_store_begin(store);
+
+	if (st != IK_OK)
+		return st;
+	st = ra_store_request_complete(store, r->id, issued, h);
+	if (st == IK_OK && (st = ra_store_request_get(store, r->id, &done)) == IK_OK)
+		st = ra_notify_request(q->app, &done);
+	if (st == IK_OK)
+		st = ra_store_commit(store);
+	else
+		(void)ra_store_rollback(store);
+	if (st == IK_OK)
+		ra_mailer_kick(q->app->mailer);
+	return st;
+}
+
+static ik_status fail(ra_queue *q, const ra_request *r, const char *why, unsigned max,
+    int64_t retry_at, const ra_hist *h, ra_request_state *where)
+{
+	ra_store *store = q->app->store;
+	ik_status st = ra_store_begin(store);
+
+	if (st != IK_OK)
+		return st;
+	st = ra_store_request_fail(store, r->id, why, max, retry_at, h, where);
+	if (st == IK_OK && *where == RA_REQ_FAILED)
+		st = ra_notify_batch(q->app, r->batch_id);
+	if (st == IK_OK)
+		st = ra_store_commit(store);
+	else
+		(void)ra_store_rollback(store);
+	if (st == IK_OK && *where == RA_REQ_FAILED)
+		ra_mailer_kick(q->app->mailer);
+	return st;
+}
+
 /* Runs one claimed request against the signer and records the outcome. */
 static ik_status process(ra_queue *q, ra_request *r, int once, proto_error *err)
 {
-	ra_store *store = q->app->store;
 	ik_buf reply;
 	proto_issue_reply rep;
 	ra_issued issued;
@@ -268,7 +309,7 @@ static ik_status process(ra_queue *q, ra_request *r, int once, proto_error *err)
 				    detail, sizeof(detail));
 				h.target = serial;
 				h.detail = detail;
-				st = ra_store_request_complete(store, r->id, &issued, &h);
+				st = complete(q, r, &issued, &h);
 			}
 		}
 	} else {
@@ -277,7 +318,7 @@ static ik_status process(ra_queue *q, ra_request *r, int once, proto_error *err)
 			hist_detail(r, r->serial, NULL, detail, sizeof(detail));
 			h.target = r->serial;
 			h.detail = detail;
-			st = ra_store_request_complete(store, r->id, NULL, &h);
+			st = complete(q, r, NULL, &h);
 			if (st == IK_OK && q->app->publish != NULL)
 				(void)ra_publish_refresh(q->app->publish);
 		}
@@ -309,8 +350,8 @@ failed:
 			backoff = QUEUE_BACKOFF_MAX;
 		hist_detail(r, r->serial, why, detail, sizeof(detail));
 		fh.detail = detail;
-		if (ra_store_request_fail(store, r->id, why, retry ? QUEUE_MAX_ATTEMPTS : 0,
-		    now_s() + backoff, retry ? NULL : &fh, &where) != IK_OK)
+		if (fail(q, r, why, retry ? QUEUE_MAX_ATTEMPTS : 0, now_s() + backoff,
+		    retry ? NULL : &fh, &where) != IK_OK)
 			ik_log(LOG_ERR, "request %s: cannot record the failure", r->request_id);
 		else if (where == RA_REQ_PENDING)
 			atomic_fetch_add(&q->retried, 1);
@@ -328,27 +369,6 @@ static void settle(ra_queue *q)
 	pthread_mutex_lock(&q->lock);
 	pthread_cond_broadcast(&q->settled);
 	pthread_mutex_unlock(&q->lock);
-}
-
-/* Active and suspended certificates past notAfter become expired (one worker, once a
- * minute, when idle). */
-static void expire_sweep(ra_queue *q)
-{
-	int64_t now = now_s();
-	size_t n = 0;
-	int due;
-
-	pthread_mutex_lock(&q->lock);
-	due = now - q->expired_at >= QUEUE_EXPIRE_EVERY;
-	if (due)
-		q->expired_at = now;
-	pthread_mutex_unlock(&q->lock);
-	if (!due)
-		return;
-	if (ra_store_cert_expire(q->app->store, now, &n) != IK_OK)
-		ik_log(LOG_ERR, "queue: cannot mark expired certificates");
-	else if (n > 0)
-		ik_log(LOG_INFO, "%zu certificate(s) expired", n);
 }
 
 static void *worker(void *arg)
@@ -374,7 +394,6 @@ static void *worker(void *arg)
 		}
 		if (st != IK_ERR_NOT_FOUND)
 			ik_log(LOG_ERR, "queue: cannot claim a request: %s", ik_status_str(st));
-		expire_sweep(q);
 		pthread_mutex_lock(&q->lock);
 		if (!q->stopping) {
 			struct timespec ts;
