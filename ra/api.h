@@ -24,6 +24,12 @@ extern const size_t ra_api_bulk_nroutes;
 /* download.c: /download/p12 (end users, one-time credentials) */
 extern const ra_route ra_download_routes[];
 extern const size_t ra_download_nroutes;
+/* download_renew.c: /download/renewal-window, /download/renew(/request), /download/switch */
+extern const ra_route ra_download_renew_routes[];
+extern const size_t ra_download_renew_nroutes;
+/* api_lifecycle.c: /api/v1/renewal-window, /api/v1/certificates/{id}/switch, /api/v1/mails */
+extern const ra_route ra_api_lifecycle_routes[];
+extern const size_t ra_api_lifecycle_nroutes;
 /* api_history.c: /api/v1/history, /api/v1/history/verify, /api/v1/settings, /metrics */
 extern const ra_route ra_api_history_routes[];
 extern const size_t ra_api_history_nroutes;

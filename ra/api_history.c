@@ -7,7 +7,10 @@
 #include "api.h"
 #include "auth.h"
 #include "policy.h"
+#include "mail.h"
 #include "queue.h"
+#include "renewal.h"
+#include "scheduler.h"
 
 static int history_query(ra_req *r, ra_history_query *q)
 {
@@ -143,8 +146,15 @@ static const struct {
 } settings[] = {
 	{ "quota", "contracted number of certificates (0 = no limit)" },
 	{ "ip_allowlist", "officer IP allow-list: CIDRs separated by spaces or commas" },
-	{ "renewal_window_days", "days before expiry from which renewal is offered" },
-	{ "notify_addresses", "notification e-mail addresses, comma separated" },
+	{ "renewal_window_days", "days before expiry from which users may renew (0 = off)" },
+	{ "renewal_window_start", "renewal window: first day, MM-DD (yearly) or YYYY-MM-DD" },
+	{ "renewal_window_end", "renewal window: last day, MM-DD (yearly) or YYYY-MM-DD" },
+	{ "renewal_window_utc_offset", "UTC offset of the window's days (default +09:00)" },
+	{ "notify_addresses", "officers' notification e-mail addresses, comma separated" },
+	{ "notify_lang", "language of the officers' mail: ja (default) or en" },
+	{ "pin_distributor_addresses", "who gets 'access PIN ready' (default notify_addresses)" },
+	{ "expiry_notice_days", "expiry reminders, days before the end (default 30,7,1)" },
+	{ "download_purge_days", "days after their end download credentials are purged (30)" },
 	{ "p12_password_min_length", "shortest PKCS#12 password end users may choose (8..64)" },
 	{ "p12_password_classes", "how many of lower, upper, digit, symbol it must mix (0..4)" },
 };
@@ -180,7 +190,34 @@ static int value_ok(ra_req *r, const char *key, const char *value)
 {
 	char why[256], msg[320];
 
-	if (strcmp(key, "quota") == 0 || strcmp(key, "renewal_window_days") == 0) {
+	if (strncmp(key, "renewal_window_", 15) == 0) {
+		if (!ra_renewal_setting_ok(key, value, why, sizeof(why))) {
+			ra_reply_error_field(r, 400, "bad_field", why, key);
+			return 0;
+		}
+	} else if (strcmp(key, "notify_addresses") == 0 ||
+	    strcmp(key, "pin_distributor_addresses") == 0) {
+		char list[RA_SETTING_MAX], *save = NULL, *w;
+		snprintf(list, sizeof(list), "%s", value);
+		for (w = strtok_r(list, ", \t", &save); w != NULL; w = strtok_r(NULL, ", \t", &save))
+			if (!ra_mail_addr_ok(w)) {
+				snprintf(msg, sizeof(msg), "%s: '%.64s' is not a plain address local@domain",
+				    key, w);
+				ra_reply_error_field(r, 400, "bad_field", msg, key);
+				return 0;
+			}
+	} else if (strcmp(key, "notify_lang") == 0) {
+		if (strcmp(value, "ja") != 0 && strcmp(value, "en") != 0) {
+			ra_reply_error_field(r, 400, "bad_field", "notify_lang: ja or en", key);
+			return 0;
+		}
+	} else if (strcmp(key, "expiry_notice_days") == 0) {
+		unsigned th[RA_SCHED_THRESHOLDS_MAX];
+		if (ra_sched_thresholds(value, th, why, sizeof(why)) == 0) {
+			ra_reply_error_field(r, 400, "bad_field", why, key);
+			return 0;
+		}
+	} else if (strcmp(key, "quota") == 0 || strcmp(key, "download_purge_days") == 0) {
 		char *end;
 		long long v = strtoll(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || v < 0 || v > 100000000) {
@@ -294,6 +331,18 @@ static void h_metrics(ra_req *r)
 		snprintf(line, sizeof(line), "inkan_requests{state=\"%s\"} %llu\n",
 		    ra_request_state_name((ra_request_state)s), (unsigned long long)reqs[s]);
 		st = ik_buf_put_text(&out, line);
+	}
+	{
+		uint64_t mails[RA_MAIL_SENT + 1];
+		if (st == IK_OK && ra_store_mail_counts(r->app->store, mails) == IK_OK) {
+			st = ik_buf_put_text(&out, "# HELP inkan_mails Notices by mail, by state.\n"
+			    "# TYPE inkan_mails gauge\n");
+			for (int m = RA_MAIL_PENDING; st == IK_OK && m <= RA_MAIL_SENT; m++) {
+				snprintf(line, sizeof(line), "inkan_mails{state=\"%s\"} %llu\n",
+				    ra_mail_state_name((ra_mail_state)m), (unsigned long long)mails[m]);
+				st = ik_buf_put_text(&out, line);
+			}
+		}
 	}
 	snprintf(line, sizeof(line), "# TYPE inkan_signer_up gauge\ninkan_signer_up %d\n"
 	    "# TYPE inkan_hsm_up gauge\ninkan_hsm_up %d\n"

@@ -33,9 +33,9 @@
 
 #define DOWNLOAD_WAIT_MS 20000
 /* Crockford-like alphabet without look-alikes (0/O, 1/I/L). */
-static const char ALNUM[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
+const char RA_ALNUM[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
-static ik_status random_text(const char *alphabet, size_t n, char *out)
+ik_status ra_random_text(const char *alphabet, size_t n, char *out)
 {
 	size_t m = strlen(alphabet), i = 0;
 	uint8_t b[64];
@@ -71,13 +71,13 @@ ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kin
 	 * pin: a long retrieval id that goes in the URL and an 8-digit PIN */
 	if (kind == RA_DOWNLOAD_PASSWORD) {
 		memcpy(d.login, "dl-", 3);
-		st = random_text(ALNUM, 8, d.login + 3);
+		st = ra_random_text(RA_ALNUM, 8, d.login + 3);
 		if (st == IK_OK)
-			st = random_text(ALNUM, 12, secret);
+			st = ra_random_text(RA_ALNUM, 12, secret);
 	} else {
-		st = random_text(ALNUM, 24, d.login);
+		st = ra_random_text(RA_ALNUM, 24, d.login);
 		if (st == IK_OK)
-			st = random_text("0123456789", 8, secret);
+			st = ra_random_text("0123456789", 8, secret);
 	}
 	if (st == IK_OK)
 		st = ra_password_hash(secret, d.secret_hash, sizeof(d.secret_hash));
@@ -145,7 +145,8 @@ static void refuse_credential(ra_req *r, const char *login, const char *op, cons
 }
 
 /* Step 1: the credential; on failure the reply is sent and 0 returned. */
-static int check_credential(ra_req *r, const char *login, const char *secret, ra_download *d)
+static int check_credential(ra_req *r, const char *login, const char *secret, int allow_used,
+    ra_download *d)
 {
 	int64_t now = (int64_t)time(NULL);
 	unsigned attempts = 0;
@@ -178,6 +179,8 @@ static int check_credential(ra_req *r, const char *login, const char *secret, ra
 		    "bad_credentials", "wrong download login or password");
 		return 0;
 	}
+	if (allow_used)
+		return 1;
 	if (d->used != 0) {
 		refuse_credential(r, login, "download_refused", "{\"why\":\"already used\"}", 410,
 		    "credential_used", "this download has already been used; ask your administrator "
@@ -210,59 +213,188 @@ static ik_status chain_of(ra_req *r, ik_buf *ca, const uint8_t **ptr, size_t *le
 	return st;
 }
 
-static void h_p12(ra_req *r)
+/* The device, format and key type members shared by every download. */
+static int download_options(ra_req *r, json_t *j, ra_download_opts *o)
 {
-	json_t *j = ra_req_json(r);
-	const char *login, *secret, *password, *device, *format = NULL, *kt = "ec-p256";
-	ra_download d;
-	ra_cert cert;
-	ra_p12_flavour flavour;
-	ra_keytype keytype;
-	ra_pw_policy policy;
+	const char *format = NULL, *kt = "ec-p256";
+
+	if ((o->device = ra_json_str(r, j, "device", 32)) == NULL ||
+	    !ra_json_opt_str(r, j, "format", 16, &format) ||
+	    !ra_json_opt_str(r, j, "key_type", 16, &kt))
+		return 0;
+	if (!device_flavour(o->device, &o->flavour)) {
+		ra_reply_error_field(r, 400, "bad_field", "device: one of windows, windows-legacy, "
+		    "macos, ios, ipados, android, android-legacy, linux, firefox, other", "device");
+		return 0;
+	}
+	if (format != NULL && ra_p12_flavour_parse(format, &o->flavour) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_field", "format: modern or compatible", "format");
+		return 0;
+	}
+	if (ra_keytype_parse(kt, &o->keytype) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_field",
+		    "key_type: one of ec-p256, ec-p384, rsa-2048, rsa-3072", "key_type");
+		return 0;
+	}
+	return 1;
+}
+
+int ra_download_parse_options(ra_req *r, json_t *j, ra_download_opts *o)
+{
+	return download_options(r, j, o);
+}
+
+int ra_download_check(ra_req *r, const char *login, const char *secret, int allow_used,
+    ra_download *d)
+{
+	return check_credential(r, login, secret, allow_used, d);
+}
+
+void ra_download_deliver(ra_req *r, ra_download *d, const char *password,
+    const ra_download_opts *o, const ra_request_new *n, ra_request *req, int64_t old_cert_id,
+    const char *cn)
+{
+	const char *login = d->login;
 	EVP_PKEY *key = NULL;
 	ik_buf spki, der, p12, ca[PROTO_MAX_CHAIN];
 	const uint8_t *chain[PROTO_MAX_CHAIN];
 	size_t chain_len[PROTO_MAX_CHAIN], nchain = 0;
-	ra_request_new n;
-	ra_request req;
 	proto_error err;
 	ra_hist h;
-	char why[256], name[RA_CN_MAX + 8], detail[256];
-	const char *ids[2];
-	int renewal = 0;
+	char name[RA_CN_MAX + 8], detail[256];
+	int64_t issued_cert;
 	ik_status st;
 
-	memset(&d, 0, sizeof(d));
 	ik_buf_init(&spki, RA_SPKI_MAX);
 	ik_buf_init(&der, 64 * 1024);
 	ik_buf_init(&p12, 1024 * 1024);
 	ik_buf_set_secret(&p12);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_init(&ca[i], 64 * 1024);
+	/* the CA chain first: without it there is no .p12 to hand out */
+	if (chain_of(r, ca, chain, chain_len, &nchain) != IK_OK) {
+		ra_reply_error(r, 503, "ca_unavailable",
+		    "the certificate authority cannot be reached; please try again later");
+		goto out;
+	}
+	/* a CA that cannot sign now is found out before the certificate is touched, so the
+	 * credential stays good for a later try */
+	{
+		proto_status_reply sr;
+		proto_error se;
+		if (r->app->signer == NULL || ra_signer_status(r->app->signer, &sr, &se) != IK_OK ||
+		    !sr.hsm_ok) {
+			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority cannot sign "
+			    "right now; please try again later (your download is still valid)");
+			goto out;
+		}
+	}
+	if ((st = ra_p12_keygen(o->keytype, &key, &spki)) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot make the key pair");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "{\"device\":\"%s\",\"format\":\"%s\",\"key\":\"%s\"}",
+	    o->device, ra_p12_flavour_name(o->flavour), ra_keytype_name(o->keytype));
+	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download_started", .target = cn,
+	    .detail = detail };
+	st = n == NULL ? ra_history_record(r->app->store, &h) :
+	    ra_store_request_add(r->app->store, n, &h, req);
+	if (st == IK_ERR_STATE || st == IK_ERR_EXISTS) {
+		ra_reply_error(r, 409, "state", n != NULL && n->kind == RA_REQ_RENEW ?
+		    "this certificate cannot be renewed now (a renewal is already on its way, or it "
+		    "is no longer active)" : "this certificate is no longer waiting for a download");
+		goto out;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	issued_cert = req->cert_id;
+	if ((st = ra_store_request_set_spki(r->app->store, req->id, ik_buf_ptr(&spki),
+	    ik_buf_remaining(&spki))) != IK_OK) {
+		ra_api_store_error(r, st, "request");
+		goto out;
+	}
+	st = ra_queue_run_now(r->app->queue, req->id, 1, DOWNLOAD_WAIT_MS, req, &err);
+	if (st != IK_OK) {
+		ik_log(LOG_WARNING, "download %s: the signer did not issue: %s", login, err.detail);
+		if (st == IK_ERR_HSM_UNAVAILABLE || st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED)
+			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority stopped "
+			    "answering while signing; ask your administrator for a new download");
+		else
+			ra_reply_error(r, 502, "refused", "the certificate authority refused this "
+			    "certificate; ask your administrator");
+		goto out;
+	}
+	if ((st = ra_store_cert_der(r->app->store, issued_cert, &der)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	{
+		ra_p12_req pr = { .key = key, .cert = ik_buf_ptr(&der),
+		    .cert_len = ik_buf_remaining(&der), .chain = chain, .chain_len = chain_len,
+		    .nchain = nchain, .password = password, .friendly_name = NULL,
+		    .flavour = o->flavour, .iter = 0 };
+		st = ra_p12_build(&pr, &p12);
+	}
+	if (st != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot build the PKCS#12 file");
+		goto out;
+	}
+	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download", .target = req->serial,
+	    .detail = detail };
+	/* the credential spent and the officers told, in one transaction */
+	if ((st = ra_store_begin(r->app->store)) == IK_OK) {
+		st = ra_store_download_use(r->app->store, d->id, (int64_t)time(NULL), &h);
+		if (st == IK_OK)
+			st = ra_notify_downloaded(r->app, issued_cert, old_cert_id);
+		if (st == IK_OK)
+			st = ra_store_commit(r->app->store);
+		else
+			(void)ra_store_rollback(r->app->store);
+	}
+	if (st != IK_OK) {
+		ra_reply_error(r, 409, "credential_used", "this download has already been used");
+		goto out;
+	}
+	ra_mailer_kick(r->app->mailer);
+	snprintf(name, sizeof(name), "%s.p12", cn);
+	ra_reply_bytes(r, 200, "application/x-pkcs12", ik_buf_ptr(&p12), ik_buf_remaining(&p12),
+	    name);
+out:
+	EVP_PKEY_free(key);
+	ik_buf_cleanup(&spki);
+	ik_buf_cleanup(&der);
+	ik_buf_cleanup(&p12);
+	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
+		ik_buf_cleanup(&ca[i]);
+}
+
+static void h_p12(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *login, *secret, *password;
+	ra_download d;
+	ra_download_opts o;
+	ra_cert cert;
+	ra_pw_policy policy;
+	ra_request_new n;
+	ra_request req;
+	char why[256];
+	const char *ids[2];
+	int renewal = 0;
+	ik_status st;
+
+	memset(&d, 0, sizeof(d));
+	memset(&req, 0, sizeof(req));
 	if (j == NULL)
 		goto out;
 	if ((login = ra_json_str(r, j, "login", RA_STORE_LOGIN_MAX)) == NULL ||
 	    (secret = ra_json_str(r, j, "secret", 64)) == NULL ||
 	    (password = ra_json_str(r, j, "password", RA_P12_MAX_PASSWORD)) == NULL ||
-	    (device = ra_json_str(r, j, "device", 32)) == NULL ||
-	    !ra_json_opt_str(r, j, "format", 16, &format) ||
-	    !ra_json_opt_str(r, j, "key_type", 16, &kt))
+	    !download_options(r, j, &o))
 		goto out;
-	if (!device_flavour(device, &flavour)) {
-		ra_reply_error_field(r, 400, "bad_field", "device: one of windows, windows-legacy, "
-		    "macos, ios, ipados, android, android-legacy, linux, firefox, other", "device");
-		goto out;
-	}
-	if (format != NULL && ra_p12_flavour_parse(format, &flavour) != IK_OK) {
-		ra_reply_error_field(r, 400, "bad_field", "format: modern or compatible", "format");
-		goto out;
-	}
-	if (ra_keytype_parse(kt, &keytype) != IK_OK) {
-		ra_reply_error_field(r, 400, "bad_field",
-		    "key_type: one of ec-p256, ec-p384, rsa-2048, rsa-3072", "key_type");
-		goto out;
-	}
-	if (!check_credential(r, login, secret, &d))
+	if (!check_credential(r, login, secret, 0, &d))
 		goto out;
 	if ((st = ra_store_cert_get(r->app->store, d.cert_id, &cert)) != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
@@ -287,106 +419,15 @@ static void h_p12(ra_req *r)
 		ra_reply_error_field(r, 400, "password_policy", why, "password");
 		goto out;
 	}
-	/* the CA chain first: without it there is no .p12 to hand out */
-	if (chain_of(r, ca, chain, chain_len, &nchain) != IK_OK) {
-		ra_reply_error(r, 503, "ca_unavailable",
-		    "the certificate authority cannot be reached; please try again later");
-		goto out;
-	}
-	/* a CA that cannot sign now is found out before the certificate is touched, so the
-	 * credential stays good for a later try */
-	{
-		proto_status_reply sr;
-		proto_error se;
-		if (r->app->signer == NULL || ra_signer_status(r->app->signer, &sr, &se) != IK_OK ||
-		    !sr.hsm_ok) {
-			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority cannot sign "
-			    "right now; please try again later (your download is still valid)");
-			goto out;
-		}
-	}
-	if ((st = ra_p12_keygen(keytype, &key, &spki)) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot make the key pair");
-		goto out;
-	}
 	memset(&n, 0, sizeof(n));
 	n.kind = RA_REQ_ISSUE;
 	n.cert_id = d.cert_id;
 	n.generate_here = 1;      /* no key yet: no worker takes it before set_spki */
 	n.created_by = login;
-	snprintf(detail, sizeof(detail), "{\"device\":\"%s\",\"format\":\"%s\",\"key\":\"%s\"}",
-	    device, ra_p12_flavour_name(flavour), ra_keytype_name(keytype));
-	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download_started", .target = cert.cn,
-	    .detail = detail };
-	st = renewal ? ra_history_record(r->app->store, &h) :
-	    ra_store_request_add(r->app->store, &n, &h, &req);
-	if (st == IK_ERR_STATE) {
-		ra_reply_error(r, 409, "state", "this certificate is no longer waiting for a download");
-		goto out;
-	}
-	if (st != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	if ((st = ra_store_request_set_spki(r->app->store, req.id, ik_buf_ptr(&spki),
-	    ik_buf_remaining(&spki))) != IK_OK) {
-		ra_api_store_error(r, st, "request");
-		goto out;
-	}
-	st = ra_queue_run_now(r->app->queue, req.id, 1, DOWNLOAD_WAIT_MS, &req, &err);
-	if (st != IK_OK) {
-		ik_log(LOG_WARNING, "download %s: the signer did not issue: %s", login, err.detail);
-		if (st == IK_ERR_HSM_UNAVAILABLE || st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED)
-			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority stopped "
-			    "answering while signing; ask your administrator for a new download");
-		else
-			ra_reply_error(r, 502, "refused", "the certificate authority refused this "
-			    "certificate; ask your administrator");
-		goto out;
-	}
-	if ((st = ra_store_cert_der(r->app->store, d.cert_id, &der)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	{
-		ra_p12_req pr = { .key = key, .cert = ik_buf_ptr(&der),
-		    .cert_len = ik_buf_remaining(&der), .chain = chain, .chain_len = chain_len,
-		    .nchain = nchain, .password = password, .friendly_name = NULL,
-		    .flavour = flavour, .iter = 0 };
-		st = ra_p12_build(&pr, &p12);
-	}
-	if (st != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot build the PKCS#12 file");
-		goto out;
-	}
-	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download", .target = req.serial,
-	    .detail = detail };
-	/* the credential spent and the officers told, in one transaction */
-	if ((st = ra_store_begin(r->app->store)) == IK_OK) {
-		st = ra_store_download_use(r->app->store, d.id, (int64_t)time(NULL), &h);
-		if (st == IK_OK)
-			st = ra_notify_downloaded(r->app, d.cert_id, renewal ? req.old_cert_id : 0);
-		if (st == IK_OK)
-			st = ra_store_commit(r->app->store);
-		else
-			(void)ra_store_rollback(r->app->store);
-	}
-	if (st != IK_OK) {
-		ra_reply_error(r, 409, "credential_used", "this download has already been used");
-		goto out;
-	}
-	ra_mailer_kick(r->app->mailer);
-	snprintf(name, sizeof(name), "%s.p12", cert.cn);
-	ra_reply_bytes(r, 200, "application/x-pkcs12", ik_buf_ptr(&p12), ik_buf_remaining(&p12),
-	    name);
+	ra_download_deliver(r, &d, password, &o, renewal ? NULL : &n, &req,
+	    renewal ? req.old_cert_id : 0, cert.cn);
 out:
-	EVP_PKEY_free(key);
 	OPENSSL_cleanse(&d, sizeof(d));
-	ik_buf_cleanup(&spki);
-	ik_buf_cleanup(&der);
-	ik_buf_cleanup(&p12);
-	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
-		ik_buf_cleanup(&ca[i]);
 	json_decref(j);
 }
 

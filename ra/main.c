@@ -140,6 +140,8 @@ static const struct {
 	{ ra_api_history_routes, &ra_api_history_nroutes },
 	{ ra_api_bulk_routes, &ra_api_bulk_nroutes },
 	{ ra_download_routes, &ra_download_nroutes },
+	{ ra_download_renew_routes, &ra_download_renew_nroutes },
+	{ ra_api_lifecycle_routes, &ra_api_lifecycle_nroutes },
 	{ ra_publish_routes, &ra_publish_nroutes },
 };
 

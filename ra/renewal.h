@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "status.h"
 #include "store.h"
 
@@ -42,5 +43,16 @@ int ra_renewal_eligible(const ra_renewal_window *w, const ra_cert *c, int64_t no
 
 /* "2027-02-01" (local dates in the window's offset) of t. */
 void ra_renewal_date(int64_t t, int offset_min, char out[16]);
+
+/* download_renew.c: the window as JSON {open, set, yearly, start, end (last day), opens_at,
+ * closes_at, days_before_expiry, utc_offset}. */
+json_t *ra_renewal_window_json(const ra_renewal_window *w);
+/* download_renew.c: the officers' and the users' switch — the old certificate that fresh
+ * (an active renewal) replaced is revoked as superseded through the queue.  *old_id gets
+ * it.  IK_ERR_NOT_FOUND when fresh is not a renewal; IK_ERR_STATE when the old one is no
+ * longer revocable (or its revocation is already queued). */
+typedef struct ra_app ra_app;
+ik_status ra_renewal_switch(ra_app *app, const ra_cert *fresh, const char *actor,
+    const char *ip, int64_t *old_id, ra_request *out);
 
 #endif

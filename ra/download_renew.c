@@ -1,0 +1,360 @@
+/* download_renew: renewal by the users themselves while the renewal window is open, and the
+ * confirmation of the switch that revokes the old certificate.
+ *
+ * Design (no secret ever travels by mail):
+ *  1. POST /download/renew/request {"user", "email", "password"}: the user names their user
+ *     id and the address on file and chooses the password of the new .p12.  For each of
+ *     their devices whose current certificate may be renewed now, the RA keeps a renewal
+ *     credential (a one-time login id + the scrypt hash of that password, for 7 days) and
+ *     mails the login id as a link to the address on file.  The reply is the same whether
+ *     or not anything matched (no probing for users or addresses).
+ *  2. POST /download/renew {"login", "secret" (= that password), "device", ...}: the link
+ *     (proves the mailbox) and the password (proves the person who asked) together; the
+ *     RA makes the key, the signer issues the renewal (same device and CN), the .p12 comes
+ *     back under that password; the officers get the revocation TSV for the old serial.
+ *  3. POST /download/switch {"login", "secret"}: the user confirms that the device now uses
+ *     the new certificate; the old one is revoked as superseded.  Without it the old one
+ *     simply expires.  Officers do the same with POST /api/v1/certificates/{id}/switch.
+ * GET /download/renewal-window tells the pages whether the window is open. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "auth.h"
+#include "download.h"
+#include "log.h"
+#include "mail.h"
+#include "notify.h"
+#include "p12.h"
+#include "policy.h"
+#include "queue.h"
+#include "renewal.h"
+
+#define RENEW_LINK_DAYS 7         /* a renewal credential lasts this long */
+#define RENEW_REPEAT_SECONDS 600  /* a second request for one certificate within this: ignored */
+#define REASON_SUPERSEDED 4
+#define DEVICES_PAGE 64
+
+static json_t *window_json(const ra_renewal_window *w)
+{
+	char a[16] = "", b[16] = "", off[16];
+	int m = w->offset_min < 0 ? -w->offset_min : w->offset_min;
+	json_t *j;
+
+	snprintf(off, sizeof(off), "%c%02d:%02d", w->offset_min < 0 ? '-' : '+', (m / 60) % 100,
+	    m % 60);
+	if (w->set) {
+		ra_renewal_date(w->start, w->offset_min, a);
+		ra_renewal_date(w->end - 86400, w->offset_min, b);
+	}
+	j = json_pack("{s:b, s:b, s:b, s:I, s:s}", "open", w->open, "set", w->set, "yearly",
+	    w->yearly, "days_before_expiry", (json_int_t)w->days, "utc_offset", off);
+	json_object_set_new(j, "start", w->set ? json_string(a) : json_null());
+	json_object_set_new(j, "end", w->set ? json_string(b) : json_null());
+	json_object_set_new(j, "opens_at", w->set ? ra_json_time(w->start) : json_null());
+	json_object_set_new(j, "closes_at", w->set ? ra_json_time(w->end) : json_null());
+	return j;
+}
+
+/* GET /download/renewal-window (public) */
+static void h_window(ra_req *r)
+{
+	ra_renewal_window w;
+
+	if (ra_renewal_window_get(r->app->store, (int64_t)time(NULL), &w) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "the renewal window settings are unusable");
+		return;
+	}
+	ra_reply_json(r, 200, window_json(&w));
+}
+
+json_t *ra_renewal_window_json(const ra_renewal_window *w)
+{
+	return window_json(w);
+}
+
+/* One renewal credential for c, and its mail, in one transaction.  0 when skipped. */
+static int offer(ra_req *r, const ra_cert *c, const char *phc, int64_t now)
+{
+	ra_download d, last;
+	char url[512], target[64];
+	ra_hist h;
+	int64_t id;
+	ik_status st;
+
+	if (ra_store_download_for_cert(r->app->store, c->id, &last) == IK_OK && last.used == 0 &&
+	    now - last.created < RENEW_REPEAT_SECONDS && last.expires > now)
+		return 0;
+	memset(&d, 0, sizeof(d));
+	d.cert_id = c->id;
+	d.kind = RA_DOWNLOAD_PASSWORD;
+	d.created = now;
+	d.expires = now + RENEW_LINK_DAYS * 86400;
+	memcpy(d.login, "rn-", 3);
+	if (ra_random_text(RA_ALNUM, 24, d.login + 3) != IK_OK)
+		return 0;
+	snprintf(d.secret_hash, sizeof(d.secret_hash), "%s", phc);
+	snprintf(url, sizeof(url), "%s/download/renew?id=%s", r->app->cfg->public_url, d.login);
+	snprintf(target, sizeof(target), "certificate:%lld", (long long)c->id);
+	h = (ra_hist){ .actor = "self-service", .ip = r->ip, .op = "renewal_offered",
+	    .target = c->serial, .detail = "{\"by\":\"user\"}" };
+	if ((st = ra_store_begin(r->app->store)) != IK_OK)
+		return 0;
+	st = ra_store_download_add(r->app->store, &d, &h, &id);
+	if (st == IK_OK)
+		st = ra_notify_renewal_ready(r->app, c, &d, url);
+	st = st == IK_OK ? ra_store_commit(r->app->store) : (ra_store_rollback(r->app->store), st);
+	OPENSSL_cleanse(&d, sizeof(d));
+	if (st != IK_OK) {
+		ik_log(LOG_ERR, "renewal: cannot offer a renewal for certificate %lld: %s",
+		    (long long)c->id, ik_status_str(st));
+		return 0;
+	}
+	return 1;
+}
+
+/* POST /download/renew/request {"user", "email", "password"} */
+static void h_request(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *user, *email, *password, *ids[1];
+	char phc[RA_STORE_SECRET_HASH_MAX + 1] = "", why[256];
+	ra_renewal_window w;
+	ra_pw_policy policy;
+	ra_user u;
+	ra_device *devs = NULL;
+	size_t n = 0, offered = 0;
+	int64_t now = (int64_t)time(NULL), after = 0;
+	int match;
+
+	if (j == NULL)
+		return;
+	if ((user = ra_json_str(r, j, "user", RA_STORE_NAME_MAX)) == NULL ||
+	    (email = ra_json_str(r, j, "email", RA_STORE_EMAIL_MAX)) == NULL ||
+	    (password = ra_json_str(r, j, "password", RA_P12_MAX_PASSWORD)) == NULL)
+		goto out;
+	if (!ra_mail_enabled(r->app)) {
+		ra_reply_error(r, 409, "mail_off", "renewal by the users themselves needs mail, which "
+		    "is not configured; ask your administrator");
+		goto out;
+	}
+	if (ra_renewal_window_get(r->app->store, now, &w) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "the renewal window settings are unusable");
+		goto out;
+	}
+	if (!w.open && w.days == 0) {
+		ra_reply_error(r, 409, "window_closed", "the renewal window is closed; ask your "
+		    "administrator");
+		goto out;
+	}
+	if (ra_policy_p12_password(r->app->store, &policy) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "the password policy settings are unusable");
+		goto out;
+	}
+	ids[0] = user;
+	if (ra_pw_check(&policy, password, ids, 1, why, sizeof(why)) != RA_PW_OK) {
+		ra_reply_error_field(r, 400, "password_policy", why, "password");
+		goto out;
+	}
+	/* the slow hash always, so that a match and a miss take the same time */
+	if (ra_password_hash(password, phc, sizeof(phc)) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "cannot hash the password");
+		goto out;
+	}
+	match = ra_store_user_by_external_id(r->app->store, user, &u) == IK_OK &&
+	    u.email[0] != '\0' && strcasecmp(u.email, email) == 0;
+	if (match && (devs = calloc(DEVICES_PAGE, sizeof(*devs))) != NULL) {
+		do {
+			if (ra_store_device_list(r->app->store, u.id, after, devs, DEVICES_PAGE, &n) !=
+			    IK_OK)
+				break;
+			for (size_t i = 0; i < n; i++) {
+				ra_cert c;
+				after = devs[i].id;
+				if (devs[i].current_cert_id != 0 &&
+				    ra_store_cert_get(r->app->store, devs[i].current_cert_id, &c) == IK_OK &&
+				    ra_renewal_eligible(&w, &c, now))
+					offered += (size_t)offer(r, &c, phc, now);
+			}
+		} while (n == DEVICES_PAGE);
+	}
+	{
+		char detail[160];
+		ra_hist h = { .actor = "self-service", .ip = r->ip, .op = "renewal_requested",
+		    .target = user, .detail = detail };
+		snprintf(detail, sizeof(detail), "{\"offered\":%zu}", offered);
+		if (ra_history_record(r->app->store, &h) != IK_OK)
+			ik_log(LOG_ERR, "renewal: cannot record the request");
+	}
+	if (offered > 0)
+		ra_mailer_kick(r->app->mailer);
+	ra_reply_json(r, 202, json_pack("{s:s}", "status", "if a certificate of yours can be "
+	    "renewed now, a mail with the download link is on its way to your address"));
+out:
+	free(devs);
+	OPENSSL_cleanse(phc, sizeof(phc));
+	json_decref(j);
+}
+
+/* POST /download/renew {"login", "secret", "device", "format"?, "key_type"?} */
+static void h_renew(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *login, *secret;
+	ra_download d;
+	ra_download_opts o;
+	ra_renewal_window w;
+	ra_cert c;
+	ra_request_new n;
+	ra_request req;
+	int64_t now = (int64_t)time(NULL), quota = 0;
+	ik_status st;
+
+	memset(&d, 0, sizeof(d));
+	if (j == NULL)
+		return;
+	if ((login = ra_json_str(r, j, "login", RA_STORE_LOGIN_MAX)) == NULL ||
+	    (secret = ra_json_str(r, j, "secret", RA_P12_MAX_PASSWORD)) == NULL ||
+	    !ra_download_parse_options(r, j, &o))
+		goto out;
+	if (!ra_download_check(r, login, secret, 0, &d))
+		goto out;
+	if ((st = ra_store_cert_get(r->app->store, d.cert_id, &c)) != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	if (ra_renewal_window_get(r->app->store, now, &w) != IK_OK ||
+	    ra_store_setting_get_int(r->app->store, "quota", 0, &quota) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "the settings are unusable");
+		goto out;
+	}
+	if (!ra_renewal_eligible(&w, &c, now)) {
+		ra_hist h = { .actor = login, .ip = r->ip, .op = "download_refused", .target = login,
+		    .detail = "{\"why\":\"not renewable now\"}" };
+		(void)ra_history_record(r->app->store, &h);
+		ra_reply_error(r, 409, "not_renewable", "this certificate cannot be renewed by you "
+		    "now (the renewal window is closed, or it was renewed, revoked or has expired)");
+		goto out;
+	}
+	memset(&n, 0, sizeof(n));
+	memset(&req, 0, sizeof(req));
+	n.kind = RA_REQ_RENEW;
+	n.old_cert_id = c.id;
+	n.validity_days = c.validity_days;
+	n.generate_here = 1;
+	n.quota = quota > 0 ? (uint64_t)quota : 0;
+	n.created_by = login;
+	ra_download_deliver(r, &d, secret, &o, &n, &req, c.id, c.cn);
+out:
+	OPENSSL_cleanse(&d, sizeof(d));
+	json_decref(j);
+}
+
+ik_status ra_renewal_switch(ra_app *app, const ra_cert *fresh, const char *actor,
+    const char *ip, int64_t *old_id, ra_request *out)
+{
+	ra_request issued;
+	ra_request_new n;
+	ra_hist h;
+	char detail[160];
+	ik_status st;
+
+	*old_id = 0;
+	if (fresh->request_id == 0 || fresh->state != RA_CERT_ACTIVE ||
+	    ra_store_request_get(app->store, fresh->request_id, &issued) != IK_OK ||
+	    issued.kind != RA_REQ_RENEW || issued.old_cert_id == 0)
+		return IK_ERR_NOT_FOUND;
+	*old_id = issued.old_cert_id;
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_REVOKE;
+	n.cert_id = issued.old_cert_id;
+	n.reason = REASON_SUPERSEDED;
+	n.created_by = actor;
+	snprintf(detail, sizeof(detail), "{\"reason\":\"superseded\",\"renewed_as\":\"%s\"}",
+	    fresh->serial);
+	h = (ra_hist){ .actor = actor, .ip = ip, .op = "switch_confirmed", .target = fresh->serial,
+	    .detail = detail };
+	if ((st = ra_store_request_add(app->store, &n, &h, out)) == IK_OK)
+		ra_queue_kick(app->queue);
+	return st;
+}
+
+/* The renewal a credential belongs to: the certificate it issued (officer renewals), or the
+ * one that replaced the certificate it renewed (self-service). */
+static ik_status renewed_cert(ra_store *s, const ra_download *d, ra_cert *fresh)
+{
+	ra_cert c;
+	ra_device dev;
+	ra_request q;
+	ik_status st;
+
+	if ((st = ra_store_cert_get(s, d->cert_id, &c)) != IK_OK)
+		return st;
+	if (c.request_id != 0 && ra_store_request_get(s, c.request_id, &q) == IK_OK &&
+	    q.kind == RA_REQ_RENEW) {
+		*fresh = c;
+		return IK_OK;
+	}
+	if (c.device_id == 0 || ra_store_device_get(s, c.device_id, &dev) != IK_OK ||
+	    dev.current_cert_id == 0 || dev.current_cert_id == c.id ||
+	    ra_store_cert_get(s, dev.current_cert_id, fresh) != IK_OK || fresh->request_id == 0 ||
+	    ra_store_request_get(s, fresh->request_id, &q) != IK_OK ||
+	    q.kind != RA_REQ_RENEW || q.old_cert_id != c.id)
+		return IK_ERR_NOT_FOUND;
+	return IK_OK;
+}
+
+/* POST /download/switch {"login", "secret"} */
+static void h_switch(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *login, *secret;
+	ra_download d;
+	ra_cert fresh;
+	ra_request req;
+	int64_t old_id = 0;
+	ik_status st;
+
+	memset(&d, 0, sizeof(d));
+	if (j == NULL)
+		return;
+	if ((login = ra_json_str(r, j, "login", RA_STORE_LOGIN_MAX)) == NULL ||
+	    (secret = ra_json_str(r, j, "secret", RA_P12_MAX_PASSWORD)) == NULL)
+		goto out;
+	if (!ra_download_check(r, login, secret, 1, &d))
+		goto out;
+	if (d.used == 0 || renewed_cert(r->app->store, &d, &fresh) != IK_OK) {
+		ra_reply_error(r, 409, "not_renewed", "there is no downloaded renewal for this "
+		    "credential to switch to");
+		goto out;
+	}
+	st = ra_renewal_switch(r->app, &fresh, login, r->ip, &old_id, &req);
+	if (st == IK_ERR_STATE) {
+		ra_reply_error(r, 409, "state", "the old certificate is already revoked, expired or "
+		    "on its way to being revoked");
+		goto out;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:I}", "old_certificate_id",
+	    (json_int_t)old_id, "certificate_id", (json_int_t)fresh.id, "serial", fresh.serial,
+	    "request_id", (json_int_t)req.id));
+out:
+	OPENSSL_cleanse(&d, sizeof(d));
+	json_decref(j);
+}
+
+const ra_route ra_download_renew_routes[] = {
+	{ "GET", "/download/renewal-window", h_window, RA_ROLE_NONE, 0 },
+	{ "POST", "/download/renew/request", h_request, RA_ROLE_NONE, 0 },
+	{ "POST", "/download/renew", h_renew, RA_ROLE_NONE, 0 },
+	{ "POST", "/download/switch", h_switch, RA_ROLE_NONE, 0 },
+};
+const size_t ra_download_renew_nroutes =
+    sizeof(ra_download_renew_routes) / sizeof(ra_download_renew_routes[0]);
