@@ -67,6 +67,33 @@ subject_required = CN
 O = Inkan Demo
 C = JP
 crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
+
+# the RA's mail-signing certificate (S/MIME notices; the RA asks for it at first start)
+[profile.mail]
+usage = email
+max_days = 397
+key_types = ec-p256
+subject_allowed = CN
+subject_required = CN
+O = Inkan Demo
+C = JP
+crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
+CONF
+fi
+# a signer.conf from before the mail profile existed gets it added
+if ! grep -q '^\[profile.mail\]' "$var/signer.conf"; then
+	cat >> "$var/signer.conf" <<CONF
+
+# the RA's mail-signing certificate (S/MIME notices; the RA asks for it at first start)
+[profile.mail]
+usage = email
+max_days = 397
+key_types = ec-p256
+subject_allowed = CN
+subject_required = CN
+O = Inkan Demo
+C = JP
+crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
 CONF
 fi
 
@@ -105,6 +132,12 @@ database = $var/ra.sqlite
 signer_socket = $var/signer.sock
 public_url = https://127.0.0.1:$port
 profile = client
+
+# Notices by mail (S/MIME-signed; see docs/CONFIG.md).  Set from and a working
+# sendmail-compatible command (msmtp or postfix) to turn them on:
+#[mail]
+#from = inkan@example.jp
+#sendmail = /usr/sbin/sendmail -t -i
 CONF
 fi
 

@@ -19,31 +19,33 @@ static ik_status put(ik_buf *b, const char *s)
 	return ik_buf_put_text(b, s);
 }
 
-/* data as base64 in lines of 76 characters; text converts \n to \r\n first (RFC 2045
- * canonical form of text). */
+/* data as base64 in lines of 76 characters (57 bytes each: only the last line is padded);
+ * text converts \n to \r\n first (RFC 2045 canonical form of text). */
 static ik_status put_base64(ik_buf *b, const uint8_t *data, size_t n, int text)
 {
-	uint8_t in[B64_LINE];
+	ik_buf canon;
 	unsigned char line[80];
-	size_t i = 0;
+	const uint8_t *p = data;
 	ik_status st = IK_OK;
 
-	while (st == IK_OK && i < n) {
-		size_t k = 0;
-		int len;
-		while (k < B64_LINE && i < n) {
-			if (text && data[i] == '\n' && k + 2 > B64_LINE)
-				break;   /* keep \r\n together */
-			if (text && data[i] == '\n')
-				in[k++] = '\r';
-			in[k++] = data[i++];
+	ik_buf_init(&canon, 2 * RA_MAIL_BODY_MAX + 2);
+	if (text) {
+		for (size_t i = 0; st == IK_OK && i < n; i++)
+			st = data[i] == '\n' ? ik_buf_put(&canon, "\r\n", 2) : ik_buf_put_u8(&canon, data[i]);
+		p = ik_buf_ptr(&canon);
+		n = ik_buf_remaining(&canon);
+	}
+	for (size_t i = 0; st == IK_OK && i < n; i += B64_LINE) {
+		size_t k = n - i < B64_LINE ? n - i : B64_LINE;
+		int len = EVP_EncodeBlock(line, p + i, (int)k);
+		if (len < 0) {
+			st = IK_ERR_CRYPTO;
+			break;
 		}
-		len = EVP_EncodeBlock(line, in, (int)k);
-		if (len < 0)
-			return IK_ERR_CRYPTO;
 		if ((st = ik_buf_put(b, line, (size_t)len)) == IK_OK)
 			st = ik_buf_put_u8(b, '\n');
 	}
+	ik_buf_cleanup(&canon);
 	return st;
 }
 

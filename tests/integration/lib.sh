@@ -82,6 +82,17 @@ O = Inkan Test
 C = JP
 crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
 ocsp_url = http://127.0.0.1:8080/ocsp
+
+# the RA's own mail-signing certificate ([mail] profile = mail in ra.conf)
+[profile.mail]
+usage = email
+max_days = 397
+key_types = ec-p256 rsa
+subject_allowed = CN
+subject_required = CN
+O = Inkan Test
+C = JP
+crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
 CONF
 }
 

@@ -4,18 +4,7 @@
 # address — repeated as the single subjectAltName rfc822Name; a CN that is not an e-mail
 # address is refused; openssl accepts it for S/MIME signing and not for TLS.
 . "$(dirname "$0")/lib.sh"
-ik_setup ec-p256
-cat >> "$TMP/signer.conf" <<CONF
-
-[profile.mail]
-usage = email
-max_days = 397
-key_types = ec-p256 rsa
-subject_allowed = CN
-subject_required = CN
-O = Inkan Test
-crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
-CONF
+ik_setup ec-p256   # its signer.conf has [profile.mail] (usage = email)
 ik_start_signer
 
 ik_key ec
