@@ -3,7 +3,6 @@
  * idempotency plan is described in store.h. */
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "store_sqlite_int.h"
@@ -28,8 +27,7 @@ static const char SQL_MAIL_SENT[] =
 static const char SQL_MAIL_RETRY[] =
     "UPDATE mails SET state = 'pending', last_error = ?2, next_attempt_at = ?3"
     " WHERE id = ?1 AND state = 'sending'";
-static const char SQL_MAIL_RECOVER[] = "UPDATE mails SET state = 'pending' WHERE state = 'sending'"
-    " AND ?1 = ?1";
+static const char SQL_MAIL_RECOVER[] = "UPDATE mails SET state = 'pending' WHERE state = 'sending'";
 static const char SQL_MAIL_LIST[] =
     "SELECT " MAIL_COLS " FROM mails WHERE id > ?2 AND (?1 = 0 OR (?1 & CASE state"
     " WHEN 'pending' THEN 2 WHEN 'sending' THEN 4 WHEN 'sent' THEN 8 ELSE 0 END) <> 0)"
@@ -266,14 +264,14 @@ ik_status ra_store_mail_retry(ra_store *s, int64_t id, const char *error, int64_
 ik_status ra_store_mail_recover(ra_store *s, size_t *n)
 {
 	sq_conn *c;
-	int64_t v[1] = { 0 }, changes = 0;
+	int64_t changes = 0;
 	ik_status st;
 
 	if (n != NULL)
 		*n = 0;
 	if ((st = sq_get_conn(s, &c)) != IK_OK)
 		return st;
-	st = sq_run_ids(c, SQL_MAIL_RECOVER, v, 1, &changes);
+	st = sq_run_ids(c, SQL_MAIL_RECOVER, NULL, 0, &changes);
 	if (st == IK_OK && n != NULL)
 		*n = (size_t)changes;
 	return st;
