@@ -45,13 +45,14 @@ CONF
 chmod 600 "$TMP/msmtprc"
 
 ik_ra_officers
-ik_start_ra "
+MAILCONF="
 [mail]
 from = inkan-ra@example.jp
 sendmail = $(command -v msmtp) -C $TMP/msmtprc -t -i
 retry_min = 1
 retry_max = 2
 timeout = 10"
+ik_start_ra "$MAILCONF"
 J=(-H 'Content-Type: application/json')
 ADM=$(ik_login admin "$ADMIN_PW")
 OFF=$(ik_login olivia "$OFFICER_PW")
@@ -262,6 +263,9 @@ done
 ik_json "[m for m in d['items'] if m['event'] == 'issued:$L3'][0]['last_error']" | grep -q 'msmtp exited with status' \
 	|| ik_fail "no retry recorded: $(cat "$TMP/body")"
 curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | grep -q 'inkan_mails{state="pending"} [1-9]' || ik_fail "pending mail not in /metrics"
+# the RA dies with the mail undelivered: after the restart it is still there and goes out
+kill -9 "$RAD_PID"; wait "$RAD_PID" 2>/dev/null || true; RAD_PID=
+ik_start_ra "$MAILCONF"
 smtp_start
 m=$(wait_mail issued hana@example.jp); verify_mail "$m"
 mid=$(mj "$m" 'd["message_id"]')
@@ -269,7 +273,7 @@ sleep 3
 [ "$(grep -l "^Message-ID: $mid" "$SINK"/*.eml | wc -l)" = 1 ] || ik_fail "the retried mail arrived more than once"
 s=$(ik_api carol "$AUD" GET "/api/v1/mails?state=sent")
 [ "$(ik_json "[m['attempts'] >= 3 for m in d['items'] if m['event'] == 'issued:$L3']")" = "[True]" ] || ik_fail "sent mail attempts: $(cat "$TMP/body")"
-ik_ok "sendmail failing (SMTP down): retried with backoff, delivered exactly once when it came back"
+ik_ok "sendmail failing (SMTP down): retried with backoff, kept across a kill -9 of the RA, delivered exactly once when it came back"
 
 # ---- across all mails: signed, verified, no secret ----
 n=0

@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "mail.h"
+#include "notify.h"
 #include "renewal.h"
 #include "scheduler.h"
 #include "store.h"
@@ -591,6 +592,52 @@ static void test_sendmail(void **state)
 	assert_false(ra_mail_addr_ok("\"x\"@example.jp"));
 }
 
+/* Notices of a finished request: the revocation to the user and the officers, and the
+ * batch it closed — once, however often the event is told. */
+static void test_request_notices(void **state)
+{
+	fixture *f = *state;
+	int64_t cert = issued_cert(f, f->device_id, "alice-batch", T0 + 300 * DAY), bid;
+	ra_request_new n;
+	ra_request r, claimed;
+	ra_mail m;
+	char key[96];
+	uint64_t total;
+
+	assert_int_equal(ra_store_batch_create(f->s, RA_REQ_REVOKE, "", "tester", NULL, &bid), IK_OK);
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_REVOKE;
+	n.cert_id = cert;
+	n.batch_id = bid;
+	n.reason = 3;
+	n.created_by = "tester";
+	assert_int_equal(ra_store_request_add(f->s, &n, NULL, &r), IK_OK);
+	assert_int_equal(ra_store_batch_seal(f->s, bid), IK_OK);
+	assert_int_equal(ra_store_request_claim_id(f->s, r.id, &claimed), IK_OK);
+	assert_int_equal(ra_store_request_complete(f->s, r.id, NULL, NULL), IK_OK);
+	assert_int_equal(ra_store_request_get(f->s, r.id, &r), IK_OK);
+	assert_int_equal(ra_notify_request(&f->app, &r), IK_OK);
+	snprintf(key, sizeof(key), "revoked:%s:user", r.request_id);
+	assert_true(has_mail(f, key, &m));
+	assert_string_equal(m.lang, "en");
+	assert_non_null(strstr(m.body, "affiliationChanged"));
+	assert_non_null(strstr(m.body, "CN=alice-batch"));
+	ra_mail_clear(&m);
+	snprintf(key, sizeof(key), "revoked:%s:officers", r.request_id);
+	assert_true(has_mail(f, key, NULL));
+	snprintf(key, sizeof(key), "batch:%lld", (long long)bid);
+	assert_true(has_mail(f, key, &m));
+	assert_string_equal(m.kind, "batch_finished");
+	assert_string_equal(m.recipients, "officers@example.jp");
+	assert_non_null(strstr(m.body, "完了:    1"));
+	ra_mail_clear(&m);
+	total = mail_total(f);
+	assert_int_equal(total, 3);
+	assert_int_equal(ra_notify_request(&f->app, &r), IK_OK);   /* told again: no new mail */
+	assert_int_equal(ra_notify_batch(&f->app, bid), IK_OK);
+	assert_int_equal(mail_total(f), total);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -601,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_window),
 		cmocka_unit_test_setup_teardown(test_window_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_request_notices, setup, teardown),
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test_setup_teardown(test_sendmail, setup, teardown),
 	};
