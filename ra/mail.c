@@ -82,114 +82,138 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The child's I/O until it exits or the deadline passes: msg into in_fd (closed when all
+ * is written), its output into keep.  *off gets how much was written.  1 when it exited
+ * (*status), 0 on timeout or a poll failure (the child is then killed and reaped). */
+typedef struct pump {
+	pid_t pid;
+	int in_fd, out_fd;
+	const uint8_t *msg;
+	size_t len, off;
+	char keep[OUTPUT_KEEP + 1];
+	size_t kept;
+} pump;
+
+static void pump_read(pump *p)
+{
+	char buf[512];
+	ssize_t r = read(p->out_fd, buf, sizeof(buf));
+
+	if (r <= 0) {
+		close(p->out_fd);
+		p->out_fd = -1;
+		return;
+	}
+	if ((size_t)r > OUTPUT_KEEP - p->kept)
+		r = (ssize_t)(OUTPUT_KEEP - p->kept);
+	memcpy(p->keep + p->kept, buf, (size_t)r);
+	p->kept += (size_t)r;
+}
+
+static void pump_write(pump *p)
+{
+	ssize_t w = write(p->in_fd, p->msg + p->off, p->len - p->off);
+
+	if (w > 0)
+		p->off += (size_t)w;
+	if ((w < 0 && errno != EAGAIN && errno != EINTR) || p->off == p->len) {
+		close(p->in_fd);
+		p->in_fd = -1;
+	}
+}
+
+static int pump_run(pump *p, int64_t deadline, int *status)
+{
+	for (;;) {
+		struct pollfd fds[2];
+		int nfds = 0;
+		int64_t left = deadline - mono_ms();
+
+		if (left <= 0)
+			break;
+		if (p->out_fd >= 0)
+			fds[nfds++] = (struct pollfd){ .fd = p->out_fd, .events = POLLIN };
+		if (p->in_fd >= 0)
+			fds[nfds++] = (struct pollfd){ .fd = p->in_fd, .events = POLLOUT };
+		if (nfds == 0) {   /* both pipes done: wait for the exit */
+			if (waitpid(p->pid, status, WNOHANG) == p->pid)
+				return 1;
+			(void)poll(NULL, 0, 20);
+			continue;
+		}
+		if (poll(fds, (nfds_t)nfds, left > 1000 ? 1000 : (int)left) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < nfds; i++) {
+			if (fds[i].revents == 0)
+				continue;
+			if (fds[i].fd == p->out_fd)
+				pump_read(p);
+			else if (fds[i].fd == p->in_fd)
+				pump_write(p);
+		}
+	}
+	kill(p->pid, SIGKILL);
+	(void)waitpid(p->pid, status, 0);
+	return 0;
+}
+
 ik_status ra_sendmail_run(char *const argv[], const uint8_t *msg, size_t len,
     unsigned timeout_s, char *why, size_t whysz)
 {
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0, done = 0;
-	char keep[OUTPUT_KEEP + 1];
-	size_t kept = 0, off = 0;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, status = 0;
 	sigset_t block, old;
-	int64_t deadline = mono_ms() + (int64_t)timeout_s * 1000;
-	pid_t pid;
+	pump p;
 	ik_status st = IK_ERR_IO;
 
 	why[0] = '\0';
+	memset(&p, 0, sizeof(p));
+	p.in_fd = p.out_fd = -1;
 	sigemptyset(&block);
 	sigaddset(&block, SIGPIPE);
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
 		snprintf(why, whysz, "pipe: %s", strerror(errno));
 		goto out;
 	}
+	/* a write to a command that quit must not kill the RA: SIGPIPE blocked meanwhile */
 	pthread_sigmask(SIG_BLOCK, &block, &old);
-	pid = fork();
-	if (pid == 0)
+	p.pid = fork();
+	if (p.pid == 0)
 		child(argv, in[0], out[1], &old);
 	close(in[0]);
 	close(out[1]);
 	in[0] = out[1] = -1;
-	if (pid < 0) {
+	if (p.pid < 0) {
 		snprintf(why, whysz, "fork: %s", strerror(errno));
 		goto restore;
 	}
-	(void)fcntl(in[1], F_SETFL, O_NONBLOCK);
+	p.in_fd = in[1];
+	p.out_fd = out[0];
+	in[1] = out[0] = -1;
+	p.msg = msg;
+	p.len = len;
+	(void)fcntl(p.in_fd, F_SETFL, O_NONBLOCK);
 	if (len == 0) {
-		close(in[1]);
-		in[1] = -1;
+		close(p.in_fd);
+		p.in_fd = -1;
 	}
-	for (;;) {
-		struct pollfd p[2];
-		int np = 0, wait_ms;
-		int64_t left = deadline - mono_ms();
-
-		if (left <= 0) {
-			kill(pid, SIGKILL);
-			(void)waitpid(pid, &status, 0);
-			snprintf(why, whysz, "%s did not finish within %u s (killed)", argv[0],
-			    timeout_s);
-			goto restore;
-		}
-		if (out[0] >= 0)
-			p[np++] = (struct pollfd){ .fd = out[0], .events = POLLIN };
-		if (in[1] >= 0)
-			p[np++] = (struct pollfd){ .fd = in[1], .events = POLLOUT };
-		if (np == 0) {
-			pid_t w = waitpid(pid, &status, WNOHANG);
-			if (w == pid) {
-				done = 1;
-				break;
-			}
-			wait_ms = 20;
-			(void)poll(NULL, 0, wait_ms);
-			continue;
-		}
-		wait_ms = left > 1000 ? 1000 : (int)left;
-		if (poll(p, (nfds_t)np, wait_ms) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < np; i++) {
-			if (p[i].fd == out[0] && (p[i].revents & (POLLIN | POLLHUP | POLLERR))) {
-				char buf[512];
-				ssize_t r = read(out[0], buf, sizeof(buf));
-				if (r <= 0) {
-					close(out[0]);
-					out[0] = -1;
-				} else {
-					size_t take = (size_t)r < OUTPUT_KEEP - kept ? (size_t)r : OUTPUT_KEEP - kept;
-					memcpy(keep + kept, buf, take);
-					kept += take;
-				}
-			} else if (p[i].fd == in[1] && (p[i].revents & (POLLOUT | POLLERR | POLLHUP))) {
-				ssize_t w = write(in[1], msg + off, len - off);
-				if (w > 0)
-					off += (size_t)w;
-				if ((w < 0 && errno != EAGAIN && errno != EINTR) || off == len) {
-					close(in[1]);
-					in[1] = -1;
-				}
-			}
-		}
-	}
-	if (!done) {
-		kill(pid, SIGKILL);
-		(void)waitpid(pid, &status, 0);
-		snprintf(why, whysz, "%s: poll failed", argv[0]);
+	if (!pump_run(&p, mono_ms() + (int64_t)timeout_s * 1000, &status)) {
+		snprintf(why, whysz, "%s did not finish within %u s (killed)", argv[0], timeout_s);
 		goto restore;
 	}
-	keep[kept] = '\0';
-	for (size_t i = 0; i < kept; i++)
-		if ((unsigned char)keep[i] < 0x20 || keep[i] == 0x7f)
-			keep[i] = ' ';
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && off == len) {
+	p.keep[p.kept] = '\0';
+	for (size_t i = 0; i < p.kept; i++)
+		if ((unsigned char)p.keep[i] < 0x20 || p.keep[i] == 0x7f)
+			p.keep[i] = ' ';
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && p.off == len)
 		st = IK_OK;
-	} else if (WIFEXITED(status)) {
+	else if (WIFEXITED(status))
 		snprintf(why, whysz, "%s exited with status %d%s%s", argv[0], WEXITSTATUS(status),
-		    kept ? ": " : "", keep);
-	} else {
+		    p.kept ? ": " : "", p.keep);
+	else
 		snprintf(why, whysz, "%s ended by signal %d", argv[0],
 		    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-	}
 restore:
 	{
-		/* a SIGPIPE raised by a write to a command that quit: take it off the thread */
 		struct timespec zero = { 0, 0 };
 		sigset_t pending;
 		sigpending(&pending);
@@ -204,6 +228,10 @@ out:
 		if (out[i] >= 0)
 			close(out[i]);
 	}
+	if (p.in_fd >= 0)
+		close(p.in_fd);
+	if (p.out_fd >= 0)
+		close(p.out_fd);
 	return st;
 }
 
