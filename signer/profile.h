@@ -34,6 +34,10 @@ typedef struct sg_profile {
 	/* usage = server: EKU serverAuth instead of clientAuth, and the CN (a DNS name or an
 	 * IP address) repeated as the one subjectAltName — for the appliance's own TLS. */
 	int server;
+	/* Internal only, never from the config: the delegated OCSP responder certificate
+	 * (signer/ocsp.c) — EKU OCSPSigning, id-pkix-ocsp-nocheck, keyUsage digitalSignature
+	 * whatever the key type, and no CRL DP or AIA. */
+	int ocsp;
 } sg_profile;
 
 /* 1 if s is an IPv4/IPv6 literal (its 4 or 16 bytes in ip, length in iplen), 0 if not. */

@@ -576,6 +576,8 @@ ik_status sg_server_new(const sg_config *cfg, sg_server **out)
 	s->crl_number = sg_ledger_crl_last(s->ledger);
 	if ((st = open_hsm(s)) != IK_OK || (st = check_key_matches_ca(s)) != IK_OK)
 		goto out;
+	if ((st = sg_ocsp_new(s, &s->ocsp)) != IK_OK)
+		goto out;
 	if ((st = bind_socket(s)) != IK_OK)
 		goto out;
 	if ((st = start_threads(s)) != IK_OK)
@@ -619,6 +621,7 @@ void sg_server_free(sg_server *s)
 	for (int i = 0; i < 2; i++)
 		if (s->wake[i] >= 0)
 			close(s->wake[i]);
+	sg_ocsp_free(s->ocsp);
 	hsm_close(s->hsm);
 	sg_ledger_close(s->ledger);
 	sg_ca_cleanup(&s->ca);
