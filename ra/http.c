@@ -24,6 +24,7 @@
 struct ra_http {
 	ra_app *app;
 	struct MHD_Daemon *d;
+	struct MHD_Daemon *plain;  /* http_port: public routes only (RA_RF_PLAIN) */
 	const ra_route *routes[RA_MAX_ROUTES];
 	size_t nroutes;
 	char *cert_pem;
@@ -57,7 +58,7 @@ static void add_security_headers(const ra_req *r, struct MHD_Response *resp)
 {
 	char cc[48];
 
-	if (r->app->cfg->tls)
+	if (r->app->cfg->tls && !r->plain)
 		MHD_add_response_header(resp, "Strict-Transport-Security",
 		    "max-age=31536000; includeSubDomains");
 	MHD_add_response_header(resp, "Content-Security-Policy",
@@ -65,7 +66,9 @@ static void add_security_headers(const ra_req *r, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	if (r->cache_seconds == 0 || r->who.role != RA_ROLE_NONE) {
+	if (r->cache_control != NULL && r->who.role == RA_ROLE_NONE) {
+		MHD_add_response_header(resp, "Cache-Control", r->cache_control);
+	} else if (r->cache_seconds == 0 || r->who.role != RA_ROLE_NONE) {
 		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	} else {
 		snprintf(cc, sizeof(cc), "public, max-age=%u", r->cache_seconds);
@@ -250,8 +253,10 @@ bad:
 static int route_match(const char *pattern, const char *path, char *id, size_t idsz)
 {
 	const char *brace = strstr(pattern, "{id}");
-	size_t pre, seg, post;
+	size_t pre, seg, post, plen = strlen(pattern);
 
+	if (plen > 0 && pattern[plen - 1] == '*') /* a prefix and a non-empty rest */
+		return strncmp(pattern, path, plen - 1) == 0 && path[plen - 1] != '\0';
 	if (brace == NULL)
 		return strcmp(pattern, path) == 0;
 	pre = (size_t)(brace - pattern);
@@ -273,9 +278,16 @@ ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const ra_route *rt = &routes[i];
 		const char *b = rt->pattern != NULL ? strstr(rt->pattern, "{id}") : NULL;
+		const char *star = rt->pattern != NULL ? strchr(rt->pattern, '*') : NULL;
 		if (rt->method == NULL || rt->pattern == NULL || rt->handler == NULL ||
-		    rt->pattern[0] != '/' || (b != NULL && strstr(b + 4, "{id}") != NULL))
+		    rt->pattern[0] != '/' || (b != NULL && strstr(b + 4, "{id}") != NULL) ||
+		    (star != NULL && (star[1] != '\0' || b != NULL)))
 			return IK_ERR_ARG;
+		if ((rt->flags & RA_RF_PLAIN) && rt->min_role != RA_ROLE_NONE) {
+			ik_log(LOG_ERR, "route %s %s needs a role: not on plain HTTP", rt->method,
+			    rt->pattern);
+			return IK_ERR_ARG;
+		}
 		if (strcmp(rt->method, "GET") != 0 && strcmp(rt->method, "HEAD") != 0 &&
 		    rt->min_role > RA_ROLE_NONE && !(rt->flags & RA_RF_CSRF)) {
 			ik_log(LOG_ERR, "route %s %s changes state without CSRF", rt->method,
@@ -329,6 +341,10 @@ static void dispatch(ra_http *h, ra_req *r)
 	rt = find_route(h, r);
 	if (rt == NULL)
 		return;
+	if (r->plain && !(rt->flags & RA_RF_PLAIN)) {
+		ra_reply_error(r, 404, "not_found", "not served over plain HTTP: use HTTPS");
+		return;
+	}
 	r->route = rt;
 	if (ra_auth_identify(r) != IK_OK) {
 		ra_reply_error(r, 500, "internal", "cannot check the credentials");
@@ -414,20 +430,18 @@ static void req_free(ra_req *r)
 	free(r);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle(ra_http *h, int plain, struct MHD_Connection *c, const char *url,
+    const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	ra_http *h = cls;
 	ra_req *r = *con_cls;
 	size_t total;
 
-	(void)version;
 	if (r == NULL) {
 		const char *cl;
 		r = req_new(h, c, url, method);
 		if (r == NULL)
 			return MHD_NO;
+		r->plain = plain;
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -465,6 +479,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	dispatch(h, r);
 	return r->result;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	return handle(cls, 0, c, url, method, upload_data, upload_data_size, con_cls);
+}
+
+/* The plain-HTTP listener's requests (cls is the same ra_http). */
+static enum MHD_Result on_request_plain(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	return handle(cls, 1, c, url, method, upload_data, upload_data_size, con_cls);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -559,6 +590,40 @@ static ik_status listen_addr(const ra_config *cfg, struct sockaddr_storage *ss, 
 	return IK_ERR_CONFIG;
 }
 
+/* The plain-HTTP listener for the public URLs certificates carry (OCSP, CRL): same
+ * handlers, only RA_RF_PLAIN routes (dispatch checks), no TLS, a small thread pool. */
+static ik_status start_plain(ra_http *h, char *err, size_t errsz)
+{
+	const ra_config *cfg = h->app->cfg;
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	int v6 = 0;
+
+	if (listen_addr(cfg, &ss, &v6) != IK_OK)
+		return IK_ERR_CONFIG;
+	if (v6) {
+		flags |= MHD_USE_IPv6;
+		((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons(cfg->http_port);
+	} else {
+		((struct sockaddr_in *)(void *)&ss)->sin_port = htons(cfg->http_port);
+	}
+	h->plain = MHD_start_daemon(flags, cfg->http_port, NULL, NULL, on_request_plain, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
+	    MHD_OPTION_END);
+	if (h->plain == NULL) {
+		snprintf(err, errsz, "cannot start the plain HTTP server on %s port %u (address in "
+		    "use?)", cfg->listen, (unsigned)cfg->http_port);
+		return IK_ERR_IO;
+	}
+	return IK_OK;
+}
+
 ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 {
 	const ra_config *cfg = h->app->cfg;
@@ -600,13 +665,15 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 		    (unsigned)cfg->port);
 		return IK_ERR_IO;
 	}
-	return IK_OK;
+	return cfg->http_port != 0 ? start_plain(h, err, errsz) : IK_OK;
 }
 
 void ra_http_free(ra_http *h)
 {
 	if (h == NULL)
 		return;
+	if (h->plain != NULL)
+		MHD_stop_daemon(h->plain);
 	if (h->d != NULL)
 		MHD_stop_daemon(h->d);
 	if (h->key_pem != NULL) {

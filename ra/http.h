@@ -70,6 +70,8 @@ typedef struct ra_req {
 	size_t nextra;          /* headers queued by ra_req_add_header */
 	char *extra[RA_REQ_MAX_HEADERS][2];
 	unsigned cache_seconds; /* 0 = Cache-Control: no-store (the default) */
+	const char *cache_control; /* if set, the whole Cache-Control value (must outlive the reply call) */
+	int plain;              /* came in on the plain-HTTP listener (cfg->http_port) */
 } ra_req;
 
 /* A handler must answer through exactly one ra_reply_* call; one that does not gets 500. */
@@ -77,10 +79,13 @@ typedef void (*ra_handler)(ra_req *req);
 
 #define RA_RF_CSRF 1u    /* cookie-authenticated calls need X-CSRF-Token (or form field csrf) */
 #define RA_RF_IPLIST 2u  /* the officer IP allow-list applies (implied for role >= auditor) */
+#define RA_RF_PLAIN 4u   /* also served on the plain-HTTP listener (OCSP, CRL, CA certificates:
+                          * the http:// URLs in certificates); anonymous routes only */
 
 struct ra_route {
 	const char *method;    /* "GET", "POST", ... */
-	const char *pattern;   /* exact path, or with one "{id}" segment */
+	const char *pattern;   /* exact path, or with one "{id}" segment, or ending in "*" (any
+	                        * non-empty rest of the path, '/' included; read it from path) */
 	ra_handler handler;
 	ra_role min_role;
 	unsigned flags;
@@ -92,7 +97,8 @@ ik_status ra_http_new(ra_app *app, ra_http **out);
 /* Routes are borrowed (static tables).  A state-changing route that needs a role but not
  * CSRF is refused (IK_ERR_ARG): every non-GET officer route takes RA_RF_CSRF. */
 ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n);
-/* Binds cfg->listen:port and starts the thread pool; on failure err says why. */
+/* Binds cfg->listen:port and starts the thread pool, and the plain-HTTP listener on
+ * cfg->listen:http_port if that is set; on failure err says why. */
 ik_status ra_http_start(ra_http *h, char *err, size_t errsz);
 void ra_http_free(ra_http *h);   /* stops the daemon; accepts NULL */
 

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
+#include "ocsp.h"
 #include "publish.h"
 #include "queue.h"
 #include "signer_client.h"
@@ -139,6 +140,7 @@ static const struct {
 	{ ra_api_bulk_routes, &ra_api_bulk_nroutes },
 	{ ra_download_routes, &ra_download_nroutes },
 	{ ra_publish_routes, &ra_publish_nroutes },
+	{ ra_ocsp_routes, &ra_ocsp_nroutes },
 };
 
 /* jansson copies request strings (passwords among them) into its own blocks: wipe every
@@ -190,6 +192,9 @@ static int serve(ra_app *app)
 	}
 	ik_log(LOG_INFO, "listening on %s port %u (%s)", app->cfg->listen,
 	    (unsigned)app->cfg->port, app->cfg->tls ? "https" : "http, TLS off");
+	if (app->cfg->http_port != 0)
+		ik_log(LOG_INFO, "listening on %s port %u (plain http: OCSP, CRL, CA certificates)",
+		    app->cfg->listen, (unsigned)app->cfg->http_port);
 	do {
 		if (sigwait(&set, &sig) != 0)
 			goto out;
