@@ -295,8 +295,10 @@ static ik_status responder_issue(sg_server *s, int64_t now, int64_t period, X509
 		OPENSSL_free(spki);
 		return IK_ERR_CRYPTO;
 	}
-	snprintf(id, sizeof(id), "%s%02x%02x%02x%02x%02x%02x%02x%02x:%lld", SG_OCSP_ID_PREFIX,
-	    md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], (long long)period);
+	/* the key, the renewal interval and the period: one id per certificate, never reused */
+	snprintf(id, sizeof(id), "%s%02x%02x%02x%02x%02x%02x%02x%02x:%ud:%lld", SG_OCSP_ID_PREFIX,
+	    md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], s->cfg.ocsp_cert_days,
+	    (long long)period);
 	ik_buf_init(&tbs, 64 * 1024);
 	ik_buf_init(&der, 64 * 1024);
 	memset(&prev, 0, sizeof(prev));
@@ -310,6 +312,10 @@ static ik_status responder_issue(sg_server *s, int64_t now, int64_t period, X509
 		if (*out == NULL || EVP_PKEY_eq(X509_get0_pubkey(*out), o->pub) != 1) {
 			ik_log(LOG_ERR, "ledger: the OCSP responder certificate %s does not match the key", id);
 			st = IK_ERR_LEDGER;
+		} else if (X509_cmp_time(X509_get0_notAfter(*out), NULL) <= 0) {
+			ik_log(LOG_ERR, "ledger: the OCSP responder certificate %s has expired (the "
+			    "clock went back?)", id);
+			st = IK_ERR_STATE;
 		}
 	} else if (st == IK_OK) {
 		ik_log(LOG_NOTICE, "OCSP responder certificate %s: completing an interrupted issuance", id);
