@@ -167,6 +167,17 @@ head -c 9000 /dev/zero > "$TMP/big.der"
 	ik_fail "the CRL is not served over plain HTTP"
 ik_ok "malformed (garbage, truncated, trailing bytes, bad base64) -> malformedRequest, not cached; wrong Content-Type 415, > 8192 bytes 413; only public URLs on plain HTTP"
 
+# the signer's own checks, with bodies the RA never sends (tool_ocsp talks to the socket)
+out=$(tool_ocsp "$TMP/signer.sock" "$ICA" 0001) || ik_fail "tool_ocsp"
+case "$out" in "error proto-field: ocsp: a serial is not a DER INTEGER"*) ;; *) ik_fail "non-DER serial: $out";; esac
+out=$(tool_ocsp "$TMP/signer.sock" "$ROOT" 01) || ik_fail "tool_ocsp"
+[ "$out" = "status 6 len 5" ] || ik_fail "root CertID at the signer: $out"
+out=$(tool_ocsp "$TMP/signer.sock" "$ICA" 80 "$TMP/neg.der") || ik_fail "tool_ocsp"
+case "$out" in "status 0 len "*) ;; *) ik_fail "negative serial: $out";; esac
+/usr/bin/python3 -c 'import sys; from cryptography.x509 import ocsp; r = ocsp.load_der_ocsp_response(open(sys.argv[1],"rb").read()); assert r.certificate_status == ocsp.OCSPCertStatus.UNKNOWN and r.serial_number == -128' \
+	"$TMP/neg.der" || ik_fail "negative serial: not unknown"
+ik_ok "at the signer: a serial that is not a DER INTEGER refused (proto-field), another issuer unauthorized, a negative serial unknown"
+
 # ---- the GET form (RFC 5019) and its caching headers ----------------------------------------
 openssl ocsp -issuer "$ICA" -cert "$TMP/u3.pem" -no_nonce -reqout "$TMP/greq.der" >/dev/null 2>&1
 b64=$(base64 -w0 "$TMP/greq.der" | /usr/bin/python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read().strip(), safe=""))')
@@ -266,6 +277,17 @@ expect u4 200
 ik_ok "nginx: revoked u3 refused ${lat} ms after the revoke, without a reload; u4 held -> 400, released -> 200"
 ngx_stop
 
+# ---- a restart finds the responder certificate in the ledger: no second one -------------------
+ik_stop_signer
+ik_start_signer
+q u4 "$PLAIN/ocsp" -no_nonce
+want u4 good
+again=$(/usr/bin/python3 -c 'import sys; from cryptography.x509 import ocsp; print("%X" % ocsp.load_der_ocsp_response(open(sys.argv[1],"rb").read()).certificates[0].serial_number)' "$TMP/q.der")
+[ "$again" = "$rserial" ] || ik_fail "after a restart the responder certificate changed ($rserial -> $again)"
+n=$(sqlite3 "$TMP/ledger.sqlite" "select count(*) from intents where profile = 'ocsp'")
+[ "$n" = 1 ] || ik_fail "$n responder certificates in the ledger after a restart"
+ik_ok "after a restart the signer answers with the same responder certificate, taken from its ledger"
+
 # ---- a signer without an OCSP key: runs, the RA answers tryLater -------------------------------
 ik_stop_signer
 printf 'key_label = no-such-key\n' >> "$TMP/signer.conf"
@@ -278,7 +300,9 @@ grep -q "Responder Error: trylater (3)" "$TMP/q.out" || ik_fail "no OCSP key: $(
 for _ in $(seq 1 20); do grep -q "ocsp: the signer did not answer (not-found" "$TMP/rad.log" && break; sleep 0.1; done
 grep -q "ocsp: the signer did not answer (not-found: OCSP is off" "$TMP/rad.log" ||
 	ik_fail "the RA did not log why: $(tail -n 3 "$TMP/rad.log")"
-ik_ok "no OCSP key on the token: the signer runs and issues, OCSP answers tryLater, both logs say why"
+out=$(tool_ocsp "$TMP/signer.sock" "$ICA" 01) || ik_fail "tool_ocsp"
+case "$out" in "error not-found: OCSP is off: no OCSP signing key 'no-such-key'"*) ;; *) ik_fail "verb without a key: $out";; esac
+ik_ok "no OCSP key on the token: the signer runs and issues, refuses the verb (not-found, saying why), the RA answers tryLater and logs it"
 
 # ---- [ocsp] config refusals -------------------------------------------------------------------
 bad_conf() {
