@@ -84,26 +84,113 @@ static int csr_member(ra_req *r, json_t *j, const char **out)
 	return 1;
 }
 
-/* POST /api/v1/devices/{id}/certificates */
-static void h_issue(ra_req *r)
+/* What POST /api/v1/devices/{id}/certificates asks for, checked. */
+typedef struct issue_args {
+	int64_t device_id;
+	const char *cn;
+	unsigned days, credential_days;
+	ra_download_kind credential;
+	uint64_t quota;
+	const ik_buf *spki;       /* from the CSR; NULL: the key is made at download */
+} issue_args;
+
+/* The key is the customer's: issued at once through the queue. */
+static void issue_from_csr(ra_req *r, const issue_args *a)
 {
-	json_t *j = ra_req_json(r), *out;
-	const char *cn = NULL, *csr = NULL, *cred = "password";
-	uint64_t days = DEFAULT_VALIDITY_DAYS, expire_days = 14, quota = 0;
-	ra_device dev;
-	ra_user user;
-	ra_cert cert;
-	int64_t did, cert_id;
-	char csr_cn[160] = "", why[256], target[64];
-	ik_buf spki;
+	ra_request_new n;
+	ra_request req;
+	char target[64];
 	ra_hist h;
 	ik_status st;
 
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_ISSUE;
+	n.device_id = a->device_id;
+	n.cn = a->cn;
+	n.validity_days = a->days;
+	n.spki = ik_buf_ptr(a->spki);
+	n.spki_len = ik_buf_remaining(a->spki);
+	n.quota = a->quota;
+	n.created_by = r->who.login;
+	snprintf(target, sizeof(target), "device:%lld", (long long)a->device_id);
+	h = ra_api_hist(r, "issue_requested", target, "{\"key\":\"csr\"}");
+	st = ra_store_request_add(r->app->store, &n, &h, &req);
+	if (st == IK_ERR_STATE) {
+		reply_refused(r, a->quota, "has_live_certificate",
+		    "the device already holds a live certificate: renew or revoke it");
+		return;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "device");
+		return;
+	}
+	ra_queue_kick(r->app->queue);
+	ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:s}", "request_id", (json_int_t)req.id,
+	    "certificate_id", (json_int_t)req.cert_id, "state", "issuing", "request",
+	    req.request_id));
+}
+
+/* Decided now, issued when the user downloads: the reservation and its one-time credential
+ * in one transaction. */
+static void issue_for_download(ra_req *r, const issue_args *a)
+{
+	ra_cert_new c = { .device_id = a->device_id, .cn = a->cn, .validity_days = a->days,
+	    .quota = a->quota };
+	ra_cert cert;
+	int64_t cert_id;
+	char target[64];
+	json_t *out = NULL;
+	ra_hist h;
+	ik_status st;
+
+	snprintf(target, sizeof(target), "device:%lld", (long long)a->device_id);
+	h = ra_api_hist(r, "issue_reserved", target, "{\"key\":\"at download\"}");
+	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
+		ra_api_store_error(r, st, "device");
+		return;
+	}
+	st = ra_store_cert_reserve(r->app->store, &c, &h, &cert_id);
+	if (st == IK_ERR_STATE) {
+		(void)ra_store_rollback(r->app->store);
+		reply_refused(r, a->quota, "has_live_certificate",
+		    "the device already holds a live certificate: renew or revoke it");
+		return;
+	}
+	if (st == IK_OK && (st = ra_store_cert_get(r->app->store, cert_id, &cert)) == IK_OK) {
+		out = json_pack("{s:o}", "certificate", ra_cert_json(&cert));
+		st = ra_download_credential_new(r, cert_id, a->credential, a->credential_days, out);
+	}
+	if (st == IK_OK)
+		st = ra_store_commit(r->app->store);
+	if (st != IK_OK) {
+		(void)ra_store_rollback(r->app->store);
+		json_decref(out);
+		ra_api_store_error(r, st, "device");
+		return;
+	}
+	ra_reply_json(r, 201, out);
+}
+
+/* POST /api/v1/devices/{id}/certificates {"common_name"?, "validity_days"?, "credential"?,
+ * "credential_days"?, "csr"?} */
+static void h_issue(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *cn = NULL, *csr = NULL, *cred = "password";
+	uint64_t days = DEFAULT_VALIDITY_DAYS, expire_days = 14;
+	issue_args a;
+	ra_device dev;
+	ra_user user;
+	char csr_cn[160] = "", why[256];
+	ik_buf spki;
+	ik_status st;
+
+	memset(&a, 0, sizeof(a));
 	ik_buf_init(&spki, RA_SPKI_MAX);
 	if (j == NULL)
 		goto out;
-	if (!ra_api_path_id(r, &did) || !ra_json_opt_str(r, j, "common_name", RA_CN_MAX, &cn) ||
-	    !csr_member(r, j, &csr) ||
+	if (!ra_api_path_id(r, &a.device_id) ||
+	    !ra_json_opt_str(r, j, "common_name", RA_CN_MAX, &cn) || !csr_member(r, j, &csr) ||
 	    !ra_json_opt_str(r, j, "credential", 16, &cred) ||
 	    !ra_json_opt_uint(r, j, "validity_days", 1, MAX_VALIDITY_DAYS, &days) ||
 	    !ra_json_opt_uint(r, j, "credential_days", 1, 90, &expire_days))
@@ -113,7 +200,7 @@ static void h_issue(ra_req *r)
 		    "credential");
 		goto out;
 	}
-	if ((st = ra_store_device_get(r->app->store, did, &dev)) != IK_OK ||
+	if ((st = ra_store_device_get(r->app->store, a.device_id, &dev)) != IK_OK ||
 	    (st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK) {
 		ra_api_store_error(r, st, "device");
 		goto out;
@@ -123,77 +210,25 @@ static void h_issue(ra_req *r)
 		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
 		goto out;
 	}
-	if (cn == NULL)
-		cn = csr_cn[0] != '\0' ? csr_cn : user.external_id;
-	if (!ra_cn_ok(cn)) {
+	a.cn = cn != NULL ? cn : csr_cn[0] != '\0' ? csr_cn : user.external_id;
+	if (!ra_cn_ok(a.cn)) {
 		ra_reply_error_field(r, 400, "bad_field", "common_name: 1..64 printable characters, "
 		    "no leading or trailing space", "common_name");
 		goto out;
 	}
-	if (quota_get(r, &quota) != IK_OK) {
+	if (quota_get(r, &a.quota) != IK_OK) {
 		ra_reply_error(r, 500, "internal", "cannot read the quota");
 		goto out;
 	}
-	snprintf(target, sizeof(target), "device:%lld", (long long)did);
+	a.days = (unsigned)days;
+	a.credential_days = (unsigned)expire_days;
+	a.credential = strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD;
 	if (csr != NULL) {
-		/* the key is the customer's: issue at once through the queue */
-		ra_request_new n;
-		ra_request req;
-
-		memset(&n, 0, sizeof(n));
-		n.kind = RA_REQ_ISSUE;
-		n.device_id = did;
-		n.cn = cn;
-		n.validity_days = (unsigned)days;
-		n.spki = ik_buf_ptr(&spki);
-		n.spki_len = ik_buf_remaining(&spki);
-		n.quota = quota;
-		n.created_by = r->who.login;
-		h = ra_api_hist(r, "issue_requested", target, "{\"key\":\"csr\"}");
-		st = ra_store_request_add(r->app->store, &n, &h, &req);
-		if (st == IK_ERR_STATE) {
-			reply_refused(r, quota, "has_live_certificate",
-			    "the device already holds a live certificate: renew or revoke it");
-			goto out;
-		}
-		if (st != IK_OK) {
-			ra_api_store_error(r, st, "device");
-			goto out;
-		}
-		ra_queue_kick(r->app->queue);
-		ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:s}", "request_id", (json_int_t)req.id,
-		    "certificate_id", (json_int_t)req.cert_id, "state", "issuing", "request",
-		    req.request_id));
-		goto out;
+		a.spki = &spki;
+		issue_from_csr(r, &a);
+	} else {
+		issue_for_download(r, &a);
 	}
-	{
-		ra_cert_new c = { .device_id = did, .cn = cn, .validity_days = (unsigned)days,
-		    .quota = quota };
-		h = ra_api_hist(r, "issue_reserved", target, "{\"key\":\"at download\"}");
-		st = ra_store_cert_reserve(r->app->store, &c, &h, &cert_id);
-	}
-	if (st == IK_ERR_STATE) {
-		reply_refused(r, quota, "has_live_certificate",
-		    "the device already holds a live certificate: renew or revoke it");
-		goto out;
-	}
-	if (st != IK_OK) {
-		ra_api_store_error(r, st, "device");
-		goto out;
-	}
-	if ((st = ra_store_cert_get(r->app->store, cert_id, &cert)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	out = json_pack("{s:o}", "certificate", ra_cert_json(&cert));
-	st = ra_download_credential_new(r, cert_id, strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN :
-	    RA_DOWNLOAD_PASSWORD, (unsigned)expire_days, out);
-	if (st != IK_OK) {
-		json_decref(out);
-		ra_reply_error(r, 500, "internal", "cannot make the download credential");
-		goto out;
-	}
-	ra_reply_json(r, 201, out);
 out:
 	ik_buf_cleanup(&spki);
 	json_decref(j);
