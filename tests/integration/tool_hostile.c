@@ -270,7 +270,7 @@ static void stall(void)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	snprintf(d, sizeof(d), "closed after %.1f s", secs);
-	check(secs >= 9.0 && secs <= 13.0, "cut off after about 10 s", d);
+	check(secs >= 9.0 && secs <= 30.0, "cut off after the 10 s frame timeout, not before", d);
 	check(status_works(other), "other connection still served", NULL);
 	close(fd);
 	close(other);
