@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "store_sqlite_int.h"
 
 static const char PEM_ENCRYPTED[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
@@ -38,6 +39,7 @@ static const char SQL_BK_ITEMS[] =
 static const char SQL_BK_PURGE_CERTS[] =
     "UPDATE certificates SET key_envelope = NULL"
     " WHERE key_envelope IS NOT NULL AND id IN (SELECT cert_id FROM requests WHERE batch_id = ?1)";
+static const char SQL_BK_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
 static const char SQL_BK_PURGE_BATCH[] =
     "UPDATE batches SET envelope_key = NULL, downloaded_at = ?2, updated_at = ?2"
     " WHERE id = ?1 AND planned > 0 AND downloaded_at IS NULL AND state <> 'running'";
@@ -385,6 +387,26 @@ ik_status ra_store_batch_items(ra_store *s, int64_t id,
 	return st;
 }
 
+/* The deleted keys' old pages also sit in the WAL until it is reused: copy it into the
+ * database (whose freed content secure_delete has zeroed) and cut it to nothing.  Best
+ * effort: a reader still open keeps the frames for now (then the next checkpoint). */
+static void wal_truncate(sq_conn *c)
+{
+	sqlite3_stmt *q;
+	int row;
+	ik_status st = sq_stmt(c, SQL_BK_WAL_TRUNCATE, &q);
+
+	if (st == IK_OK) {
+		st = sq_step(c, q, &row);
+		if (st == IK_OK && row && sq_col_i64(q, 0) != 0)
+			st = IK_ERR_BUSY;
+		sq_reset(q);
+	}
+	if (st != IK_OK)
+		ik_log(LOG_NOTICE, "store: the WAL could not be truncated after a batch download "
+		    "(%s); the next checkpoint will", ik_status_str(st));
+}
+
 ik_status ra_store_batch_purge_keys(ra_store *s, int64_t id, const ra_hist *h)
 {
 	sq_conn *c;
@@ -407,5 +429,7 @@ ik_status ra_store_batch_purge_keys(ra_store *s, int64_t id, const ra_hist *h)
 		st = sq_run_ids(c, SQL_BK_PURGE_CERTS, v, 1, NULL);
 	if (st == IK_OK)
 		st = sq_hist(s, h);
-	return sq_finish(c, st);
+	if ((st = sq_finish(c, st)) == IK_OK)
+		wal_truncate(c);
+	return st;
 }

@@ -106,6 +106,14 @@ check_no_clear_key
 [ "$(db "SELECT COUNT(*) FROM certificates WHERE key_envelope IS NOT NULL")" = 50 ] || ik_fail "sealed keys: not 50"
 [ "$(db "SELECT COUNT(*) FROM certificates WHERE substr(key_envelope, 1, 4) = CAST('IKB1' AS BLOB)")" = 50 ] || ik_fail "sealed key format"
 db "SELECT envelope_key FROM batches WHERE id = $B1" > "$TMP/envkey.pem"
+# bytes_in_files HEX FILE...: true when one of the files holds those bytes
+bytes_in_files() {
+	python3 -c 'import sys; b = bytes.fromhex(sys.argv[1]); sys.exit(0 if any(b in open(f, "rb").read() for f in sys.argv[2:]) else 1)' "$@"
+}
+xxd_line() { sed -n 2p "$1" | tr -d '\n' | od -An -v -tx1 | tr -d ' \n'; }   # the PEM's first base64 line
+SEALED_HEX=$(db "SELECT lower(hex(substr(key_envelope, 200, 48))) FROM certificates WHERE key_envelope IS NOT NULL LIMIT 1")
+bytes_in_files "$(xxd_line "$TMP/envkey.pem")" "$TMP"/ra.sqlite* || ik_fail "the byte search does not find the envelope key it should"
+bytes_in_files "$SEALED_HEX" "$TMP"/ra.sqlite* || ik_fail "the byte search does not find a sealed key it should"
 head -1 "$TMP/envkey.pem" | grep -q '^-----BEGIN ENCRYPTED PRIVATE KEY-----$' || ik_fail "envelope key not encrypted PKCS#8"
 openssl asn1parse -in "$TMP/envkey.pem" > "$TMP/envkey.asn1"
 grep -q 'PBES2' "$TMP/envkey.asn1" && grep -q 'PBKDF2' "$TMP/envkey.asn1" && grep -q 'hmacWithSHA256' "$TMP/envkey.asn1" \
@@ -198,6 +206,9 @@ ik_ok "ZIP: 50 .p12 (AES-256) each opening with its own password from passwords.
 [ "$(db "SELECT downloaded_at IS NOT NULL FROM batches WHERE id = $B1")" = 1 ] || ik_fail "downloaded_at"
 check_no_clear_key
 db .dump | grep -q 'ENCRYPTED PRIVATE KEY' && ik_fail "encrypted key still in the dump"
+# nor in the files' free space or the WAL (secure_delete, WAL truncated after the download)
+bytes_in_files "$(xxd_line "$TMP/envkey.pem")" "$TMP"/ra.sqlite* && ik_fail "the envelope key lingers in the database files"
+bytes_in_files "$SEALED_HEX" "$TMP"/ra.sqlite* && ik_fail "a sealed key lingers in the database files"
 db .dump | tr 'A-Z' 'a-z' | grep -q "x'494b4231" && ik_fail "a sealed key still in the dump"
 s=$(ik_api olivia "$OFF" POST "/api/v1/batches/$B1/download" "{\"passphrase\":\"$BPASS\"}")
 ik_expect 410 batch_downloaded "$s" "second download"
