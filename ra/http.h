@@ -28,6 +28,7 @@ typedef struct ra_store ra_store;     /* store.h */
 typedef struct ra_signer ra_signer;   /* signer_client.h */
 typedef struct ra_publish ra_publish; /* publish.h */
 typedef struct ra_queue ra_queue;     /* queue.h */
+typedef struct ra_batcher ra_batcher; /* batch.h */
 
 /* What every handler can reach; owned by main. */
 typedef struct ra_app {
@@ -36,6 +37,7 @@ typedef struct ra_app {
 	ra_signer *signer;    /* may be NULL while the signer is not configured */
 	ra_publish *publish;  /* CA certificates and CRL for the public URLs */
 	ra_queue *queue;      /* issuance and revocation requests to the signer */
+	ra_batcher *batcher;  /* adds the running "issue N more" batch's certificates */
 } ra_app;
 
 /* Who is asking, filled by ra_auth_identify before the route's checks. */

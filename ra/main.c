@@ -14,6 +14,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "batch.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -135,6 +136,7 @@ static const struct {
 	{ ra_api_auth_routes, &ra_api_auth_nroutes },
 	{ ra_api_users_routes, &ra_api_users_nroutes },
 	{ ra_api_certs_routes, &ra_api_certs_nroutes },
+	{ ra_api_batches_routes, &ra_api_batches_nroutes },
 	{ ra_api_history_routes, &ra_api_history_nroutes },
 	{ ra_api_bulk_routes, &ra_api_bulk_nroutes },
 	{ ra_download_routes, &ra_download_nroutes },
@@ -179,6 +181,10 @@ static int serve(ra_app *app)
 		ik_log(LOG_ERR, "cannot start the request queue: %s", ik_status_str(st));
 		goto out;
 	}
+	if ((st = ra_batcher_start(app, &app->batcher)) != IK_OK) {
+		ik_log(LOG_ERR, "cannot start the batch worker: %s", ik_status_str(st));
+		goto out;
+	}
 	if ((st = ra_http_new(app, &h)) != IK_OK)
 		goto out;
 	for (size_t i = 0; i < sizeof(route_tables) / sizeof(route_tables[0]); i++)
@@ -198,9 +204,11 @@ static int serve(ra_app *app)
 	rc = 0;
 out:
 	ra_http_free(h);
+	ra_batcher_stop(app->batcher);
 	ra_queue_stop(app->queue);
 	ra_publish_free(app->publish);
 	ra_signer_free(app->signer);
+	app->batcher = NULL;
 	app->queue = NULL;
 	app->publish = NULL;
 	app->signer = NULL;
