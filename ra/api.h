@@ -28,6 +28,22 @@ extern const size_t ra_download_nroutes;
 extern const ra_route ra_api_history_routes[];
 extern const size_t ra_api_history_nroutes;
 
+/* ---- renewal (api_certs.c), shared with bulk files ---- */
+typedef struct ra_renew_args {
+	const ra_cert *old;       /* active or suspended */
+	unsigned days;            /* 0: the old one's validity */
+	int revoke_old;           /* revoke the old one (superseded) once the new one is issued */
+	const ik_buf *spki;       /* from a CSR; NULL: the key is made at download */
+	ra_download_kind credential;
+	unsigned credential_days;
+	int no_credential;        /* a dry run: the rules only, no credential made */
+	uint64_t quota;
+} ra_renew_args;
+/* Queues the renewal (and, without a CSR, adds the one-time credential to out as
+ * "download") in one transaction, nested in the caller's.  IK_ERR_STATE: over the quota or
+ * the old certificate is not active/suspended. */
+ik_status ra_renew_queue(ra_req *r, const ra_renew_args *a, ra_request *req, json_t *out);
+
 /* ---- helpers (api_common.c) ---- */
 
 /* The {id} path segment as a positive integer; otherwise replies 400 and returns 0. */

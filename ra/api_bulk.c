@@ -1,6 +1,6 @@
-/* api_bulk: bulk files (TSV/CSV) for issuing and revoking.
+/* api_bulk: bulk files (TSV/CSV) for issuing, renewing and revoking.
  *
- * POST /api/v1/bulk?kind=issue|revoke&mode=abort|valid&dry_run=0|1&format=auto|tsv|csv,
+ * POST /api/v1/bulk?kind=issue|renew|revoke&mode=abort|valid&dry_run=0|1&format=auto|tsv|csv,
  * the file as the body.  The parser (bulk.c) checks every row and column first; then every
  * row is applied inside one store transaction, each row in a nested one (a savepoint):
  *  - mode=abort (the default): any error, in the file or from the store (unknown serial,
@@ -240,6 +240,50 @@ static int apply_revoke(bulk_run *b, const ra_bulk_row *row)
 	return 1;
 }
 
+/* A renewal for download: the new certificate's one-time credential is in the results. */
+static int apply_renew(bulk_run *b, const ra_bulk_row *row)
+{
+	ra_cert c;
+	ra_request req;
+	const char *col = "serial";
+	ra_renew_args a;
+	json_t *res;
+	ik_status st = find_cert(b, row, &c, &col);
+
+	if (st == IK_ERR_NOT_FOUND || st == IK_ERR_EXISTS) {
+		row_error(b, row->row, col, st == IK_ERR_NOT_FOUND ?
+		    "no live certificate with this value" :
+		    "several live certificates carry this name: give the serial");
+		return 0;
+	}
+	if (st != IK_OK) {
+		row_error(b, row->row, col, store_reason(st));
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	a.old = &c;
+	a.days = row->validity_days;
+	a.revoke_old = row->revoke_old == 1;
+	a.credential = RA_DOWNLOAD_PASSWORD;
+	a.credential_days = b->credential_days;
+	a.quota = b->quota;
+	res = json_pack("{s:I, s:s, s:I}", "row", (json_int_t)row->row, "serial", c.serial,
+	    "old_certificate_id", (json_int_t)c.id);
+	/* a dry run checks the same rules, without making credentials (slow, and shown once) */
+	a.no_credential = b->dry_run;
+	st = ra_renew_queue(b->r, &a, &req, res);
+	if (st != IK_OK) {
+		json_decref(res);
+		row_error(b, row->row, st == IK_ERR_STATE ? "" : col, st == IK_ERR_STATE ?
+		    "over the contracted number of certificates, or the certificate cannot be renewed" :
+		    store_reason(st));
+		return 0;
+	}
+	json_object_set_new(res, "certificate_id", json_integer(req.cert_id));
+	json_array_append_new(b->results, res);
+	return 1;
+}
+
 static void h_bulk(ra_req *r)
 {
 	const char *kind_s = ra_req_query(r, "kind"), *mode = ra_req_query(r, "mode"),
@@ -252,10 +296,8 @@ static void h_bulk(ra_req *r)
 	int64_t quota = 0;
 	ik_status st;
 
-	if (kind_s == NULL || (kind = ra_bulk_kind_from_name(kind_s)) < 0 ||
-	    kind == RA_BULK_RENEW) {
-		ra_reply_error_field(r, 400, "bad_query", "kind: issue or revoke (renewal by file is "
-		    "not available yet)", "kind");
+	if (kind_s == NULL || (kind = ra_bulk_kind_from_name(kind_s)) < 0) {
+		ra_reply_error_field(r, 400, "bad_query", "kind: issue, renew or revoke", "kind");
 		return;
 	}
 	if (mode != NULL && strcmp(mode, "abort") != 0 && strcmp(mode, "valid") != 0) {
@@ -299,7 +341,8 @@ static void h_bulk(ra_req *r)
 			continue;
 		if ((st = ra_store_begin(r->app->store)) != IK_OK)
 			break;
-		ok = kind == RA_BULK_ISSUE ? apply_issue(&b, row) : apply_revoke(&b, row);
+		ok = kind == RA_BULK_ISSUE ? apply_issue(&b, row) : kind == RA_BULK_RENEW ?
+		    apply_renew(&b, row) : apply_revoke(&b, row);
 		st = ok ? ra_store_commit(r->app->store) : ra_store_rollback(r->app->store);
 		if (st != IK_OK)
 			break;

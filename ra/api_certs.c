@@ -456,26 +456,59 @@ out:
 	json_decref(j);
 }
 
+ik_status ra_renew_queue(ra_req *r, const ra_renew_args *a, ra_request *req, json_t *out)
+{
+	ra_request_new n;
+	ra_hist h;
+	ik_status st;
+
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_RENEW;
+	n.old_cert_id = a->old->id;
+	n.validity_days = a->days ? a->days : a->old->validity_days;
+	n.revoke_old = a->revoke_old;
+	n.quota = a->quota;
+	n.created_by = r->who.login;
+	if (a->spki != NULL) {
+		n.spki = ik_buf_ptr(a->spki);
+		n.spki_len = ik_buf_remaining(a->spki);
+	} else {
+		n.generate_here = 1;
+	}
+	h = ra_api_hist(r, "renew_requested", a->old->serial, a->spki != NULL ?
+	    "{\"key\":\"csr\"}" : "{\"key\":\"at download\"}");
+	if ((st = ra_store_begin(r->app->store)) != IK_OK)
+		return st;
+	st = ra_store_request_add(r->app->store, &n, &h, req);
+	if (st == IK_OK && a->spki == NULL && !a->no_credential)
+		st = ra_download_credential_new(r, req->cert_id, a->credential, a->credential_days,
+		    out);
+	if (st == IK_OK)
+		st = ra_store_commit(r->app->store);
+	if (st != IK_OK)
+		(void)ra_store_rollback(r->app->store);
+	return st;
+}
+
 /* POST /api/v1/certificates/{id}/renew {"validity_days"?, "revoke_old"?, "csr"?,
  * "credential"?}: a new certificate for the same device and CN.  With a CSR it is issued at
  * once through the queue; without, the user downloads it with a one-time credential (the
- * key is made then).  The old one stays valid until the new one is issued, then it is
- * superseded — and revoked as superseded at once when revoke_old is true. */
+ * key is made then).  The old one stays valid (no longer the device's current one) — or is
+ * revoked as superseded as soon as the new one is issued when revoke_old is true. */
 static void h_renew(ra_req *r)
 {
-	json_t *j = ra_req_json(r), *out;
+	json_t *j = ra_req_json(r), *out = NULL;
 	const char *csr = NULL, *cred = "password";
-	uint64_t days = 0, quota = 0, expire_days = 14;
-	int revoke_old = 0;
+	uint64_t days = 0, expire_days = 14;
+	ra_renew_args a;
 	ra_cert old;
-	ra_request_new n;
 	ra_request req;
-	ra_hist h;
 	ik_buf spki;
 	int64_t id;
 	char cn[160], why[256];
 	ik_status st;
 
+	memset(&a, 0, sizeof(a));
 	ik_buf_init(&spki, RA_SPKI_MAX);
 	if (j == NULL)
 		goto out;
@@ -490,7 +523,7 @@ static void h_renew(ra_req *r)
 			    "revoke_old");
 			goto out;
 		}
-		revoke_old = json_is_true(json_object_get(j, "revoke_old"));
+		a.revoke_old = json_is_true(json_object_get(j, "revoke_old"));
 	}
 	if (strcmp(cred, "password") != 0 && strcmp(cred, "pin") != 0) {
 		ra_reply_error_field(r, 400, "bad_field", "credential: \"password\" or \"pin\"",
@@ -506,61 +539,35 @@ static void h_renew(ra_req *r)
 		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
 		goto out;
 	}
-	if (quota_get(r, &quota) != IK_OK) {
+	if (quota_get(r, &a.quota) != IK_OK) {
 		ra_reply_error(r, 500, "internal", "cannot read the quota");
 		goto out;
 	}
-	memset(&n, 0, sizeof(n));
-	n.kind = RA_REQ_RENEW;
-	n.old_cert_id = id;
-	n.validity_days = days ? (unsigned)days : old.validity_days;
-	n.revoke_old = revoke_old;
-	n.quota = quota;
-	n.created_by = r->who.login;
-	if (csr != NULL) {
-		n.spki = ik_buf_ptr(&spki);
-		n.spki_len = ik_buf_remaining(&spki);
-	} else {
-		n.generate_here = 1;
-	}
-	h = ra_api_hist(r, "renew_requested", old.serial, csr != NULL ? "{\"key\":\"csr\"}" :
-	    "{\"key\":\"at download\"}");
-	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	st = ra_store_request_add(r->app->store, &n, &h, &req);
+	a.old = &old;
+	a.days = (unsigned)days;
+	a.spki = csr != NULL ? &spki : NULL;
+	a.credential = strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD;
+	a.credential_days = (unsigned)expire_days;
+	out = json_object();
+	st = ra_renew_queue(r, &a, &req, out);
 	if (st == IK_ERR_STATE) {
-		(void)ra_store_rollback(r->app->store);
-		reply_refused(r, quota, "state",
+		reply_refused(r, a.quota, "state",
 		    "only an active or suspended certificate can be renewed");
 		goto out;
 	}
 	if (st != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
 		ra_api_store_error(r, st, "certificate");
 		goto out;
 	}
-	out = json_pack("{s:I, s:I, s:s}", "request_id", (json_int_t)req.id, "certificate_id",
-	    (json_int_t)req.cert_id, "state", "issuing");
-	if (csr == NULL && (st = ra_download_credential_new(r, req.cert_id,
-	    strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD,
-	    (unsigned)expire_days, out)) != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
-		json_decref(out);
-		ra_reply_error(r, 500, "internal", "cannot make the download credential");
-		goto out;
-	}
-	if ((st = ra_store_commit(r->app->store)) != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
-		json_decref(out);
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
+	json_object_set_new(out, "request_id", json_integer(req.id));
+	json_object_set_new(out, "certificate_id", json_integer(req.cert_id));
+	json_object_set_new(out, "state", json_string("issuing"));
 	if (csr != NULL)
 		ra_queue_kick(r->app->queue);
 	ra_reply_json(r, csr != NULL ? 202 : 201, out);
+	out = NULL;
 out:
+	json_decref(out);
 	ik_buf_cleanup(&spki);
 	json_decref(j);
 }
