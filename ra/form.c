@@ -107,7 +107,7 @@ static ik_status decode(const uint8_t *p, size_t n, char *out, size_t *olen)
 ik_status ra_form_parse_urlencoded(const uint8_t *p, size_t n, ra_form **out)
 {
 	ra_form *f = form_new();
-	char name[RA_FORM_NAME_MAX + 1];
+	char name[3 * RA_FORM_NAME_MAX + 1]; /* room for the encoded length: checked after */
 	size_t i = 0;
 	ik_status st = IK_OK;
 
