@@ -22,6 +22,7 @@ typedef struct list_params {
 	const char *cn;        /* "" = any */
 	const char *from;      /* YYYY-MM-DD or "" */
 	const char *to;
+	unsigned limit;        /* rows a page, 1..RA_PAGE_MAX */
 } list_params;
 
 static int pick(const char *s, const char *const *names, size_t n, int def)
@@ -54,6 +55,10 @@ static void list_href(ra_html *h, const list_params *lp, int sort, int desc,
 		ra_html_lit(h, "&amp;to=");
 		ra_html_url(h, lp->to);
 	}
+	if (lp->limit != RA_PAGE_MAX) {
+		ra_html_lit(h, "&amp;limit=");
+		ra_html_uint(h, lp->limit);
+	}
 	if (curname != NULL) {
 		ra_html_lit(h, "&amp;");
 		ra_html_text(h, curname);
@@ -71,7 +76,13 @@ static void search_form(ra_page *p, const list_params *lp)
 	ra_html_text(h, sorts[lp->sort]);
 	ra_html_lit(h, "\"><input type=\"hidden\" name=\"order\" value=\"");
 	ra_html_text(h, lp->desc ? "desc" : "asc");
-	ra_html_lit(h, "\"><label>");
+	ra_html_lit(h, "\">");
+	if (lp->limit != RA_PAGE_MAX) {
+		ra_html_lit(h, "<input type=\"hidden\" name=\"limit\" value=\"");
+		ra_html_uint(h, lp->limit);
+		ra_html_lit(h, "\">");
+	}
+	ra_html_lit(h, "<label>");
 	ra_html_msg(h, "certs.search_cn");
 	ra_html_lit(h, " <input type=\"search\" name=\"cn\" maxlength=\"64\" value=\"");
 	ra_html_text(h, lp->cn);
@@ -217,6 +228,11 @@ static void h_list(ra_req *r)
 	lp.cn = ra_ui_query(r, "cn", 64);
 	lp.from = ra_ui_query(r, "from", 10);
 	lp.to = ra_ui_query(r, "to", 10);
+	lp.limit = RA_PAGE_MAX;
+	if (ra_ui_query(r, "limit", 3) != NULL) {
+		unsigned long v = strtoul(ra_req_query(r, "limit"), NULL, 10);
+		lp.limit = v >= 1 && v <= RA_PAGE_MAX ? (unsigned)v : RA_PAGE_MAX;
+	}
 	lp.cn = lp.cn != NULL ? lp.cn : "";
 	lp.from = lp.from != NULL ? lp.from : "";
 	lp.to = lp.to != NULL ? lp.to : "";
@@ -233,6 +249,7 @@ static void h_list(ra_req *r)
 		lp.from = lp.to = "";
 	}
 	q.cursor = backward ? prev : cursor;
+	q.limit = lp.limit;
 	if ((rows = calloc(RA_PAGE_MAX, sizeof(*rows))) == NULL) {
 		ra_ui_error(r, 500, "internal");
 		return;

@@ -220,6 +220,26 @@ try {
 	assert.deepEqual(cns.map((s) => s.trim()), ["bulk-one", "bulk-two"]);
 	ok("bulk, valid-rows mode: preview, then confirm registers the 2 good rows only");
 
+	// ---- keyset pages: next and previous keep the order (2 and 3 a page here) ----
+	const cnsOf = async () => (await page.locator("td.cn").allTextContents()).map((s) => s.trim());
+	await page.goto(`${BASE}/ui/certs?sort=cn&order=asc&limit=2`);
+	assert.deepEqual(await cnsOf(), [evil, "bulk-one"]);
+	assert.equal(await page.locator("a[rel=prev]").count(), 0);
+	await page.click("a[rel=next]");
+	assert.deepEqual(await cnsOf(), ["bulk-two", "taro-laptop"]);
+	assert.equal(await page.locator("a[rel=next]").count(), 0);
+	await page.click("a[rel=prev]");
+	assert.deepEqual(await cnsOf(), [evil, "bulk-one"]);
+	assert.equal(await page.locator("a[rel=prev]").count(), 0);
+	await page.goto(`${BASE}/ui/certs?sort=cn&order=desc&limit=3`);
+	assert.deepEqual(await cnsOf(), ["taro-laptop", "bulk-two", "bulk-one"]);
+	await page.click("a[rel=next]");
+	assert.deepEqual(await cnsOf(), [evil]);
+	await page.click("a[rel=prev]");
+	assert.deepEqual(await cnsOf(), ["taro-laptop", "bulk-two", "bulk-one"]);
+	assert.equal(await page.locator("a[rel=prev]").count(), 0);
+	ok("certificate pages: next / previous by keyset, both sort orders");
+
 	// ---- history: search, chain check, CSV ----
 	await page.goto(`${BASE}/ui/history`);
 	await page.selectOption("select[name=op]", "revoke_requested");
