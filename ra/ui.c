@@ -226,7 +226,7 @@ void ra_page_end(ra_page *p, unsigned status)
 {
 	ra_html *h = &p->h;
 
-	ra_html_lit(h, "</main>\n<footer><span>Inkan</span> <span>");
+	ra_html_lit(h, "</main>\n<footer><span>Inkan</span> · <span>");
 	ra_html_msg(h, "footer.times");
 	ra_html_lit(h, "</span></footer>\n</body></html>\n");
 	if (h->st != IK_OK)
