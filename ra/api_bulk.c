@@ -284,56 +284,42 @@ static int apply_renew(bulk_run *b, const ra_bulk_row *row)
 	return 1;
 }
 
-static void h_bulk(ra_req *r)
+void ra_bulk_outcome_clear(ra_bulk_outcome *o)
 {
-	const char *kind_s = ra_req_query(r, "kind"), *mode = ra_req_query(r, "mode"),
-	    *fmt = ra_req_query(r, "format");
-	uint64_t dry = 0;
-	int kind, format = RA_BULK_AUTO, abort_mode, failed = 0;
+	json_decref(o->errors);
+	json_decref(o->results);
+	memset(o, 0, sizeof(*o));
+}
+
+ik_status ra_bulk_run(ra_req *r, ra_bulk_kind kind, ra_bulk_format format, int abort_mode,
+    int dry_run, const void *data, size_t len, ra_bulk_outcome *out)
+{
 	ra_bulk_limits lim;
 	ra_bulk_result *res = NULL;
-	bulk_run b = { .r = r, .credential_days = 14 };
+	bulk_run b = { .r = r, .credential_days = 14, .dry_run = dry_run };
 	int64_t quota = 0;
+	int failed = 0;
 	ik_status st;
 
-	if (kind_s == NULL || (kind = ra_bulk_kind_from_name(kind_s)) < 0) {
-		ra_reply_error_field(r, 400, "bad_query", "kind: issue, renew or revoke", "kind");
-		return;
-	}
-	if (mode != NULL && strcmp(mode, "abort") != 0 && strcmp(mode, "valid") != 0) {
-		ra_reply_error_field(r, 400, "bad_query", "mode: abort or valid", "mode");
-		return;
-	}
-	abort_mode = mode == NULL || strcmp(mode, "abort") == 0;
-	if (fmt != NULL && (format = ra_bulk_format_from_name(fmt)) < 0) {
-		ra_reply_error_field(r, 400, "bad_query", "format: auto, tsv or csv", "format");
-		return;
-	}
-	if (!ra_query_uint(r, "dry_run", 0, 1, &dry))
-		return;
-	b.dry_run = dry == 1;
-	if (ra_store_setting_get_int(r->app->store, "quota", 0, &quota) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot read the quota");
-		return;
-	}
+	memset(out, 0, sizeof(*out));
+	if ((st = ra_store_setting_get_int(r->app->store, "quota", 0, &quota)) != IK_OK)
+		return st;
 	b.quota = quota > 0 ? (uint64_t)quota : 0;
 	ra_bulk_limits_default(&lim);
-	st = ra_bulk_parse((ra_bulk_kind)kind, (ra_bulk_format)format, ik_buf_ptr(&r->body),
-	    ik_buf_remaining(&r->body), &lim, &res);
-	if (st != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot parse the file");
-		return;
-	}
+	if ((st = ra_bulk_parse(kind, format, data, len, &lim, &res)) != IK_OK)
+		return st;
 	b.errors = ra_bulk_errors_json(res);
 	b.results = json_array();
-	if (res->fatal || (abort_mode && !ra_bulk_clean(res))) {
-		failed = 1;
-		goto reply;
-	}
-	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
-		ra_api_store_error(r, st, "store");
+	if (b.errors == NULL || b.results == NULL) {
+		st = IK_ERR_NOMEM;
 		goto out;
 	}
+	if (res->fatal || (abort_mode && !ra_bulk_clean(res))) {
+		failed = 1;
+		goto done;
+	}
+	if ((st = ra_store_begin(r->app->store)) != IK_OK)
+		goto out;
 	for (size_t i = 0; i < res->nrows; i++) {
 		const ra_bulk_row *row = &res->rows[i];
 		int ok;
@@ -355,35 +341,74 @@ static void h_bulk(ra_req *r)
 	}
 	if (st != IK_OK || failed || b.dry_run) {
 		(void)ra_store_rollback(r->app->store);
-		if (st != IK_OK) {
-			ra_api_store_error(r, st, "store");
+		if (st != IK_OK)
 			goto out;
-		}
 	} else if ((st = ra_store_commit(r->app->store)) != IK_OK) {
 		(void)ra_store_rollback(r->app->store);
-		ra_api_store_error(r, st, "store");
 		goto out;
 	}
 	if (!b.dry_run && !failed && kind == RA_BULK_REVOKE)
 		ra_queue_kick(r->app->queue);
-reply:
-	{
-		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:o}", "kind", kind_s,
-		    "mode", abort_mode ? "abort" : "valid", "dry_run", b.dry_run, "rows",
-		    (json_int_t)res->nrows, "registered", (json_int_t)(failed || b.dry_run ? 0 :
-		    b.applied), "stored", !failed && !b.dry_run, "errors", b.errors, "results",
-		    failed ? json_array() : b.results);
-		if (failed)
-			json_decref(b.results);
-		b.errors = b.results = NULL;
-		json_object_set_new(j, "errors_dropped", json_integer((json_int_t)res->errors_dropped));
-		/* a refused file is 422 with every error; a run or a dry run is 200 */
-		ra_reply_json(r, failed ? 422 : 200, j);
-	}
+done:
+	out->rows = res->nrows;
+	out->applied = b.applied;
+	out->errors_dropped = res->errors_dropped;
+	out->failed = failed;
+	out->stored = !failed && !b.dry_run;
+	out->errors = b.errors;
+	out->results = failed ? json_array() : b.results;
+	if (failed)
+		json_decref(b.results);
+	b.errors = b.results = NULL;
+	st = IK_OK;
 out:
 	json_decref(b.errors);
 	json_decref(b.results);
 	ra_bulk_free(res);
+	return st;
+}
+
+static void h_bulk(ra_req *r)
+{
+	const char *kind_s = ra_req_query(r, "kind"), *mode = ra_req_query(r, "mode"),
+	    *fmt = ra_req_query(r, "format");
+	uint64_t dry = 0;
+	int kind, format = RA_BULK_AUTO, abort_mode;
+	ra_bulk_outcome o;
+	ik_status st;
+
+	if (kind_s == NULL || (kind = ra_bulk_kind_from_name(kind_s)) < 0) {
+		ra_reply_error_field(r, 400, "bad_query", "kind: issue, renew or revoke", "kind");
+		return;
+	}
+	if (mode != NULL && strcmp(mode, "abort") != 0 && strcmp(mode, "valid") != 0) {
+		ra_reply_error_field(r, 400, "bad_query", "mode: abort or valid", "mode");
+		return;
+	}
+	abort_mode = mode == NULL || strcmp(mode, "abort") == 0;
+	if (fmt != NULL && (format = ra_bulk_format_from_name(fmt)) < 0) {
+		ra_reply_error_field(r, 400, "bad_query", "format: auto, tsv or csv", "format");
+		return;
+	}
+	if (!ra_query_uint(r, "dry_run", 0, 1, &dry))
+		return;
+	st = ra_bulk_run(r, (ra_bulk_kind)kind, (ra_bulk_format)format, abort_mode, dry == 1,
+	    ik_buf_ptr(&r->body), ik_buf_remaining(&r->body), &o);
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "store");
+		return;
+	}
+	{
+		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:b, s:O, s:O}", "kind", kind_s,
+		    "mode", abort_mode ? "abort" : "valid", "dry_run", dry == 1, "rows",
+		    (json_int_t)o.rows, "registered", (json_int_t)(o.stored ? o.applied : 0),
+		    "stored", o.stored, "errors", o.errors, "results", o.results);
+		if (j != NULL)
+			json_object_set_new(j, "errors_dropped", json_integer((json_int_t)o.errors_dropped));
+		/* a refused file is 422 with every error; a run or a dry run is 200 */
+		ra_reply_json(r, o.failed ? 422 : 200, j);
+	}
+	ra_bulk_outcome_clear(&o);
 }
 
 const ra_route ra_api_bulk_routes[] = {

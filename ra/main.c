@@ -11,13 +11,16 @@
 #include <unistd.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "api.h"
 #include "auth.h"
 #include "batch.h"
 #include "config.h"
 #include "http.h"
+#include "i18n.h"
 #include "log.h"
+#include "pages.h"
 #include "publish.h"
 #include "queue.h"
 #include "signer_client.h"
@@ -141,6 +144,14 @@ static const struct {
 	{ ra_api_bulk_routes, &ra_api_bulk_nroutes },
 	{ ra_download_routes, &ra_download_nroutes },
 	{ ra_publish_routes, &ra_publish_nroutes },
+	{ ra_ui_routes, &ra_ui_nroutes },
+	{ ra_page_login_routes, &ra_page_login_nroutes },
+	{ ra_page_dash_routes, &ra_page_dash_nroutes },
+	{ ra_page_certs_routes, &ra_page_certs_nroutes },
+	{ ra_page_users_routes, &ra_page_users_nroutes },
+	{ ra_page_bulk_routes, &ra_page_bulk_nroutes },
+	{ ra_page_history_routes, &ra_page_history_nroutes },
+	{ ra_page_download_routes, &ra_page_download_nroutes },
 };
 
 /* jansson copies request strings (passwords among them) into its own blocks: wipe every
@@ -187,6 +198,7 @@ static int serve(ra_app *app)
 	}
 	if ((st = ra_http_new(app, &h)) != IK_OK)
 		goto out;
+	ra_http_set_html_error(h, ra_ui_error);
 	for (size_t i = 0; i < sizeof(route_tables) / sizeof(route_tables[0]); i++)
 		if (ra_http_add_routes(h, route_tables[i].routes, *route_tables[i].n) != IK_OK)
 			goto out;
@@ -229,6 +241,7 @@ int main(int argc, char **argv)
 	static ra_config cfg;
 	ra_app app;
 	ra_store *store = NULL;
+	ra_i18n *i18n = NULL;
 	char err[512];
 	int use_syslog = 0, c, rc;
 	ik_status st;
@@ -267,12 +280,28 @@ int main(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	app.cfg = &cfg;
 	app.store = store;
+	if (strcmp(cmd, "serve") == 0) {
+		if (ra_i18n_load(&i18n, err, sizeof(err)) != IK_OK) {
+			fprintf(stderr, "inkan-rad: the built-in message catalogs: %s\n", err);
+			ra_store_close(store);
+			return 1;
+		}
+		if (RAND_bytes(app.page_key, sizeof(app.page_key)) != 1) {
+			fprintf(stderr, "inkan-rad: no randomness for the page key\n");
+			ra_i18n_free(i18n);
+			ra_store_close(store);
+			return 1;
+		}
+		app.i18n = i18n;
+	}
 	if (strcmp(cmd, "add-officer") == 0)
 		rc = add_officer(store, login, role);
 	else if (strcmp(cmd, "verify-history") == 0)
 		rc = verify_history(store);
 	else
 		rc = serve(&app);
+	OPENSSL_cleanse(app.page_key, sizeof(app.page_key));
+	ra_i18n_free(i18n);
 	ra_store_close(store);
 	return rc;
 }

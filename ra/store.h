@@ -292,6 +292,10 @@ typedef struct ra_cert_query {
  * none is skipped or repeated while the sort key does not change. */
 ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *q, ra_cert *rows, size_t *n,
     char next[RA_CURSOR_MAX]);
+/* The cursor that starts a page right after row c in that order: with descending flipped,
+ * the page before c (a "previous page" link lists it and shows the rows reversed). */
+void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
+    char out[RA_CURSOR_MAX]);
 /* How many certificates match q's filters (sort, limit and cursor ignored). */
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *q, uint64_t *count);
 
