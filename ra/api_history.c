@@ -6,6 +6,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "policy.h"
 #include "queue.h"
 
 static int history_query(ra_req *r, ra_history_query *q)
@@ -144,6 +145,8 @@ static const struct {
 	{ "ip_allowlist", "officer IP allow-list: CIDRs separated by spaces or commas" },
 	{ "renewal_window_days", "days before expiry from which renewal is offered" },
 	{ "notify_addresses", "notification e-mail addresses, comma separated" },
+	{ "p12_password_min_length", "shortest PKCS#12 password end users may choose (8..64)" },
+	{ "p12_password_classes", "how many of lower, upper, digit, symbol it must mix (0..4)" },
 };
 
 static int setting_known(const char *key)
@@ -185,6 +188,10 @@ static int value_ok(ra_req *r, const char *key, const char *value)
 			ra_reply_error_field(r, 400, "bad_field", msg, key);
 			return 0;
 		}
+	} else if (strncmp(key, "p12_password_", 13) == 0 &&
+	    !ra_policy_setting_ok(key, value, why, sizeof(why))) {
+		ra_reply_error_field(r, 400, "bad_field", why, key);
+		return 0;
 	} else if (strcmp(key, "ip_allowlist") == 0 &&
 	    ra_cidr_list_check(value, why, sizeof(why)) != IK_OK) {
 		snprintf(msg, sizeof(msg), "ip_allowlist: %s", why);

@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "auth.h"
+#include "form.h"
 #include "http.h"
 #include "log.h"
 
@@ -25,6 +26,7 @@ struct ra_http {
 	ra_app *app;
 	struct MHD_Daemon *d;
 	struct MHD_Daemon *plain;  /* http_port: public routes only (RA_RF_PLAIN) */
+	ra_html_error_fn html_error;
 	const ra_route *routes[RA_MAX_ROUTES];
 	size_t nroutes;
 	char *cert_pem;
@@ -155,6 +157,17 @@ void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const 
 	disp[n++] = '"';
 	disp[n] = '\0';
 	send_reply(r, status, content_type, data, len, disp);
+}
+
+void ra_reply_redirect(ra_req *r, const char *location)
+{
+	static const char body[] = "see other\n";
+
+	if (location[0] != '/' || ra_req_add_header(r, "Location", location) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "bad redirect");
+		return;
+	}
+	send_reply(r, 303, "text/plain; charset=utf-8", body, sizeof(body) - 1, NULL);
 }
 
 /* ---- request accessors ----------------------------------------------------------- */
@@ -288,8 +301,10 @@ ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n)
 			    rt->pattern);
 			return IK_ERR_ARG;
 		}
+		if ((rt->flags & RA_RF_FORM) && strcmp(rt->method, "POST") != 0)
+			return IK_ERR_ARG;
 		if (strcmp(rt->method, "GET") != 0 && strcmp(rt->method, "HEAD") != 0 &&
-		    rt->min_role > RA_ROLE_NONE && !(rt->flags & RA_RF_CSRF)) {
+		    rt->min_role > RA_ROLE_NONE && !(rt->flags & (RA_RF_CSRF | RA_RF_FORM))) {
 			ik_log(LOG_ERR, "route %s %s changes state without CSRF", rt->method,
 			    rt->pattern);
 			return IK_ERR_ARG;
@@ -299,6 +314,29 @@ ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n)
 		h->routes[h->nroutes++] = rt;
 	}
 	return IK_OK;
+}
+
+/* 1 when a refusal should be a page: an HTML route, or a browser that asks for one. */
+static int wants_html(const ra_http *h, const ra_req *r)
+{
+	const char *accept;
+
+	if (h->html_error == NULL)
+		return 0;
+	if (r->route != NULL)
+		return (r->route->flags & RA_RF_HTML) != 0;
+	accept = ra_req_header(r, MHD_HTTP_HEADER_ACCEPT);
+	return accept != NULL && strstr(accept, "text/html") != NULL &&
+	    strncmp(r->path, "/api/", 5) != 0;
+}
+
+static void refuse(ra_http *h, ra_req *r, unsigned status, const char *code,
+    const char *message)
+{
+	if (wants_html(h, r))
+		h->html_error(r, status, code);
+	else
+		ra_reply_error(r, status, code, message);
 }
 
 /* The route for this request, or NULL after a 404/405 reply. */
@@ -323,11 +361,39 @@ static const ra_route *find_route(ra_http *h, ra_req *r)
 	if (path_found) {
 		if (ra_req_add_header(r, "Allow", allow) != IK_OK)
 			ik_log(LOG_WARNING, "cannot add the Allow header");
-		ra_reply_error(r, 405, "method_not_allowed", "this method is not allowed here");
+		refuse(h, r, 405, "method_not_allowed", "this method is not allowed here");
 	} else {
-		ra_reply_error(r, 404, "not_found", "no such resource");
+		refuse(h, r, 404, "not_found", "no such resource");
 	}
 	return NULL;
+}
+
+/* An HTML form's body into r->form; 0 after a refusal. */
+static int parse_form(ra_http *h, ra_req *r)
+{
+	const char *ct = ra_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	ik_status st;
+
+	if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 &&
+	    (ct[33] == '\0' || ct[33] == ';'))
+		st = ra_form_parse_urlencoded(ik_buf_ptr(&r->body), ik_buf_remaining(&r->body),
+		    &r->form);
+	else if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0)
+		st = ra_form_parse_multipart(r->conn, ik_buf_ptr(&r->body),
+		    ik_buf_remaining(&r->body), &r->form);
+	else {
+		refuse(h, r, 415, "content_type", "the body must be an HTML form");
+		return 0;
+	}
+	if (st == IK_ERR_NOMEM) {
+		refuse(h, r, 500, "internal", "out of memory");
+		return 0;
+	}
+	if (st != IK_OK) {
+		refuse(h, r, 400, "bad_form", "the form body is malformed");
+		return 0;
+	}
+	return 1;
 }
 
 static void dispatch(ra_http *h, ra_req *r)
@@ -335,7 +401,7 @@ static void dispatch(ra_http *h, ra_req *r)
 	const ra_route *rt;
 
 	if (r->too_large) {
-		ra_reply_error(r, 413, "too_large", "the request body is too large");
+		refuse(h, r, 413, "too_large", "the request body is too large");
 		return;
 	}
 	rt = find_route(h, r);
@@ -347,26 +413,32 @@ static void dispatch(ra_http *h, ra_req *r)
 	}
 	r->route = rt;
 	if (ra_auth_identify(r) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot check the credentials");
+		refuse(h, r, 500, "internal", "cannot check the credentials");
 		return;
 	}
 	if ((rt->min_role >= RA_ROLE_AUDITOR || (rt->flags & RA_RF_IPLIST)) &&
 	    !ra_auth_ip_allowed(r)) {
-		ra_reply_error(r, 403, "ip_not_allowed",
+		refuse(h, r, 403, "ip_not_allowed",
 		    "this address is not allowed to use the officer interface");
 		return;
 	}
 	if (rt->min_role > RA_ROLE_NONE && r->who.role == RA_ROLE_NONE) {
-		ra_reply_error(r, 401, "unauthenticated", "log in first");
+		refuse(h, r, 401, "unauthenticated", "log in first");
 		return;
 	}
 	if (r->who.role < rt->min_role) {
-		ra_reply_error(r, 403, "forbidden", "your role does not allow this");
+		refuse(h, r, 403, "forbidden", "your role does not allow this");
+		return;
+	}
+	if ((rt->flags & RA_RF_FORM) && !parse_form(h, r))
+		return;
+	if ((rt->flags & RA_RF_FORM) && !ra_auth_form_csrf_ok(r)) {
+		refuse(h, r, 403, "csrf", "missing or wrong CSRF token");
 		return;
 	}
 	if ((rt->flags & RA_RF_CSRF) && r->who.has_session && !r->who.via_bearer &&
 	    !ra_auth_csrf_ok(r)) {
-		ra_reply_error(r, 403, "csrf", "missing or wrong CSRF token");
+		refuse(h, r, 403, "csrf", "missing or wrong CSRF token");
 		return;
 	}
 	rt->handler(r);
@@ -422,6 +494,7 @@ static void req_free(ra_req *r)
 	if (r == NULL)
 		return;
 	ik_buf_cleanup(&r->body);
+	ra_form_free(r->form);
 	for (size_t i = 0; i < r->nextra; i++) {
 		free(r->extra[i][0]);
 		free(r->extra[i][1]);
@@ -556,6 +629,11 @@ out:
 	}
 	close(fd);
 	return st;
+}
+
+void ra_http_set_html_error(ra_http *h, ra_html_error_fn fn)
+{
+	h->html_error = fn;
 }
 
 ik_status ra_http_new(ra_app *app, ra_http **out)

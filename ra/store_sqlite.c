@@ -136,8 +136,10 @@ static ik_status conn_open(ra_store *s, sq_conn **out)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	/* secure_delete: deleted content (a batch's sealed keys after its download) is
+	 * overwritten with zeros, not left in free space of the file */
 	if (exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-	    " PRAGMA trusted_schema = OFF;") != IK_OK) {
+	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;") != IK_OK) {
 		conn_close(c);
 		return IK_ERR_IO;
 	}
@@ -760,4 +762,48 @@ ik_status ra_store_schema_version(ra_store *s, int *db_version, int *code)
 
 	*code = code_version();
 	return st != IK_OK ? st : read_version(c, db_version);
+}
+
+ik_status sq_read_one(sq_conn *c, const char *sql, const int64_t *id, const char *text,
+    sq_reader rd, void *out)
+{
+	sqlite3_stmt *q;
+	int row;
+	ik_status st = sq_stmt(c, sql, &q);
+
+	if (st != IK_OK)
+		return st;
+	if (text != NULL)
+		sq_bind_text(c, q, 1, text);
+	else if (id != NULL)
+		sq_bind_i64(c, q, 1, *id);
+	if ((st = sq_step(c, q, &row)) == IK_OK)
+		st = row ? rd(q, out) : IK_ERR_NOT_FOUND;
+	sq_reset(q);
+	return st;
+}
+
+ik_status sq_read_page(ra_store *s, const char *sql, const int64_t *v, int nv, size_t max,
+    sq_reader rd, void *rows, size_t elem, size_t *n)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int row = 1;
+	ik_status st;
+
+	*n = 0;
+	if (max == 0 || max > INT32_MAX)
+		return IK_ERR_ARG;
+	if ((st = sq_prep(s, sql, &c, &q)) != IK_OK)
+		return st;
+	for (int i = 0; i < nv; i++)
+		sq_bind_i64(c, q, i + 1, v[i]);
+	sq_bind_i64(c, q, nv + 1, (int64_t)max);
+	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
+		if ((st = rd(q, (uint8_t *)rows + *n * elem)) != IK_OK)
+			break;
+		(*n)++;
+	}
+	sq_reset(q);
+	return st;
 }

@@ -53,8 +53,9 @@ static const char *role_name(int role)
 	}
 }
 
-static ik_status read_officer(sqlite3_stmt *q, ra_officer *o)
+static ik_status read_officer(sqlite3_stmt *q, void *out)
 {
+	ra_officer *o = out;
 	ik_status st;
 
 	memset(o, 0, sizeof(*o));
@@ -102,20 +103,9 @@ static ik_status officer_one(ra_store *s, const char *sql, int64_t id, const cha
     ra_officer *out)
 {
 	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
+	ik_status st = sq_get_conn(s, &c);
 
-	if ((st = sq_prep(s, sql, &c, &q)) != IK_OK)
-		return st;
-	if (login != NULL)
-		sq_bind_text(c, q, 1, login);
-	else
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_officer(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
+	return st != IK_OK ? st : sq_read_one(c, sql, &id, login, read_officer, out);
 }
 
 ik_status ra_store_officer_get(ra_store *s, int64_t id, ra_officer *out)
@@ -133,23 +123,8 @@ ik_status ra_store_officer_by_login(ra_store *s, const char *login, ra_officer *
 ik_status ra_store_officer_list(ra_store *s, int64_t after_id, ra_officer *rows, size_t max,
     size_t *n)
 {
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row = 1;
-	ik_status st;
-
-	*n = 0;
-	if (max == 0 || max > INT32_MAX)
-		return IK_ERR_ARG;
-	if ((st = sq_prep(s, SQL_OFFICER_LIST, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, after_id);
-	sq_bind_i64(c, q, 2, (int64_t)max);
-	while (st == IK_OK && (st = sq_step(c, q, &row)) == IK_OK && row)
-		if ((st = read_officer(q, &rows[*n])) == IK_OK)
-			(*n)++;
-	sq_reset(q);
-	return st;
+	return sq_read_page(s, SQL_OFFICER_LIST, &after_id, 1, max, read_officer, rows,
+	    sizeof(*rows), n);
 }
 
 /* An UPDATE of one officer by id: IK_ERR_NOT_FOUND when no row changed. */

@@ -46,8 +46,9 @@ static const char SQL_BATCH_ABORT[] =
     "UPDATE batches SET state = 'failed', failed = failed + ?2, updated_at = ?3"
     " WHERE id = ?1 AND state = 'running'";
 
-static ik_status read_batch(sqlite3_stmt *q, ra_batch *b)
+static ik_status read_batch(sqlite3_stmt *q, void *out)
 {
+	ra_batch *b = out;
 	char kind[16], state[16];
 	ik_status st;
 
@@ -76,18 +77,7 @@ static ik_status read_batch(sqlite3_stmt *q, ra_batch *b)
 static ik_status batch_one(sq_conn *c, const char *sql, int64_t id, int has_id,
     ra_batch *out)
 {
-	sqlite3_stmt *q;
-	int row;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	if (st != IK_OK)
-		return st;
-	if (has_id)
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_batch(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
+	return sq_read_one(c, sql, has_id ? &id : NULL, NULL, read_batch, out);
 }
 
 ik_status sq_batch_read(sq_conn *c, int64_t id, ra_batch *out)

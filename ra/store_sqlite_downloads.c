@@ -22,8 +22,9 @@ static const char SQL_DL_USE[] =
     " WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2";
 static const char SQL_DL_EXISTS[] = "SELECT COUNT(*) FROM download_credentials WHERE id = ?1";
 
-static ik_status read_download(sqlite3_stmt *q, ra_download *d)
+static ik_status read_download(sqlite3_stmt *q, void *out)
 {
+	ra_download *d = out;
 	char kind[16];
 	ik_status st;
 
@@ -79,20 +80,9 @@ static ik_status download_one(ra_store *s, const char *sql, int64_t id, const ch
     ra_download *out)
 {
 	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
+	ik_status st = sq_get_conn(s, &c);
 
-	if ((st = sq_prep(s, sql, &c, &q)) != IK_OK)
-		return st;
-	if (login != NULL)
-		sq_bind_text(c, q, 1, login);
-	else
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_download(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
+	return st != IK_OK ? st : sq_read_one(c, sql, &id, login, read_download, out);
 }
 
 ik_status ra_store_download_by_login(ra_store *s, const char *login, ra_download *out)

@@ -43,6 +43,17 @@ char *sq_col_strdup(sqlite3_stmt *q, int i);      /* NULL only when out of memor
 int sq_col_blob(sqlite3_stmt *q, int i, uint8_t *out, size_t n);
 int64_t sq_col_i64(sqlite3_stmt *q, int i);        /* NULL reads as 0 */
 
+/* Row readers: fill the struct out points to from the current row of q. */
+typedef ik_status (*sq_reader)(sqlite3_stmt *q, void *out);
+/* The one row of sql: ?1 = text when not NULL, else *id when id is not NULL, else no
+ * parameter.  IK_ERR_NOT_FOUND when there is none. */
+ik_status sq_read_one(sq_conn *c, const char *sql, const int64_t *id, const char *text,
+    sq_reader rd, void *out);
+/* A page of rows: ?1..?nv = v[0..nv-1] and ?(nv+1) = max; rows is an array of elem-byte
+ * structs with room for max; *n gets how many were read. */
+ik_status sq_read_page(ra_store *s, const char *sql, const int64_t *v, int nv, size_t max,
+    sq_reader rd, void *rows, size_t elem, size_t *n);
+
 /* Nested transactions of c: BEGIN IMMEDIATE at the outermost level, savepoints inside.
  * sq_finish commits when st is IK_OK (returning the commit's status) and rolls back
  * otherwise (returning st). */

@@ -108,8 +108,9 @@ static const char SQL_CERT_EVENT[] =
 static const char SQL_CERT_FAIL[] =
     "UPDATE certificates SET state = 'failed', current = 0, updated_at = ?2"
     " WHERE id = ?1 AND state = 'issuing'";
-static ik_status read_request(sqlite3_stmt *q, ra_request *r)
+static ik_status read_request(sqlite3_stmt *q, void *out)
 {
+	ra_request *r = out;
 	char kind[16], state[16];
 	const void *pk;
 	int pklen;
@@ -155,20 +156,7 @@ static ik_status read_request(sqlite3_stmt *q, ra_request *r)
 static ik_status req_one(sq_conn *c, const char *sql, int64_t id, const char *rid,
     ra_request *out)
 {
-	sqlite3_stmt *q;
-	int row;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	if (st != IK_OK)
-		return st;
-	if (rid != NULL)
-		sq_bind_text(c, q, 1, rid);
-	else
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_request(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
+	return sq_read_one(c, sql, &id, rid, read_request, out);
 }
 
 /* Checks and prepares the certificate side of a new request: for issue/renew the
@@ -599,26 +587,9 @@ ik_status ra_store_request_recover(ra_store *s, size_t *n)
 ik_status ra_store_request_list(ra_store *s, unsigned state_mask, int64_t after_id,
     ra_request *rows, size_t max, size_t *n)
 {
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row = 1;
-	ik_status st;
+	const int64_t v[2] = { (int64_t)state_mask, after_id };
 
-	*n = 0;
-	if (max == 0 || max > INT32_MAX)
-		return IK_ERR_ARG;
-	if ((st = sq_prep(s, SQL_REQ_LIST, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, (int64_t)state_mask);
-	sq_bind_i64(c, q, 2, after_id);
-	sq_bind_i64(c, q, 3, (int64_t)max);
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		if ((st = read_request(q, &rows[*n])) != IK_OK)
-			break;
-		(*n)++;
-	}
-	sq_reset(q);
-	return st;
+	return sq_read_page(s, SQL_REQ_LIST, v, 2, max, read_request, rows, sizeof(*rows), n);
 }
 
 ik_status ra_store_request_counts(ra_store *s, uint64_t counts[RA_REQ_FAILED + 1])

@@ -19,8 +19,9 @@ static const char SQL_USER_LIVE[] =
     " AND (user_id = ?1 OR device_id IN (SELECT id FROM devices WHERE user_id = ?1))";
 static const char SQL_USER_DELETE[] = "DELETE FROM users WHERE id = ?1";
 
-static ik_status read_user(sqlite3_stmt *q, ra_user *u)
+static ik_status read_user(sqlite3_stmt *q, void *out)
 {
+	ra_user *u = out;
 	ik_status st;
 
 	memset(u, 0, sizeof(*u));
@@ -67,20 +68,9 @@ static ik_status user_one(ra_store *s, const char *sql, int64_t id, const char *
     ra_user *out)
 {
 	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
+	ik_status st = sq_get_conn(s, &c);
 
-	if ((st = sq_prep(s, sql, &c, &q)) != IK_OK)
-		return st;
-	if (ext != NULL)
-		sq_bind_text(c, q, 1, ext);
-	else
-		sq_bind_i64(c, q, 1, id);
-	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_user(q, out) : IK_ERR_NOT_FOUND;
-	sq_reset(q);
-	return st;
+	return st != IK_OK ? st : sq_read_one(c, sql, &id, ext, read_user, out);
 }
 
 ik_status ra_store_user_get(ra_store *s, int64_t id, ra_user *out)
@@ -98,25 +88,8 @@ ik_status ra_store_user_by_external_id(ra_store *s, const char *external_id, ra_
 ik_status ra_store_user_list(ra_store *s, int64_t after_id, ra_user *rows, size_t max,
     size_t *n)
 {
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row = 1;
-	ik_status st;
-
-	*n = 0;
-	if (max == 0 || max > INT32_MAX)
-		return IK_ERR_ARG;
-	if ((st = sq_prep(s, SQL_USER_LIST, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, after_id);
-	sq_bind_i64(c, q, 2, (int64_t)max);
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		if ((st = read_user(q, &rows[*n])) != IK_OK)
-			break;
-		(*n)++;
-	}
-	sq_reset(q);
-	return st;
+	return sq_read_page(s, SQL_USER_LIST, &after_id, 1, max, read_user, rows, sizeof(*rows),
+	    n);
 }
 
 /* Deletes by id after checking that no live certificate hangs on it. */
@@ -165,8 +138,9 @@ static const char SQL_DEVICE_LIVE[] =
 static const char SQL_DEVICE_DELETE[] = "DELETE FROM devices WHERE id = ?1";
 static const char SQL_DEVICE_USER[] = "SELECT user_id FROM devices WHERE id = ?1";
 
-static ik_status read_device(sqlite3_stmt *q, ra_device *d)
+static ik_status read_device(sqlite3_stmt *q, void *out)
 {
+	ra_device *d = out;
 	ik_status st;
 
 	memset(d, 0, sizeof(*d));
@@ -229,26 +203,9 @@ ik_status ra_store_device_get(ra_store *s, int64_t id, ra_device *out)
 ik_status ra_store_device_list(ra_store *s, int64_t user_id, int64_t after_id,
     ra_device *rows, size_t max, size_t *n)
 {
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row = 1;
-	ik_status st;
+	const int64_t v[2] = { user_id, after_id };
 
-	*n = 0;
-	if (max == 0 || max > INT32_MAX)
-		return IK_ERR_ARG;
-	if ((st = sq_prep(s, SQL_DEVICE_LIST, &c, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, user_id);
-	sq_bind_i64(c, q, 2, after_id);
-	sq_bind_i64(c, q, 3, (int64_t)max);
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		if ((st = read_device(q, &rows[*n])) != IK_OK)
-			break;
-		(*n)++;
-	}
-	sq_reset(q);
-	return st;
+	return sq_read_page(s, SQL_DEVICE_LIST, v, 2, max, read_device, rows, sizeof(*rows), n);
 }
 
 ik_status ra_store_device_delete(ra_store *s, int64_t id, const ra_hist *h)

@@ -225,6 +225,14 @@ s=$(ik_api olivia "$OFF" POST "/api/v1/users/$U2/devices" '{"name":"kiosk"}'); D
 s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"quota":"0"}'); ik_expect 200 - "$s" "lift the quota"
 s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D7/certificates" '{"common_name":"kiosk-1"}'); ik_expect 201 - "$s" "issue for the expiry test"
 L7=$(ik_json 'd["download"]["login"]'); P7=$(ik_json 'd["download"]["password"]')
+# the administrators' PKCS#12 password policy applies to downloads
+s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"p12_password_min_length":"5"}'); ik_expect 400 bad_field "$s" "min length below 8"
+s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"p12_password_min_length":"20"}'); ik_expect 200 - "$s" "min length 20"
+s=$(ik_req POST /download/p12 "${J[@]}" --data "{\"login\":\"$L7\",\"secret\":\"$P7\",\"password\":\"$P12PW\",\"device\":\"linux\"}")
+ik_expect 400 password_policy "$s" "password shorter than the set policy"
+grep -q 'password-too-short' "$TMP/body" || ik_fail "policy rule not named: $(cat "$TMP/body")"
+s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"p12_password_min_length":"10"}'); ik_expect 200 - "$s" "min length back to 10"
+ik_ok "the PKCS#12 password policy setting is enforced on downloads and checked when set"
 sqlite3 "$TMP/ra.sqlite" "UPDATE download_credentials SET expires_at = strftime('%s','now') - 1 WHERE login = '$L7'"
 s=$(ik_req POST /download/p12 "${J[@]}" --data "{\"login\":\"$L7\",\"secret\":\"$P7\",\"password\":\"$P12PW\",\"device\":\"linux\"}")
 ik_expect 410 credential_expired "$s" "expired credential"

@@ -203,7 +203,7 @@ static void test_text_roundtrip(void **state)
 	/* missing and extra groups, a bad character (position reported) */
 	assert_int_equal(share_decode(text, strlen(text) - 6, &back, &pos), SHARE_TOO_SHORT);
 	memcpy(alias, text, strlen(text) + 1);
-	strcat(alias, "ABCD");
+	snprintf(alias + strlen(alias), sizeof(alias) - strlen(alias), "ABCD");
 	assert_int_equal(share_decode(alias, strlen(alias), &back, &pos), SHARE_TOO_LONG);
 	memcpy(alias, text, strlen(text) + 1);
 	alias[7] = 'U';
