@@ -1,6 +1,8 @@
 /* demo: the demo key ceremony — a root key and an issuing-CA key generated on one token,
  * a self-signed root and an issuing-CA certificate signed in the HSM and checked, the
- * public artifacts written once (never overwritten). */
+ * public artifacts written once (never overwritten).  It also makes the OCSP responder's
+ * key (an EC P-256 key, whatever the CA's algorithm): the signer has its certificate issued
+ * by the CA itself (signer/ocsp.c). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +21,7 @@
 
 #define ROOT_LABEL "inkan-root"
 #define ICA_LABEL "inkan-issuing-ca"
+#define OCSP_LABEL "inkan-ocsp"
 #define ROOT_YEARS 20
 #define ICA_YEARS 10
 #define BACKDATE_SECONDS 60
@@ -26,6 +29,7 @@
 
 static const uint8_t root_id[] = { 0x01 };
 static const uint8_t ica_id[] = { 0x02 };
+static const uint8_t ocsp_id[] = { 0x03 };
 
 enum { OUT_ROOT_PEM, OUT_ROOT_DER, OUT_ICA_PEM, OUT_ICA_DER, OUT_CHAIN, OUT_FPR, OUT_N };
 static const char *const out_files[OUT_N] = {
@@ -160,7 +164,7 @@ static ik_status check_out_dir(demo_run *r)
 static ik_status precheck_keys(demo_run *r, const hsm_config *hc)
 {
 	static const struct { const char *label; const uint8_t *id; } k[] = {
-		{ ROOT_LABEL, root_id }, { ICA_LABEL, ica_id },
+		{ ROOT_LABEL, root_id }, { ICA_LABEL, ica_id }, { OCSP_LABEL, ocsp_id },
 	};
 	hsm_key *found;
 	ik_status st;
@@ -169,7 +173,7 @@ static ik_status precheck_keys(demo_run *r, const hsm_config *hc)
 		cer_err("cannot open token %s: %s", r->o->token, ik_status_str(st));
 		return st;
 	}
-	for (size_t i = 0; i < 2; i++) {
+	for (size_t i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
 		st = hsm_key_find(r->h, k[i].label, NULL, 0, &found);
 		if (st == IK_ERR_NOT_FOUND)
 			st = hsm_key_find(r->h, NULL, k[i].id, 1, &found);
@@ -200,6 +204,11 @@ static ik_status generate_keys(demo_run *r, const char *pin)
 	if (st == IK_OK) {
 		label = ICA_LABEL;
 		st = hsm_keygen(o->module, o->token, pin, ICA_LABEL, ica_id, sizeof(ica_id), o->alg);
+	}
+	if (st == IK_OK) {
+		label = OCSP_LABEL;
+		st = hsm_keygen(o->module, o->token, pin, OCSP_LABEL, ocsp_id, sizeof(ocsp_id),
+		    HSM_KEY_EC_P256);
 	}
 	if (st == IK_ERR_EXISTS)
 		cer_err(KEY_EXISTS_MSG, label, o->token);
@@ -331,7 +340,8 @@ static void print_summary(const demo_run *r)
 	printf("issuing CA:  C=%s, O=%s, CN=%s Issuing CA 1\n", o->country, o->org, o->org);
 	printf("  SHA-256    %s\n", r->fpr_ica);
 	printf("written:     %s/{root-ca,issuing-ca}.{pem,der}, chain.pem, fingerprints.txt\n", o->out);
-	printf("keys stay on token %s: %s (id 01), %s (id 02)\n", o->token, ROOT_LABEL, ICA_LABEL);
+	printf("keys stay on token %s: %s (id 01), %s (id 02), %s (id 03, the OCSP responder's)\n",
+	    o->token, ROOT_LABEL, ICA_LABEL, OCSP_LABEL);
 }
 
 int ceremony_demo(const ceremony_demo_opts *o)
@@ -376,8 +386,8 @@ int ceremony_demo(const ceremony_demo_opts *o)
 	print_summary(&r);
 out:
 	if (st != IK_OK && keys_made)
-		cer_err("the keys %s and %s stay on token %s; re-run on a fresh token", ROOT_LABEL,
-		    ICA_LABEL, o->token);
+		cer_err("the keys %s, %s and %s stay on token %s; re-run on a fresh token",
+		    ROOT_LABEL, ICA_LABEL, OCSP_LABEL, o->token);
 	if (st != IK_OK)
 		ERR_print_errors_fp(stderr);
 	OPENSSL_cleanse(pin, sizeof(pin));

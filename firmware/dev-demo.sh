@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Start Inkan from a source checkout on its embedded defaults: installs the Debian packages,
-# builds, creates a SoftHSM token under ./var/hsm, runs the demo key ceremony, starts the
-# signer, has it issue the RA's own TLS certificate, creates the first administrator and
-# starts the RA (HTTPS on port 8443) in the background.  Safe to run again: keys,
+# builds, creates a SoftHSM token under ./var/hsm, runs the demo key ceremony (root, issuing
+# CA and OCSP responder keys), starts the signer, has it issue the RA's own TLS certificate,
+# creates the first administrator and starts the RA (HTTPS on port 8443, and plain HTTP on
+# port 8080 for the OCSP and CRL URLs in the certificates) in the background.  Safe to run again: keys,
 # certificates and officers are never overwritten; running daemons are restarted.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +15,7 @@ cmake -S "$src" -B "$bld" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$bld" -j"$(nproc)" >/dev/null
 export PATH="$bld/signer:$bld/hsm:$bld/ceremony:$bld/ra:$PATH"
 port=${INKAN_PORT:-8443}
+http_port=${INKAN_HTTP_PORT:-8080}
 export INKAN_BUILD="$bld"
 
 mkdir -p "$var"
@@ -54,8 +56,8 @@ subject_allowed = CN OU serialNumber
 subject_required = CN
 O = Inkan Demo
 C = JP
-crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
-ocsp_url = http://127.0.0.1:8080/ocsp
+crl_url = http://127.0.0.1:$http_port/crl/issuing-ca.crl
+ocsp_url = http://127.0.0.1:$http_port/ocsp
 
 # the appliance's own TLS certificate (the RA's HTTPS)
 [profile.tls]
@@ -66,7 +68,7 @@ subject_allowed = CN
 subject_required = CN
 O = Inkan Demo
 C = JP
-crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
+crl_url = http://127.0.0.1:$http_port/crl/issuing-ca.crl
 
 # the RA's mail-signing certificate (S/MIME notices; the RA asks for it at first start)
 [profile.mail]
@@ -77,7 +79,7 @@ subject_allowed = CN
 subject_required = CN
 O = Inkan Demo
 C = JP
-crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
+crl_url = http://127.0.0.1:$http_port/crl/issuing-ca.crl
 CONF
 fi
 # a signer.conf from before the mail profile existed gets it added
@@ -93,8 +95,17 @@ subject_allowed = CN
 subject_required = CN
 O = Inkan Demo
 C = JP
-crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
+crl_url = http://127.0.0.1:$http_port/crl/issuing-ca.crl
 CONF
+fi
+
+# The OCSP responder's key: the demo ceremony makes it; a ./var from before OCSP has none.
+if ! out=$(inkan-token keygen --label inkan --pin-file "$var/hsm/user.pin" --key-label inkan-ocsp \
+	--key-id 03 --alg ec-p256 2>&1); then
+	case "$out" in
+	*exists*) ;;
+	*) echo "$out" >&2; exit 1 ;;
+	esac
 fi
 
 if [ -f "$var/signer.pid" ] && kill -0 "$(cat "$var/signer.pid")" 2>/dev/null; then
@@ -132,6 +143,8 @@ database = $var/ra.sqlite
 signer_socket = $var/signer.sock
 public_url = https://127.0.0.1:$port
 profile = client
+# OCSP, the CRL and the CA certificates over plain HTTP (the URLs in the certificates)
+http_port = $http_port
 
 # Notices by mail (S/MIME-signed; see docs/CONFIG.md).  Set from and a working
 # sendmail-compatible command (msmtp or postfix) to turn them on:
@@ -177,4 +190,6 @@ Try the JSON API (see docs/API.md):
   # -> {"csrf": "...", ...}; send it back as X-CSRF-Token on every POST/PUT/DELETE
   \$C https://127.0.0.1:$port/api/v1/counters
   \$C -o /tmp/crl.der https://127.0.0.1:$port/crl/issuing-ca.crl && openssl crl -inform DER -in /tmp/crl.der -noout -text
+  # OCSP for a certificate CERT.pem the RA issued (docs/OCSP.md):
+  openssl ocsp -issuer $var/ca/issuing-ca.pem -cert CERT.pem -url http://127.0.0.1:$http_port/ocsp -CAfile $var/ca/root-ca.pem
 MSG

@@ -16,3 +16,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The browser tests' driver (playwright-core, pinned in tests/browser/package-lock.json); it
+# uses Debian's chromium, so npm downloads no browser.
+browser="$here/../tests/browser"
+if [ -f "$browser/package-lock.json" ] && [ ! -d "$browser/node_modules/playwright-core" ] &&
+	command -v npm >/dev/null; then
+	(cd "$browser" && npm ci --no-audit --no-fund >/dev/null)
+fi

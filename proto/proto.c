@@ -464,6 +464,134 @@ ik_status proto_decode_status_reply(const uint8_t *p, size_t n, proto_status_rep
 	return finish(&b, st);
 }
 
+/* ---- OCSP ---- */
+
+size_t proto_hash_len(uint8_t hash)
+{
+	static const size_t len[PROTO_HASH_MAX + 1] = { 0, 20, 32, 48, 64 };
+
+	return hash <= PROTO_HASH_MAX ? len[hash] : 0;
+}
+
+ik_status proto_encode_ocsp(ik_buf *b, const proto_ocsp *m)
+{
+	ik_status st;
+
+	if (m->n == 0 || m->n > PROTO_MAX_OCSP_IDS || m->nonce_len > PROTO_MAX_NONCE)
+		return IK_ERR_ARG;
+	for (uint8_t i = 0; i < m->n; i++)
+		if (proto_hash_len(m->ids[i].hash) == 0 || m->ids[i].serial_len == 0 ||
+		    m->ids[i].serial_len > PROTO_MAX_SERIAL)
+			return IK_ERR_ARG;
+	if ((st = ik_buf_put_u8(b, m->n)) != IK_OK)
+		return st;
+	for (uint8_t i = 0; i < m->n; i++) {
+		const proto_ocsp_id *id = &m->ids[i];
+		size_t hl = proto_hash_len(id->hash);
+		if ((st = ik_buf_put_u8(b, id->hash)) != IK_OK ||
+		    (st = ik_buf_put_string(b, id->name_hash, hl)) != IK_OK ||
+		    (st = ik_buf_put_string(b, id->key_hash, hl)) != IK_OK ||
+		    (st = ik_buf_put_string(b, id->serial, id->serial_len)) != IK_OK)
+			return st;
+	}
+	return ik_buf_put_string(b, m->nonce, m->nonce_len);
+}
+
+/* A string of exactly want bytes into out. */
+static ik_status get_exact(ik_buf *b, uint8_t *out, size_t want)
+{
+	const uint8_t *p;
+	size_t n;
+	ik_status st = ik_buf_get_string_ptr(b, &p, &n, want);
+
+	if (st != IK_OK)
+		return st;
+	if (n != want)
+		return IK_ERR_PROTO_FIELD;
+	memcpy(out, p, n);
+	return IK_OK;
+}
+
+static ik_status get_ocsp_id(ik_buf *b, proto_ocsp_id *id)
+{
+	size_t hl;
+	ik_status st;
+
+	if ((st = ik_buf_get_u8(b, &id->hash)) != IK_OK)
+		return st;
+	if ((hl = proto_hash_len(id->hash)) == 0)
+		return IK_ERR_PROTO_FIELD;
+	if ((st = get_exact(b, id->name_hash, hl)) != IK_OK ||
+	    (st = get_exact(b, id->key_hash, hl)) != IK_OK)
+		return st;
+	return get_serial(b, id->serial, &id->serial_len);
+}
+
+ik_status proto_decode_ocsp(const uint8_t *p, size_t n, proto_ocsp *m)
+{
+	ik_buf b;
+	const uint8_t *nonce;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u8(&b, &m->n)) != IK_OK)
+		return st;
+	if (m->n == 0 || m->n > PROTO_MAX_OCSP_IDS)
+		return IK_ERR_PROTO_FIELD;
+	for (uint8_t i = 0; i < m->n; i++)
+		if ((st = get_ocsp_id(&b, &m->ids[i])) != IK_OK)
+			return st;
+	if ((st = ik_buf_get_string_ptr(&b, &nonce, &m->nonce_len, PROTO_MAX_NONCE)) != IK_OK)
+		return st;
+	if (m->nonce_len > 0)
+		memcpy(m->nonce, nonce, m->nonce_len);
+	return finish(&b, IK_OK);
+}
+
+static int ocsp_status_ok(uint8_t s)
+{
+	return s == PROTO_OCSP_SUCCESSFUL || s == PROTO_OCSP_UNAUTHORIZED;
+}
+
+ik_status proto_encode_ocsp_reply(ik_buf *b, const proto_ocsp_reply *m)
+{
+	ik_status st;
+
+	if (!ocsp_status_ok(m->status) || m->next_update < m->this_update ||
+	    m->response_len == 0 || m->response_len > PROTO_MAX_OCSP_RESPONSE)
+		return IK_ERR_ARG;
+	if ((st = ik_buf_put_u8(b, m->status)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->this_update)) != IK_OK ||
+	    (st = ik_buf_put_u64(b, m->next_update)) != IK_OK)
+		return st;
+	return ik_buf_put_string(b, m->response, m->response_len);
+}
+
+ik_status proto_decode_ocsp_reply(const uint8_t *p, size_t n, proto_ocsp_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = ik_buf_get_u8(&b, &m->status)) != IK_OK)
+		return st;
+	if (!ocsp_status_ok(m->status))
+		return IK_ERR_PROTO_FIELD;
+	if ((st = ik_buf_get_u64(&b, &m->this_update)) != IK_OK ||
+	    (st = ik_buf_get_u64(&b, &m->next_update)) != IK_OK)
+		return st;
+	if (m->next_update < m->this_update)
+		return IK_ERR_PROTO_FIELD;
+	if ((st = ik_buf_get_string_ptr(&b, &m->response, &m->response_len,
+	    PROTO_MAX_OCSP_RESPONSE)) != IK_OK)
+		return st;
+	if (m->response_len == 0)
+		return IK_ERR_PROTO_FIELD;
+	return finish(&b, IK_OK);
+}
+
 /* ---- ERROR ---- */
 
 ik_status proto_encode_error(ik_buf *b, const proto_error *m)
@@ -514,6 +642,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_GET_CHAIN: return "get-chain";
 	case PROTO_GET_CRL: return "get-crl";
 	case PROTO_STATUS: return "status";
+	case PROTO_OCSP: return "ocsp";
 	default: return type == PROTO_ERROR ? "error" : "unknown";
 	}
 }

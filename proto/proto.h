@@ -23,6 +23,10 @@
 #define PROTO_MAX_SERIAL 20    /* RFC 5280 */
 #define PROTO_MAX_DETAIL 256   /* error detail text */
 #define PROTO_MAX_CHAIN 4
+#define PROTO_MAX_OCSP_IDS 8        /* CertIDs in one OCSP request */
+#define PROTO_MAX_OCSP_HASH 64      /* SHA-512 */
+#define PROTO_MAX_NONCE 32          /* RFC 8954: 1..32 octets */
+#define PROTO_MAX_OCSP_RESPONSE (64u * 1024u)
 
 /* Message types: one enum, one dispatcher switch per process.  A reply has the
  * request's type with PROTO_REPLY set; any refusal is PROTO_ERROR. */
@@ -35,7 +39,8 @@ enum proto_type {
 	PROTO_GET_CHAIN = 6,
 	PROTO_GET_CRL = 7,
 	PROTO_STATUS = 8,
-	PROTO_TYPE_MAX = 8,
+	PROTO_OCSP = 9,
+	PROTO_TYPE_MAX = 9,
 	PROTO_REPLY = 0x8000,
 	PROTO_ERROR = 0xffff,
 };
@@ -140,6 +145,49 @@ typedef struct proto_status_reply {
 	uint64_t uptime;
 } proto_status_reply;
 
+/* OCSP (RFC 6960): the RA parses the DER OCSPRequest and sends only its CertIDs and
+ * nonce; the signer answers from its ledger with a complete DER OCSPResponse. */
+enum proto_hash {
+	PROTO_HASH_SHA1 = 1,
+	PROTO_HASH_SHA256 = 2,
+	PROTO_HASH_SHA384 = 3,
+	PROTO_HASH_SHA512 = 4,
+	PROTO_HASH_MAX = 4,
+};
+
+typedef struct proto_ocsp_id {
+	uint8_t hash;                             /* enum proto_hash of the CertID */
+	uint8_t name_hash[PROTO_MAX_OCSP_HASH];   /* issuerNameHash, proto_hash_len(hash) bytes */
+	uint8_t key_hash[PROTO_MAX_OCSP_HASH];    /* issuerKeyHash, the same length */
+	uint8_t serial[PROTO_MAX_SERIAL];         /* INTEGER contents as the client sent them */
+	size_t serial_len;
+} proto_ocsp_id;
+
+typedef struct proto_ocsp {
+	uint8_t n;                                /* 1..PROTO_MAX_OCSP_IDS */
+	proto_ocsp_id ids[PROTO_MAX_OCSP_IDS];
+	uint8_t nonce[PROTO_MAX_NONCE];           /* the nonce octets (RFC 8954) */
+	size_t nonce_len;                         /* 0 = no nonce asked for */
+} proto_ocsp;
+
+/* OCSPResponseStatus values the signer can answer with (the RA makes malformedRequest
+ * and tryLater itself). */
+enum proto_ocsp_status {
+	PROTO_OCSP_SUCCESSFUL = 0,
+	PROTO_OCSP_UNAUTHORIZED = 6,
+};
+
+typedef struct proto_ocsp_reply {
+	uint8_t status;                 /* enum proto_ocsp_status */
+	uint64_t this_update;           /* unix seconds; 0 unless successful */
+	uint64_t next_update;           /* >= this_update */
+	const uint8_t *response;        /* DER OCSPResponse, borrowed */
+	size_t response_len;
+} proto_ocsp_reply;
+
+/* Digest length of an enum proto_hash, 0 for an unknown value. */
+size_t proto_hash_len(uint8_t hash);
+
 typedef struct proto_error {
 	uint32_t status; /* ik_status */
 	char detail[PROTO_MAX_DETAIL + 1];
@@ -174,6 +222,10 @@ ik_status proto_encode_crl_reply(ik_buf *b, const proto_crl_reply *m);
 ik_status proto_decode_crl_reply(const uint8_t *p, size_t n, proto_crl_reply *m);
 ik_status proto_encode_status_reply(ik_buf *b, const proto_status_reply *m);
 ik_status proto_decode_status_reply(const uint8_t *p, size_t n, proto_status_reply *m);
+ik_status proto_encode_ocsp(ik_buf *b, const proto_ocsp *m);
+ik_status proto_decode_ocsp(const uint8_t *p, size_t n, proto_ocsp *m);
+ik_status proto_encode_ocsp_reply(ik_buf *b, const proto_ocsp_reply *m);
+ik_status proto_decode_ocsp_reply(const uint8_t *p, size_t n, proto_ocsp_reply *m);
 ik_status proto_encode_error(ik_buf *b, const proto_error *m);
 ik_status proto_decode_error(const uint8_t *p, size_t n, proto_error *m);
 ik_status proto_decode_empty(const uint8_t *p, size_t n);

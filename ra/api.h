@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "bulk.h"
 #include "http.h"
 #include "store.h"
 
@@ -33,6 +34,97 @@ extern const size_t ra_api_lifecycle_nroutes;
 /* api_history.c: /api/v1/history, /api/v1/history/verify, /api/v1/settings, /metrics */
 extern const ra_route ra_api_history_routes[];
 extern const size_t ra_api_history_nroutes;
+
+/* ---- renewal (api_certs.c), shared with bulk files ---- */
+typedef struct ra_renew_args {
+	const ra_cert *old;       /* active or suspended */
+	unsigned days;            /* 0: the old one's validity */
+	int revoke_old;           /* revoke the old one (superseded) once the new one is issued */
+	const ik_buf *spki;       /* from a CSR; NULL: the key is made at download */
+	ra_download_kind credential;
+	unsigned credential_days;
+	int no_credential;        /* a dry run: the rules only, no credential made */
+	uint64_t quota;
+} ra_renew_args;
+/* Queues the renewal (and, without a CSR, adds the one-time credential to out as
+ * "download") in one transaction, nested in the caller's.  IK_ERR_STATE: over the quota or
+ * the old certificate is not active/suspended. */
+ik_status ra_renew_queue(ra_req *r, const ra_renew_args *a, ra_request *req, json_t *out);
+/* ---- shared with the web pages ---- */
+
+/* api_auth.c: an officer's password login — failures counted, the account locked at the
+ * threshold, every outcome in the history.  OK: a new session (its cookie queued on r, the
+ * browser's old one dropped), r->who filled, its CSRF token in csrf.  LOCKED: until when. */
+typedef enum ra_login_outcome {
+	RA_LOGIN_OK = 0,
+	RA_LOGIN_BAD,
+	RA_LOGIN_LOCKED,
+	RA_LOGIN_ERROR,
+} ra_login_outcome;
+ra_login_outcome ra_auth_login(ra_req *r, const char *login, const char *password,
+    char *csrf, size_t csrfsz, int64_t *locked_until);
+/* Ends r's session (history entry, cookie cleared). */
+ik_status ra_auth_logout(ra_req *r);
+
+/* api_certs.c: issue one certificate for a device, decided now with its key made when the
+ * user downloads, and its one-time download credential (cred: wipe after use). */
+typedef struct ra_issue_in {
+	int64_t device_id;
+	const char *cn;             /* NULL or "": the user's external id */
+	unsigned validity_days;
+	ra_download_kind kind;      /* password or access PIN */
+	unsigned credential_days;   /* how long the credential is good */
+} ra_issue_in;
+typedef enum ra_issue_outcome {
+	RA_ISSUE_OK = 0,
+	RA_ISSUE_NO_DEVICE,
+	RA_ISSUE_BAD_CN,
+	RA_ISSUE_QUOTA,             /* *quota is the contracted number */
+	RA_ISSUE_LIVE,              /* the device already holds a live certificate */
+	RA_ISSUE_BUSY,
+	RA_ISSUE_ERROR,
+} ra_issue_outcome;
+typedef struct ra_credential ra_credential;   /* download.h */
+ra_issue_outcome ra_cert_issue_for_download(ra_req *r, const ra_issue_in *in,
+    ra_cert *cert, ra_credential *cred, uint64_t *quota);
+
+/* api_certs.c: revoke (reason by name), suspend or resume through the queue (the caller
+ * kicks the queue).  c gets the certificate (for STATE: its current state). */
+typedef enum ra_change_outcome {
+	RA_CHANGE_OK = 0,
+	RA_CHANGE_BAD_REASON,
+	RA_CHANGE_NOT_FOUND,
+	RA_CHANGE_STATE,
+	RA_CHANGE_ERROR,
+} ra_change_outcome;
+ra_change_outcome ra_cert_change(ra_req *r, int64_t id, ra_request_kind kind,
+    const char *reason, ra_cert *c, ra_request *req);
+/* "unspecified", "keyCompromise", ... to the RFC 5280 code; 0 when not one we accept. */
+int ra_revoke_reason_parse(const char *s, int *out);
+
+/* api_certs.c: the counters of /api/v1/counters. */
+typedef struct ra_counters {
+	uint64_t quota;             /* contracted; 0 = no limit */
+	uint64_t issued;            /* every certificate not failed */
+	uint64_t issuable;          /* quota - issued (0 without a quota) */
+	ra_cert_counts certs;
+	uint64_t requests[RA_REQ_FAILED + 1];
+} ra_counters;
+ik_status ra_counters_get(ra_req *r, ra_counters *out);
+
+/* api_bulk.c: a bulk file checked and applied (see api_bulk.c for the modes); IK_OK
+ * whenever there is an outcome to show, even a refused file (failed). */
+typedef struct ra_bulk_outcome {
+	json_t *errors;    /* [{"row", "column", "reason"(, "header")}] */
+	json_t *results;   /* issue: [{"row", "common_name", "certificate_id"(, "download")}];
+	                    * revoke: [{"row", "serial", "certificate_id", "request_id"}] */
+	size_t rows, applied, errors_dropped;
+	int failed;        /* refused: nothing stored */
+	int stored;        /* not failed and not a dry run */
+} ra_bulk_outcome;
+ik_status ra_bulk_run(ra_req *r, ra_bulk_kind kind, ra_bulk_format format, int abort_mode,
+    int dry_run, const void *data, size_t len, ra_bulk_outcome *out);
+void ra_bulk_outcome_clear(ra_bulk_outcome *o);
 
 /* ---- helpers (api_common.c) ---- */
 

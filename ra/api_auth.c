@@ -54,27 +54,22 @@ static ik_status set_session_cookie(ra_req *r, const char *token, int clear)
 }
 
 /* A failed password for o: count it, lock at the threshold, record it. */
-static void login_failed(ra_req *r, ra_officer *o, const char *what)
+static ra_login_outcome login_failed(ra_req *r, ra_officer *o, const char *what,
+    int64_t *locked_until)
 {
 	const ra_config *cfg = r->app->cfg;
 	int64_t until = 0;
 	char detail[160];
 
 	if (ra_store_officer_login_failed(r->app->store, o->id, cfg->lockout_threshold,
-	    (int64_t)time(NULL) + (int64_t)cfg->lockout_seconds, &until) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot record the failed login");
-		return;
-	}
+	    (int64_t)time(NULL) + (int64_t)cfg->lockout_seconds, &until) != IK_OK)
+		return RA_LOGIN_ERROR;
 	snprintf(detail, sizeof(detail), "%s for %s%s", what, o->login,
 	    until != 0 ? "; account locked" : "");
-	if (hist(r, o->login, "login_failed", detail) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot record the failed login");
-		return;
-	}
-	if (until != 0)
-		reply_locked(r, until);
-	else
-		ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
+	if (hist(r, o->login, "login_failed", detail) != IK_OK)
+		return RA_LOGIN_ERROR;
+	*locked_until = until;
+	return until != 0 ? RA_LOGIN_LOCKED : RA_LOGIN_BAD;
 }
 
 /* A new session: random id (only its hash is stored) and the CSRF token derived from it. */
@@ -96,84 +91,102 @@ out:
 	return st;
 }
 
-static void login_ok(ra_req *r, ra_officer *o)
+static ra_login_outcome login_ok(ra_req *r, ra_officer *o, char *csrf, size_t csrfsz)
 {
-	char token[64], csrf[64];
+	char token[64];
 	const char *old = ra_req_cookie(r, RA_SESSION_COOKIE);
 	uint8_t old_hash[32];
+	ra_login_outcome res = RA_LOGIN_ERROR;
 	ik_status st;
 
 	/* rotation: whatever session the browser had is dropped */
 	if (old != NULL && ra_token_hash(old, old_hash) == IK_OK &&
 	    (st = ra_store_session_delete(r->app->store, old_hash)) != IK_OK &&
 	    st != IK_ERR_NOT_FOUND)
-		goto fail;
+		goto out;
 	if (ra_store_officer_login_ok(r->app->store, o->id) != IK_OK ||
-	    session_start(r, o, token, sizeof(token), csrf, sizeof(csrf)) != IK_OK ||
+	    session_start(r, o, token, sizeof(token), csrf, csrfsz) != IK_OK ||
 	    hist(r, o->login, "login_ok", "") != IK_OK || set_session_cookie(r, token, 0) != IK_OK)
-		goto fail;
+		goto out;
 	r->who.role = (ra_role)o->role;
+	r->who.officer_id = o->id;
 	snprintf(r->who.login, sizeof(r->who.login), "%s", o->login);
-	ra_reply_json(r, 200, json_pack("{s:s, s:o}", "csrf", csrf, "officer",
-	    officer_json(&r->who)));
+	res = RA_LOGIN_OK;
+out:
 	OPENSSL_cleanse(token, sizeof(token));
-	OPENSSL_cleanse(csrf, sizeof(csrf));
-	return;
-fail:
-	OPENSSL_cleanse(token, sizeof(token));
-	OPENSSL_cleanse(csrf, sizeof(csrf));
-	ra_reply_error(r, 500, "internal", "cannot start a session");
+	return res;
+}
+
+ra_login_outcome ra_auth_login(ra_req *r, const char *login, const char *password,
+    char *csrf, size_t csrfsz, int64_t *locked_until)
+{
+	ra_officer o;
+	ra_login_outcome res = RA_LOGIN_ERROR;
+	char detail[128];
+	ik_status st;
+
+	*locked_until = 0;
+	memset(&o, 0, sizeof(o));
+	st = ra_store_officer_by_login(r->app->store, login, &o);
+	if (st == IK_ERR_NOT_FOUND || (st == IK_OK && o.disabled)) {
+		ra_password_dummy(password); /* same time as a real check */
+		snprintf(detail, sizeof(detail), "unknown or disabled login %.64s", login);
+		res = hist(r, login, "login_failed", detail) != IK_OK ? RA_LOGIN_ERROR :
+		    RA_LOGIN_BAD;
+		goto out;
+	}
+	if (st != IK_OK)
+		goto out;
+	if (o.locked_until > (int64_t)time(NULL)) {
+		ra_password_dummy(password);
+		*locked_until = o.locked_until;
+		res = hist(r, o.login, "login_refused", "account locked") != IK_OK ? RA_LOGIN_ERROR :
+		    RA_LOGIN_LOCKED;
+		goto out;
+	}
+	st = ra_password_verify(password, o.password);
+	if (st == IK_OK)
+		res = login_ok(r, &o, csrf, csrfsz);
+	else if (st == IK_ERR_AUTH)
+		res = login_failed(r, &o, "wrong password", locked_until);
+out:
+	OPENSSL_cleanse(&o, sizeof(o));
+	return res;
 }
 
 static void h_login(ra_req *r)
 {
 	json_t *j = ra_req_json(r);
 	const char *login, *password;
-	ra_officer o;
-	ik_status st;
-	char detail[128];
+	char csrf[64];
+	int64_t until = 0;
 
 	if (j == NULL)
 		return;
-	memset(&o, 0, sizeof(o));
 	if ((login = ra_json_str(r, j, "login", RA_LOGIN_MAX)) == NULL ||
 	    (password = ra_json_str(r, j, "password", 1024)) == NULL)
 		goto out;
-	st = ra_store_officer_by_login(r->app->store, login, &o);
-	if (st == IK_ERR_NOT_FOUND || (st == IK_OK && o.disabled)) {
-		ra_password_dummy(password); /* same time as a real check */
-		snprintf(detail, sizeof(detail), "unknown or disabled login %.64s", login);
-		if (hist(r, login, "login_failed", detail) != IK_OK)
-			ra_reply_error(r, 500, "internal", "cannot record the failed login");
-		else
-			ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
-		goto out;
+	switch (ra_auth_login(r, login, password, csrf, sizeof(csrf), &until)) {
+	case RA_LOGIN_OK:
+		ra_reply_json(r, 200, json_pack("{s:s, s:o}", "csrf", csrf, "officer",
+		    officer_json(&r->who)));
+		break;
+	case RA_LOGIN_BAD:
+		ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
+		break;
+	case RA_LOGIN_LOCKED:
+		reply_locked(r, until);
+		break;
+	default:
+		ra_reply_error(r, 500, "internal", "cannot check the login");
+		break;
 	}
-	if (st != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot read the officer");
-		goto out;
-	}
-	if (o.locked_until > (int64_t)time(NULL)) {
-		ra_password_dummy(password);
-		if (hist(r, o.login, "login_refused", "account locked") != IK_OK)
-			ra_reply_error(r, 500, "internal", "cannot record the refused login");
-		else
-			reply_locked(r, o.locked_until);
-		goto out;
-	}
-	st = ra_password_verify(password, o.password);
-	if (st == IK_OK)
-		login_ok(r, &o);
-	else if (st == IK_ERR_AUTH)
-		login_failed(r, &o, "wrong password");
-	else
-		ra_reply_error(r, 500, "internal", "the stored password hash is unusable");
 out:
-	OPENSSL_cleanse(&o, sizeof(o));
+	OPENSSL_cleanse(csrf, sizeof(csrf));
 	json_decref(j); /* the body buffer (with the password) is wiped by http.c */
 }
 
-static void h_logout(ra_req *r)
+ik_status ra_auth_logout(ra_req *r)
 {
 	ik_status st = IK_OK;
 
@@ -181,7 +194,14 @@ static void h_logout(ra_req *r)
 		st = ra_store_session_delete(r->app->store, r->who.session_hash);
 	if ((st != IK_OK && st != IK_ERR_NOT_FOUND) ||
 	    hist(r, r->who.login, "logout", r->who.via_bearer ? "api token" : "") != IK_OK ||
-	    set_session_cookie(r, NULL, 1) != IK_OK) {
+	    set_session_cookie(r, NULL, 1) != IK_OK)
+		return st != IK_OK && st != IK_ERR_NOT_FOUND ? st : IK_ERR_IO;
+	return IK_OK;
+}
+
+static void h_logout(ra_req *r)
+{
+	if (ra_auth_logout(r) != IK_OK) {
 		ra_reply_error(r, 500, "internal", "cannot end the session");
 		return;
 	}
@@ -218,7 +238,14 @@ static void h_password(ra_req *r)
 	}
 	st = ra_password_verify(oldpw, o.password);
 	if (st == IK_ERR_AUTH) {
-		login_failed(r, &o, "wrong old password at password change");
+		int64_t until = 0;
+		switch (login_failed(r, &o, "wrong old password at password change", &until)) {
+		case RA_LOGIN_LOCKED: reply_locked(r, until); break;
+		case RA_LOGIN_BAD:
+			ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
+			break;
+		default: ra_reply_error(r, 500, "internal", "cannot record the failed login"); break;
+		}
 		goto out;
 	}
 	if (st != IK_OK) {

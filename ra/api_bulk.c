@@ -1,6 +1,6 @@
-/* api_bulk: bulk files (TSV/CSV) for issuing and revoking.
+/* api_bulk: bulk files (TSV/CSV) for issuing, renewing and revoking.
  *
- * POST /api/v1/bulk?kind=issue|revoke&mode=abort|valid&dry_run=0|1&format=auto|tsv|csv,
+ * POST /api/v1/bulk?kind=issue|renew|revoke&mode=abort|valid&dry_run=0|1&format=auto|tsv|csv,
  * the file as the body.  The parser (bulk.c) checks every row and column first; then every
  * row is applied inside one store transaction, each row in a nested one (a savepoint):
  *  - mode=abort (the default): any error, in the file or from the store (unknown serial,
@@ -240,22 +240,145 @@ static int apply_revoke(bulk_run *b, const ra_bulk_row *row)
 	return 1;
 }
 
+/* A renewal for download: the new certificate's one-time credential is in the results. */
+static int apply_renew(bulk_run *b, const ra_bulk_row *row)
+{
+	ra_cert c;
+	ra_request req;
+	const char *col = "serial";
+	ra_renew_args a;
+	json_t *res;
+	ik_status st = find_cert(b, row, &c, &col);
+
+	if (st == IK_ERR_NOT_FOUND || st == IK_ERR_EXISTS) {
+		row_error(b, row->row, col, st == IK_ERR_NOT_FOUND ?
+		    "no live certificate with this value" :
+		    "several live certificates carry this name: give the serial");
+		return 0;
+	}
+	if (st != IK_OK) {
+		row_error(b, row->row, col, store_reason(st));
+		return 0;
+	}
+	memset(&a, 0, sizeof(a));
+	a.old = &c;
+	a.days = row->validity_days;
+	a.revoke_old = row->revoke_old == 1;
+	a.credential = RA_DOWNLOAD_PASSWORD;
+	a.credential_days = b->credential_days;
+	a.quota = b->quota;
+	res = json_pack("{s:I, s:s, s:I}", "row", (json_int_t)row->row, "serial", c.serial,
+	    "old_certificate_id", (json_int_t)c.id);
+	/* a dry run checks the same rules, without making credentials (slow, and shown once) */
+	a.no_credential = b->dry_run;
+	st = ra_renew_queue(b->r, &a, &req, res);
+	if (st != IK_OK) {
+		json_decref(res);
+		row_error(b, row->row, st == IK_ERR_STATE ? "" : col, st == IK_ERR_STATE ?
+		    "over the contracted number of certificates, or the certificate cannot be renewed" :
+		    store_reason(st));
+		return 0;
+	}
+	json_object_set_new(res, "certificate_id", json_integer(req.cert_id));
+	json_array_append_new(b->results, res);
+	return 1;
+}
+
+void ra_bulk_outcome_clear(ra_bulk_outcome *o)
+{
+	json_decref(o->errors);
+	json_decref(o->results);
+	memset(o, 0, sizeof(*o));
+}
+
+ik_status ra_bulk_run(ra_req *r, ra_bulk_kind kind, ra_bulk_format format, int abort_mode,
+    int dry_run, const void *data, size_t len, ra_bulk_outcome *out)
+{
+	ra_bulk_limits lim;
+	ra_bulk_result *res = NULL;
+	bulk_run b = { .r = r, .credential_days = 14, .dry_run = dry_run };
+	int64_t quota = 0;
+	int failed = 0;
+	ik_status st;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = ra_store_setting_get_int(r->app->store, "quota", 0, &quota)) != IK_OK)
+		return st;
+	b.quota = quota > 0 ? (uint64_t)quota : 0;
+	ra_bulk_limits_default(&lim);
+	if ((st = ra_bulk_parse(kind, format, data, len, &lim, &res)) != IK_OK)
+		return st;
+	b.errors = ra_bulk_errors_json(res);
+	b.results = json_array();
+	if (b.errors == NULL || b.results == NULL) {
+		st = IK_ERR_NOMEM;
+		goto out;
+	}
+	if (res->fatal || (abort_mode && !ra_bulk_clean(res))) {
+		failed = 1;
+		goto done;
+	}
+	if ((st = ra_store_begin(r->app->store)) != IK_OK)
+		goto out;
+	for (size_t i = 0; i < res->nrows; i++) {
+		const ra_bulk_row *row = &res->rows[i];
+		int ok;
+		if (!row->ok)
+			continue;
+		if ((st = ra_store_begin(r->app->store)) != IK_OK)
+			break;
+		ok = kind == RA_BULK_ISSUE ? apply_issue(&b, row) : kind == RA_BULK_RENEW ?
+		    apply_renew(&b, row) : apply_revoke(&b, row);
+		st = ok ? ra_store_commit(r->app->store) : ra_store_rollback(r->app->store);
+		if (st != IK_OK)
+			break;
+		if (ok)
+			b.applied++;
+		else if (abort_mode) {
+			failed = 1;
+			break;
+		}
+	}
+	if (st != IK_OK || failed || b.dry_run) {
+		(void)ra_store_rollback(r->app->store);
+		if (st != IK_OK)
+			goto out;
+	} else if ((st = ra_store_commit(r->app->store)) != IK_OK) {
+		(void)ra_store_rollback(r->app->store);
+		goto out;
+	}
+	if (!b.dry_run && !failed && kind == RA_BULK_REVOKE)
+		ra_queue_kick(r->app->queue);
+done:
+	out->rows = res->nrows;
+	out->applied = b.applied;
+	out->errors_dropped = res->errors_dropped;
+	out->failed = failed;
+	out->stored = !failed && !b.dry_run;
+	out->errors = b.errors;
+	out->results = failed ? json_array() : b.results;
+	if (failed)
+		json_decref(b.results);
+	b.errors = b.results = NULL;
+	st = IK_OK;
+out:
+	json_decref(b.errors);
+	json_decref(b.results);
+	ra_bulk_free(res);
+	return st;
+}
+
 static void h_bulk(ra_req *r)
 {
 	const char *kind_s = ra_req_query(r, "kind"), *mode = ra_req_query(r, "mode"),
 	    *fmt = ra_req_query(r, "format");
 	uint64_t dry = 0;
-	int kind, format = RA_BULK_AUTO, abort_mode, failed = 0;
-	ra_bulk_limits lim;
-	ra_bulk_result *res = NULL;
-	bulk_run b = { .r = r, .credential_days = 14 };
-	int64_t quota = 0;
+	int kind, format = RA_BULK_AUTO, abort_mode;
+	ra_bulk_outcome o;
 	ik_status st;
 
-	if (kind_s == NULL || (kind = ra_bulk_kind_from_name(kind_s)) < 0 ||
-	    kind == RA_BULK_RENEW) {
-		ra_reply_error_field(r, 400, "bad_query", "kind: issue or revoke (renewal by file is "
-		    "not available yet)", "kind");
+	if (kind_s == NULL || (kind = ra_bulk_kind_from_name(kind_s)) < 0) {
+		ra_reply_error_field(r, 400, "bad_query", "kind: issue, renew or revoke", "kind");
 		return;
 	}
 	if (mode != NULL && strcmp(mode, "abort") != 0 && strcmp(mode, "valid") != 0) {
@@ -269,78 +392,23 @@ static void h_bulk(ra_req *r)
 	}
 	if (!ra_query_uint(r, "dry_run", 0, 1, &dry))
 		return;
-	b.dry_run = dry == 1;
-	if (ra_store_setting_get_int(r->app->store, "quota", 0, &quota) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot read the quota");
-		return;
-	}
-	b.quota = quota > 0 ? (uint64_t)quota : 0;
-	ra_bulk_limits_default(&lim);
-	st = ra_bulk_parse((ra_bulk_kind)kind, (ra_bulk_format)format, ik_buf_ptr(&r->body),
-	    ik_buf_remaining(&r->body), &lim, &res);
+	st = ra_bulk_run(r, (ra_bulk_kind)kind, (ra_bulk_format)format, abort_mode, dry == 1,
+	    ik_buf_ptr(&r->body), ik_buf_remaining(&r->body), &o);
 	if (st != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot parse the file");
+		ra_api_store_error(r, st, "store");
 		return;
 	}
-	b.errors = ra_bulk_errors_json(res);
-	b.results = json_array();
-	if (res->fatal || (abort_mode && !ra_bulk_clean(res))) {
-		failed = 1;
-		goto reply;
-	}
-	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
-		ra_api_store_error(r, st, "store");
-		goto out;
-	}
-	for (size_t i = 0; i < res->nrows; i++) {
-		const ra_bulk_row *row = &res->rows[i];
-		int ok;
-		if (!row->ok)
-			continue;
-		if ((st = ra_store_begin(r->app->store)) != IK_OK)
-			break;
-		ok = kind == RA_BULK_ISSUE ? apply_issue(&b, row) : apply_revoke(&b, row);
-		st = ok ? ra_store_commit(r->app->store) : ra_store_rollback(r->app->store);
-		if (st != IK_OK)
-			break;
-		if (ok)
-			b.applied++;
-		else if (abort_mode) {
-			failed = 1;
-			break;
-		}
-	}
-	if (st != IK_OK || failed || b.dry_run) {
-		(void)ra_store_rollback(r->app->store);
-		if (st != IK_OK) {
-			ra_api_store_error(r, st, "store");
-			goto out;
-		}
-	} else if ((st = ra_store_commit(r->app->store)) != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
-		ra_api_store_error(r, st, "store");
-		goto out;
-	}
-	if (!b.dry_run && !failed && kind == RA_BULK_REVOKE)
-		ra_queue_kick(r->app->queue);
-reply:
 	{
-		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:b, s:o, s:o}", "kind", kind_s,
-		    "mode", abort_mode ? "abort" : "valid", "dry_run", b.dry_run, "rows",
-		    (json_int_t)res->nrows, "registered", (json_int_t)(failed || b.dry_run ? 0 :
-		    b.applied), "stored", !failed && !b.dry_run, "errors", b.errors, "results",
-		    failed ? json_array() : b.results);
-		if (failed)
-			json_decref(b.results);
-		b.errors = b.results = NULL;
-		json_object_set_new(j, "errors_dropped", json_integer((json_int_t)res->errors_dropped));
+		json_t *j = json_pack("{s:s, s:s, s:b, s:I, s:I, s:b, s:O, s:O}", "kind", kind_s,
+		    "mode", abort_mode ? "abort" : "valid", "dry_run", dry == 1, "rows",
+		    (json_int_t)o.rows, "registered", (json_int_t)(o.stored ? o.applied : 0),
+		    "stored", o.stored, "errors", o.errors, "results", o.results);
+		if (j != NULL)
+			json_object_set_new(j, "errors_dropped", json_integer((json_int_t)o.errors_dropped));
 		/* a refused file is 422 with every error; a run or a dry run is 200 */
-		ra_reply_json(r, failed ? 422 : 200, j);
+		ra_reply_json(r, o.failed ? 422 : 200, j);
 	}
-out:
-	json_decref(b.errors);
-	json_decref(b.results);
-	ra_bulk_free(res);
+	ra_bulk_outcome_clear(&o);
 }
 
 const ra_route ra_api_bulk_routes[] = {

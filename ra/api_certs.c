@@ -26,7 +26,7 @@ static const struct {
 	{ "superseded", 4 }, { "cessationOfOperation", 5 }, { "privilegeWithdrawn", 9 },
 };
 
-static int reason_parse(const char *s, int *out)
+int ra_revoke_reason_parse(const char *s, int *out)
 {
 	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
 		if (strcmp(s, reasons[i].name) == 0) {
@@ -84,41 +84,75 @@ static int csr_member(ra_req *r, json_t *j, const char **out)
 	return 1;
 }
 
-/* POST /api/v1/devices/{id}/certificates */
-static void h_issue(ra_req *r)
+ra_issue_outcome ra_cert_issue_for_download(ra_req *r, const ra_issue_in *in,
+    ra_cert *cert, ra_credential *cred, uint64_t *quota)
 {
-	json_t *j = ra_req_json(r), *out;
-	const char *cn = NULL, *csr = NULL, *cred = "password";
-	uint64_t days = DEFAULT_VALIDITY_DAYS, expire_days = 14, quota = 0;
 	ra_device dev;
 	ra_user user;
-	ra_cert cert;
-	int64_t did, cert_id;
+	const char *cn = in->cn;
+	int64_t cert_id;
+	char target[64];
+	ra_hist h;
+	ik_status st;
+
+	*quota = 0;
+	if ((st = ra_store_device_get(r->app->store, in->device_id, &dev)) != IK_OK ||
+	    (st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK)
+		return st == IK_ERR_NOT_FOUND ? RA_ISSUE_NO_DEVICE : RA_ISSUE_ERROR;
+	if (cn == NULL || cn[0] == '\0')
+		cn = user.external_id;
+	if (!ra_cn_ok(cn))
+		return RA_ISSUE_BAD_CN;
+	if (quota_get(r, quota) != IK_OK)
+		return RA_ISSUE_ERROR;
+	/* the reservation and its credential: one transaction */
+	if ((st = ra_store_begin(r->app->store)) != IK_OK)
+		return st == IK_ERR_BUSY ? RA_ISSUE_BUSY : RA_ISSUE_ERROR;
+	{
+		ra_cert_new c = { .device_id = in->device_id, .cn = cn,
+		    .validity_days = in->validity_days, .quota = *quota };
+		snprintf(target, sizeof(target), "device:%lld", (long long)in->device_id);
+		h = ra_api_hist(r, "issue_reserved", target, "{\"key\":\"at download\"}");
+		st = ra_store_cert_reserve(r->app->store, &c, &h, &cert_id);
+	}
+	if (st == IK_OK && (st = ra_store_cert_get(r->app->store, cert_id, cert)) == IK_OK)
+		st = ra_download_credential_make(r, cert_id, in->kind, in->credential_days, cred);
+	if (st == IK_OK)
+		st = ra_store_commit(r->app->store);
+	if (st != IK_OK)
+		(void)ra_store_rollback(r->app->store);
+	if (st == IK_ERR_STATE) {
+		ra_cert_counts c;
+		if (*quota > 0 && ra_store_cert_counts(r->app->store, &c) == IK_OK &&
+		    c.quota_used >= *quota)
+			return RA_ISSUE_QUOTA;
+		return RA_ISSUE_LIVE;
+	}
+	if (st == IK_ERR_BUSY)
+		return RA_ISSUE_BUSY;
+	return st == IK_OK ? RA_ISSUE_OK : RA_ISSUE_ERROR;
+}
+
+/* The customer's key in a CSR: issued at once through the queue. */
+static void issue_csr(ra_req *r, int64_t did, const char *cn, const char *csr, uint64_t days)
+{
+	ra_device dev;
+	ra_user user;
 	char csr_cn[160] = "", why[256], target[64];
+	uint64_t quota = 0;
 	ik_buf spki;
+	ra_request_new n;
+	ra_request req;
 	ra_hist h;
 	ik_status st;
 
 	ik_buf_init(&spki, RA_SPKI_MAX);
-	if (j == NULL)
-		goto out;
-	if (!ra_api_path_id(r, &did) || !ra_json_opt_str(r, j, "common_name", RA_CN_MAX, &cn) ||
-	    !csr_member(r, j, &csr) ||
-	    !ra_json_opt_str(r, j, "credential", 16, &cred) ||
-	    !ra_json_opt_uint(r, j, "validity_days", 1, MAX_VALIDITY_DAYS, &days) ||
-	    !ra_json_opt_uint(r, j, "credential_days", 1, 90, &expire_days))
-		goto out;
-	if (strcmp(cred, "password") != 0 && strcmp(cred, "pin") != 0) {
-		ra_reply_error_field(r, 400, "bad_field", "credential: \"password\" or \"pin\"",
-		    "credential");
-		goto out;
-	}
 	if ((st = ra_store_device_get(r->app->store, did, &dev)) != IK_OK ||
 	    (st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK) {
 		ra_api_store_error(r, st, "device");
 		goto out;
 	}
-	if (csr != NULL && ra_p12_spki_from_csr((const uint8_t *)csr, strlen(csr), &spki, csr_cn,
+	if (ra_p12_spki_from_csr((const uint8_t *)csr, strlen(csr), &spki, csr_cn,
 	    sizeof(csr_cn), why, sizeof(why)) != IK_OK) {
 		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
 		goto out;
@@ -135,43 +169,17 @@ static void h_issue(ra_req *r)
 		goto out;
 	}
 	snprintf(target, sizeof(target), "device:%lld", (long long)did);
-	if (csr != NULL) {
-		/* the key is the customer's: issue at once through the queue */
-		ra_request_new n;
-		ra_request req;
-
-		memset(&n, 0, sizeof(n));
-		n.kind = RA_REQ_ISSUE;
-		n.device_id = did;
-		n.cn = cn;
-		n.validity_days = (unsigned)days;
-		n.spki = ik_buf_ptr(&spki);
-		n.spki_len = ik_buf_remaining(&spki);
-		n.quota = quota;
-		n.created_by = r->who.login;
-		h = ra_api_hist(r, "issue_requested", target, "{\"key\":\"csr\"}");
-		st = ra_store_request_add(r->app->store, &n, &h, &req);
-		if (st == IK_ERR_STATE) {
-			reply_refused(r, quota, "has_live_certificate",
-			    "the device already holds a live certificate: renew or revoke it");
-			goto out;
-		}
-		if (st != IK_OK) {
-			ra_api_store_error(r, st, "device");
-			goto out;
-		}
-		ra_queue_kick(r->app->queue);
-		ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:s}", "request_id", (json_int_t)req.id,
-		    "certificate_id", (json_int_t)req.cert_id, "state", "issuing", "request",
-		    req.request_id));
-		goto out;
-	}
-	{
-		ra_cert_new c = { .device_id = did, .cn = cn, .validity_days = (unsigned)days,
-		    .quota = quota };
-		h = ra_api_hist(r, "issue_reserved", target, "{\"key\":\"at download\"}");
-		st = ra_store_cert_reserve(r->app->store, &c, &h, &cert_id);
-	}
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_ISSUE;
+	n.device_id = did;
+	n.cn = cn;
+	n.validity_days = (unsigned)days;
+	n.spki = ik_buf_ptr(&spki);
+	n.spki_len = ik_buf_remaining(&spki);
+	n.quota = quota;
+	n.created_by = r->who.login;
+	h = ra_api_hist(r, "issue_requested", target, "{\"key\":\"csr\"}");
+	st = ra_store_request_add(r->app->store, &n, &h, &req);
 	if (st == IK_ERR_STATE) {
 		reply_refused(r, quota, "has_live_certificate",
 		    "the device already holds a live certificate: renew or revoke it");
@@ -181,21 +189,77 @@ static void h_issue(ra_req *r)
 		ra_api_store_error(r, st, "device");
 		goto out;
 	}
-	if ((st = ra_store_cert_get(r->app->store, cert_id, &cert)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	out = json_pack("{s:o}", "certificate", ra_cert_json(&cert));
-	st = ra_download_credential_new(r, cert_id, strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN :
-	    RA_DOWNLOAD_PASSWORD, (unsigned)expire_days, out);
-	if (st != IK_OK) {
-		json_decref(out);
-		ra_reply_error(r, 500, "internal", "cannot make the download credential");
-		goto out;
-	}
-	ra_reply_json(r, 201, out);
+	ra_queue_kick(r->app->queue);
+	ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:s}", "request_id", (json_int_t)req.id,
+	    "certificate_id", (json_int_t)req.cert_id, "state", "issuing", "request",
+	    req.request_id));
 out:
 	ik_buf_cleanup(&spki);
+}
+
+/* POST /api/v1/devices/{id}/certificates */
+static void h_issue(ra_req *r)
+{
+	json_t *j = ra_req_json(r), *out;
+	const char *cn = NULL, *csr = NULL, *cred_s = "password";
+	uint64_t days = DEFAULT_VALIDITY_DAYS, expire_days = 14, quota = 0;
+	ra_cert cert;
+	ra_credential cred;
+	ra_issue_in in;
+	int64_t did;
+
+	if (j == NULL)
+		return;
+	memset(&cred, 0, sizeof(cred));
+	if (!ra_api_path_id(r, &did) || !ra_json_opt_str(r, j, "common_name", RA_CN_MAX, &cn) ||
+	    !csr_member(r, j, &csr) ||
+	    !ra_json_opt_str(r, j, "credential", 16, &cred_s) ||
+	    !ra_json_opt_uint(r, j, "validity_days", 1, MAX_VALIDITY_DAYS, &days) ||
+	    !ra_json_opt_uint(r, j, "credential_days", 1, 90, &expire_days))
+		goto out;
+	if (strcmp(cred_s, "password") != 0 && strcmp(cred_s, "pin") != 0) {
+		ra_reply_error_field(r, 400, "bad_field", "credential: \"password\" or \"pin\"",
+		    "credential");
+		goto out;
+	}
+	if (csr != NULL) {
+		issue_csr(r, did, cn, csr, days);
+		goto out;
+	}
+	in = (ra_issue_in){ .device_id = did, .cn = cn, .validity_days = (unsigned)days,
+	    .kind = strcmp(cred_s, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD,
+	    .credential_days = (unsigned)expire_days };
+	switch (ra_cert_issue_for_download(r, &in, &cert, &cred, &quota)) {
+	case RA_ISSUE_OK:
+		out = json_pack("{s:o}", "certificate", ra_cert_json(&cert));
+		json_object_set_new(out, "download", json_pack("{s:s, s:s, s:s, s:o}", "login",
+		    cred.login, in.kind == RA_DOWNLOAD_PASSWORD ? "password" : "pin", cred.secret,
+		    "url", cred.url, "expires", ra_json_time(cred.expires)));
+		ra_reply_json(r, 201, out);
+		break;
+	case RA_ISSUE_NO_DEVICE:
+		ra_api_store_error(r, IK_ERR_NOT_FOUND, "device");
+		break;
+	case RA_ISSUE_BAD_CN:
+		ra_reply_error_field(r, 400, "bad_field", "common_name: 1..64 printable characters, "
+		    "no leading or trailing space", "common_name");
+		break;
+	case RA_ISSUE_QUOTA:
+		reply_quota_exceeded(r, quota);
+		break;
+	case RA_ISSUE_LIVE:
+		ra_reply_error(r, 409, "has_live_certificate",
+		    "the device already holds a live certificate: renew or revoke it");
+		break;
+	case RA_ISSUE_BUSY:
+		ra_api_store_error(r, IK_ERR_BUSY, "certificate");
+		break;
+	default:
+		ra_reply_error(r, 500, "internal", "cannot issue the certificate");
+		break;
+	}
+out:
+	OPENSSL_cleanse(&cred, sizeof(cred));
 	json_decref(j);
 }
 
@@ -361,19 +425,43 @@ out:
 	ik_buf_cleanup(&der);
 }
 
+ra_change_outcome ra_cert_change(ra_req *r, int64_t id, ra_request_kind kind,
+    const char *reason_s, ra_cert *c, ra_request *req)
+{
+	ra_request_new n;
+	ra_hist h;
+	int reason = 0;
+	char detail[96];
+	ik_status st;
+
+	if (kind == RA_REQ_REVOKE && !ra_revoke_reason_parse(reason_s, &reason))
+		return RA_CHANGE_BAD_REASON;
+	if ((st = ra_store_cert_get(r->app->store, id, c)) != IK_OK)
+		return st == IK_ERR_NOT_FOUND ? RA_CHANGE_NOT_FOUND : RA_CHANGE_ERROR;
+	memset(&n, 0, sizeof(n));
+	n.kind = kind;
+	n.cert_id = id;
+	n.reason = reason;
+	n.created_by = r->who.login;
+	snprintf(detail, sizeof(detail), "{\"reason\":\"%s\"}", kind == RA_REQ_REVOKE ?
+	    reason_s : "");
+	h = ra_api_hist(r, kind == RA_REQ_REVOKE ? "revoke_requested" : kind == RA_REQ_SUSPEND ?
+	    "suspend_requested" : "resume_requested", c->serial, kind == RA_REQ_REVOKE ? detail : "");
+	st = ra_store_request_add(r->app->store, &n, &h, req);
+	if (st == IK_ERR_STATE)
+		return RA_CHANGE_STATE;
+	return st == IK_OK ? RA_CHANGE_OK : RA_CHANGE_ERROR;
+}
+
 /* POST /api/v1/certificates/{id}/{revoke,suspend,resume} */
 static void change(ra_req *r, ra_request_kind kind)
 {
 	json_t *j = NULL;
 	const char *reason_s = "unspecified";
-	int reason = 0;
 	ra_cert c;
-	ra_request_new n;
 	ra_request req;
-	ra_hist h;
 	int64_t id;
-	char detail[96];
-	ik_status st;
+	char msg[160];
 
 	if (!ra_api_path_id(r, &id))
 		return;
@@ -382,65 +470,88 @@ static void change(ra_req *r, ra_request_kind kind)
 			return;
 		if (!ra_json_opt_str(r, j, "reason", 32, &reason_s))
 			goto out;
-		if (!reason_parse(reason_s, &reason)) {
-			ra_reply_error_field(r, 400, "bad_field", "reason: one of unspecified, "
-			    "keyCompromise, affiliationChanged, superseded, cessationOfOperation, "
-			    "privilegeWithdrawn", "reason");
-			goto out;
-		}
 	}
-	if ((st = ra_store_cert_get(r->app->store, id, &c)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	memset(&n, 0, sizeof(n));
-	n.kind = kind;
-	n.cert_id = id;
-	n.reason = reason;
-	n.created_by = r->who.login;
-	snprintf(detail, sizeof(detail), "{\"reason\":\"%s\"}", kind == RA_REQ_REVOKE ? reason_s : "");
-	h = ra_api_hist(r, kind == RA_REQ_REVOKE ? "revoke_requested" : kind == RA_REQ_SUSPEND ?
-	    "suspend_requested" : "resume_requested", c.serial, kind == RA_REQ_REVOKE ? detail : "");
-	st = ra_store_request_add(r->app->store, &n, &h, &req);
-	if (st == IK_ERR_STATE) {
-		char msg[160];
+	switch (ra_cert_change(r, id, kind, reason_s, &c, &req)) {
+	case RA_CHANGE_OK:
+		ra_queue_kick(r->app->queue);
+		ra_reply_json(r, 202, json_pack("{s:I, s:s, s:I}", "request_id", (json_int_t)req.id,
+		    "state", ra_request_state_name(req.state), "certificate_id", (json_int_t)id));
+		break;
+	case RA_CHANGE_BAD_REASON:
+		ra_reply_error_field(r, 400, "bad_field", "reason: one of unspecified, "
+		    "keyCompromise, affiliationChanged, superseded, cessationOfOperation, "
+		    "privilegeWithdrawn", "reason");
+		break;
+	case RA_CHANGE_NOT_FOUND:
+		ra_api_store_error(r, IK_ERR_NOT_FOUND, "certificate");
+		break;
+	case RA_CHANGE_STATE:
 		snprintf(msg, sizeof(msg), "a %s certificate cannot be %s", ra_cert_state_name(c.state),
 		    kind == RA_REQ_REVOKE ? "revoked" : kind == RA_REQ_SUSPEND ? "suspended" :
 		    "resumed");
 		ra_reply_error(r, 409, "state", msg);
-		goto out;
+		break;
+	default:
+		ra_api_store_error(r, IK_ERR_IO, "certificate");
+		break;
 	}
-	if (st != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	ra_queue_kick(r->app->queue);
-	ra_reply_json(r, 202, json_pack("{s:I, s:s, s:I}", "request_id", (json_int_t)req.id,
-	    "state", ra_request_state_name(req.state), "certificate_id", (json_int_t)id));
 out:
 	json_decref(j);
+}
+
+ik_status ra_renew_queue(ra_req *r, const ra_renew_args *a, ra_request *req, json_t *out)
+{
+	ra_request_new n;
+	ra_hist h;
+	ik_status st;
+
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_RENEW;
+	n.old_cert_id = a->old->id;
+	n.validity_days = a->days ? a->days : a->old->validity_days;
+	n.revoke_old = a->revoke_old;
+	n.quota = a->quota;
+	n.created_by = r->who.login;
+	if (a->spki != NULL) {
+		n.spki = ik_buf_ptr(a->spki);
+		n.spki_len = ik_buf_remaining(a->spki);
+	} else {
+		n.generate_here = 1;
+	}
+	h = ra_api_hist(r, "renew_requested", a->old->serial, a->spki != NULL ?
+	    "{\"key\":\"csr\"}" : "{\"key\":\"at download\"}");
+	if ((st = ra_store_begin(r->app->store)) != IK_OK)
+		return st;
+	st = ra_store_request_add(r->app->store, &n, &h, req);
+	if (st == IK_OK && a->spki == NULL && !a->no_credential)
+		st = ra_download_credential_new(r, req->cert_id, a->credential, a->credential_days,
+		    out);
+	if (st == IK_OK)
+		st = ra_store_commit(r->app->store);
+	if (st != IK_OK)
+		(void)ra_store_rollback(r->app->store);
+	return st;
 }
 
 /* POST /api/v1/certificates/{id}/renew {"validity_days"?, "revoke_old"?, "csr"?,
  * "credential"?}: a new certificate for the same device and CN.  With a CSR it is issued at
  * once through the queue; without, the user downloads it with a one-time credential (the
- * key is made then).  The old one stays valid until the new one is issued, then it is
- * superseded — and revoked as superseded at once when revoke_old is true. */
+ * key is made then).  The old one stays valid (no longer the device's current one) — or is
+ * revoked as superseded as soon as the new one is issued when revoke_old is true. */
 static void h_renew(ra_req *r)
 {
-	json_t *j = ra_req_json(r), *out;
+	json_t *j = ra_req_json(r), *out = NULL;
 	const char *csr = NULL, *cred = "password";
-	uint64_t days = 0, quota = 0, expire_days = 14;
-	int revoke_old = 0;
+	uint64_t days = 0, expire_days = 14;
+	ra_renew_args a;
 	ra_cert old;
-	ra_request_new n;
 	ra_request req;
-	ra_hist h;
 	ik_buf spki;
 	int64_t id;
 	char cn[160], why[256];
 	ik_status st;
 
+	memset(&a, 0, sizeof(a));
 	ik_buf_init(&spki, RA_SPKI_MAX);
 	if (j == NULL)
 		goto out;
@@ -455,7 +566,7 @@ static void h_renew(ra_req *r)
 			    "revoke_old");
 			goto out;
 		}
-		revoke_old = json_is_true(json_object_get(j, "revoke_old"));
+		a.revoke_old = json_is_true(json_object_get(j, "revoke_old"));
 	}
 	if (strcmp(cred, "password") != 0 && strcmp(cred, "pin") != 0) {
 		ra_reply_error_field(r, 400, "bad_field", "credential: \"password\" or \"pin\"",
@@ -471,61 +582,35 @@ static void h_renew(ra_req *r)
 		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
 		goto out;
 	}
-	if (quota_get(r, &quota) != IK_OK) {
+	if (quota_get(r, &a.quota) != IK_OK) {
 		ra_reply_error(r, 500, "internal", "cannot read the quota");
 		goto out;
 	}
-	memset(&n, 0, sizeof(n));
-	n.kind = RA_REQ_RENEW;
-	n.old_cert_id = id;
-	n.validity_days = days ? (unsigned)days : old.validity_days;
-	n.revoke_old = revoke_old;
-	n.quota = quota;
-	n.created_by = r->who.login;
-	if (csr != NULL) {
-		n.spki = ik_buf_ptr(&spki);
-		n.spki_len = ik_buf_remaining(&spki);
-	} else {
-		n.generate_here = 1;
-	}
-	h = ra_api_hist(r, "renew_requested", old.serial, csr != NULL ? "{\"key\":\"csr\"}" :
-	    "{\"key\":\"at download\"}");
-	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	st = ra_store_request_add(r->app->store, &n, &h, &req);
+	a.old = &old;
+	a.days = (unsigned)days;
+	a.spki = csr != NULL ? &spki : NULL;
+	a.credential = strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD;
+	a.credential_days = (unsigned)expire_days;
+	out = json_object();
+	st = ra_renew_queue(r, &a, &req, out);
 	if (st == IK_ERR_STATE) {
-		(void)ra_store_rollback(r->app->store);
-		reply_refused(r, quota, "state",
+		reply_refused(r, a.quota, "state",
 		    "only an active or suspended certificate can be renewed");
 		goto out;
 	}
 	if (st != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
 		ra_api_store_error(r, st, "certificate");
 		goto out;
 	}
-	out = json_pack("{s:I, s:I, s:s}", "request_id", (json_int_t)req.id, "certificate_id",
-	    (json_int_t)req.cert_id, "state", "issuing");
-	if (csr == NULL && (st = ra_download_credential_new(r, req.cert_id,
-	    strcmp(cred, "pin") == 0 ? RA_DOWNLOAD_PIN : RA_DOWNLOAD_PASSWORD,
-	    (unsigned)expire_days, out)) != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
-		json_decref(out);
-		ra_reply_error(r, 500, "internal", "cannot make the download credential");
-		goto out;
-	}
-	if ((st = ra_store_commit(r->app->store)) != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
-		json_decref(out);
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
+	json_object_set_new(out, "request_id", json_integer(req.id));
+	json_object_set_new(out, "certificate_id", json_integer(req.cert_id));
+	json_object_set_new(out, "state", json_string("issuing"));
 	if (csr != NULL)
 		ra_queue_kick(r->app->queue);
 	ra_reply_json(r, csr != NULL ? 202 : 201, out);
+	out = NULL;
 out:
+	json_decref(out);
 	ik_buf_cleanup(&spki);
 	json_decref(j);
 }
@@ -557,20 +642,35 @@ static void h_request(ra_req *r)
 	ra_reply_json(r, 200, out);
 }
 
+ik_status ra_counters_get(ra_req *r, ra_counters *out)
+{
+	ik_status st;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = ra_store_cert_counts(r->app->store, &out->certs)) != IK_OK ||
+	    (st = ra_store_request_counts(r->app->store, out->requests)) != IK_OK ||
+	    (st = quota_get(r, &out->quota)) != IK_OK)
+		return st;
+	out->issued = out->certs.quota_used;
+	out->issuable = out->quota > out->issued ? out->quota - out->issued : 0;
+	return IK_OK;
+}
+
 /* GET /api/v1/counters: contracted / issued / still issuable, and the queue */
 static void h_counters(ra_req *r)
 {
+	ra_counters k;
 	ra_cert_counts c;
-	uint64_t quota = 0, reqs[RA_REQ_FAILED + 1];
+	uint64_t quota = 0, *reqs = k.requests;
 	json_t *states;
 	ik_status st;
 
-	if ((st = ra_store_cert_counts(r->app->store, &c)) != IK_OK ||
-	    (st = ra_store_request_counts(r->app->store, reqs)) != IK_OK ||
-	    (st = quota_get(r, &quota)) != IK_OK) {
+	if ((st = ra_counters_get(r, &k)) != IK_OK) {
 		ra_api_store_error(r, st, "counter");
 		return;
 	}
+	c = k.certs;
+	quota = k.quota;
 	states = json_object();
 	for (int s = RA_CERT_ISSUING; s <= RA_CERT_FAILED; s++)
 		json_object_set_new(states, ra_cert_state_name((ra_cert_state)s),

@@ -75,6 +75,16 @@ int ra_auth_ip_allowed(ra_req *r);
 /* X-CSRF-Token header (or form field csrf) equals the session's token. */
 int ra_auth_csrf_ok(const ra_req *r);
 
+/* HTML forms (RA_RF_FORM routes).  A logged-in officer's forms carry the session's CSRF
+ * token; anonymous forms (officer login, end-user download, language switch) carry one
+ * derived from a random pre-session cookie (RA_PRE_COOKIE), so that no form of ours can be
+ * posted from another site, login included. */
+int ra_auth_form_csrf_ok(const ra_req *r);
+/* The token a page's forms carry (out: RA_TOKEN_LEN + 1); sets the pre-session cookie when
+ * the browser has none. */
+ik_status ra_auth_page_csrf(ra_req *r, char *out, size_t outsz);
+
 #define RA_SESSION_COOKIE "inkan_session"
+#define RA_PRE_COOKIE "inkan_pre"
 
 #endif

@@ -175,6 +175,14 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, 7 * 86400, &c->lockout_seconds, p);
 	if (strcmp(name, "workers") == 0)
 		return parse_uint(v, 1, RA_MAX_WORKERS, &c->workers, p);
+	if (strcmp(name, "http_port") == 0) {
+		if (!parse_u64(v, 0, 65535, &x, p))
+			return 0;
+		c->http_port = (uint16_t)x;
+		return 1;
+	}
+	if (strcmp(name, "ocsp_max_age") == 0)
+		return parse_uint(v, 0, 86400, &c->ocsp_max_age, p);
 	snprintf(p->why, sizeof(p->why), "unknown key");
 	return 0;
 }
@@ -295,6 +303,10 @@ static ik_status validate(const char *path, ra_config *c, char *err, size_t errs
 	if (c->tls && (access(c->tls_cert, R_OK) != 0 || access(c->tls_key, R_OK) != 0)) {
 		snprintf(err, errsz, "%s: [ra] cannot read %s", path,
 		    access(c->tls_cert, R_OK) != 0 ? c->tls_cert : c->tls_key);
+		return IK_ERR_CONFIG;
+	}
+	if (c->http_port != 0 && c->http_port == c->port) {
+		snprintf(err, errsz, "%s: [ra] http_port must differ from port", path);
 		return IK_ERR_CONFIG;
 	}
 	if (c->session_idle > c->session_lifetime) {

@@ -58,6 +58,8 @@ typedef struct ra_config {
 	unsigned lockout_seconds;  /* default 900 */
 	unsigned workers;          /* MHD thread pool; default online CPUs (max 64) */
 	ra_mail_config mail;       /* [mail] */
+	uint16_t http_port;        /* plain-HTTP listener for OCSP/CRL/CA URLs; 0 = none (default) */
+	unsigned ocsp_max_age;     /* OCSP Cache-Control max-age, seconds; default 0 */
 } ra_config;
 
 /* Load and validate; on failure err says "file:line: [section] key: what is wrong". */

@@ -9,7 +9,9 @@
  *  3. the key pair in memory, a request row for the reserved certificate (that row is the
  *     lock: a second download racing this one finds the certificate no longer awaiting
  *     download), the signer call on this thread;
- *  4. the .p12 built, the credential spent (recorded), the reply; the key freed.
+ *  4. the .p12 built, the credential spent (recorded) with the officers' notice in the
+ *     same transaction, the reply; the key freed.
+ * A made credential and its mail to the user (never the secret) are one transaction too.
  * If the signer cannot sign now (asked before anything changes), the user is told to try
  * again later and the credential stays good.  If it stops answering in the middle, the
  * request fails for good (its key is gone with this call) and the officer issues anew. */
@@ -53,15 +55,16 @@ ik_status ra_random_text(const char *alphabet, size_t n, char *out)
 	return IK_OK;
 }
 
-ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kind kind,
-    unsigned expire_days, json_t *out)
+ik_status ra_download_credential_make(ra_req *r, int64_t cert_id, ra_download_kind kind,
+    unsigned expire_days, ra_credential *out)
 {
 	ra_download d;
-	char secret[32], url[512], target[64];
+	char target[64];
 	ra_hist h;
 	int64_t id, now = (int64_t)time(NULL);
 	ik_status st;
 
+	memset(out, 0, sizeof(*out));
 	memset(&d, 0, sizeof(d));
 	d.cert_id = cert_id;
 	d.kind = kind;
@@ -73,29 +76,31 @@ ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kin
 		memcpy(d.login, "dl-", 3);
 		st = ra_random_text(RA_ALNUM, 8, d.login + 3);
 		if (st == IK_OK)
-			st = ra_random_text(RA_ALNUM, 12, secret);
+			st = ra_random_text(RA_ALNUM, 12, out->secret);
 	} else {
 		st = ra_random_text(RA_ALNUM, 24, d.login);
 		if (st == IK_OK)
-			st = ra_random_text("0123456789", 8, secret);
+			st = ra_random_text("0123456789", 8, out->secret);
 	}
 	if (st == IK_OK)
-		st = ra_password_hash(secret, d.secret_hash, sizeof(d.secret_hash));
+		st = ra_password_hash(out->secret, d.secret_hash, sizeof(d.secret_hash));
 	if (st != IK_OK)
 		goto out;
 	snprintf(target, sizeof(target), "certificate:%lld", (long long)cert_id);
 	h = ra_api_hist(r, "download_credential", target,
 	    kind == RA_DOWNLOAD_PASSWORD ? "{\"kind\":\"password\"}" : "{\"kind\":\"pin\"}");
 	if (kind == RA_DOWNLOAD_PASSWORD)
-		snprintf(url, sizeof(url), "%s/download", r->app->cfg->public_url);
+		snprintf(out->url, sizeof(out->url), "%s/download", r->app->cfg->public_url);
 	else
-		snprintf(url, sizeof(url), "%s/download?id=%s", r->app->cfg->public_url, d.login);
-	/* the credential and the user's notice (never the secret) in one transaction */
+		snprintf(out->url, sizeof(out->url), "%s/download?id=%s", r->app->cfg->public_url,
+		    d.login);
+	/* the credential and the user's notice (never the secret) in one transaction (a
+	 * savepoint when the caller's reservation is already one) */
 	if ((st = ra_store_begin(r->app->store)) != IK_OK)
 		goto out;
 	st = ra_store_download_add(r->app->store, &d, &h, &id);
 	if (st == IK_OK)
-		st = ra_notify_credential(r->app, &d, url);
+		st = ra_notify_credential(r->app, &d, out->url);
 	if (st == IK_OK)
 		st = ra_store_commit(r->app->store);
 	else
@@ -103,13 +108,29 @@ ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kin
 	if (st != IK_OK)
 		goto out;
 	ra_mailer_kick(r->app->mailer);
-	json_object_set_new(out, "download", json_pack("{s:s, s:s, s:s, s:o}", "login", d.login,
-	    kind == RA_DOWNLOAD_PASSWORD ? "password" : "pin", secret, "url", url, "expires",
-	    ra_json_time(d.expires)));
+	out->kind = kind;
+	out->expires = d.expires;
+	memcpy(out->login, d.login, sizeof(out->login));
 out:
-	OPENSSL_cleanse(secret, sizeof(secret));
+	if (st != IK_OK)
+		OPENSSL_cleanse(out, sizeof(*out));
 	OPENSSL_cleanse(&d, sizeof(d));
 	return st;
+}
+
+ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kind kind,
+    unsigned expire_days, json_t *out)
+{
+	ra_credential c;
+	ik_status st = ra_download_credential_make(r, cert_id, kind, expire_days, &c);
+
+	if (st != IK_OK)
+		return st;
+	json_object_set_new(out, "download", json_pack("{s:s, s:s, s:s, s:o}", "login", c.login,
+	    kind == RA_DOWNLOAD_PASSWORD ? "password" : "pin", c.secret, "url", c.url, "expires",
+	    ra_json_time(c.expires)));
+	OPENSSL_cleanse(&c, sizeof(c));
+	return IK_OK;
 }
 
 /* The PKCS#12 flavour a device type needs (see p12.h for who accepts what). */
@@ -134,19 +155,18 @@ static int device_flavour(const char *device, ra_p12_flavour *out)
 	return 0;
 }
 
-static void refuse_credential(ra_req *r, const char *login, const char *op, const char *why,
-    unsigned status, const char *code, const char *message)
+static void record_refusal(ra_req *r, const char *login, const char *op, const char *why)
 {
 	ra_hist h = { .actor = login, .ip = r->ip, .op = op, .target = login, .detail = why };
 
 	if (ra_history_record(r->app->store, &h) != IK_OK)
 		ik_log(LOG_ERR, "cannot record %s in the history", op);
-	ra_reply_error(r, status, code, message);
 }
 
-/* Step 1: the credential; on failure the reply is sent and 0 returned. */
-static int check_credential(ra_req *r, const char *login, const char *secret, int allow_used,
-    ra_download *d)
+/* Step 1; spent_ok lets a used or expired credential through (the switch after a renewal
+ * proves the same link and password after the download). */
+static ra_dl_outcome check_credential(ra_req *r, const char *login, const char *secret,
+    int spent_ok, ra_download *d)
 {
 	int64_t now = (int64_t)time(NULL);
 	unsigned attempts = 0;
@@ -154,46 +174,75 @@ static int check_credential(ra_req *r, const char *login, const char *secret, in
 
 	st = ra_store_download_by_login(r->app->store, login, d);
 	if (st == IK_ERR_NOT_FOUND) {
-		ra_password_dummy(secret);
-		refuse_credential(r, login, "download_failed", "{\"why\":\"unknown login\"}", 401,
-		    "bad_credentials", "wrong download login or password");
-		return 0;
+		if (secret != NULL)
+			ra_password_dummy(secret);
+		record_refusal(r, login, "download_failed", "{\"why\":\"unknown login\"}");
+		return RA_DL_BAD;
 	}
-	if (st != IK_OK) {
-		ra_api_store_error(r, st, "download credential");
-		return 0;
-	}
+	if (st != IK_OK)
+		return st == IK_ERR_BUSY ? RA_DL_BUSY : RA_DL_ERROR;
 	if (d->attempts >= RA_DOWNLOAD_MAX_ATTEMPTS) {
-		ra_password_dummy(secret);
-		refuse_credential(r, login, "download_refused", "{\"why\":\"locked\"}", 423, "locked",
-		    "too many wrong passwords: this download is locked; ask your administrator "
-		    "for a new one");
-		return 0;
+		if (secret != NULL)
+			ra_password_dummy(secret);
+		record_refusal(r, login, "download_refused", "{\"why\":\"locked\"}");
+		return RA_DL_LOCKED;
 	}
-	if (ra_password_verify(secret, d->secret_hash) != IK_OK) {
-		if (ra_store_download_attempt(r->app->store, d->id, &attempts) != IK_OK) {
-			ra_reply_error(r, 500, "internal", "cannot record the failed try");
-			return 0;
-		}
-		refuse_credential(r, login, "download_failed", "{\"why\":\"wrong secret\"}", 401,
-		    "bad_credentials", "wrong download login or password");
-		return 0;
+	if (secret != NULL && ra_password_verify(secret, d->secret_hash) != IK_OK) {
+		if (ra_store_download_attempt(r->app->store, d->id, &attempts) != IK_OK)
+			return RA_DL_ERROR;
+		record_refusal(r, login, "download_failed", "{\"why\":\"wrong secret\"}");
+		return RA_DL_BAD;
 	}
-	if (allow_used)
-		return 1;
+	if (spent_ok)
+		return RA_DL_OK;
 	if (d->used != 0) {
-		refuse_credential(r, login, "download_refused", "{\"why\":\"already used\"}", 410,
-		    "credential_used", "this download has already been used; ask your administrator "
-		    "for a new one");
-		return 0;
+		record_refusal(r, login, "download_refused", "{\"why\":\"already used\"}");
+		return RA_DL_USED;
 	}
 	if (now >= d->expires) {
-		refuse_credential(r, login, "download_refused", "{\"why\":\"expired\"}", 410,
-		    "credential_expired", "this download has expired; ask your administrator for a "
-		    "new one");
-		return 0;
+		record_refusal(r, login, "download_refused", "{\"why\":\"expired\"}");
+		return RA_DL_EXPIRED;
 	}
-	return 1;
+	return RA_DL_OK;
+}
+
+ra_dl_outcome ra_download_check(ra_req *r, const char *login, const char *secret,
+    ra_download *d)
+{
+	return check_credential(r, login, secret, 0, d);
+}
+
+ra_dl_outcome ra_download_check_spent(ra_req *r, const char *login, const char *secret,
+    ra_download *d)
+{
+	return check_credential(r, login, secret, 1, d);
+}
+
+void ra_download_reply_check(ra_req *r, ra_dl_outcome o)
+{
+	switch (o) {
+	case RA_DL_BAD:
+		ra_reply_error(r, 401, "bad_credentials", "wrong download login or password");
+		break;
+	case RA_DL_LOCKED:
+		ra_reply_error(r, 423, "locked", "too many wrong passwords: this download is locked; "
+		    "ask your administrator for a new one");
+		break;
+	case RA_DL_USED:
+		ra_reply_error(r, 410, "credential_used", "this download has already been used; ask "
+		    "your administrator for a new one");
+		break;
+	case RA_DL_EXPIRED:
+		ra_reply_error(r, 410, "credential_expired", "this download has expired; ask your "
+		    "administrator for a new one");
+		break;
+	case RA_DL_BUSY:
+		ra_api_store_error(r, IK_ERR_BUSY, "download credential");
+		break;
+	default:
+		ra_reply_error(r, 500, "internal", "cannot check the download credential");
+		break;
+	}
 }
 
 static ik_status chain_of(ra_req *r, ik_buf *ca, const uint8_t **ptr, size_t *len,
@@ -213,68 +262,64 @@ static ik_status chain_of(ra_req *r, ik_buf *ca, const uint8_t **ptr, size_t *le
 	return st;
 }
 
-/* The device, format and key type members shared by every download. */
-static int download_options(ra_req *r, json_t *j, ra_download_opts *o)
+ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *in,
+    ik_buf *p12, char *name, size_t namesz, char *why, size_t whysz)
 {
-	const char *format = NULL, *kt = "ec-p256";
-
-	if ((o->device = ra_json_str(r, j, "device", 32)) == NULL ||
-	    !ra_json_opt_str(r, j, "format", 16, &format) ||
-	    !ra_json_opt_str(r, j, "key_type", 16, &kt))
-		return 0;
-	if (!device_flavour(o->device, &o->flavour)) {
-		ra_reply_error_field(r, 400, "bad_field", "device: one of windows, windows-legacy, "
-		    "macos, ios, ipados, android, android-legacy, linux, firefox, other", "device");
-		return 0;
-	}
-	if (format != NULL && ra_p12_flavour_parse(format, &o->flavour) != IK_OK) {
-		ra_reply_error_field(r, 400, "bad_field", "format: modern or compatible", "format");
-		return 0;
-	}
-	if (ra_keytype_parse(kt, &o->keytype) != IK_OK) {
-		ra_reply_error_field(r, 400, "bad_field",
-		    "key_type: one of ec-p256, ec-p384, rsa-2048, rsa-3072", "key_type");
-		return 0;
-	}
-	return 1;
-}
-
-int ra_download_parse_options(ra_req *r, json_t *j, ra_download_opts *o)
-{
-	return download_options(r, j, o);
-}
-
-int ra_download_check(ra_req *r, const char *login, const char *secret, int allow_used,
-    ra_download *d)
-{
-	return check_credential(r, login, secret, allow_used, d);
-}
-
-void ra_download_deliver(ra_req *r, ra_download *d, const char *password,
-    const ra_download_opts *o, const ra_request_new *n, ra_request *req, int64_t old_cert_id,
-    const char *cn)
-{
-	const char *login = d->login;
+	ra_cert cert;
+	ra_pw_policy policy;
 	EVP_PKEY *key = NULL;
-	ik_buf spki, der, p12, ca[PROTO_MAX_CHAIN];
+	ik_buf spki, der, ca[PROTO_MAX_CHAIN];
 	const uint8_t *chain[PROTO_MAX_CHAIN];
 	size_t chain_len[PROTO_MAX_CHAIN], nchain = 0;
+	ra_request_new n;
+	ra_request req;
 	proto_error err;
 	ra_hist h;
-	char name[RA_CN_MAX + 8], detail[256];
-	int64_t issued_cert;
+	char detail[256];
+	const char *ids[2];
+	ra_dl_outcome res = RA_DL_ERROR;
+	int renewal = 0;
+	int64_t old_cert_id = 0;
 	ik_status st;
 
+	why[0] = '\0';
 	ik_buf_init(&spki, RA_SPKI_MAX);
 	ik_buf_init(&der, 64 * 1024);
-	ik_buf_init(&p12, 1024 * 1024);
-	ik_buf_set_secret(&p12);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_init(&ca[i], 64 * 1024);
+	memset(&req, 0, sizeof(req));
+	if ((st = ra_store_cert_get(r->app->store, d->cert_id, &cert)) != IK_OK)
+		goto out;
+	if (in->renew != NULL) {
+		/* a self-service renewal of d's certificate (eligibility checked by the caller;
+		 * its password was checked against the policy when the user chose it) */
+		old_cert_id = in->renew->old_cert_id;
+	} else {
+		/* a renewal waiting for its key: its request is already there, pending without
+		 * one */
+		renewal = cert.state == RA_CERT_ISSUING && cert.request_id != 0 &&
+		    ra_store_request_get(r->app->store, cert.request_id, &req) == IK_OK &&
+		    req.state == RA_REQ_PENDING && req.generate_here && req.spki_len == 0;
+		if (cert.state != RA_CERT_AWAITING_DOWNLOAD && !renewal) {
+			record_refusal(r, d->login, "download_refused", "{\"why\":\"certificate not "
+			    "awaiting download\"}");
+			res = RA_DL_STATE;
+			goto out;
+		}
+		if (renewal)
+			old_cert_id = req.old_cert_id;
+		if (ra_policy_p12_password(r->app->store, &policy) != IK_OK)
+			goto out;
+		ids[0] = d->login;
+		ids[1] = cert.cn;
+		if (ra_pw_check(&policy, in->password, ids, 2, why, whysz) != RA_PW_OK) {
+			res = RA_DL_POLICY;
+			goto out;
+		}
+	}
 	/* the CA chain first: without it there is no .p12 to hand out */
 	if (chain_of(r, ca, chain, chain_len, &nchain) != IK_OK) {
-		ra_reply_error(r, 503, "ca_unavailable",
-		    "the certificate authority cannot be reached; please try again later");
+		res = RA_DL_UNAVAILABLE;
 		goto out;
 	}
 	/* a CA that cannot sign now is found out before the certificate is touched, so the
@@ -284,150 +329,177 @@ void ra_download_deliver(ra_req *r, ra_download *d, const char *password,
 		proto_error se;
 		if (r->app->signer == NULL || ra_signer_status(r->app->signer, &sr, &se) != IK_OK ||
 		    !sr.hsm_ok) {
-			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority cannot sign "
-			    "right now; please try again later (your download is still valid)");
+			res = RA_DL_UNAVAILABLE;
 			goto out;
 		}
 	}
-	if ((st = ra_p12_keygen(o->keytype, &key, &spki)) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot make the key pair");
+	if ((st = ra_p12_keygen(in->keytype, &key, &spki)) != IK_OK)
 		goto out;
+	if (in->renew != NULL)
+		n = *in->renew;
+	else {
+		memset(&n, 0, sizeof(n));
+		n.kind = RA_REQ_ISSUE;
+		n.cert_id = d->cert_id;
 	}
+	n.generate_here = 1;      /* no key yet: no worker takes it before set_spki */
+	n.created_by = d->login;
 	snprintf(detail, sizeof(detail), "{\"device\":\"%s\",\"format\":\"%s\",\"key\":\"%s\"}",
-	    o->device, ra_p12_flavour_name(o->flavour), ra_keytype_name(o->keytype));
-	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download_started", .target = cn,
-	    .detail = detail };
-	st = n == NULL ? ra_history_record(r->app->store, &h) :
-	    ra_store_request_add(r->app->store, n, &h, req);
+	    in->device, ra_p12_flavour_name(in->flavour), ra_keytype_name(in->keytype));
+	h = (ra_hist){ .actor = d->login, .ip = r->ip, .op = "download_started",
+	    .target = cert.cn, .detail = detail };
+	st = renewal ? ra_history_record(r->app->store, &h) :
+	    ra_store_request_add(r->app->store, &n, &h, &req);
 	if (st == IK_ERR_STATE || st == IK_ERR_EXISTS) {
-		ra_reply_error(r, 409, "state", n != NULL && n->kind == RA_REQ_RENEW ?
-		    "this certificate cannot be renewed now (a renewal is already on its way, or it "
-		    "is no longer active)" : "this certificate is no longer waiting for a download");
+		res = RA_DL_STATE;
 		goto out;
 	}
+	if (st != IK_OK || (st = ra_store_request_set_spki(r->app->store, req.id,
+	    ik_buf_ptr(&spki), ik_buf_remaining(&spki))) != IK_OK)
+		goto out;
+	st = ra_queue_run_now(r->app->queue, req.id, 1, DOWNLOAD_WAIT_MS, &req, &err);
 	if (st != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
+		ik_log(LOG_WARNING, "download %s: the signer did not issue: %s", d->login, err.detail);
+		res = st == IK_ERR_HSM_UNAVAILABLE || st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED ?
+		    RA_DL_STOPPED : RA_DL_REFUSED;
 		goto out;
 	}
-	issued_cert = req->cert_id;
-	if ((st = ra_store_request_set_spki(r->app->store, req->id, ik_buf_ptr(&spki),
-	    ik_buf_remaining(&spki))) != IK_OK) {
-		ra_api_store_error(r, st, "request");
+	/* the certificate just issued: the credential's own, or a self-service renewal's new
+	 * one */
+	if ((st = ra_store_cert_der(r->app->store, req.cert_id, &der)) != IK_OK)
 		goto out;
-	}
-	st = ra_queue_run_now(r->app->queue, req->id, 1, DOWNLOAD_WAIT_MS, req, &err);
-	if (st != IK_OK) {
-		ik_log(LOG_WARNING, "download %s: the signer did not issue: %s", login, err.detail);
-		if (st == IK_ERR_HSM_UNAVAILABLE || st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED)
-			ra_reply_error(r, 503, "ca_unavailable", "the certificate authority stopped "
-			    "answering while signing; ask your administrator for a new download");
-		else
-			ra_reply_error(r, 502, "refused", "the certificate authority refused this "
-			    "certificate; ask your administrator");
-		goto out;
-	}
-	if ((st = ra_store_cert_der(r->app->store, issued_cert, &der)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
 	{
 		ra_p12_req pr = { .key = key, .cert = ik_buf_ptr(&der),
 		    .cert_len = ik_buf_remaining(&der), .chain = chain, .chain_len = chain_len,
-		    .nchain = nchain, .password = password, .friendly_name = NULL,
-		    .flavour = o->flavour, .iter = 0 };
-		st = ra_p12_build(&pr, &p12);
+		    .nchain = nchain, .password = in->password, .friendly_name = NULL,
+		    .flavour = in->flavour, .iter = 0 };
+		if ((st = ra_p12_build(&pr, p12)) != IK_OK)
+			goto out;
 	}
-	if (st != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot build the PKCS#12 file");
-		goto out;
-	}
-	h = (ra_hist){ .actor = login, .ip = r->ip, .op = "download", .target = req->serial,
+	h = (ra_hist){ .actor = d->login, .ip = r->ip, .op = "download", .target = req.serial,
 	    .detail = detail };
-	/* the credential spent and the officers told, in one transaction */
+	/* the credential spent and the officers told (for a renewal with the revocation TSV
+	 * of the old certificate), in one transaction */
 	if ((st = ra_store_begin(r->app->store)) == IK_OK) {
 		st = ra_store_download_use(r->app->store, d->id, (int64_t)time(NULL), &h);
 		if (st == IK_OK)
-			st = ra_notify_downloaded(r->app, issued_cert, old_cert_id);
+			st = ra_notify_downloaded(r->app, req.cert_id, old_cert_id);
 		if (st == IK_OK)
 			st = ra_store_commit(r->app->store);
 		else
 			(void)ra_store_rollback(r->app->store);
 	}
 	if (st != IK_OK) {
-		ra_reply_error(r, 409, "credential_used", "this download has already been used");
+		res = RA_DL_USED;
 		goto out;
 	}
 	ra_mailer_kick(r->app->mailer);
-	snprintf(name, sizeof(name), "%s.p12", cn);
-	ra_reply_bytes(r, 200, "application/x-pkcs12", ik_buf_ptr(&p12), ik_buf_remaining(&p12),
-	    name);
+	snprintf(name, namesz, "%s.p12", cert.cn);
+	res = RA_DL_OK;
 out:
 	EVP_PKEY_free(key);
 	ik_buf_cleanup(&spki);
 	ik_buf_cleanup(&der);
-	ik_buf_cleanup(&p12);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_cleanup(&ca[i]);
+	return res;
+}
+
+int ra_download_device(const char *device, ra_p12_flavour *out)
+{
+	return device_flavour(device, out);
+}
+
+int ra_download_parse_options(ra_req *r, json_t *j, ra_dl_in *in)
+{
+	const char *format = NULL, *kt = "ec-p256";
+
+	if ((in->device = ra_json_str(r, j, "device", 32)) == NULL ||
+	    !ra_json_opt_str(r, j, "format", 16, &format) ||
+	    !ra_json_opt_str(r, j, "key_type", 16, &kt))
+		return 0;
+	if (!device_flavour(in->device, &in->flavour)) {
+		ra_reply_error_field(r, 400, "bad_field", "device: one of windows, windows-legacy, "
+		    "macos, ios, ipados, android, android-legacy, linux, firefox, other", "device");
+		return 0;
+	}
+	if (format != NULL && ra_p12_flavour_parse(format, &in->flavour) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_field", "format: modern or compatible", "format");
+		return 0;
+	}
+	if (ra_keytype_parse(kt, &in->keytype) != IK_OK) {
+		ra_reply_error_field(r, 400, "bad_field",
+		    "key_type: one of ec-p256, ec-p384, rsa-2048, rsa-3072", "key_type");
+		return 0;
+	}
+	return 1;
+}
+
+void ra_download_reply(ra_req *r, ra_dl_outcome o, const ik_buf *p12, const char *name,
+    const char *why)
+{
+	switch (o) {
+	case RA_DL_OK:
+		ra_reply_bytes(r, 200, "application/x-pkcs12", ik_buf_ptr(p12),
+		    ik_buf_remaining(p12), name);
+		break;
+	case RA_DL_STATE:
+		ra_reply_error(r, 409, "state", "this certificate is no longer waiting for a download");
+		break;
+	case RA_DL_POLICY:
+		ra_reply_error_field(r, 400, "password_policy", why, "password");
+		break;
+	case RA_DL_UNAVAILABLE:
+		ra_reply_error(r, 503, "ca_unavailable", "the certificate authority cannot sign "
+		    "right now; please try again later (your download is still valid)");
+		break;
+	case RA_DL_STOPPED:
+		ra_reply_error(r, 503, "ca_unavailable", "the certificate authority stopped "
+		    "answering while signing; ask your administrator for a new download");
+		break;
+	case RA_DL_REFUSED:
+		ra_reply_error(r, 502, "refused", "the certificate authority refused this "
+		    "certificate; ask your administrator");
+		break;
+	case RA_DL_USED:
+		ra_reply_error(r, 409, "credential_used", "this download has already been used");
+		break;
+	default:
+		ra_reply_error(r, 500, "internal", "cannot build the PKCS#12 file");
+		break;
+	}
 }
 
 static void h_p12(ra_req *r)
 {
 	json_t *j = ra_req_json(r);
-	const char *login, *secret, *password;
+	const char *login, *secret;
 	ra_download d;
-	ra_download_opts o;
-	ra_cert cert;
-	ra_pw_policy policy;
-	ra_request_new n;
-	ra_request req;
-	char why[256];
-	const char *ids[2];
-	int renewal = 0;
-	ik_status st;
+	ra_dl_in in;
+	ra_dl_outcome o;
+	ik_buf p12;
+	char why[256], name[RA_CN_MAX + 8];
 
 	memset(&d, 0, sizeof(d));
-	memset(&req, 0, sizeof(req));
+	ik_buf_init(&p12, 1024 * 1024);
+	ik_buf_set_secret(&p12);
 	if (j == NULL)
 		goto out;
+	memset(&in, 0, sizeof(in));
 	if ((login = ra_json_str(r, j, "login", RA_STORE_LOGIN_MAX)) == NULL ||
 	    (secret = ra_json_str(r, j, "secret", 64)) == NULL ||
-	    (password = ra_json_str(r, j, "password", RA_P12_MAX_PASSWORD)) == NULL ||
-	    !download_options(r, j, &o))
+	    (in.password = ra_json_str(r, j, "password", RA_P12_MAX_PASSWORD)) == NULL ||
+	    !ra_download_parse_options(r, j, &in))
 		goto out;
-	if (!check_credential(r, login, secret, 0, &d))
-		goto out;
-	if ((st = ra_store_cert_get(r->app->store, d.cert_id, &cert)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
+	if ((o = ra_download_check(r, login, secret, &d)) != RA_DL_OK) {
+		ra_download_reply_check(r, o);
 		goto out;
 	}
-	/* a renewal waiting for its key: its request is already there, pending without one */
-	renewal = cert.state == RA_CERT_ISSUING && cert.request_id != 0 &&
-	    ra_store_request_get(r->app->store, cert.request_id, &req) == IK_OK &&
-	    req.state == RA_REQ_PENDING && req.generate_here && req.spki_len == 0;
-	if (cert.state != RA_CERT_AWAITING_DOWNLOAD && !renewal) {
-		refuse_credential(r, login, "download_refused", "{\"why\":\"certificate not awaiting "
-		    "download\"}", 409, "state", "this certificate is no longer waiting for a download");
-		goto out;
-	}
-	if (ra_policy_p12_password(r->app->store, &policy) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "the password policy settings are unusable");
-		goto out;
-	}
-	ids[0] = login;
-	ids[1] = cert.cn;
-	if (ra_pw_check(&policy, password, ids, 2, why, sizeof(why)) != RA_PW_OK) {
-		ra_reply_error_field(r, 400, "password_policy", why, "password");
-		goto out;
-	}
-	memset(&n, 0, sizeof(n));
-	n.kind = RA_REQ_ISSUE;
-	n.cert_id = d.cert_id;
-	n.generate_here = 1;      /* no key yet: no worker takes it before set_spki */
-	n.created_by = login;
-	ra_download_deliver(r, &d, password, &o, renewal ? NULL : &n, &req,
-	    renewal ? req.old_cert_id : 0, cert.cn);
+	o = ra_download_p12(r, &d, &in, &p12, name, sizeof(name), why, sizeof(why));
+	ra_download_reply(r, o, &p12, name, why);
 out:
 	OPENSSL_cleanse(&d, sizeof(d));
+	ik_buf_cleanup(&p12);
 	json_decref(j);
 }
 

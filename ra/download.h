@@ -7,15 +7,27 @@
 #define RA_DOWNLOAD_H
 
 #include <jansson.h>
+#include "buf.h"
 #include "http.h"
 #include "p12.h"
 #include "store.h"
 
 #define RA_DOWNLOAD_MAX_ATTEMPTS 5   /* failed tries before a credential is locked */
 
-/* Makes a credential for an awaiting_download certificate and adds to out the member
- * "download": {login, password | pin, url, expires}.  The secret is shown this once; only
- * its scrypt hash is stored. */
+/* A one-time download credential as made: the secret is shown this once (wipe the struct
+ * with OPENSSL_cleanse after use); only its scrypt hash is stored. */
+typedef struct ra_credential {
+	ra_download_kind kind;
+	char login[RA_STORE_LOGIN_MAX + 1];
+	char secret[32];          /* password (12 characters) or PIN (8 digits) */
+	char url[512];            /* where the user goes */
+	int64_t expires;
+} ra_credential;
+
+/* Makes a credential for an awaiting_download certificate (history entry with it). */
+ik_status ra_download_credential_make(ra_req *r, int64_t cert_id, ra_download_kind kind,
+    unsigned expire_days, ra_credential *out);
+/* The same, adding to out the member "download": {login, password | pin, url, expires}. */
 ik_status ra_download_credential_new(ra_req *r, int64_t cert_id, ra_download_kind kind,
     unsigned expire_days, json_t *out);
 
@@ -24,25 +36,58 @@ extern const char RA_ALNUM[];
 /* n characters of alphabet, uniformly (rejection sampling), NUL-terminated in out[n]. */
 ik_status ra_random_text(const char *alphabet, size_t n, char *out);
 
-/* What a download is for: the device type picks the PKCS#12 flavour (format overrides). */
-typedef struct ra_download_opts {
-	const char *device;
+/* The end user's download, in two steps that the JSON call and the pages share. */
+typedef enum ra_dl_outcome {
+	RA_DL_OK = 0,
+	RA_DL_BAD,          /* unknown login or wrong secret (the same for both) */
+	RA_DL_LOCKED,       /* too many wrong secrets */
+	RA_DL_USED,         /* already spent */
+	RA_DL_EXPIRED,
+	RA_DL_STATE,        /* the certificate no longer waits for a download */
+	RA_DL_POLICY,       /* the PKCS#12 password breaks the policy (why says which rule) */
+	RA_DL_UNAVAILABLE,  /* the CA cannot sign now; the credential stays good */
+	RA_DL_STOPPED,      /* the CA stopped answering while signing */
+	RA_DL_REFUSED,      /* the CA refused the certificate */
+	RA_DL_BUSY,
+	RA_DL_ERROR,
+} ra_dl_outcome;
+
+/* 1. The credential by login: locked, used and expired are refused; with secret (NULL
+ * when the pages' ticket already proved it) a wrong one counts a failed try.  Every
+ * refusal is in the history. */
+ra_dl_outcome ra_download_check(ra_req *r, const char *login, const char *secret,
+    ra_download *d);
+/* The same, but a spent or expired credential passes (d->used tells which): the switch
+ * that follows a self-service renewal proves the same link and password again. */
+ra_dl_outcome ra_download_check_spent(ra_req *r, const char *login, const char *secret,
+    ra_download *d);
+/* The JSON reply for a refused check. */
+void ra_download_reply_check(ra_req *r, ra_dl_outcome o);
+
+typedef struct ra_dl_in {
+	const char *password;     /* the PKCS#12 password the user chose */
+	const char *device;       /* windows, macos, ios, ... (see download.c) */
 	ra_p12_flavour flavour;
 	ra_keytype keytype;
-} ra_download_opts;
-
-/* The "device", "format" and "key_type" members; on failure the 400 is sent, 0 returned. */
-int ra_download_parse_options(ra_req *r, json_t *j, ra_download_opts *o);
-/* Step 1, the credential (login + secret): unknown, wrong, locked, expired — and used
- * unless allow_used — are refused (reply sent, recorded) and 0 returned. */
-int ra_download_check(ra_req *r, const char *login, const char *secret, int allow_used,
-    ra_download *d);
-/* Steps 3-4 for credential d: the chain, the CA's readiness, the key pair, the request (n,
- * or req when it exists already and n is NULL), the signer, the .p12 under password, the
- * credential spent and the officers told (downloaded; for old_cert_id a renewal with the
- * revocation TSV).  Always replies. */
-void ra_download_deliver(ra_req *r, ra_download *d, const char *password,
-    const ra_download_opts *o, const ra_request_new *n, ra_request *req, int64_t old_cert_id,
-    const char *cn);
+	/* NULL for the credential's own certificate; else a self-service renewal of it
+	 * (download_renew.c): this RA_REQ_RENEW request is added, and the certificate it
+	 * issues is the one returned (the caller checked the eligibility; the password was
+	 * checked against the policy when the user chose it) */
+	const ra_request_new *renew;
+} ra_dl_in;
+/* 2. The key pair, the signer's certificate, the .p12 appended to p12 (mark it secret), its
+ * file name "<CN>.p12"; the credential spent and the officers told by mail (downloaded;
+ * for a renewal with the revocation TSV of the old certificate) in one transaction.  why
+ * holds the policy's reason. */
+ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *in,
+    ik_buf *p12, char *name, size_t namesz, char *why, size_t whysz);
+/* The JSON members "device", "format"? and "key_type"? into in; on failure the 400 is sent
+ * and 0 returned. */
+int ra_download_parse_options(ra_req *r, json_t *j, ra_dl_in *in);
+/* The JSON reply for ra_download_p12's outcome (the .p12 itself for RA_DL_OK). */
+void ra_download_reply(ra_req *r, ra_dl_outcome o, const ik_buf *p12, const char *name,
+    const char *why);
+/* The PKCS#12 flavour for a device type; 0 for an unknown one. */
+int ra_download_device(const char *device, ra_p12_flavour *out);
 
 #endif

@@ -206,23 +206,30 @@ static void h_renew(ra_req *r)
 	json_t *j = ra_req_json(r);
 	const char *login, *secret;
 	ra_download d;
-	ra_download_opts o;
+	ra_dl_in in;
+	ra_dl_outcome o;
 	ra_renewal_window w;
 	ra_cert c;
 	ra_request_new n;
-	ra_request req;
+	ik_buf p12;
+	char why[256], name[RA_CN_MAX + 8];
 	int64_t now = (int64_t)time(NULL), quota = 0;
 	ik_status st;
 
 	memset(&d, 0, sizeof(d));
+	memset(&in, 0, sizeof(in));
+	ik_buf_init(&p12, 1024 * 1024);
+	ik_buf_set_secret(&p12);
 	if (j == NULL)
-		return;
+		goto out;
 	if ((login = ra_json_str(r, j, "login", RA_STORE_LOGIN_MAX)) == NULL ||
 	    (secret = ra_json_str(r, j, "secret", RA_P12_MAX_PASSWORD)) == NULL ||
-	    !ra_download_parse_options(r, j, &o))
+	    !ra_download_parse_options(r, j, &in))
 		goto out;
-	if (!ra_download_check(r, login, secret, 0, &d))
+	if ((o = ra_download_check(r, login, secret, &d)) != RA_DL_OK) {
+		ra_download_reply_check(r, o);
 		goto out;
+	}
 	if ((st = ra_store_cert_get(r->app->store, d.cert_id, &c)) != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
 		goto out;
@@ -241,16 +248,21 @@ static void h_renew(ra_req *r)
 		goto out;
 	}
 	memset(&n, 0, sizeof(n));
-	memset(&req, 0, sizeof(req));
 	n.kind = RA_REQ_RENEW;
 	n.old_cert_id = c.id;
 	n.validity_days = c.validity_days;
-	n.generate_here = 1;
 	n.quota = quota > 0 ? (uint64_t)quota : 0;
-	n.created_by = login;
-	ra_download_deliver(r, &d, secret, &o, &n, &req, c.id, c.cn);
+	in.password = secret;     /* the .p12 comes under the password the user chose */
+	in.renew = &n;
+	o = ra_download_p12(r, &d, &in, &p12, name, sizeof(name), why, sizeof(why));
+	if (o == RA_DL_STATE)
+		ra_reply_error(r, 409, "state", "this certificate cannot be renewed now (a renewal "
+		    "is already on its way, or it is no longer active)");
+	else
+		ra_download_reply(r, o, &p12, name, why);
 out:
 	OPENSSL_cleanse(&d, sizeof(d));
+	ik_buf_cleanup(&p12);
 	json_decref(j);
 }
 
@@ -316,6 +328,7 @@ static void h_switch(ra_req *r)
 	ra_download d;
 	ra_cert fresh;
 	ra_request req;
+	ra_dl_outcome o;
 	int64_t old_id = 0;
 	ik_status st;
 
@@ -325,8 +338,10 @@ static void h_switch(ra_req *r)
 	if ((login = ra_json_str(r, j, "login", RA_STORE_LOGIN_MAX)) == NULL ||
 	    (secret = ra_json_str(r, j, "secret", RA_P12_MAX_PASSWORD)) == NULL)
 		goto out;
-	if (!ra_download_check(r, login, secret, 1, &d))
+	if ((o = ra_download_check_spent(r, login, secret, &d)) != RA_DL_OK) {
+		ra_download_reply_check(r, o);
 		goto out;
+	}
 	if (d.used == 0 || renewed_cert(r->app->store, &d, &fresh) != IK_OK) {
 		ra_reply_error(r, 409, "not_renewed", "there is no downloaded renewal for this "
 		    "credential to switch to");

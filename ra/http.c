@@ -14,6 +14,7 @@
 #include <openssl/crypto.h>
 
 #include "auth.h"
+#include "form.h"
 #include "http.h"
 #include "log.h"
 
@@ -24,6 +25,8 @@
 struct ra_http {
 	ra_app *app;
 	struct MHD_Daemon *d;
+	struct MHD_Daemon *plain;  /* http_port: public routes only (RA_RF_PLAIN) */
+	ra_html_error_fn html_error;
 	const ra_route *routes[RA_MAX_ROUTES];
 	size_t nroutes;
 	char *cert_pem;
@@ -57,7 +60,7 @@ static void add_security_headers(const ra_req *r, struct MHD_Response *resp)
 {
 	char cc[48];
 
-	if (r->app->cfg->tls)
+	if (r->app->cfg->tls && !r->plain)
 		MHD_add_response_header(resp, "Strict-Transport-Security",
 		    "max-age=31536000; includeSubDomains");
 	MHD_add_response_header(resp, "Content-Security-Policy",
@@ -65,7 +68,9 @@ static void add_security_headers(const ra_req *r, struct MHD_Response *resp)
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
-	if (r->cache_seconds == 0 || r->who.role != RA_ROLE_NONE) {
+	if (r->cache_control != NULL && r->who.role == RA_ROLE_NONE) {
+		MHD_add_response_header(resp, "Cache-Control", r->cache_control);
+	} else if (r->cache_seconds == 0 || r->who.role != RA_ROLE_NONE) {
 		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	} else {
 		snprintf(cc, sizeof(cc), "public, max-age=%u", r->cache_seconds);
@@ -152,6 +157,17 @@ void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const 
 	disp[n++] = '"';
 	disp[n] = '\0';
 	send_reply(r, status, content_type, data, len, disp);
+}
+
+void ra_reply_redirect(ra_req *r, const char *location)
+{
+	static const char body[] = "see other\n";
+
+	if (location[0] != '/' || ra_req_add_header(r, "Location", location) != IK_OK) {
+		ra_reply_error(r, 500, "internal", "bad redirect");
+		return;
+	}
+	send_reply(r, 303, "text/plain; charset=utf-8", body, sizeof(body) - 1, NULL);
 }
 
 /* ---- request accessors ----------------------------------------------------------- */
@@ -250,8 +266,10 @@ bad:
 static int route_match(const char *pattern, const char *path, char *id, size_t idsz)
 {
 	const char *brace = strstr(pattern, "{id}");
-	size_t pre, seg, post;
+	size_t pre, seg, post, plen = strlen(pattern);
 
+	if (plen > 0 && pattern[plen - 1] == '*') /* a prefix and a non-empty rest */
+		return strncmp(pattern, path, plen - 1) == 0 && path[plen - 1] != '\0';
 	if (brace == NULL)
 		return strcmp(pattern, path) == 0;
 	pre = (size_t)(brace - pattern);
@@ -273,11 +291,20 @@ ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const ra_route *rt = &routes[i];
 		const char *b = rt->pattern != NULL ? strstr(rt->pattern, "{id}") : NULL;
+		const char *star = rt->pattern != NULL ? strchr(rt->pattern, '*') : NULL;
 		if (rt->method == NULL || rt->pattern == NULL || rt->handler == NULL ||
-		    rt->pattern[0] != '/' || (b != NULL && strstr(b + 4, "{id}") != NULL))
+		    rt->pattern[0] != '/' || (b != NULL && strstr(b + 4, "{id}") != NULL) ||
+		    (star != NULL && (star[1] != '\0' || b != NULL)))
+			return IK_ERR_ARG;
+		if ((rt->flags & RA_RF_PLAIN) && rt->min_role != RA_ROLE_NONE) {
+			ik_log(LOG_ERR, "route %s %s needs a role: not on plain HTTP", rt->method,
+			    rt->pattern);
+			return IK_ERR_ARG;
+		}
+		if ((rt->flags & RA_RF_FORM) && strcmp(rt->method, "POST") != 0)
 			return IK_ERR_ARG;
 		if (strcmp(rt->method, "GET") != 0 && strcmp(rt->method, "HEAD") != 0 &&
-		    rt->min_role > RA_ROLE_NONE && !(rt->flags & RA_RF_CSRF)) {
+		    rt->min_role > RA_ROLE_NONE && !(rt->flags & (RA_RF_CSRF | RA_RF_FORM))) {
 			ik_log(LOG_ERR, "route %s %s changes state without CSRF", rt->method,
 			    rt->pattern);
 			return IK_ERR_ARG;
@@ -287,6 +314,29 @@ ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n)
 		h->routes[h->nroutes++] = rt;
 	}
 	return IK_OK;
+}
+
+/* 1 when a refusal should be a page: an HTML route, or a browser that asks for one. */
+static int wants_html(const ra_http *h, const ra_req *r)
+{
+	const char *accept;
+
+	if (h->html_error == NULL)
+		return 0;
+	if (r->route != NULL)
+		return (r->route->flags & RA_RF_HTML) != 0;
+	accept = ra_req_header(r, MHD_HTTP_HEADER_ACCEPT);
+	return accept != NULL && strstr(accept, "text/html") != NULL &&
+	    strncmp(r->path, "/api/", 5) != 0;
+}
+
+static void refuse(ra_http *h, ra_req *r, unsigned status, const char *code,
+    const char *message)
+{
+	if (wants_html(h, r))
+		h->html_error(r, status, code);
+	else
+		ra_reply_error(r, status, code, message);
 }
 
 /* The route for this request, or NULL after a 404/405 reply. */
@@ -311,11 +361,39 @@ static const ra_route *find_route(ra_http *h, ra_req *r)
 	if (path_found) {
 		if (ra_req_add_header(r, "Allow", allow) != IK_OK)
 			ik_log(LOG_WARNING, "cannot add the Allow header");
-		ra_reply_error(r, 405, "method_not_allowed", "this method is not allowed here");
+		refuse(h, r, 405, "method_not_allowed", "this method is not allowed here");
 	} else {
-		ra_reply_error(r, 404, "not_found", "no such resource");
+		refuse(h, r, 404, "not_found", "no such resource");
 	}
 	return NULL;
+}
+
+/* An HTML form's body into r->form; 0 after a refusal. */
+static int parse_form(ra_http *h, ra_req *r)
+{
+	const char *ct = ra_req_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	ik_status st;
+
+	if (ct != NULL && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0 &&
+	    (ct[33] == '\0' || ct[33] == ';'))
+		st = ra_form_parse_urlencoded(ik_buf_ptr(&r->body), ik_buf_remaining(&r->body),
+		    &r->form);
+	else if (ct != NULL && strncasecmp(ct, "multipart/form-data", 19) == 0)
+		st = ra_form_parse_multipart(r->conn, ik_buf_ptr(&r->body),
+		    ik_buf_remaining(&r->body), &r->form);
+	else {
+		refuse(h, r, 415, "content_type", "the body must be an HTML form");
+		return 0;
+	}
+	if (st == IK_ERR_NOMEM) {
+		refuse(h, r, 500, "internal", "out of memory");
+		return 0;
+	}
+	if (st != IK_OK) {
+		refuse(h, r, 400, "bad_form", "the form body is malformed");
+		return 0;
+	}
+	return 1;
 }
 
 static void dispatch(ra_http *h, ra_req *r)
@@ -323,34 +401,44 @@ static void dispatch(ra_http *h, ra_req *r)
 	const ra_route *rt;
 
 	if (r->too_large) {
-		ra_reply_error(r, 413, "too_large", "the request body is too large");
+		refuse(h, r, 413, "too_large", "the request body is too large");
 		return;
 	}
 	rt = find_route(h, r);
 	if (rt == NULL)
 		return;
+	if (r->plain && !(rt->flags & RA_RF_PLAIN)) {
+		ra_reply_error(r, 404, "not_found", "not served over plain HTTP: use HTTPS");
+		return;
+	}
 	r->route = rt;
 	if (ra_auth_identify(r) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot check the credentials");
+		refuse(h, r, 500, "internal", "cannot check the credentials");
 		return;
 	}
 	if ((rt->min_role >= RA_ROLE_AUDITOR || (rt->flags & RA_RF_IPLIST)) &&
 	    !ra_auth_ip_allowed(r)) {
-		ra_reply_error(r, 403, "ip_not_allowed",
+		refuse(h, r, 403, "ip_not_allowed",
 		    "this address is not allowed to use the officer interface");
 		return;
 	}
 	if (rt->min_role > RA_ROLE_NONE && r->who.role == RA_ROLE_NONE) {
-		ra_reply_error(r, 401, "unauthenticated", "log in first");
+		refuse(h, r, 401, "unauthenticated", "log in first");
 		return;
 	}
 	if (r->who.role < rt->min_role) {
-		ra_reply_error(r, 403, "forbidden", "your role does not allow this");
+		refuse(h, r, 403, "forbidden", "your role does not allow this");
+		return;
+	}
+	if ((rt->flags & RA_RF_FORM) && !parse_form(h, r))
+		return;
+	if ((rt->flags & RA_RF_FORM) && !ra_auth_form_csrf_ok(r)) {
+		refuse(h, r, 403, "csrf", "missing or wrong CSRF token");
 		return;
 	}
 	if ((rt->flags & RA_RF_CSRF) && r->who.has_session && !r->who.via_bearer &&
 	    !ra_auth_csrf_ok(r)) {
-		ra_reply_error(r, 403, "csrf", "missing or wrong CSRF token");
+		refuse(h, r, 403, "csrf", "missing or wrong CSRF token");
 		return;
 	}
 	rt->handler(r);
@@ -406,6 +494,7 @@ static void req_free(ra_req *r)
 	if (r == NULL)
 		return;
 	ik_buf_cleanup(&r->body);
+	ra_form_free(r->form);
 	for (size_t i = 0; i < r->nextra; i++) {
 		free(r->extra[i][0]);
 		free(r->extra[i][1]);
@@ -414,20 +503,18 @@ static void req_free(ra_req *r)
 	free(r);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-    const char *method, const char *version, const char *upload_data,
-    size_t *upload_data_size, void **con_cls)
+static enum MHD_Result handle(ra_http *h, int plain, struct MHD_Connection *c, const char *url,
+    const char *method, const char *upload_data, size_t *upload_data_size, void **con_cls)
 {
-	ra_http *h = cls;
 	ra_req *r = *con_cls;
 	size_t total;
 
-	(void)version;
 	if (r == NULL) {
 		const char *cl;
 		r = req_new(h, c, url, method);
 		if (r == NULL)
 			return MHD_NO;
+		r->plain = plain;
 		*con_cls = r;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -465,6 +552,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return MHD_YES;
 	dispatch(h, r);
 	return r->result;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	return handle(cls, 0, c, url, method, upload_data, upload_data_size, con_cls);
+}
+
+/* The plain-HTTP listener's requests (cls is the same ra_http). */
+static enum MHD_Result on_request_plain(void *cls, struct MHD_Connection *c, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	return handle(cls, 1, c, url, method, upload_data, upload_data_size, con_cls);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -527,6 +631,11 @@ out:
 	return st;
 }
 
+void ra_http_set_html_error(ra_http *h, ra_html_error_fn fn)
+{
+	h->html_error = fn;
+}
+
 ik_status ra_http_new(ra_app *app, ra_http **out)
 {
 	ra_http *h = calloc(1, sizeof(*h));
@@ -557,6 +666,40 @@ static ik_status listen_addr(const ra_config *cfg, struct sockaddr_storage *ss, 
 		return IK_OK;
 	}
 	return IK_ERR_CONFIG;
+}
+
+/* The plain-HTTP listener for the public URLs certificates carry (OCSP, CRL): same
+ * handlers, only RA_RF_PLAIN routes (dispatch checks), no TLS, a small thread pool. */
+static ik_status start_plain(ra_http *h, char *err, size_t errsz)
+{
+	const ra_config *cfg = h->app->cfg;
+	struct sockaddr_storage ss;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	int v6 = 0;
+
+	if (listen_addr(cfg, &ss, &v6) != IK_OK)
+		return IK_ERR_CONFIG;
+	if (v6) {
+		flags |= MHD_USE_IPv6;
+		((struct sockaddr_in6 *)(void *)&ss)->sin6_port = htons(cfg->http_port);
+	} else {
+		((struct sockaddr_in *)(void *)&ss)->sin_port = htons(cfg->http_port);
+	}
+	h->plain = MHD_start_daemon(flags, cfg->http_port, NULL, NULL, on_request_plain, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)2,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)1024,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)64,
+	    MHD_OPTION_END);
+	if (h->plain == NULL) {
+		snprintf(err, errsz, "cannot start the plain HTTP server on %s port %u (address in "
+		    "use?)", cfg->listen, (unsigned)cfg->http_port);
+		return IK_ERR_IO;
+	}
+	return IK_OK;
 }
 
 ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
@@ -600,13 +743,15 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 		    (unsigned)cfg->port);
 		return IK_ERR_IO;
 	}
-	return IK_OK;
+	return cfg->http_port != 0 ? start_plain(h, err, errsz) : IK_OK;
 }
 
 void ra_http_free(ra_http *h)
 {
 	if (h == NULL)
 		return;
+	if (h->plain != NULL)
+		MHD_stop_daemon(h->plain);
 	if (h->d != NULL)
 		MHD_stop_daemon(h->d);
 	if (h->key_pem != NULL) {

@@ -30,6 +30,9 @@ typedef struct ra_publish ra_publish; /* publish.h */
 typedef struct ra_queue ra_queue;     /* queue.h */
 typedef struct ra_mailer ra_mailer;   /* mail.h */
 typedef struct ra_sched ra_sched;     /* scheduler.h */
+typedef struct ra_batcher ra_batcher; /* batch.h */
+typedef struct ra_i18n ra_i18n;       /* i18n.h */
+typedef struct ra_form ra_form;       /* form.h */
 
 /* What every handler can reach; owned by main. */
 typedef struct ra_app {
@@ -40,6 +43,9 @@ typedef struct ra_app {
 	ra_queue *queue;      /* issuance and revocation requests to the signer */
 	ra_mailer *mailer;    /* notices by mail; NULL when [mail] is not configured */
 	ra_sched *sched;      /* expiry, reminders, purges */
+	ra_batcher *batcher;  /* adds the running "issue N more" batch's certificates */
+	const ra_i18n *i18n;  /* the web pages' message catalogs */
+	uint8_t page_key[32]; /* random per process: MACs short-lived tickets of the pages */
 } ra_app;
 
 /* Who is asking, filled by ra_auth_identify before the route's checks. */
@@ -74,6 +80,9 @@ typedef struct ra_req {
 	size_t nextra;          /* headers queued by ra_req_add_header */
 	char *extra[RA_REQ_MAX_HEADERS][2];
 	unsigned cache_seconds; /* 0 = Cache-Control: no-store (the default) */
+	const char *cache_control; /* if set, the whole Cache-Control value (must outlive the reply call) */
+	int plain;              /* came in on the plain-HTTP listener (cfg->http_port) */
+	ra_form *form;          /* RA_RF_FORM routes: the parsed form body */
 } ra_req;
 
 /* A handler must answer through exactly one ra_reply_* call; one that does not gets 500. */
@@ -81,10 +90,16 @@ typedef void (*ra_handler)(ra_req *req);
 
 #define RA_RF_CSRF 1u    /* cookie-authenticated calls need X-CSRF-Token (or form field csrf) */
 #define RA_RF_IPLIST 2u  /* the officer IP allow-list applies (implied for role >= auditor) */
+#define RA_RF_HTML 4u    /* a web page: refusals are HTML pages, "log in first" a redirect */
+#define RA_RF_FORM 8u    /* an HTML form (POST only): the body is parsed into req->form and
+                          * its field csrf must match, logged in or not (see auth.h) */
+#define RA_RF_PLAIN 16u  /* also served on the plain-HTTP listener (OCSP, CRL, CA certificates:
+                          * the http:// URLs in certificates); anonymous routes only */
 
 struct ra_route {
 	const char *method;    /* "GET", "POST", ... */
-	const char *pattern;   /* exact path, or with one "{id}" segment */
+	const char *pattern;   /* exact path, or with one "{id}" segment, or ending in "*" (any
+	                        * non-empty rest of the path, '/' included; read it from path) */
 	ra_handler handler;
 	ra_role min_role;
 	unsigned flags;
@@ -96,7 +111,12 @@ ik_status ra_http_new(ra_app *app, ra_http **out);
 /* Routes are borrowed (static tables).  A state-changing route that needs a role but not
  * CSRF is refused (IK_ERR_ARG): every non-GET officer route takes RA_RF_CSRF. */
 ik_status ra_http_add_routes(ra_http *h, const ra_route *routes, size_t n);
-/* Binds cfg->listen:port and starts the thread pool; on failure err says why. */
+/* The page that HTML routes (and browsers asking for text/html) get for a refusal; code is
+ * the stable error code ("forbidden", "csrf", ...).  Without one they get JSON. */
+typedef void (*ra_html_error_fn)(ra_req *r, unsigned status, const char *code);
+void ra_http_set_html_error(ra_http *h, ra_html_error_fn fn);
+/* Binds cfg->listen:port and starts the thread pool, and the plain-HTTP listener on
+ * cfg->listen:http_port if that is set; on failure err says why. */
 ik_status ra_http_start(ra_http *h, char *err, size_t errsz);
 void ra_http_free(ra_http *h);   /* stops the daemon; accepts NULL */
 
@@ -119,6 +139,8 @@ void ra_reply_json(ra_req *r, unsigned status, json_t *j);
 void ra_reply_error(ra_req *r, unsigned status, const char *code, const char *message);
 void ra_reply_error_field(ra_req *r, unsigned status, const char *code, const char *message,
     const char *field);
+/* 303 See Other to a local path (a form's result page). */
+void ra_reply_redirect(ra_req *r, const char *location);
 /* filename (NULL = inline) is sent as an attachment with unsafe characters replaced. */
 void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const void *data,
     size_t len, const char *filename);

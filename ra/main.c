@@ -11,13 +11,18 @@
 #include <unistd.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "api.h"
 #include "auth.h"
+#include "batch.h"
 #include "config.h"
 #include "http.h"
+#include "i18n.h"
 #include "log.h"
 #include "mail.h"
+#include "ocsp.h"
+#include "pages.h"
 #include "publish.h"
 #include "queue.h"
 #include "scheduler.h"
@@ -137,12 +142,22 @@ static const struct {
 	{ ra_api_auth_routes, &ra_api_auth_nroutes },
 	{ ra_api_users_routes, &ra_api_users_nroutes },
 	{ ra_api_certs_routes, &ra_api_certs_nroutes },
+	{ ra_api_batches_routes, &ra_api_batches_nroutes },
 	{ ra_api_history_routes, &ra_api_history_nroutes },
 	{ ra_api_bulk_routes, &ra_api_bulk_nroutes },
 	{ ra_download_routes, &ra_download_nroutes },
 	{ ra_download_renew_routes, &ra_download_renew_nroutes },
 	{ ra_api_lifecycle_routes, &ra_api_lifecycle_nroutes },
 	{ ra_publish_routes, &ra_publish_nroutes },
+	{ ra_ocsp_routes, &ra_ocsp_nroutes },
+	{ ra_ui_routes, &ra_ui_nroutes },
+	{ ra_page_login_routes, &ra_page_login_nroutes },
+	{ ra_page_dash_routes, &ra_page_dash_nroutes },
+	{ ra_page_certs_routes, &ra_page_certs_nroutes },
+	{ ra_page_users_routes, &ra_page_users_nroutes },
+	{ ra_page_bulk_routes, &ra_page_bulk_nroutes },
+	{ ra_page_history_routes, &ra_page_history_nroutes },
+	{ ra_page_download_routes, &ra_page_download_nroutes },
 };
 
 /* jansson copies request strings (passwords among them) into its own blocks: wipe every
@@ -193,8 +208,13 @@ static int serve(ra_app *app)
 	}
 	if (!ra_mail_enabled(app))
 		ik_log(LOG_INFO, "mail is off ([mail] from is not set): no notices are sent");
+	if ((st = ra_batcher_start(app, &app->batcher)) != IK_OK) {
+		ik_log(LOG_ERR, "cannot start the batch worker: %s", ik_status_str(st));
+		goto out;
+	}
 	if ((st = ra_http_new(app, &h)) != IK_OK)
 		goto out;
+	ra_http_set_html_error(h, ra_ui_error);
 	for (size_t i = 0; i < sizeof(route_tables) / sizeof(route_tables[0]); i++)
 		if (ra_http_add_routes(h, route_tables[i].routes, *route_tables[i].n) != IK_OK)
 			goto out;
@@ -204,6 +224,9 @@ static int serve(ra_app *app)
 	}
 	ik_log(LOG_INFO, "listening on %s port %u (%s)", app->cfg->listen,
 	    (unsigned)app->cfg->port, app->cfg->tls ? "https" : "http, TLS off");
+	if (app->cfg->http_port != 0)
+		ik_log(LOG_INFO, "listening on %s port %u (plain http: OCSP, CRL, CA certificates)",
+		    app->cfg->listen, (unsigned)app->cfg->http_port);
 	do {
 		if (sigwait(&set, &sig) != 0)
 			goto out;
@@ -213,12 +236,14 @@ static int serve(ra_app *app)
 out:
 	ra_http_free(h);
 	ra_sched_stop(app->sched);
+	ra_batcher_stop(app->batcher);
 	ra_queue_stop(app->queue);
 	ra_mailer_stop(app->mailer);
 	app->sched = NULL;
 	app->mailer = NULL;
 	ra_publish_free(app->publish);
 	ra_signer_free(app->signer);
+	app->batcher = NULL;
 	app->queue = NULL;
 	app->publish = NULL;
 	app->signer = NULL;
@@ -239,6 +264,7 @@ int main(int argc, char **argv)
 	static ra_config cfg;
 	ra_app app;
 	ra_store *store = NULL;
+	ra_i18n *i18n = NULL;
 	char err[512];
 	int use_syslog = 0, c, rc;
 	ik_status st;
@@ -277,12 +303,28 @@ int main(int argc, char **argv)
 	memset(&app, 0, sizeof(app));
 	app.cfg = &cfg;
 	app.store = store;
+	if (strcmp(cmd, "serve") == 0) {
+		if (ra_i18n_load(&i18n, err, sizeof(err)) != IK_OK) {
+			fprintf(stderr, "inkan-rad: the built-in message catalogs: %s\n", err);
+			ra_store_close(store);
+			return 1;
+		}
+		if (RAND_bytes(app.page_key, sizeof(app.page_key)) != 1) {
+			fprintf(stderr, "inkan-rad: no randomness for the page key\n");
+			ra_i18n_free(i18n);
+			ra_store_close(store);
+			return 1;
+		}
+		app.i18n = i18n;
+	}
 	if (strcmp(cmd, "add-officer") == 0)
 		rc = add_officer(store, login, role);
 	else if (strcmp(cmd, "verify-history") == 0)
 		rc = verify_history(store);
 	else
 		rc = serve(&app);
+	OPENSSL_cleanse(app.page_key, sizeof(app.page_key));
+	ra_i18n_free(i18n);
 	ra_store_close(store);
 	return rc;
 }

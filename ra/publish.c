@@ -245,11 +245,11 @@ static void h_crl(ra_req *r)
 }
 
 const ra_route ra_publish_routes[] = {
-	{ "GET", "/ca/issuing-ca.pem", h_issuing_pem, RA_ROLE_NONE, 0 },
-	{ "GET", "/ca/issuing-ca.der", h_issuing_der, RA_ROLE_NONE, 0 },
-	{ "GET", "/ca/root-ca.pem", h_root_pem, RA_ROLE_NONE, 0 },
-	{ "GET", "/ca/root-ca.der", h_root_der, RA_ROLE_NONE, 0 },
-	{ "GET", "/ca/chain.pem", h_chain_pem, RA_ROLE_NONE, 0 },
-	{ "GET", "/crl/issuing-ca.crl", h_crl, RA_ROLE_NONE, 0 },
+	{ "GET", "/ca/issuing-ca.pem", h_issuing_pem, RA_ROLE_NONE, RA_RF_PLAIN },
+	{ "GET", "/ca/issuing-ca.der", h_issuing_der, RA_ROLE_NONE, RA_RF_PLAIN },
+	{ "GET", "/ca/root-ca.pem", h_root_pem, RA_ROLE_NONE, RA_RF_PLAIN },
+	{ "GET", "/ca/root-ca.der", h_root_der, RA_ROLE_NONE, RA_RF_PLAIN },
+	{ "GET", "/ca/chain.pem", h_chain_pem, RA_ROLE_NONE, RA_RF_PLAIN },
+	{ "GET", "/crl/issuing-ca.crl", h_crl, RA_ROLE_NONE, RA_RF_PLAIN },
 };
 const size_t ra_publish_nroutes = sizeof(ra_publish_routes) / sizeof(ra_publish_routes[0]);

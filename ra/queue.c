@@ -274,16 +274,93 @@ static ik_status fail(ra_queue *q, const ra_request *r, const char *why, unsigne
 	return st;
 }
 
-/* Runs one claimed request against the signer and records the outcome. */
-static ik_status process(ra_queue *q, ra_request *r, int once, proto_error *err)
+/* An issue or renew: the signer's answer stored with the certificate. */
+static ik_status run_issue(ra_queue *q, ra_request *r, char serial[RA_SERIAL_HEX_MAX + 1],
+    proto_error *err)
 {
 	ik_buf reply;
 	proto_issue_reply rep;
 	ra_issued issued;
-	char serial[RA_SERIAL_HEX_MAX + 1] = "", detail[1024];
+	char detail[1024];
 	ra_hist h = { .actor = r->created_by, .ip = "", .op = op_name(r->kind) };
+	ik_status st;
+
+	ik_buf_init(&reply, PROTO_MAX_REPLY);
+	st = send_issue(q, r, &reply, &rep, err);
+	if (st == IK_OK) {
+		serial_hex(rep.serial, rep.serial_len, serial, RA_SERIAL_HEX_MAX + 1);
+		memset(&issued, 0, sizeof(issued));
+		issued.serial = serial;
+		issued.der = rep.cert;
+		issued.der_len = rep.cert_len;
+		st = cert_validity(rep.cert, rep.cert_len, &issued.not_before, &issued.not_after);
+	}
+	if (st == IK_OK) {
+		hist_detail(r, serial, rep.replayed ? "replayed by the signer" : NULL, detail,
+		    sizeof(detail));
+		h.target = serial;
+		h.detail = detail;
+		st = complete(q, r, &issued, &h);
+	}
+	ik_buf_cleanup(&reply);
+	return st;
+}
+
+/* A revoke, suspend or resume: done at the signer, then recorded, then the CRL fetched. */
+static ik_status run_event(ra_queue *q, ra_request *r, proto_error *err)
+{
+	char detail[1024];
+	ra_hist h = { .actor = r->created_by, .ip = "", .op = op_name(r->kind),
+	    .target = r->serial };
+	ik_status st = send_event(q, r, err);
+
+	if (st != IK_OK)
+		return st;
+	hist_detail(r, r->serial, NULL, detail, sizeof(detail));
+	h.detail = detail;
+	st = complete(q, r, NULL, &h);
+	if (st == IK_OK && q->app->publish != NULL)
+		(void)ra_publish_refresh(q->app->publish);
+	return st;
+}
+
+/* A failed request: back to pending with a growing delay when the failure may pass (and the
+ * key is not only in a caller's memory), else failed for good with the reason recorded. */
+static void record_failure(ra_queue *q, const ra_request *r, ik_status st, int once,
+    const proto_error *err)
+{
+	char why[RA_STORE_TEXT_MAX + 1], detail[1024];
+	unsigned backoff = r->attempts >= 5 ? QUEUE_BACKOFF_MAX : 1u << r->attempts;
+	ra_hist fh = { .actor = r->created_by, .ip = "", .op = "request_failed",
+	    .target = r->request_id };
+	int retry = transient(st) && !once;
 	ra_request_state where;
-	int orphan = 0;
+
+	snprintf(why, sizeof(why), "%s: %s", ik_status_str(st), err->detail);
+	if (backoff > QUEUE_BACKOFF_MAX)
+		backoff = QUEUE_BACKOFF_MAX;
+	hist_detail(r, r->serial, why, detail, sizeof(detail));
+	fh.detail = detail;
+	if (fail(q, r, why, retry ? QUEUE_MAX_ATTEMPTS : 0, now_s() + backoff,
+	    retry ? NULL : &fh, &where) != IK_OK)
+		ik_log(LOG_ERR, "request %s: cannot record the failure", r->request_id);
+	else if (where == RA_REQ_PENDING)
+		atomic_fetch_add(&q->retried, 1);
+	else
+		atomic_fetch_add(&q->failed, 1);
+	if (!retry || r->attempts == 1)
+		ik_log(retry ? LOG_WARNING : LOG_NOTICE, "request %s (%s): %s%s", r->request_id,
+		    op_name(r->kind), why, retry ? "; will retry" : "");
+}
+
+/* Runs one claimed request against the signer and records the outcome. */
+static ik_status process(ra_queue *q, ra_request *r, int once, proto_error *err)
+{
+	char serial[RA_SERIAL_HEX_MAX + 1] = "";
+	int issuance = r->kind == RA_REQ_ISSUE || r->kind == RA_REQ_RENEW;
+	/* a download's key left over by an earlier process (see the top of this file) */
+	int orphan = issuance && r->generate_here && !once &&
+	    (r->created < q->started || r->attempts > 1);
 	ik_status st;
 
 	memset(err, 0, sizeof(*err));
@@ -291,77 +368,24 @@ static ik_status process(ra_queue *q, ra_request *r, int once, proto_error *err)
 	if (q->app->signer == NULL) {
 		snprintf(err->detail, sizeof(err->detail), "no signer configured");
 		st = IK_ERR_IO;
-		goto failed;
-	}
-	ik_buf_init(&reply, PROTO_MAX_REPLY);
-	if (r->kind == RA_REQ_ISSUE || r->kind == RA_REQ_RENEW) {
-		orphan = r->generate_here && !once && (r->created < q->started || r->attempts > 1);
-		st = send_issue(q, r, &reply, &rep, err);
-		if (st == IK_OK) {
-			serial_hex(rep.serial, rep.serial_len, serial, sizeof(serial));
-			memset(&issued, 0, sizeof(issued));
-			issued.serial = serial;
-			issued.der = rep.cert;
-			issued.der_len = rep.cert_len;
-			st = cert_validity(rep.cert, rep.cert_len, &issued.not_before, &issued.not_after);
-			if (st == IK_OK) {
-				hist_detail(r, serial, rep.replayed ? "replayed by the signer" : NULL,
-				    detail, sizeof(detail));
-				h.target = serial;
-				h.detail = detail;
-				st = complete(q, r, &issued, &h);
-			}
-		}
 	} else {
-		st = send_event(q, r, err);
-		if (st == IK_OK) {
-			hist_detail(r, r->serial, NULL, detail, sizeof(detail));
-			h.target = r->serial;
-			h.detail = detail;
-			st = complete(q, r, NULL, &h);
-			if (st == IK_OK && q->app->publish != NULL)
-				(void)ra_publish_refresh(q->app->publish);
-		}
+		st = issuance ? run_issue(q, r, serial, err) : run_event(q, r, err);
 	}
-	ik_buf_cleanup(&reply);
 	atomic_store(&q->signer_up, st != IK_ERR_IO && st != IK_ERR_PROTO_CLOSED);
 	atomic_store(&q->hsm_up, st != IK_ERR_IO && st != IK_ERR_PROTO_CLOSED &&
 	    st != IK_ERR_HSM_UNAVAILABLE);
-	if (st == IK_OK) {
-		atomic_fetch_add(&q->done, 1);
-		if (orphan) {
-			snprintf(r->serial, sizeof(r->serial), "%s", serial);
-			revoke_orphan(q, r);
-		}
-		return IK_OK;
+	if (st != IK_OK) {
+		if (err->detail[0] == '\0')
+			snprintf(err->detail, sizeof(err->detail), "%s", ik_status_str(st));
+		record_failure(q, r, st, once, err);
+		return st;
 	}
-failed:
-	if (err->detail[0] == '\0')
-		snprintf(err->detail, sizeof(err->detail), "%s", ik_status_str(st));
-	{
-		char why[RA_STORE_TEXT_MAX + 1];
-		unsigned backoff = r->attempts >= 5 ? QUEUE_BACKOFF_MAX : 1u << r->attempts;
-		ra_hist fh = { .actor = r->created_by, .ip = "", .op = "request_failed",
-		    .target = r->request_id };
-		int retry = transient(st) && !once;
-
-		snprintf(why, sizeof(why), "%s: %s", ik_status_str(st), err->detail);
-		if (backoff > QUEUE_BACKOFF_MAX)
-			backoff = QUEUE_BACKOFF_MAX;
-		hist_detail(r, r->serial, why, detail, sizeof(detail));
-		fh.detail = detail;
-		if (fail(q, r, why, retry ? QUEUE_MAX_ATTEMPTS : 0, now_s() + backoff,
-		    retry ? NULL : &fh, &where) != IK_OK)
-			ik_log(LOG_ERR, "request %s: cannot record the failure", r->request_id);
-		else if (where == RA_REQ_PENDING)
-			atomic_fetch_add(&q->retried, 1);
-		else
-			atomic_fetch_add(&q->failed, 1);
-		if (!retry || r->attempts == 1)
-			ik_log(retry ? LOG_WARNING : LOG_NOTICE, "request %s (%s): %s%s", r->request_id,
-			    op_name(r->kind), why, retry ? "; will retry" : "");
+	atomic_fetch_add(&q->done, 1);
+	if (orphan) {
+		snprintf(r->serial, sizeof(r->serial), "%s", serial);
+		revoke_orphan(q, r);
 	}
-	return st;
+	return IK_OK;
 }
 
 static void settle(ra_queue *q)

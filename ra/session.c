@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "auth.h"
+#include "form.h"
 #include "log.h"
 #include "store.h"
 
@@ -150,9 +151,64 @@ int ra_auth_csrf_ok(const ra_req *r)
 		return 0;
 	if (h != NULL)
 		return ra_secret_equal(h, r->who.csrf);
+	if (r->form != NULL)
+		return ra_form_line(r->form, "csrf", 96) != NULL &&
+		    ra_secret_equal(ra_form_line(r->form, "csrf", 96), r->who.csrf);
 	if (!form_csrf(r, field, sizeof(field)))
 		return 0;
 	ok = ra_secret_equal(field, r->who.csrf);
 	OPENSSL_cleanse(field, sizeof(field));
 	return ok;
+}
+
+/* The anonymous token: derived from the pre-session cookie like a session's. */
+static int pre_token(const ra_req *r, char *out, size_t outsz)
+{
+	const char *pre = ra_req_cookie(r, RA_PRE_COOKIE);
+	uint8_t hash[32];
+
+	return pre != NULL && ra_token_hash(pre, hash) == IK_OK &&
+	    ra_csrf_for_session(pre, out, outsz) == IK_OK;
+}
+
+int ra_auth_form_csrf_ok(const ra_req *r)
+{
+	const char *field = ra_form_line(r->form, "csrf", 96);
+	char expect[64];
+	int ok;
+
+	if (field == NULL)
+		return 0;
+	if (r->who.has_session)
+		return r->who.csrf[0] != '\0' && ra_secret_equal(field, r->who.csrf);
+	if (!pre_token(r, expect, sizeof(expect)))
+		return 0;
+	ok = ra_secret_equal(field, expect);
+	OPENSSL_cleanse(expect, sizeof(expect));
+	return ok;
+}
+
+ik_status ra_auth_page_csrf(ra_req *r, char *out, size_t outsz)
+{
+	char token[64], cookie[160];
+	uint8_t hash[32];
+	ik_status st;
+
+	if (r->who.has_session) {
+		if (strlen(r->who.csrf) >= outsz)
+			return IK_ERR_ARG;
+		memcpy(out, r->who.csrf, strlen(r->who.csrf) + 1);
+		return IK_OK;
+	}
+	if (pre_token(r, out, outsz))
+		return IK_OK;
+	if ((st = ra_token_new(token, sizeof(token), hash)) != IK_OK)
+		return st;
+	snprintf(cookie, sizeof(cookie), "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
+	    RA_PRE_COOKIE, token, r->app->cfg->tls ? "; Secure" : "");
+	if ((st = ra_req_add_header(r, "Set-Cookie", cookie)) == IK_OK)
+		st = ra_csrf_for_session(token, out, outsz);
+	OPENSSL_cleanse(token, sizeof(token));
+	OPENSSL_cleanse(cookie, sizeof(cookie));
+	return st;
 }

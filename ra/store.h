@@ -293,6 +293,10 @@ typedef struct ra_cert_query {
  * none is skipped or repeated while the sort key does not change. */
 ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *q, ra_cert *rows, size_t *n,
     char next[RA_CURSOR_MAX]);
+/* The cursor that starts a page right after row c in that order: with descending flipped,
+ * the page before c (a "previous page" link lists it and shows the rows reversed). */
+void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
+    char out[RA_CURSOR_MAX]);
 /* How many certificates match q's filters (sort, limit and cursor ignored). */
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *q, uint64_t *count);
 
@@ -445,6 +449,104 @@ ik_status ra_store_batch_running(ra_store *s, ra_batch *out);
 /* Stops a running batch: its pending requests fail with why (their certificates too), the
  * batch is failed.  Requests already with the signer still settle. */
 ik_status ra_store_batch_abort(ra_store *s, int64_t id, const char *why, const ra_hist *h);
+
+/* ---- "issue N more" batches with keys made by the RA (store_sqlite_batch_keys.c) ----
+ * The batch keeps its envelope public key and its envelope private key only encrypted
+ * (PKCS#8 PEM under the officer's passphrase); each certificate keeps its device key only
+ * sealed to the envelope public key.  After the one download both are deleted. */
+
+#define RA_BATCH_PLANNED_MAX 10000
+#define RA_BATCH_KEY_PEM_MAX 8192
+#define RA_BATCH_ENVELOPE_MAX 8192
+
+typedef struct ra_batch_keyed_new {
+	uint64_t planned;            /* certificates wanted, 1..RA_BATCH_PLANNED_MAX */
+	unsigned validity_days;      /* 1..36500 */
+	const char *cn_pattern;      /* "client_%06d" (checked by the caller) */
+	const char *key_type;        /* "ec-p256", "ec-p384", "rsa-2048", "rsa-3072" */
+	const char *p12_format;      /* "modern", "compatible" */
+	const uint8_t *envelope_spki;   /* the envelope public key, SPKI DER */
+	size_t envelope_spki_len;
+	const char *envelope_key;    /* its private key: "-----BEGIN ENCRYPTED PRIVATE KEY-----" */
+	uint64_t quota;              /* refuse when quota use + planned > quota; 0 = no limit */
+	const char *created_by;
+} ra_batch_keyed_new;
+
+/* A running issue batch with its keys, in one transaction.  IK_ERR_STATE when another
+ * batch is running or when the quota has no room for planned more (the caller tells which
+ * apart with ra_store_batch_running); IK_ERR_ARG for a value out of range or a key that is
+ * not an encrypted PEM. */
+ik_status ra_store_batch_create_keyed(ra_store *s, const ra_batch_keyed_new *b,
+    const ra_hist *h, int64_t *id);
+
+typedef struct ra_batch_info {
+	ra_batch b;
+	uint64_t planned;            /* 0: not a batch with RA-made keys */
+	unsigned validity_days;
+	char key_type[16];
+	char p12_format[16];
+	uint8_t envelope_spki[RA_SPKI_MAX];
+	size_t envelope_spki_len;
+	int has_envelope_key;        /* 0 once downloaded (or never had one) */
+	int64_t downloaded;          /* unix time of the download; 0 = not yet */
+	uint64_t issuing;            /* its certificates still on their way to the signer */
+	uint64_t active;             /* ... issued and active */
+} ra_batch_info;
+
+ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out);
+/* The running batch's info; IK_ERR_NOT_FOUND when none runs. */
+ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out);
+
+/* The highest n such that a certificate's common name is prefix, then exactly width
+ * decimal digits (n), then suffix; *found 0 (and *max 0) when there is none.  prefix and
+ * suffix are ASCII.  A range scan of the common-name index. */
+ik_status ra_store_cert_cn_max(ra_store *s, const char *prefix, unsigned width,
+    const char *suffix, uint64_t *max, int *found);
+
+/* Adds the next certificate of a keyed batch, in one transaction: counts the batch's
+ * requests; when that count is not index (an earlier run has added it already) or the
+ * common name is taken, IK_ERR_EXISTS and nothing changes; when the batch is not running,
+ * all planned are added or the quota is used up, IK_ERR_STATE; else the issue request for
+ * cn with spki (and its certificate row) and the certificate's sealed device key are
+ * stored together.  out (may be NULL) gets the request. */
+typedef struct ra_batch_item_new {
+	int64_t batch_id;
+	uint64_t index;              /* 0-based: the number of requests the caller saw */
+	const char *cn;
+	const uint8_t *spki;
+	size_t spki_len;
+	const uint8_t *envelope;     /* the sealed device key */
+	size_t envelope_len;
+	uint64_t quota;              /* 0 = no limit */
+} ra_batch_item_new;
+ik_status ra_store_batch_add_keyed(ra_store *s, const ra_batch_item_new *it,
+    const ra_hist *h, ra_request *out);
+
+/* The encrypted envelope private key (PEM text, appended to pem without a NUL).
+ * IK_ERR_STATE once downloaded; IK_ERR_NOT_FOUND for no such batch or one without keys. */
+ik_status ra_store_batch_envelope_key(ra_store *s, int64_t id, ik_buf *pem);
+
+/* One certificate of a batch, for the download; pointers valid during the callback. */
+typedef struct ra_batch_item {
+	int64_t cert_id;
+	const char *cn;
+	const char *serial;          /* "" until issued */
+	ra_cert_state state;
+	const uint8_t *der;          /* NULL until issued */
+	size_t der_len;
+	const uint8_t *envelope;     /* NULL when none (never had one or deleted) */
+	size_t envelope_len;
+} ra_batch_item;
+/* Calls fn for every certificate of the batch in certificate id order (one read snapshot);
+ * a non-zero return stops and becomes IK_ERR_STATE. */
+ik_status ra_store_batch_items(ra_store *s, int64_t id,
+    int (*fn)(void *ctx, const ra_batch_item *it), void *ctx);
+
+/* After the download, in one transaction: every sealed device key of the batch and its
+ * encrypted envelope private key are deleted, downloaded_at is set, h is recorded.
+ * IK_ERR_STATE when already downloaded, while the batch runs or while one of its
+ * certificates is still being issued; IK_ERR_NOT_FOUND without such a keyed batch. */
+ik_status ra_store_batch_purge_keys(ra_store *s, int64_t id, const ra_hist *h);
 
 /* ---- one-time download credentials ---- */
 

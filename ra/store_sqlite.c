@@ -136,8 +136,10 @@ static ik_status conn_open(ra_store *s, sq_conn **out)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	/* secure_delete: deleted content (a batch's sealed keys after its download) is
+	 * overwritten with zeros, not left in free space of the file */
 	if (exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-	    " PRAGMA trusted_schema = OFF;") != IK_OK) {
+	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;") != IK_OK) {
 		conn_close(c);
 		return IK_ERR_IO;
 	}

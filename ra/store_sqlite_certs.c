@@ -548,6 +548,22 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows
 	return IK_OK;
 }
 
+void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
+    char out[RA_CURSOR_MAX])
+{
+	int64_t ival = 0;
+	const char *sval = "";
+
+	switch (sort) {
+	case RA_CERT_SORT_CN: sval = c->cn; break;
+	case RA_CERT_SORT_SERIAL: sval = c->serial; break;
+	case RA_CERT_SORT_NOT_BEFORE: ival = c->not_before; break;
+	case RA_CERT_SORT_NOT_AFTER: ival = c->not_after; break;
+	default: ival = c->created; break;
+	}
+	cursor_encode(sort, descending != 0, c->id, ival, sval, out);
+}
+
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *cq, uint64_t *count)
 {
 	char *like = NULL;

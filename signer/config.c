@@ -184,6 +184,11 @@ static sg_profile *profile_for(sg_config *cfg, const char *name, cfg_parse *p)
 		snprintf(p->why, sizeof(p->why), "profile name must be [a-z0-9_-]{1,%d}", PROTO_MAX_NAME);
 		return NULL;
 	}
+	if (strcmp(name, "ocsp") == 0) {
+		snprintf(p->why, sizeof(p->why), "the profile name ocsp is the signer's own (the "
+		    "OCSP responder certificate): configure it in [ocsp]");
+		return NULL;
+	}
 	if (cfg->nprofiles == SG_MAX_PROFILES) {
 		snprintf(p->why, sizeof(p->why), "at most %d profiles", SG_MAX_PROFILES);
 		return NULL;
@@ -301,6 +306,36 @@ static int signer_key(sg_config *c, const char *name, const char *v, cfg_parse *
 	return 0;
 }
 
+static int ocsp_key(sg_config *c, const char *name, const char *v, cfg_parse *p)
+{
+	uint64_t x;
+
+	if (strcmp(name, "key_label") == 0)
+		return set_str(c->ocsp_key_label, sizeof(c->ocsp_key_label), v, p);
+	if (strcmp(name, "key_id") == 0)
+		return parse_hex(v, c->ocsp_key_id, sizeof(c->ocsp_key_id), &c->ocsp_key_id_len, p);
+	if (strcmp(name, "cert_days") == 0) {
+		if (!parse_u64(v, 1, 30, &x, p, 10))
+			return 0;
+		c->ocsp_cert_days = (uint32_t)x;
+		return 1;
+	}
+	if (strcmp(name, "lifetime") == 0) {
+		if (!parse_u64(v, 60, 7 * 86400, &x, p, 10))
+			return 0;
+		c->ocsp_lifetime = (int64_t)x;
+		return 1;
+	}
+	if (strcmp(name, "refresh") == 0) {
+		if (!parse_u64(v, 1, 7 * 86400, &x, p, 10))
+			return 0;
+		c->ocsp_refresh = (int64_t)x;
+		return 1;
+	}
+	snprintf(p->why, sizeof(p->why), "unknown key");
+	return 0;
+}
+
 static int on_key(void *user, const char *section, const char *name, const char *value)
 {
 	cfg_parse *p = user;
@@ -335,6 +370,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			snprintf(p->why, sizeof(p->why), "unknown key");
 			ok = 0;
 		}
+	} else if (strcmp(section, "ocsp") == 0) {
+		ok = ocsp_key(c, name, value, p);
 	} else if (strncmp(section, "profile.", 8) == 0) {
 		sg_profile *pr = profile_for(c, section + 8, p);
 		ok = pr != NULL && profile_key(pr, name, value, p);
@@ -411,6 +448,10 @@ static ik_status validate(const char *path, sg_config *c, char *err, size_t errs
 		snprintf(err, errsz, "%s: [signer] crl_refresh must be less than crl_lifetime", path);
 		return IK_ERR_CONFIG;
 	}
+	if (c->ocsp_refresh >= c->ocsp_lifetime) {
+		snprintf(err, errsz, "%s: [ocsp] refresh must be less than lifetime", path);
+		return IK_ERR_CONFIG;
+	}
 	for (size_t i = 0; i < c->nprofiles; i++) {
 		char why[200];
 		if (validate_profile(&c->profiles[i], why, sizeof(why)) != IK_OK) {
@@ -437,6 +478,10 @@ ik_status sg_config_load(const char *path, sg_config *cfg, char *err, size_t err
 	cfg->crl_lifetime = 86400;
 	snprintf(cfg->module, sizeof(cfg->module), "%s", "/usr/lib/softhsm/libsofthsm2.so");
 	snprintf(cfg->fault, sizeof(cfg->fault), "none");
+	snprintf(cfg->ocsp_key_label, sizeof(cfg->ocsp_key_label), "inkan-ocsp");
+	cfg->ocsp_cert_days = 7;
+	cfg->ocsp_lifetime = 3600;
+	cfg->ocsp_refresh = 300;
 	online = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg->workers = online < 1 ? 1u : online > SG_MAX_WORKERS ? SG_MAX_WORKERS : (unsigned)online;
 

@@ -33,6 +33,13 @@ typedef struct sg_config {
 	/* [ca] */
 	char ca_cert[PATH_MAX];
 	char ca_chain[PATH_MAX];
+	/* [ocsp]: the delegated OCSP responder (signer/ocsp.c, docs/OCSP.md) */
+	char ocsp_key_label[64];  /* default inkan-ocsp; a missing key disables OCSP */
+	uint8_t ocsp_key_id[32];
+	size_t ocsp_key_id_len;
+	uint32_t ocsp_cert_days;  /* responder certificate validity, 1..30; default 7 */
+	int64_t ocsp_lifetime;    /* nextUpdate - thisUpdate, seconds; default 3600 */
+	int64_t ocsp_refresh;     /* a cached response is re-signed when this old; default 300 */
 	/* [profile.NAME] */
 	size_t nprofiles;
 	sg_profile profiles[SG_MAX_PROFILES];

@@ -61,7 +61,7 @@ static void id_leave(sg_worker *w)
 
 /* ---- issuance ---- */
 
-static ik_status draw_serial(sg_server *s, sg_leaf *leaf)
+ik_status sg_draw_serial(sg_server *s, sg_leaf *leaf)
 {
 	uint8_t r[SERIAL_BYTES];
 
@@ -214,7 +214,7 @@ static ik_status issue_new(sg_worker *w, const sg_profile *p, sg_leaf *leaf, pro
 	char subject[512];
 	ik_status st;
 
-	if ((st = draw_serial(s, leaf)) != IK_OK)
+	if ((st = sg_draw_serial(s, leaf)) != IK_OK)
 		return st;
 	ik_buf_reset(&w->tbs);
 	if ((st = sg_tbs_build(&s->ca, p, leaf, &w->tbs)) != IK_OK)
@@ -256,6 +256,11 @@ static ik_status do_issue(sg_worker *w, const uint8_t *body, size_t len, proto_e
 	if ((st = proto_decode_issue(body, len, &req)) != IK_OK) {
 		snprintf(err->detail, sizeof(err->detail), "issue: %s", ik_status_str(st));
 		return st;
+	}
+	if (strncmp(req.request_id, SG_OWN_ID_PREFIX, strlen(SG_OWN_ID_PREFIX)) == 0) {
+		snprintf(err->detail, sizeof(err->detail), "request ids beginning with '%s' are the "
+		    "signer's own", SG_OWN_ID_PREFIX);
+		return IK_ERR_PROTO_FIELD;
 	}
 	p = sg_config_profile(&s->cfg, req.profile);
 	if (p == NULL) {
@@ -499,6 +504,8 @@ ik_status sg_dispatch(sg_worker *w, uint16_t type, const uint8_t *body, size_t l
 	case PROTO_HOLD:
 	case PROTO_RELEASE:
 		return do_event(w, type, body, len, err);
+	case PROTO_OCSP:
+		return sg_ocsp_dispatch(w, body, len, err);
 	case PROTO_GET_CHAIN:
 	case PROTO_GET_CRL:
 	case PROTO_STATUS:

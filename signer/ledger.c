@@ -73,6 +73,7 @@ typedef struct reader {
 	pthread_mutex_t lock;
 	sqlite3 *db;
 	sqlite3_stmt *find, *used, *counts, *crl_last;
+	sqlite3_stmt *cert_status; /* OCSP */
 } reader;
 
 struct sg_ledger {
@@ -442,6 +443,9 @@ static ik_status open_reader(sg_ledger *l, reader *r)
 	        " (SELECT count(*) FROM status WHERE state = 1)", &r->counts)) != IK_OK ||
 	    (st = prep(r->db, "SELECT coalesce(max(number), 0) FROM crls", &r->crl_last)) != IK_OK)
 		return st;
+	if ((st = prep(r->db, "SELECT s.state, s.reason, s.at FROM certs c"
+	    " LEFT JOIN status s ON s.serial = c.serial WHERE c.serial = ?1", &r->cert_status)) != IK_OK)
+		return st;
 	return IK_OK;
 }
 
@@ -482,6 +486,7 @@ static void close_reader(reader *r)
 	sqlite3_finalize(r->used);
 	sqlite3_finalize(r->counts);
 	sqlite3_finalize(r->crl_last);
+	sqlite3_finalize(r->cert_status);
 	sqlite3_close(r->db);
 	pthread_mutex_destroy(&r->lock);
 }
@@ -622,6 +627,39 @@ ik_status sg_ledger_counts(sg_ledger *l, uint64_t *issued, uint64_t *revoked, ui
 		st = IK_OK;
 	}
 	reader_put(r, r->counts);
+	return st;
+}
+
+ik_status sg_ledger_cert_status(sg_ledger *l, const uint8_t *serial, size_t n, uint8_t *state,
+    uint8_t *reason, int64_t *when)
+{
+	reader *r;
+	ik_status st = IK_ERR_LEDGER;
+	int rc;
+
+	*state = PROTO_STATE_GOOD;
+	*reason = 0;
+	*when = 0;
+	if (n == 0 || n > PROTO_MAX_SERIAL)
+		return IK_ERR_NOT_FOUND;
+	r = reader_get(l);
+	sqlite3_bind_blob(r->cert_status, 1, serial, (int)n, SQLITE_STATIC);
+	rc = sqlite3_step(r->cert_status);
+	if (rc == SQLITE_ROW) {
+		st = IK_OK;
+		if (sqlite3_column_type(r->cert_status, 0) != SQLITE_NULL) {
+			int sv = sqlite3_column_int(r->cert_status, 0);
+			int rv = sqlite3_column_int(r->cert_status, 1);
+			if (sv < PROTO_STATE_HELD || sv > PROTO_STATE_REVOKED || rv < 0 || rv > 10)
+				st = IK_ERR_LEDGER;
+			*state = (uint8_t)sv;
+			*reason = (uint8_t)rv;
+			*when = sqlite3_column_int64(r->cert_status, 2);
+		}
+	} else if (rc == SQLITE_DONE) {
+		st = IK_ERR_NOT_FOUND;
+	}
+	reader_put(r, r->cert_status);
 	return st;
 }
 

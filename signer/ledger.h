@@ -62,6 +62,12 @@ ik_status sg_ledger_crl_open(sg_ledger *l, sg_ledger_cursor **c, size_t *count);
 long sg_ledger_crl_next(void *cursor, sg_crl_entry *out, size_t max); /* an sg_crl_source */
 void sg_ledger_crl_close(sg_ledger_cursor *c);
 
+/* The status of one serial, for OCSP: IK_OK with *state (enum proto_cert_state) and, for
+ * held or revoked, *reason (CRLReason; 6 for a hold) and *when; IK_ERR_NOT_FOUND if no
+ * certificate with that serial was ever signed (an intent alone does not count). */
+ik_status sg_ledger_cert_status(sg_ledger *l, const uint8_t *serial, size_t n, uint8_t *state,
+    uint8_t *reason, int64_t *when);
+
 ik_status sg_ledger_counts(sg_ledger *l, uint64_t *issued, uint64_t *revoked, uint64_t *held);
 
 #endif

@@ -222,7 +222,7 @@ static ik_status lint_spki(ik_buf *in, const sg_profile *p, const sg_leaf *leaf,
 
 /* ---- extensions ---- */
 
-enum { E_BC, E_KU, E_EKU, E_SAN, E_SKI, E_AKI, E_CRLDP, E_AIA, E_N };
+enum { E_BC, E_KU, E_EKU, E_SAN, E_SKI, E_AKI, E_CRLDP, E_AIA, E_NOCHECK, E_N };
 
 static const struct {
 	const char *name, *oid;
@@ -237,6 +237,8 @@ static const struct {
 	[E_AKI] = { "authorityKeyIdentifier", OID_CE_AKI, OID_LEN(OID_CE_AKI), 0 },
 	[E_CRLDP] = { "cRLDistributionPoints", OID_CE_CRLDP, OID_LEN(OID_CE_CRLDP), 0 },
 	[E_AIA] = { "authorityInfoAccess", OID_PE_AIA, OID_LEN(OID_PE_AIA), 0 },
+	[E_NOCHECK] = { "id-pkix-ocsp-nocheck", OID_PKIX_OCSP_NOCHECK,
+	    OID_LEN(OID_PKIX_OCSP_NOCHECK), 0 },
 };
 
 typedef struct lint_ctx {
@@ -293,10 +295,11 @@ static ik_status lint_ku(const lint_ctx *c, ik_buf *val)
 		return LINT("lint: keyUsage keyCertSign not allowed in a leaf");
 	if ((mask & 0x02u) != 0) /* bit 6 */
 		return LINT("lint: keyUsage cRLSign not allowed in a leaf");
-	want = 0x80u | (c->leaf->key.type == SG_KEY_RSA && !c->p->email ? 0x20u : 0u);
+	want = 0x80u | (c->leaf->key.type == SG_KEY_RSA && !c->p->ocsp && !c->p->email ?
+	    0x20u : 0u);
 	if (mask != want)
 		return LINT("lint: keyUsage must be exactly digitalSignature%s",
-		    want != 0x80u ? ", keyEncipherment" : "");
+		    want & 0x20u ? ", keyEncipherment" : "");
 	return IK_OK;
 }
 
@@ -309,10 +312,27 @@ static ik_status lint_eku(const lint_ctx *c, ik_buf *val)
 	size_t whysz = c->whysz;
 
 	if (only(val, DER_SEQUENCE, &seq) != 0 || last_bytes(&seq, DER_OID, &v, &n) != 0 ||
-	    !(c->p->server ? OID_IS(v, n, OID_KP_SERVERAUTH) : c->p->email ?
+	    !(c->p->ocsp ? OID_IS(v, n, OID_KP_OCSPSIGNING) : c->p->server ?
+	    OID_IS(v, n, OID_KP_SERVERAUTH) : c->p->email ?
 	    OID_IS(v, n, OID_KP_EMAILPROTECTION) : OID_IS(v, n, OID_KP_CLIENTAUTH)))
 		return LINT("lint: extKeyUsage must be exactly %s",
-		    c->p->server ? "serverAuth" : c->p->email ? "emailProtection" : "clientAuth");
+		    c->p->ocsp ? "OCSPSigning" : c->p->server ? "serverAuth" :
+		    c->p->email ? "emailProtection" : "clientAuth");
+	return IK_OK;
+}
+
+/* The OCSP responder profile only: id-pkix-ocsp-nocheck with the value NULL. */
+static ik_status lint_nocheck(const lint_ctx *c, ik_buf *val)
+{
+	const uint8_t *v;
+	size_t n;
+	char *why = c->why;
+	size_t whysz = c->whysz;
+
+	if (!c->p->ocsp)
+		return LINT("lint: id-pkix-ocsp-nocheck only in the OCSP responder certificate");
+	if (last_bytes(val, DER_NULL, &v, &n) != 0 || n != 0)
+		return LINT("lint: id-pkix-ocsp-nocheck must be NULL");
 	return IK_OK;
 }
 
@@ -423,6 +443,7 @@ static ik_status lint_ext(const lint_ctx *c, ik_buf *ext, unsigned *seen)
 		[E_BC] = lint_bc, [E_KU] = lint_ku, [E_EKU] = lint_eku, [E_SAN] = lint_san,
 		[E_SKI] = lint_ski,
 		[E_AKI] = lint_aki, [E_CRLDP] = lint_crldp, [E_AIA] = lint_aia,
+		[E_NOCHECK] = lint_nocheck,
 	};
 	ik_buf val;
 	const uint8_t *oid, *v;
@@ -491,13 +512,20 @@ static ik_status lint_exts(const lint_ctx *c, ik_buf *in)
 		want &= ~(1u << E_AIA);
 	if (!c->p->server && !c->p->email)
 		want &= ~(1u << E_SAN);
+	if (c->p->ocsp)
+		want &= ~(1u << E_CRLDP | 1u << E_AIA);
+	else
+		want &= ~(1u << E_NOCHECK);
 	for (size_t i = 0; i < E_N; i++)
 		if ((want & ~seen & (1u << i)) != 0)
 			return LINT("lint: extension %s missing", exts[i].name);
 	if ((seen & ~want & (1u << E_SAN)) != 0)
 		return LINT("lint: subjectAltName not allowed in a client certificate");
-	if ((seen & ~want) != 0)
+	if ((seen & ~want & (1u << E_AIA)) != 0)
 		return LINT("lint: authorityInfoAccess present but the profile sets no URL");
+	for (size_t i = 0; i < E_N; i++)
+		if ((seen & ~want & (1u << i)) != 0)
+			return LINT("lint: %s not allowed in this certificate", exts[i].name);
 	return IK_OK;
 }
 

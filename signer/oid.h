@@ -39,6 +39,8 @@
 #define OID_KP_SERVERAUTH "\x2b\x06\x01\x05\x05\x07\x03\x01" /* 1.3.6.1.5.5.7.3.1 */
 #define OID_KP_CLIENTAUTH "\x2b\x06\x01\x05\x05\x07\x03\x02" /* 1.3.6.1.5.5.7.3.2 */
 #define OID_KP_EMAILPROTECTION "\x2b\x06\x01\x05\x05\x07\x03\x04" /* 1.3.6.1.5.5.7.3.4 */
+#define OID_KP_OCSPSIGNING "\x2b\x06\x01\x05\x05\x07\x03\x09" /* 1.3.6.1.5.5.7.3.9 */
+#define OID_PKIX_OCSP_NOCHECK "\x2b\x06\x01\x05\x05\x07\x30\x01\x05" /* 1.3.6.1.5.5.7.48.1.5 */
 #define OID_AD_OCSP "\x2b\x06\x01\x05\x05\x07\x30\x01"       /* 1.3.6.1.5.5.7.48.1 */
 #define OID_AD_CAISSUERS "\x2b\x06\x01\x05\x05\x07\x30\x02"  /* 1.3.6.1.5.5.7.48.2 */
 

@@ -37,6 +37,10 @@ typedef struct sg_profile {
 	/* usage = email: EKU emailProtection, keyUsage digitalSignature only, and the CN (an
 	 * e-mail address) repeated as the one subjectAltName rfc822Name — for signed mail. */
 	int email;
+	/* Internal only, never from the config: the delegated OCSP responder certificate
+	 * (signer/ocsp.c) — EKU OCSPSigning, id-pkix-ocsp-nocheck, keyUsage digitalSignature
+	 * whatever the key type, and no CRL DP or AIA. */
+	int ocsp;
 } sg_profile;
 
 /* 1 if s is an IPv4/IPv6 literal (its 4 or 16 bytes in ip, length in iplen), 0 if not. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,6 +22,7 @@
 #define CONN_MAX_INFLIGHT 256  /* requests queued per connection before we stop reading */
 #define CONN_MAX 64            /* connections at once */
 #define WRITE_TIMEOUT_MS 5000
+#define FRAME_TIMEOUT_MS 10000 /* a frame begun must be complete within this */
 
 struct sg_conn {
 	int fd;
@@ -29,6 +31,7 @@ struct sg_conn {
 	int hello;            /* main thread: HELLO done */
 	int dead;             /* main thread: no more reading; freed when refs drop to 0 */
 	ik_buf rx;            /* main thread only */
+	int64_t partial_since; /* main thread: ms when rx began to hold a partial frame, 0 none */
 	pthread_mutex_t wlock;
 	atomic_int refs;      /* 1 for the main thread while alive, +1 per queued job */
 	atomic_int inflight;
@@ -51,6 +54,14 @@ static void conn_unref(sg_conn *c)
 	ik_buf_cleanup(&c->rx);
 	pthread_mutex_destroy(&c->wlock);
 	free(c);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void wake_main(sg_server *s)
@@ -286,10 +297,16 @@ static void drain_frames(sg_server *s, sg_conn *c)
 		handle_frame(s, c, &h, ik_buf_ptr(&c->rx), h.len);
 		(void)ik_buf_skip(&c->rx, h.len);
 	}
-	/* Keep only the unread tail (at most one partial frame). */
+	/* Keep only the unread tail (at most one partial frame), and note since when a frame
+	 * has been incomplete: a peer that stops in the middle is cut off. */
 	if (ik_buf_remaining(&c->rx) == 0) {
 		ik_buf_reset(&c->rx);
-	} else if (c->rx.off > 0) {
+		c->partial_since = 0;
+		return;
+	}
+	if (c->partial_since == 0)
+		c->partial_since = now_ms();
+	if (c->rx.off > 0) {
 		size_t n = ik_buf_remaining(&c->rx);
 		uint8_t *tail = malloc(n);
 		if (tail == NULL) {
@@ -403,6 +420,22 @@ static void reap_dead(sg_server *s, size_t *nconns)
 	*nconns = n;
 }
 
+/* Connections that began a frame more than FRAME_TIMEOUT_MS ago and did not finish it. */
+static void cut_stalled(sg_conn **conns, size_t n)
+{
+	int64_t now = now_ms();
+
+	for (size_t i = 0; i < n; i++) {
+		sg_conn *c = conns[i];
+		if (c->dead || c->partial_since == 0 || now - c->partial_since < FRAME_TIMEOUT_MS)
+			continue;
+		ik_log(LOG_WARNING, "peer uid %u pid %d: frame not completed within %d s; closing",
+		    (unsigned)c->uid, (int)c->pid, FRAME_TIMEOUT_MS / 1000);
+		conn_send_error(c, 0, IK_ERR_PROTO_TRUNCATED, "frame not completed in time");
+		c->dead = 1;
+	}
+}
+
 ik_status sg_server_run(sg_server *s)
 {
 	struct pollfd pfd[CONN_MAX + 2];
@@ -412,7 +445,11 @@ ik_status sg_server_run(sg_server *s)
 	ik_log(LOG_NOTICE, "listening on %s (%u workers)", s->cfg.socket_path, s->nworkers);
 	while (!atomic_load(&s->stopping)) {
 		size_t n = build_pollset(s, pfd, who, CONN_MAX + 2);
-		int r = poll(pfd, (nfds_t)n, -1);
+		int partial = 0, r;
+
+		for (size_t i = 2; i < n; i++)
+			partial |= who[i]->partial_since != 0;
+		r = poll(pfd, (nfds_t)n, partial ? 1000 : -1);
 
 		if (r < 0) {
 			if (errno == EINTR)
@@ -428,6 +465,8 @@ ik_status sg_server_run(sg_server *s)
 		for (size_t i = 2; i < n; i++)
 			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 				conn_read(s, who[i]);
+		if (partial)
+			cut_stalled(who + 2, n - 2);
 		reap_dead(s, &nconns);
 		if (pfd[1].revents & POLLIN)
 			conn_accept(s, nconns);
@@ -576,6 +615,8 @@ ik_status sg_server_new(const sg_config *cfg, sg_server **out)
 	s->crl_number = sg_ledger_crl_last(s->ledger);
 	if ((st = open_hsm(s)) != IK_OK || (st = check_key_matches_ca(s)) != IK_OK)
 		goto out;
+	if ((st = sg_ocsp_new(s, &s->ocsp)) != IK_OK)
+		goto out;
 	if ((st = bind_socket(s)) != IK_OK)
 		goto out;
 	if ((st = start_threads(s)) != IK_OK)
@@ -619,6 +660,7 @@ void sg_server_free(sg_server *s)
 	for (int i = 0; i < 2; i++)
 		if (s->wake[i] >= 0)
 			close(s->wake[i]);
+	sg_ocsp_free(s->ocsp);
 	hsm_close(s->hsm);
 	sg_ledger_close(s->ledger);
 	sg_ca_cleanup(&s->ca);

@@ -16,6 +16,12 @@
 #include "serve.h"
 
 typedef struct sg_conn sg_conn;
+typedef struct sg_ocsp sg_ocsp;
+
+/* Request ids the signer uses for its own certificates; ISSUE refuses them. */
+#define SG_OWN_ID_PREFIX "signer:"
+#define SG_OCSP_ID_PREFIX SG_OWN_ID_PREFIX "ocsp:"
+
 typedef struct sg_job sg_job;
 
 /* Per-worker scratch, reused across requests (no allocation on the hot path). */
@@ -64,6 +70,8 @@ struct sg_server {
 	int64_t crl_this, crl_next;
 	uint64_t crl_gen;
 	ik_buf crl_tbs, crl_out;
+
+	sg_ocsp *ocsp;                /* the OCSP responder (ocsp.c) */
 };
 
 /* dispatch.c */
@@ -75,5 +83,14 @@ ik_status sg_dispatch(sg_worker *w, uint16_t type, const uint8_t *body, size_t l
  * older than crl_refresh).  Takes crl_lock. */
 ik_status sg_crl_refresh(struct sg_server *s);
 void *sg_crl_thread(void *arg);
+/* A fresh random serial, never used before (intent or certificate), into leaf. */
+ik_status sg_draw_serial(struct sg_server *s, sg_leaf *leaf);
+
+/* ocsp.c: the OCSP responder.  sg_ocsp_new finds the responder key (a missing key is
+ * logged and leaves OCSP off; the signer still runs); sg_ocsp_dispatch handles PROTO_OCSP
+ * (the responder certificate is issued at the first request and renewed there). */
+ik_status sg_ocsp_new(struct sg_server *s, sg_ocsp **out);
+void sg_ocsp_free(sg_ocsp *o);
+ik_status sg_ocsp_dispatch(sg_worker *w, const uint8_t *body, size_t len, proto_error *err);
 
 #endif

@@ -185,16 +185,23 @@ static ik_status put_key_exts(ik_buf *b, const sg_ca *ca, const sg_profile *p,
 	    (st = der_put_tlv(b, DER_SEQUENCE, NULL, 0)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
 		return st;
 	if ((st = ext_begin(b, OID_CE_KU, OID_LEN(OID_CE_KU), 1, mk)) != IK_OK ||
-	    (st = der_put_tlv(b, DER_BIT_STRING, leaf->key.type == SG_KEY_RSA && !p->email ?
-	    ku_rsa : ku_ec, 2)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
+	    (st = der_put_tlv(b, DER_BIT_STRING,
+	    leaf->key.type == SG_KEY_RSA && !p->ocsp && !p->email ? ku_rsa : ku_ec, 2)) != IK_OK ||
+	    (st = ext_end(b, mk)) != IK_OK)
 		return st;
 	if ((st = ext_begin(b, OID_CE_EKU, OID_LEN(OID_CE_EKU), 0, mk)) != IK_OK ||
 	    (st = der_begin(b, DER_SEQUENCE, &m)) != IK_OK ||
-	    (st = p->server ? PUT_OID(b, OID_KP_SERVERAUTH) : p->email ?
-	    PUT_OID(b, OID_KP_EMAILPROTECTION) : PUT_OID(b, OID_KP_CLIENTAUTH)) != IK_OK ||
+	    (st = p->ocsp ? PUT_OID(b, OID_KP_OCSPSIGNING) : p->server ?
+	    PUT_OID(b, OID_KP_SERVERAUTH) : p->email ? PUT_OID(b, OID_KP_EMAILPROTECTION) :
+	    PUT_OID(b, OID_KP_CLIENTAUTH)) != IK_OK ||
 	    (st = der_end(b, m)) != IK_OK || (st = ext_end(b, mk)) != IK_OK)
 		return st;
 	if ((p->server || p->email) && (st = put_san(b, p, leaf)) != IK_OK)
+		return st;
+	/* RFC 6960 4.2.2.2.1: id-pkix-ocsp-nocheck, value NULL */
+	if (p->ocsp && ((st = ext_begin(b, OID_PKIX_OCSP_NOCHECK, OID_LEN(OID_PKIX_OCSP_NOCHECK), 0,
+	    mk)) != IK_OK || (st = der_put_tlv(b, DER_NULL, NULL, 0)) != IK_OK ||
+	    (st = ext_end(b, mk)) != IK_OK))
 		return st;
 	/* RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING value. */
 	if (SHA1(leaf->key.pubkey_bits, leaf->key.pubkey_bits_len, ski) == NULL)
@@ -216,6 +223,8 @@ static ik_status put_url_exts(ik_buf *b, const sg_profile *p)
 	size_t mk[2], m[4];
 	ik_status st;
 
+	if (p->ocsp)
+		return IK_OK; /* nobody checks the status of an ocsp-nocheck certificate */
 	/* CRLDistributionPoints { DistributionPoint { [0] { fullName [0] { URI } } } } */
 	if ((st = ext_begin(b, OID_CE_CRLDP, OID_LEN(OID_CE_CRLDP), 0, mk)) != IK_OK ||
 	    (st = der_begin(b, DER_SEQUENCE, &m[0])) != IK_OK ||
@@ -259,7 +268,7 @@ static ik_status check_inputs(const sg_ca *ca, const sg_profile *p, const sg_lea
 	if (leaf->key.spki == NULL || leaf->key.spki_len == 0 || leaf->key.pubkey_bits == NULL ||
 	    leaf->nsubject == 0 || leaf->nsubject > PROTO_ATTR_MAX)
 		return IK_ERR_ARG;
-	if (!ia5_url(p->crl_url) || (p->ocsp_url[0] != '\0' && !ia5_url(p->ocsp_url)) ||
+	if ((!p->ocsp && !ia5_url(p->crl_url)) || (p->ocsp_url[0] != '\0' && !ia5_url(p->ocsp_url)) ||
 	    (p->ca_issuers_url[0] != '\0' && !ia5_url(p->ca_issuers_url)))
 		return IK_ERR_CONFIG;
 	return IK_OK;

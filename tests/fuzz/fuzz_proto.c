@@ -32,6 +32,8 @@ typedef union msg {
 	proto_crl_reply crl_reply;
 	proto_status_reply status_reply;
 	proto_error error;
+	proto_ocsp ocsp;
+	proto_ocsp_reply ocsp_reply;
 } msg;
 
 static int same(const void *a, size_t an, const void *b, size_t bn)
@@ -119,6 +121,33 @@ static int eq_status_reply(const msg *a, const msg *b)
 	    x->held == y->held && x->crl_number == y->crl_number && x->uptime == y->uptime;
 }
 
+static int eq_ocsp(const msg *a, const msg *b)
+{
+	const proto_ocsp *x = &a->ocsp, *y = &b->ocsp;
+
+	if (x->n != y->n || x->n > PROTO_MAX_OCSP_IDS ||
+	    !same(x->nonce, x->nonce_len, y->nonce, y->nonce_len))
+		return 0;
+	for (uint8_t i = 0; i < x->n; i++) {
+		const proto_ocsp_id *p = &x->ids[i], *q = &y->ids[i];
+		size_t hl = proto_hash_len(p->hash);
+		if (p->hash != q->hash || hl == 0 || !same(p->name_hash, hl, q->name_hash, hl) ||
+		    !same(p->key_hash, hl, q->key_hash, hl) ||
+		    !same(p->serial, p->serial_len, q->serial, q->serial_len))
+			return 0;
+	}
+	return 1;
+}
+
+static int eq_ocsp_reply(const msg *a, const msg *b)
+{
+	const proto_ocsp_reply *x = &a->ocsp_reply, *y = &b->ocsp_reply;
+
+	return x->status == y->status && x->this_update == y->this_update &&
+	    x->next_update == y->next_update &&
+	    same(x->response, x->response_len, y->response, y->response_len);
+}
+
 static int eq_error(const msg *a, const msg *b)
 {
 	return a->error.status == b->error.status && strcmp(a->error.detail, b->error.detail) == 0;
@@ -145,6 +174,8 @@ CODEC(chain_reply)
 CODEC(crl_reply)
 CODEC(status_reply)
 CODEC(error)
+CODEC(ocsp)
+CODEC(ocsp_reply)
 #undef CODEC
 
 static ik_status dec_empty(const uint8_t *p, size_t n, msg *m)
@@ -175,7 +206,8 @@ typedef struct codec {
 
 enum {
 	C_HELLO, C_HELLO_REPLY, C_ISSUE, C_ISSUE_REPLY, C_REVOKE, C_REVOKE_REPLY,
-	C_CHAIN_REPLY, C_CRL_REPLY, C_STATUS_REPLY, C_ERROR, C_EMPTY, C_COUNT
+	C_CHAIN_REPLY, C_CRL_REPLY, C_STATUS_REPLY, C_ERROR, C_EMPTY, C_OCSP, C_OCSP_REPLY,
+	C_COUNT
 };
 
 static const codec codecs[C_COUNT] = {
@@ -190,6 +222,8 @@ static const codec codecs[C_COUNT] = {
 	[C_STATUS_REPLY] = { dec_status_reply, enc_status_reply, eq_status_reply },
 	[C_ERROR] = { dec_error, enc_error, eq_error },
 	[C_EMPTY] = { dec_empty, enc_empty, eq_empty },
+	[C_OCSP] = { dec_ocsp, enc_ocsp, eq_ocsp },
+	[C_OCSP_REPLY] = { dec_ocsp_reply, enc_ocsp_reply, eq_ocsp_reply },
 };
 
 /* The body decoder for a frame type, as the receiving side picks it; -1 if none. */
@@ -212,6 +246,8 @@ static int codec_for(uint16_t type)
 	case PROTO_GET_CHAIN | PROTO_REPLY: return C_CHAIN_REPLY;
 	case PROTO_GET_CRL | PROTO_REPLY: return C_CRL_REPLY;
 	case PROTO_STATUS | PROTO_REPLY: return C_STATUS_REPLY;
+	case PROTO_OCSP: return C_OCSP;
+	case PROTO_OCSP | PROTO_REPLY: return C_OCSP_REPLY;
 	case PROTO_ERROR: return C_ERROR;
 	default: return -1;
 	}

@@ -13,7 +13,7 @@ import struct
 import sys
 
 VERSION = 1
-HELLO, ISSUE, REVOKE, HOLD, RELEASE, GET_CHAIN, GET_CRL, STATUS = range(1, 9)
+HELLO, ISSUE, REVOKE, HOLD, RELEASE, GET_CHAIN, GET_CRL, STATUS, OCSP = range(1, 10)
 REPLY = 0x8000
 ERROR = 0xFFFF
 CN, O, OU, L, ST, C, SERIALNUMBER = range(1, 8)
@@ -91,6 +91,21 @@ def status_reply(hsm_ok, issued, revoked, held, crl_number, uptime):
     return u8(hsm_ok) + u64(issued) + u64(revoked) + u64(held) + u64(crl_number) + u64(uptime)
 
 
+HASH_LEN = {1: 20, 2: 32, 3: 48, 4: 64}  # SHA-1, SHA-256, SHA-384, SHA-512
+
+
+def ocsp(ids, nonce=b""):
+    b = u8(len(ids))
+    for h, name_hash, key_hash, serial in ids:
+        assert len(name_hash) == len(key_hash) == HASH_LEN[h]
+        b += u8(h) + string(name_hash) + string(key_hash) + string(serial)
+    return b + string(nonce)
+
+
+def ocsp_reply(status, this_update, next_update, response):
+    return u8(status) + u64(this_update) + u64(next_update) + string(response)
+
+
 def error(status, detail):
     return u32(status) + string(detail.encode("ascii"))
 
@@ -141,9 +156,20 @@ def seeds():
     s["error-long"] = [frame(ERROR, 15, error(25, "".join(chr(0x20 + i % 95)
                                                           for i in range(256))))]
     s["error-empty"] = [frame(ERROR, 16, error(14, ""))]
+    s["ocsp"] = [frame(OCSP, 17, ocsp([(1, bytes(range(20)), bytes(range(20, 40)), SERIAL)])),
+                 frame(OCSP | REPLY, 17, ocsp_reply(0, T0, T0 + 3600, CERT))]
+    s["ocsp-nonce-multi"] = [
+        frame(OCSP, 18, ocsp([(h, bytes([h]) * HASH_LEN[h], bytes([0x80 | h]) * HASH_LEN[h],
+                               SERIAL[:h * 5]) for h in (1, 2, 3, 4)], b"\x5a" * 32)),
+        frame(OCSP | REPLY, 18, ocsp_reply(0, T0, T0 + 60, CERT))]
+    s["ocsp-unauthorized"] = [
+        frame(OCSP, 19, ocsp([(2, b"\x00" * 32, b"\xff" * 32, b"\x80")], b"\x01")),
+        frame(OCSP | REPLY, 19, ocsp_reply(6, 0, 0, bytes.fromhex("30030a0106")))]
+    s["ocsp-off"] = [frame(OCSP, 20, ocsp([(1, b"\x01" * 20, b"\x02" * 20, b"\x03")])),
+                     frame(ERROR, 20, error(6, "OCSP is off: no OCSP signing key"))]
     # a whole conversation on one connection, as the RA runs it
     s["session"] = (s["hello"] + s["issue"] + s["hold"] + s["release"] + s["revoke"] +
-                    s["get-crl"] + s["status"])
+                    s["get-crl"] + s["status"] + s["ocsp"])
     return s
 
 

@@ -51,7 +51,7 @@ run_alg() {
 		[ -f "$ca/$f" ] || fail "$alg: $f not written"
 		[ "$(stat -c %a "$ca/$f")" = 644 ] || fail "$alg: $f mode $(stat -c %a "$ca/$f")"
 	done
-	grep -q "keys stay on token tok-$alg: inkan-root (id 01), inkan-issuing-ca (id 02)" \
+	grep -q "keys stay on token tok-$alg: inkan-root (id 01), inkan-issuing-ca (id 02), inkan-ocsp (id 03" \
 		"$dir/run1.out" || fail "$alg: summary lacks the key line"
 	ok "$alg: demo ran, six files written (0644)"
 
@@ -126,10 +126,11 @@ run_alg() {
 	ok "$alg: DER = PEM, chain.pem order, fingerprints.txt and summary match openssl"
 
 	# the private keys stay in the token: sensitive, never extractable, value unreadable
-	expect_rc 0 "$dir/attrs.out" "$ATTRS" "$MODULE" "tok-$alg" "$pin" inkan-root inkan-issuing-ca
+	expect_rc 0 "$dir/attrs.out" "$ATTRS" "$MODULE" "tok-$alg" "$pin" inkan-root inkan-issuing-ca \
+		inkan-ocsp
 	[ "$(grep -c 'sensitive=1 extractable=0 always_sensitive=1 never_extractable=1 read_secret=refused' \
-		"$dir/attrs.out")" -eq 2 ] || { cat "$dir/attrs.out" >&2; fail "$alg: key attributes"; }
-	ok "$alg: both private keys sensitive and non-extractable; the token refuses to reveal them"
+		"$dir/attrs.out")" -eq 3 ] || { cat "$dir/attrs.out" >&2; fail "$alg: key attributes"; }
+	ok "$alg: the three private keys (root, issuing CA, OCSP responder) sensitive and non-extractable; the token refuses to reveal them"
 
 	# --- refusals
 	# keys already on the token: exit 1, names the key, writes nothing (dir not even created)

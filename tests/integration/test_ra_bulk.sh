@@ -43,6 +43,7 @@ s=$(upload 'kind=issue&format=tsv' "$TMP/ja.tsv"); ik_expect 200 - "$s" "TSV upl
 [ "$(ik_json 'd["registered"]')" = 2 ] || ik_fail "TSV registered: $(cat "$TMP/body")"
 ik_json 'd["results"][0]["download"]["login"]' | grep -q '^dl-' || ik_fail "no download credential in results"
 L1=$(ik_json 'd["results"][0]["download"]["login"]'); P1=$(ik_json 'd["results"][0]["download"]["password"]')
+L2=$(ik_json 'd["results"][1]["download"]["login"]'); P2=$(ik_json 'd["results"][1]["download"]["password"]')
 [ "$(users)" = 2 ] || ik_fail "users after TSV"
 ik_ok "TSV with a BOM and Japanese headers: 2 registered, each with a one-time credential"
 
@@ -91,7 +92,35 @@ done
 [ "$(ik_json 'd["total"]')" = 1 ] || ik_fail "revoked by file: $(cat "$TMP/body")"
 ik_ok "revoke by file: an unknown serial refuses the file; a colon-separated upper-case serial revokes"
 
-s=$(upload 'kind=renew' "$TMP/revoke.csv"); ik_expect 400 bad_query "$s" "renew by file (not yet)"
+# renew by file
+printf 'common_name,validity_days,revoke_old\nu2-pc,30,yes\nno-such-cn,30,no\n' > "$TMP/renew.csv"
+s=$(upload 'kind=renew&mode=valid&dry_run=1' "$TMP/renew.csv"); ik_expect 200 - "$s" "renew dry run"
+ik_json '[(e["row"], e["column"]) for e in d["errors"]]' | grep -q "(2, 'common_name')" || ik_fail "renew of a not-yet-downloaded certificate: $(cat "$TMP/body")"
+ik_json '[(e["row"], e["column"]) for e in d["errors"]]' | grep -q "(3, 'common_name')" || ik_fail "renew of an unknown CN not refused: $(cat "$TMP/body")"
+s=$(ik_req POST /download/p12 -H 'Content-Type: application/json' \
+	--data "{\"login\":\"$L2\",\"secret\":\"$P2\",\"password\":\"Xy7!pass-word\",\"device\":\"linux\"}")
+[ "$s" = 200 ] || ik_fail "download u2: $s"
+before=$(snapshot)
+s=$(upload 'kind=renew&dry_run=1' "$TMP/renew.csv"); ik_expect 422 - "$s" "renew dry run, abort mode, one bad row"
+[ "$(snapshot)" = "$before" ] || ik_fail "renew dry run changed the database"
+printf 'common_name,validity_days,revoke_old\nu2-pc,30,yes\n' > "$TMP/renew.csv"
+s=$(upload 'kind=renew' "$TMP/renew.csv"); ik_expect 200 - "$s" "renew by file"
+LR=$(ik_json 'd["results"][0]["download"]["login"]'); PR=$(ik_json 'd["results"][0]["download"]["password"]')
+s=$(ik_req POST /download/p12 -H 'Content-Type: application/json' \
+	--data "{\"login\":\"$LR\",\"secret\":\"$PR\",\"password\":\"Xy7!pass-word\",\"device\":\"linux\"}")
+[ "$s" = 200 ] || ik_fail "download of the renewal: $s $(cat "$TMP/body")"
+for _ in $(seq 1 40); do
+	ik_api olivia "$OFF" GET '/api/v1/certificates?filter=revoked' >/dev/null
+	[ "$(ik_json 'd["total"]')" = 2 ] && break
+	sleep 0.05
+done
+[ "$(ik_json 'd["total"]')" = 2 ] || ik_fail "old u2 certificate not revoked after the renewal: $(cat "$TMP/body")"
+s=$(ik_api olivia "$OFF" GET '/api/v1/certificates?filter=valid&cn=u2-pc'); [ "$(ik_json 'd["total"]')" = 1 ] || ik_fail "renewed u2 not valid"
+printf 'serial,validity_days\n%s,30\n' "$SER" > "$TMP/renew.csv"
+s=$(upload 'kind=renew' "$TMP/renew.csv"); ik_expect 422 - "$s" "renew a revoked certificate"
+ik_ok "renew by file: dry run, errors by row, a credential per renewal; revoke_old=yes revokes the old one on download"
+
+s=$(upload 'kind=bogus' "$TMP/revoke.csv"); ik_expect 400 bad_query "$s" "unknown kind"
 s=$(ik_req POST '/api/v1/bulk?kind=issue' -b "$TMP/jar.carol" -H 'Content-Type: text/csv' --data-binary @"$TMP/good.csv")
 [ "$s" = 401 ] || [ "$s" = 403 ] || ik_fail "bulk upload without officer rights: $s"
-ik_ok "renew by file refused as not available; bulk needs an officer with CSRF"
+ik_ok "unknown kind refused; bulk needs an officer with CSRF"

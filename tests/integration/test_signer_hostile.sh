@@ -34,6 +34,9 @@ ik_ok "refusals leave no trace in the ledger"
 tool_hostile "$TMP/signer.sock" --wrong-peer 65534 || ik_fail "wrong peer accepted"
 grep -q "refused peer uid 65534" "$TMP/signer.log" || ik_fail "refused peer not logged"
 
+tool_hostile "$TMP/signer.sock" --stall || ik_fail "a stalled frame is not cut off"
+grep -q "frame not completed within 10 s; closing" "$TMP/signer.log" || ik_fail "stalled peer not logged"
+
 ik_issue ok1 ok1
 ik_ok "the signer still issues after all of it"
 kill -0 "$SIGNER_PID" || ik_fail "signer died"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -248,10 +249,42 @@ static void wrong_peer(uid_t uid)
 	    "child crashed");
 }
 
+/* A peer that begins a frame and stops: cut off after the frame timeout, while another
+ * connection is served meanwhile. */
+static void stall(void)
+{
+	int fd = connect_or_die(), other = connect_or_die();
+	uint8_t half[5] = { 0, 1, 0, 8, 0 };
+	struct timespec t0, t1;
+	double secs;
+	char d[64];
+
+	hello(fd);
+	hello(other);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (send(fd, half, sizeof(half), MSG_NOSIGNAL) != (ssize_t)sizeof(half))
+		exit(2);
+	check(status_works(other), "other connection served while one stalls", NULL);
+	expect(fd, IK_ERR_PROTO_TRUNCATED, "stalled frame answered with proto-truncated");
+	expect_closed(fd, "stalled connection closed");
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	snprintf(d, sizeof(d), "closed after %.1f s", secs);
+	check(secs >= 9.0 && secs <= 30.0, "cut off after the 10 s frame timeout, not before", d);
+	check(status_works(other), "other connection still served", NULL);
+	close(fd);
+	close(other);
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[2], "--stall") == 0) {
+		sock_path = argv[1];
+		stall();
+		return failures == 0 ? 0 : 1;
+	}
 	if (argc != 2 && !(argc == 4 && strcmp(argv[2], "--wrong-peer") == 0)) {
-		fprintf(stderr, "usage: tool_hostile SOCKET [--wrong-peer UID]\n");
+		fprintf(stderr, "usage: tool_hostile SOCKET [--wrong-peer UID | --stall]\n");
 		return 2;
 	}
 	sock_path = argv[1];

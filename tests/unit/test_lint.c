@@ -501,6 +501,126 @@ static void test_email(void **state)
 	EVP_PKEY_free(rsa);
 }
 
+/* The OCSP responder profile (signer/ocsp.c): EKU OCSPSigning, id-pkix-ocsp-nocheck,
+ * keyUsage digitalSignature alone (RSA too), no CRL DP or AIA; lint passes it, OpenSSL reads
+ * it so, and each profile refuses the other's certificate. */
+static void ocsp_profile(sg_profile *p)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "ocsp");
+	p->max_days = 7;
+	p->backdate = 300;
+	p->key_types = SG_KEY_EC_P256 | SG_KEY_EC_P384 | SG_KEY_RSA;
+	p->rsa_min_bits = 2048;
+	p->attrs_allowed = 1u << PROTO_ATTR_C | 1u << PROTO_ATTR_O | 1u << PROTO_ATTR_CN;
+	p->attrs_required = 1u << PROTO_ATTR_CN;
+	p->ocsp = 1;
+}
+
+static void ocsp_leaf(const fix *f, const sg_profile *p, EVP_PKEY *k, uint8_t **spki,
+    sg_leaf *leaf)
+{
+	char why[256];
+	int n = i2d_PUBKEY(k, spki);
+
+	assert_true(n > 0);
+	memset(leaf, 0, sizeof(*leaf));
+	assert_int_equal(sg_spki_check(p, *spki, (size_t)n, &leaf->key, why, sizeof(why)), IK_OK);
+	assert_true(testca_serial(leaf));
+	leaf->not_before = g_now - 300;
+	leaf->not_after = g_now + 7 * TEST_DAY;
+	leaf->subject[0] = (sg_subject_attr){ PROTO_ATTR_C, "DE" };
+	leaf->subject[1] = (sg_subject_attr){ PROTO_ATTR_O, "Example Corp" };
+	leaf->subject[2] = (sg_subject_attr){ PROTO_ATTR_CN, "OCSP Responder" };
+	leaf->nsubject = 3;
+	(void)f;
+}
+
+static void test_ocsp_profile(void **state)
+{
+	fix *f = *state;
+	static const uint8_t nocheck_null[] = { 0x05, 0x00 }, nocheck_bad[] = { 0x04, 0x00 };
+	sg_profile p;
+	char why[256];
+
+	ocsp_profile(&p);
+	for (int i = 0; i < 2; i++) {
+		EVP_PKEY *k = i == 0 ? EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256") :
+		    EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+		uint8_t *spki = NULL, sig[1024];
+		size_t siglen = sizeof(sig);
+		sg_leaf leaf;
+		ik_buf tbs, der, b;
+		const uint8_t *q;
+		X509 *x;
+		model m;
+		fix g = *f;
+
+		assert_non_null(k);
+		ocsp_leaf(f, &p, k, &spki, &leaf);
+		ik_buf_init(&tbs, 0);
+		ik_buf_init(&der, 0);
+		assert_int_equal(sg_tbs_build(&f->t.ca, &p, &leaf, &tbs), IK_OK);
+		assert_int_equal(sg_lint_tbs(&f->t.ca, &p, &leaf, ik_buf_ptr(&tbs), ik_buf_remaining(&tbs),
+		    why, sizeof(why)), IK_OK);
+		/* what OpenSSL sees */
+		assert_true(testca_sign(&f->t, ik_buf_ptr(&tbs), ik_buf_remaining(&tbs), sig, &siglen));
+		assert_int_equal(sg_signed_assemble(f->t.ca.sig, ik_buf_ptr(&tbs), ik_buf_remaining(&tbs),
+		    sig, siglen, &der), IK_OK);
+		q = ik_buf_ptr(&der);
+		x = d2i_X509(NULL, &q, (long)ik_buf_remaining(&der));
+		assert_non_null(x);
+		assert_int_equal(X509_verify(x, f->t.key), 1);
+		assert_int_equal(X509_get_extension_flags(x) & EXFLAG_XKUSAGE, EXFLAG_XKUSAGE);
+		assert_int_equal(X509_get_extended_key_usage(x), XKU_OCSP_SIGN);
+		assert_int_equal(X509_get_key_usage(x), KU_DIGITAL_SIGNATURE);
+		assert_true(X509_get_ext_by_NID(x, NID_id_pkix_OCSP_noCheck, -1) >= 0);
+		assert_int_equal(X509_get_ext_by_NID(x, NID_crl_distribution_points, -1), -1);
+		assert_int_equal(X509_get_ext_by_NID(x, NID_info_access, -1), -1);
+		assert_int_equal(X509_check_ca(x), 0);
+		X509_free(x);
+		/* the client profile refuses it, and it refuses a client certificate */
+		g.p = f->p; /* (its validity, so that the lint gets as far as the extensions) */
+		g.p.ocsp = 1;
+		lint_refuses(&g, &f->t.ca, f->tbs.data, f->tbs.len, "extKeyUsage must be exactly OCSPSigning");
+		g.p = f->p;
+		g.leaf = leaf;
+		lint_refuses(&g, &f->t.ca, tbs.data, tbs.len, i == 0 ?
+		    "extKeyUsage must be exactly clientAuth" : /* RSA: its keyUsage comes first */
+		    "keyUsage must be exactly digitalSignature, keyEncipherment");
+		/* nocheck: missing, with a value other than NULL; in a client certificate */
+		g.p = p;
+		memset(&m, 0, sizeof(m));
+		model_load(&m, &tbs);
+		assert_int_equal(m.ne, 6); /* BC, KU, EKU, nocheck, SKI, AKI */
+		ik_buf_init(&b, 0);
+		assert_int_equal(ik_buf_reserve(&b, 4096, &(uint8_t *){ NULL }), IK_OK);
+		ik_buf_reset(&b);
+		{
+			model mm = m;
+			mm.e[3] = mm.e[--mm.ne];
+			model_refuses(&g, &mm, "extension id-pkix-ocsp-nocheck missing");
+			mm = m;
+			mm.e[3] = make_ext(&b, OID_PKIX_OCSP_NOCHECK, OID_LEN(OID_PKIX_OCSP_NOCHECK), -1,
+			    nocheck_bad, sizeof(nocheck_bad));
+			model_refuses(&g, &mm, "id-pkix-ocsp-nocheck must be NULL");
+			mm = m;
+			mm.e[mm.ne++] = make_ext(&b, OID_CE_CRLDP, OID_LEN(OID_CE_CRLDP), -1,
+			    nocheck_null, sizeof(nocheck_null));
+			model_refuses(&g, &mm, "cRLDistributionPoints");
+			mm = f->m;
+			mm.e[mm.ne++] = make_ext(&b, OID_PKIX_OCSP_NOCHECK, OID_LEN(OID_PKIX_OCSP_NOCHECK),
+			    -1, nocheck_null, sizeof(nocheck_null));
+			model_refuses(f, &mm, "id-pkix-ocsp-nocheck only in the OCSP responder");
+		}
+		ik_buf_cleanup(&b);
+		ik_buf_cleanup(&tbs);
+		ik_buf_cleanup(&der);
+		OPENSSL_free(spki);
+		EVP_PKEY_free(k);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -509,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_extensions),
 		cmocka_unit_test(test_email),
+		cmocka_unit_test(test_ocsp_profile),
 	};
 	g_now = (int64_t)time(NULL);
 	return cmocka_run_group_tests(tests, setup, teardown);

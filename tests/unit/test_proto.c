@@ -182,6 +182,16 @@ static ik_status d_status_reply(const uint8_t *p, size_t n)
 	proto_status_reply m;
 	return proto_decode_status_reply(p, n, &m);
 }
+static ik_status d_ocsp(const uint8_t *p, size_t n)
+{
+	proto_ocsp m;
+	return proto_decode_ocsp(p, n, &m);
+}
+static ik_status d_ocsp_reply(const uint8_t *p, size_t n)
+{
+	proto_ocsp_reply m;
+	return proto_decode_ocsp_reply(p, n, &m);
+}
 static ik_status d_error(const uint8_t *p, size_t n)
 {
 	proto_error m;
@@ -208,10 +218,33 @@ static decoder decoder_for(uint16_t type)
 	case PROTO_GET_CHAIN | PROTO_REPLY: return d_chain_reply;
 	case PROTO_GET_CRL | PROTO_REPLY: return d_crl_reply;
 	case PROTO_STATUS | PROTO_REPLY: return d_status_reply;
+	case PROTO_OCSP: return d_ocsp;
+	case PROTO_OCSP | PROTO_REPLY: return d_ocsp_reply;
 	case PROTO_ERROR: return d_error;
 	default: return NULL;
 	}
 }
+
+/* An OCSP request with two CertIDs (SHA-1 and SHA-256) and a 16-byte nonce. */
+static void sample_ocsp(proto_ocsp *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->n = 2;
+	m->ids[0].hash = PROTO_HASH_SHA1;
+	memset(m->ids[0].name_hash, 0x11, 20);
+	memset(m->ids[0].key_hash, 0x22, 20);
+	memcpy(m->ids[0].serial, g_serial, sizeof(g_serial));
+	m->ids[0].serial_len = sizeof(g_serial);
+	m->ids[1].hash = PROTO_HASH_SHA256;
+	memset(m->ids[1].name_hash, 0x33, 32);
+	memset(m->ids[1].key_hash, 0x44, 32);
+	m->ids[1].serial[0] = 0x80; /* a negative serial is carried as sent */
+	m->ids[1].serial_len = 1;
+	memset(m->nonce, 0x5a, 16);
+	m->nonce_len = 16;
+}
+
+#define N_SAMPLES 12
 
 /* One valid body of every kind, built with the encoders. */
 typedef struct sample {
@@ -235,6 +268,9 @@ static void build_samples(sample *s, size_t *n)
 	proto_status_reply st = { .hsm_ok = 1, .issued = 10, .revoked = 2, .held = 1,
 		.crl_number = 42, .uptime = 3600 };
 	proto_error er = { .status = IK_ERR_POLICY_VALIDITY, .detail = "validity too long: 800 days > 397" };
+	proto_ocsp oc;
+	proto_ocsp_reply orp = { .status = PROTO_OCSP_SUCCESSFUL, .this_update = 1700000000u,
+		.next_update = 1700003600u, .response = g_cert, .response_len = sizeof(g_cert) };
 	size_t k = 0;
 
 	sample_issue(&is);
@@ -242,7 +278,8 @@ static void build_samples(sample *s, size_t *n)
 	ir.serial_len = sizeof(g_serial);
 	memcpy(rv.serial, g_serial, sizeof(g_serial));
 	rv.serial_len = sizeof(g_serial);
-	for (size_t i = 0; i < 10; i++)
+	sample_ocsp(&oc);
+	for (size_t i = 0; i < N_SAMPLES; i++)
 		ik_buf_init(&s[i].body, 0);
 #define ADD(nm, d, enc, msg)                                       \
 	do {                                                       \
@@ -261,6 +298,8 @@ static void build_samples(sample *s, size_t *n)
 	ADD("crl-reply", d_crl_reply, proto_encode_crl_reply, &cr);
 	ADD("status-reply", d_status_reply, proto_encode_status_reply, &st);
 	ADD("error", d_error, proto_encode_error, &er);
+	ADD("ocsp", d_ocsp, proto_encode_ocsp, &oc);
+	ADD("ocsp-reply", d_ocsp_reply, proto_encode_ocsp_reply, &orp);
 #undef ADD
 	*n = k;
 }
@@ -358,6 +397,8 @@ static void test_type_names(void **state)
 	assert_string_equal(proto_type_name(PROTO_GET_CRL), "get-crl");
 	assert_string_equal(proto_type_name(PROTO_STATUS), "status");
 	assert_string_equal(proto_type_name(PROTO_STATUS | PROTO_REPLY), "status");
+	assert_string_equal(proto_type_name(PROTO_OCSP), "ocsp");
+	assert_string_equal(proto_type_name(PROTO_OCSP | PROTO_REPLY), "ocsp");
 	assert_string_equal(proto_type_name(PROTO_ERROR), "error");
 	assert_string_equal(proto_type_name(0), "unknown");
 	assert_string_equal(proto_type_name(PROTO_TYPE_MAX + 1), "unknown");
@@ -563,7 +604,7 @@ static void test_roundtrip_replies(void **state)
  * decoder refuses the empty body. */
 static void test_truncated_and_trailing(void **state)
 {
-	sample s[10];
+	sample s[N_SAMPLES];
 	size_t n;
 
 	(void)state;
@@ -1056,6 +1097,270 @@ static void test_encoder_refusals(void **state)
 	ik_buf_cleanup(&b);
 }
 
+/* ---- OCSP ---- */
+
+/* The bytes of a one-CertID OCSP request and its reply, as signer/PROTOCOL.md shows them. */
+static void test_ocsp_bytes(void **state)
+{
+	proto_ocsp m, d;
+	proto_ocsp_reply r = { .status = PROTO_OCSP_UNAUTHORIZED, .response = (const uint8_t *)"\x30\x03\x0a\x01\x06",
+		.response_len = 5 }, dr;
+	ik_buf b, want;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.n = 1;
+	m.ids[0].hash = PROTO_HASH_SHA1;
+	memset(m.ids[0].name_hash, 0xaa, 20);
+	memset(m.ids[0].key_hash, 0xbb, 20);
+	m.ids[0].serial[0] = 0x2a;
+	m.ids[0].serial_len = 1;
+	ik_buf_init(&b, 0);
+	ik_buf_init(&want, 0);
+	assert_int_equal(ik_buf_put_u8(&want, 1), IK_OK);          /* n */
+	assert_int_equal(ik_buf_put_u8(&want, 1), IK_OK);          /* SHA-1 */
+	put_fill(&want, (char)0xaa, 20);
+	put_fill(&want, (char)0xbb, 20);
+	put_fill(&want, 0x2a, 1);
+	put_fill(&want, 0, 0);                                     /* no nonce */
+	assert_int_equal(proto_encode_ocsp(&b, &m), IK_OK);
+	assert_int_equal(ik_buf_remaining(&b), 1 + 1 + 24 + 24 + 5 + 4);
+	assert_memory_equal(ik_buf_ptr(&b), ik_buf_ptr(&want), ik_buf_remaining(&want));
+	assert_int_equal(proto_decode_ocsp(ik_buf_ptr(&b), ik_buf_remaining(&b), &d), IK_OK);
+	assert_int_equal(d.n, 1);
+	assert_int_equal(d.ids[0].hash, PROTO_HASH_SHA1);
+	assert_memory_equal(d.ids[0].name_hash, m.ids[0].name_hash, 20);
+	assert_memory_equal(d.ids[0].key_hash, m.ids[0].key_hash, 20);
+	assert_int_equal(d.ids[0].serial_len, 1);
+	assert_int_equal(d.ids[0].serial[0], 0x2a);
+	assert_int_equal(d.nonce_len, 0);
+
+	ik_buf_reset(&b);
+	ik_buf_reset(&want);
+	assert_int_equal(ik_buf_put_u8(&want, 6), IK_OK);
+	assert_int_equal(ik_buf_put_u64(&want, 0), IK_OK);
+	assert_int_equal(ik_buf_put_u64(&want, 0), IK_OK);
+	put_bytes(&want, "\x30\x03\x0a\x01\x06", 5);
+	assert_int_equal(proto_encode_ocsp_reply(&b, &r), IK_OK);
+	assert_int_equal(ik_buf_remaining(&b), ik_buf_remaining(&want));
+	assert_memory_equal(ik_buf_ptr(&b), ik_buf_ptr(&want), ik_buf_remaining(&want));
+	assert_int_equal(proto_decode_ocsp_reply(ik_buf_ptr(&b), ik_buf_remaining(&b), &dr), IK_OK);
+	assert_int_equal(dr.status, PROTO_OCSP_UNAUTHORIZED);
+	assert_int_equal(dr.response_len, 5);
+	assert_memory_equal(dr.response, r.response, 5);
+	ik_buf_cleanup(&b);
+	ik_buf_cleanup(&want);
+}
+
+/* Every hash, the most CertIDs, the longest serial and nonce survive a round trip. */
+static void test_roundtrip_ocsp(void **state)
+{
+	proto_ocsp m, d;
+	proto_ocsp_reply r = { .status = PROTO_OCSP_SUCCESSFUL, .this_update = 1700000000u,
+		.next_update = UINT64_MAX, .response = g_cert, .response_len = sizeof(g_cert) }, dr;
+	ik_buf b;
+
+	(void)state;
+	assert_int_equal(proto_hash_len(PROTO_HASH_SHA1), 20);
+	assert_int_equal(proto_hash_len(PROTO_HASH_SHA256), 32);
+	assert_int_equal(proto_hash_len(PROTO_HASH_SHA384), 48);
+	assert_int_equal(proto_hash_len(PROTO_HASH_SHA512), 64);
+	assert_int_equal(proto_hash_len(0), 0);
+	assert_int_equal(proto_hash_len(PROTO_HASH_MAX + 1), 0);
+	memset(&m, 0, sizeof(m));
+	m.n = PROTO_MAX_OCSP_IDS;
+	for (uint8_t i = 0; i < m.n; i++) {
+		proto_ocsp_id *id = &m.ids[i];
+		id->hash = (uint8_t)(1 + i % PROTO_HASH_MAX);
+		for (size_t k = 0; k < proto_hash_len(id->hash); k++) {
+			id->name_hash[k] = (uint8_t)(i + k);
+			id->key_hash[k] = (uint8_t)(0xff - i - k);
+		}
+		id->serial_len = 1 + (size_t)i * (PROTO_MAX_SERIAL - 1) / (PROTO_MAX_OCSP_IDS - 1);
+		memset(id->serial, 0x70 + i, id->serial_len);
+	}
+	memset(m.nonce, 0xc3, PROTO_MAX_NONCE);
+	m.nonce_len = PROTO_MAX_NONCE;
+	ik_buf_init(&b, 0);
+	assert_int_equal(proto_encode_ocsp(&b, &m), IK_OK);
+	assert_true(ik_buf_remaining(&b) < PROTO_MAX_REQUEST);
+	assert_int_equal(proto_decode_ocsp(ik_buf_ptr(&b), ik_buf_remaining(&b), &d), IK_OK);
+	assert_int_equal(d.n, m.n);
+	assert_int_equal(m.ids[PROTO_MAX_OCSP_IDS - 1].serial_len, PROTO_MAX_SERIAL);
+	for (uint8_t i = 0; i < m.n; i++) {
+		size_t hl = proto_hash_len(m.ids[i].hash);
+		assert_int_equal(d.ids[i].hash, m.ids[i].hash);
+		assert_memory_equal(d.ids[i].name_hash, m.ids[i].name_hash, hl);
+		assert_memory_equal(d.ids[i].key_hash, m.ids[i].key_hash, hl);
+		assert_int_equal(d.ids[i].serial_len, m.ids[i].serial_len);
+		assert_memory_equal(d.ids[i].serial, m.ids[i].serial, m.ids[i].serial_len);
+	}
+	assert_int_equal(d.nonce_len, PROTO_MAX_NONCE);
+	assert_memory_equal(d.nonce, m.nonce, PROTO_MAX_NONCE);
+
+	ik_buf_reset(&b);
+	assert_int_equal(proto_encode_ocsp_reply(&b, &r), IK_OK);
+	assert_int_equal(proto_decode_ocsp_reply(ik_buf_ptr(&b), ik_buf_remaining(&b), &dr), IK_OK);
+	assert_int_equal(dr.status, PROTO_OCSP_SUCCESSFUL);
+	assert_true(dr.this_update == 1700000000u && dr.next_update == UINT64_MAX);
+	assert_int_equal(dr.response_len, sizeof(g_cert));
+	assert_memory_equal(dr.response, g_cert, sizeof(g_cert));
+	ik_buf_cleanup(&b);
+}
+
+/* One OCSP request body built by hand: n CertIDs of hash h with hash fields of hl bytes
+ * and serials of sn bytes, then a nonce of nn bytes. */
+static void raw_ocsp(ik_buf *b, uint8_t n, uint8_t h, size_t hl, size_t sn, size_t nn)
+{
+	ik_buf_reset(b);
+	assert_int_equal(ik_buf_put_u8(b, n), IK_OK);
+	for (uint8_t i = 0; i < n; i++) {
+		assert_int_equal(ik_buf_put_u8(b, h), IK_OK);
+		put_fill(b, 'n', hl);
+		put_fill(b, 'k', hl);
+		put_fill(b, 0x01, sn);
+	}
+	put_fill(b, 'x', nn);
+}
+
+static void test_ocsp_refusals(void **state)
+{
+	proto_ocsp m;
+	proto_ocsp_reply r;
+	ik_buf b;
+
+	(void)state;
+	ik_buf_init(&b, 0);
+#define DEC(want) assert_int_equal(proto_decode_ocsp(ik_buf_ptr(&b), ik_buf_remaining(&b), &m), want)
+	raw_ocsp(&b, 1, PROTO_HASH_SHA1, 20, 16, 16);
+	DEC(IK_OK);
+	/* CertID count: 1..8, refused before anything else is read */
+	raw_ocsp(&b, 0, PROTO_HASH_SHA1, 20, 16, 0);
+	DEC(IK_ERR_PROTO_FIELD);
+	raw_ocsp(&b, PROTO_MAX_OCSP_IDS, PROTO_HASH_SHA1, 20, 16, 0);
+	DEC(IK_OK);
+	raw_ocsp(&b, PROTO_MAX_OCSP_IDS + 1, PROTO_HASH_SHA1, 20, 16, 0);
+	DEC(IK_ERR_PROTO_FIELD);
+	ik_buf_reset(&b);
+	assert_int_equal(ik_buf_put_u8(&b, 255), IK_OK);
+	DEC(IK_ERR_PROTO_FIELD);
+	/* hash algorithm 1..4 */
+	raw_ocsp(&b, 1, 0, 20, 16, 0);
+	DEC(IK_ERR_PROTO_FIELD);
+	raw_ocsp(&b, 1, PROTO_HASH_MAX + 1, 20, 16, 0);
+	DEC(IK_ERR_PROTO_FIELD);
+	/* the hash fields are exactly the digest length */
+	for (uint8_t h = 1; h <= PROTO_HASH_MAX; h++) {
+		size_t hl = proto_hash_len(h);
+		raw_ocsp(&b, 1, h, hl, 16, 0);
+		DEC(IK_OK);
+		raw_ocsp(&b, 1, h, hl - 1, 16, 0);
+		DEC(IK_ERR_PROTO_FIELD);
+		raw_ocsp(&b, 1, h, hl + 1, 16, 0);
+		DEC(IK_ERR_PROTO_FIELD);
+		raw_ocsp(&b, 1, h, 0, 16, 0);
+		DEC(IK_ERR_PROTO_FIELD);
+	}
+	/* serial 1..20 */
+	raw_ocsp(&b, 1, PROTO_HASH_SHA256, 32, 0, 0);
+	DEC(IK_ERR_PROTO_FIELD);
+	raw_ocsp(&b, 1, PROTO_HASH_SHA256, 32, PROTO_MAX_SERIAL, 0);
+	DEC(IK_OK);
+	raw_ocsp(&b, 1, PROTO_HASH_SHA256, 32, PROTO_MAX_SERIAL + 1, 0);
+	DEC(IK_ERR_PROTO_FIELD);
+	/* nonce 0..32 */
+	raw_ocsp(&b, 1, PROTO_HASH_SHA256, 32, 1, PROTO_MAX_NONCE);
+	DEC(IK_OK);
+	raw_ocsp(&b, 1, PROTO_HASH_SHA256, 32, 1, PROTO_MAX_NONCE + 1);
+	DEC(IK_ERR_PROTO_FIELD);
+	/* a second CertID announced but missing (the body ends after the first) */
+	raw_ocsp(&b, 1, PROTO_HASH_SHA1, 20, 4, 0);
+	b.data[0] = 2;
+	b.len -= 4;
+	DEC(IK_ERR_PROTO_TRUNCATED);
+	/* ... or what follows is not one (the nonce's length read as a hash algorithm) */
+	b.len += 4;
+	DEC(IK_ERR_PROTO_FIELD);
+#undef DEC
+#define DECR(want) assert_int_equal(proto_decode_ocsp_reply(ik_buf_ptr(&b), ik_buf_remaining(&b), &r), want)
+	/* reply: status 0 or 6 only; nextUpdate not before thisUpdate; a response of 1..64 KiB */
+	for (unsigned st = 0; st < 10; st++) {
+		ik_buf_reset(&b);
+		assert_int_equal(ik_buf_put_u8(&b, (uint8_t)st), IK_OK);
+		assert_int_equal(ik_buf_put_u64(&b, 10), IK_OK);
+		assert_int_equal(ik_buf_put_u64(&b, 10), IK_OK);
+		put_fill(&b, 0x30, 5);
+		DECR(st == 0 || st == 6 ? IK_OK : IK_ERR_PROTO_FIELD);
+	}
+	ik_buf_reset(&b);
+	assert_int_equal(ik_buf_put_u8(&b, 0), IK_OK);
+	assert_int_equal(ik_buf_put_u64(&b, 11), IK_OK);
+	assert_int_equal(ik_buf_put_u64(&b, 10), IK_OK);
+	put_fill(&b, 0x30, 5);
+	DECR(IK_ERR_PROTO_FIELD);
+	ik_buf_reset(&b);
+	assert_int_equal(ik_buf_put_u8(&b, 0), IK_OK);
+	assert_int_equal(ik_buf_put_u64(&b, 1), IK_OK);
+	assert_int_equal(ik_buf_put_u64(&b, 2), IK_OK);
+	put_fill(&b, 0x30, 0);
+	DECR(IK_ERR_PROTO_FIELD);
+	b.len -= 4;
+	put_fill(&b, 0x30, PROTO_MAX_OCSP_RESPONSE);
+	DECR(IK_OK);
+	b.len -= 4 + PROTO_MAX_OCSP_RESPONSE;
+	put_fill(&b, 0x30, PROTO_MAX_OCSP_RESPONSE + 1);
+	DECR(IK_ERR_PROTO_FIELD);
+#undef DECR
+	ik_buf_cleanup(&b);
+}
+
+static void test_ocsp_encoder_refusals(void **state)
+{
+	proto_ocsp m;
+	proto_ocsp_reply r = { .status = PROTO_OCSP_SUCCESSFUL, .this_update = 1, .next_update = 2,
+		.response = g_cert, .response_len = sizeof(g_cert) };
+	ik_buf b;
+
+	(void)state;
+	ik_buf_init(&b, 0);
+	assert_int_equal(ik_buf_put_u8(&b, 0xee), IK_OK);
+#define REFUSED(call)                                      \
+	do {                                               \
+		assert_int_equal(call, IK_ERR_ARG);        \
+		assert_int_equal(b.len, 1);                \
+	} while (0)
+	sample_ocsp(&m);
+	m.n = 0;
+	REFUSED(proto_encode_ocsp(&b, &m));
+	m.n = PROTO_MAX_OCSP_IDS + 1;
+	REFUSED(proto_encode_ocsp(&b, &m));
+	sample_ocsp(&m);
+	m.ids[1].hash = 0;
+	REFUSED(proto_encode_ocsp(&b, &m));
+	m.ids[1].hash = PROTO_HASH_MAX + 1;
+	REFUSED(proto_encode_ocsp(&b, &m));
+	sample_ocsp(&m);
+	m.ids[1].serial_len = 0;
+	REFUSED(proto_encode_ocsp(&b, &m));
+	m.ids[1].serial_len = PROTO_MAX_SERIAL + 1;
+	REFUSED(proto_encode_ocsp(&b, &m));
+	sample_ocsp(&m);
+	m.nonce_len = PROTO_MAX_NONCE + 1;
+	REFUSED(proto_encode_ocsp(&b, &m));
+	r.status = 1; /* malformedRequest is the RA's own answer, never the signer's */
+	REFUSED(proto_encode_ocsp_reply(&b, &r));
+	r.status = PROTO_OCSP_SUCCESSFUL;
+	r.next_update = 0;
+	REFUSED(proto_encode_ocsp_reply(&b, &r));
+	r.next_update = 2;
+	r.response_len = 0;
+	REFUSED(proto_encode_ocsp_reply(&b, &r));
+	r.response_len = PROTO_MAX_OCSP_RESPONSE + 1;
+	REFUSED(proto_encode_ocsp_reply(&b, &r));
+#undef REFUSED
+	ik_buf_cleanup(&b);
+}
+
 /* ---- the dispatcher's protocol-level refusals (before any signer state is used) ---- */
 
 static void test_dispatch_refusals(void **state)
@@ -1129,6 +1434,20 @@ static void test_dispatch_refusals(void **state)
 	}
 	/* a malformed REVOKE body */
 	assert_int_equal(sg_dispatch(&w, PROTO_REVOKE, NULL, 0, &err), IK_ERR_PROTO_TRUNCATED);
+	/* OCSP: a malformed body, and a good one to a signer without a responder key */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(sg_dispatch(&w, PROTO_OCSP, &one, 1, &err), IK_ERR_PROTO_FIELD);
+	assert_non_null(strstr(err.detail, "ocsp:"));
+	{
+		proto_ocsp oc;
+		sample_ocsp(&oc);
+		ik_buf_reset(&b);
+		assert_int_equal(proto_encode_ocsp(&b, &oc), IK_OK);
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(sg_dispatch(&w, PROTO_OCSP, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
+		    IK_ERR_NOT_FOUND);
+		assert_non_null(strstr(err.detail, "OCSP is off"));
+	}
 	assert_int_equal(ik_buf_remaining(&w.reply), 0); /* no reply body on a refusal */
 	ik_buf_cleanup(&b);
 	ik_buf_cleanup(&w.reply);
@@ -1152,7 +1471,7 @@ static void test_send_recv(void **state)
 	int sv[2];
 	proto_header h;
 	ik_buf body;
-	sample s[10];
+	sample s[N_SAMPLES];
 	size_t n;
 
 	(void)state;
@@ -1630,6 +1949,10 @@ int main(void)
 		cmocka_unit_test(test_reply_refusals),
 		cmocka_unit_test(test_error_refusals),
 		cmocka_unit_test(test_encoder_refusals),
+		cmocka_unit_test(test_ocsp_bytes),
+		cmocka_unit_test(test_roundtrip_ocsp),
+		cmocka_unit_test(test_ocsp_refusals),
+		cmocka_unit_test(test_ocsp_encoder_refusals),
 		cmocka_unit_test(test_dispatch_refusals),
 		cmocka_unit_test(test_send_recv),
 		cmocka_unit_test(test_send_recv_large),

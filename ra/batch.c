@@ -1,0 +1,320 @@
+/* batch: the worker thread of "issue N more" batches.  For the running batch it makes one
+ * device key at a time in memory, seals it to the batch's envelope public key, and stores
+ * the issue request and the sealed key in one transaction (ra_store_batch_add_keyed); the
+ * queue workers take the requests to the signer.  It frees the key at once: from then on
+ * only the sealed copy exists.
+ *
+ * Crash safety: the store's count of the batch's requests, read in the transaction that
+ * adds the next one, says how far the batch got, so after a kill -9 the worker goes on
+ * exactly there; a certificate is never added twice and never without its key.  Common
+ * names continue after the highest number already used with the pattern. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch.h"
+#include "config.h"
+#include "log.h"
+#include "mail.h"
+#include "notify.h"
+#include "p12.h"
+#include "queue.h"
+#include "store.h"
+
+#define BATCH_IDLE_MS 1000        /* nothing to do: look again after this */
+#define BATCH_RETRY_MS 1000       /* the store was busy or failed: wait this long */
+
+struct ra_batcher {
+	ra_app *app;
+	pthread_t thread;
+	int started;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	int stopping;
+	int kicked;
+};
+
+/* A device key made and sealed, not stored yet (kept across a retry). */
+typedef struct prepared {
+	int64_t batch_id;          /* 0: none */
+	EVP_PKEY *key;
+	ik_buf spki;
+	ik_buf envelope;
+	unsigned collisions;       /* IK_ERR_EXISTS in a row: a name that keeps being taken */
+} prepared;
+
+static void prepared_drop(prepared *p)
+{
+	EVP_PKEY_free(p->key);
+	p->key = NULL;
+	p->batch_id = 0;
+	ik_buf_reset(&p->spki);
+	ik_buf_reset(&p->envelope);
+}
+
+ik_status ra_cn_pattern_split(const char *pattern, ra_cn_parts *out)
+{
+	char why[128];
+	const char *pct;
+	size_t pre;
+
+	memset(out, 0, sizeof(*out));
+	if (pattern == NULL || ra_cn_pattern_check(pattern, why, sizeof(why)) != IK_OK ||
+	    (pct = strchr(pattern, '%')) == NULL)
+		return IK_ERR_ARG;
+	pre = (size_t)(pct - pattern);
+	memcpy(out->prefix, pattern, pre);
+	out->prefix[pre] = '\0';
+	out->width = (unsigned)(pct[2] - '0');
+	snprintf(out->suffix, sizeof(out->suffix), "%s", pct + 4);
+	return IK_OK;
+}
+
+/* The next common name of the pattern: one above the highest used. */
+static ik_status next_cn(ra_store *s, const char *pattern, char *cn, size_t cnsz)
+{
+	ra_cn_parts parts;
+	uint64_t max = 0;
+	int found = 0;
+	ik_status st;
+
+	if ((st = ra_cn_pattern_split(pattern, &parts)) != IK_OK ||
+	    (st = ra_store_cert_cn_max(s, parts.prefix, parts.width, parts.suffix, &max,
+	    &found)) != IK_OK)
+		return st;
+	return ra_cn_format(pattern, found ? max + 1 : 1, cn, cnsz);
+}
+
+static ik_status prepare(const ra_batch_info *bi, prepared *p)
+{
+	ra_keytype kt;
+	ik_status st;
+
+	prepared_drop(p);
+	if ((st = ra_keytype_parse(bi->key_type, &kt)) != IK_OK ||
+	    (st = ra_p12_keygen(kt, &p->key, &p->spki)) != IK_OK)
+		return st;
+	if ((st = ra_batch_seal_key(bi->envelope_spki, bi->envelope_spki_len, bi->b.id, p->key,
+	    &p->envelope)) != IK_OK) {
+		prepared_drop(p);
+		return st;
+	}
+	/* only the sealed copy is needed from here on */
+	EVP_PKEY_free(p->key);
+	p->key = NULL;
+	p->batch_id = bi->b.id;
+	return IK_OK;
+}
+
+/* seal (why == NULL) or abort, and the notice, in one transaction */
+static ik_status finish(ra_app *app, int64_t id, const char *why, const ra_hist *h)
+{
+	ik_status st = ra_store_begin(app->store);
+
+	if (st != IK_OK)
+		return st;
+	st = why == NULL ? ra_store_batch_seal(app->store, id) :
+	    ra_store_batch_abort(app->store, id, why, h);
+	if (st == IK_OK)
+		st = ra_notify_batch(app, id);
+	if (st == IK_OK)
+		st = ra_store_commit(app->store);
+	else
+		(void)ra_store_rollback(app->store);
+	if (st == IK_OK)
+		ra_mailer_kick(app->mailer);
+	return st;
+}
+
+ik_status ra_batch_seal(ra_app *app, int64_t id)
+{
+	return finish(app, id, NULL, NULL);
+}
+
+ik_status ra_batch_abort(ra_app *app, int64_t id, const char *why, const ra_hist *h)
+{
+	return finish(app, id, why, h);
+}
+
+static void stop_batch(ra_app *app, const ra_batch_info *bi, const char *why)
+{
+	char detail[256];
+	ra_hist h = { .actor = "system", .ip = "", .op = "batch_aborted", .detail = detail };
+	char target[32];
+
+	snprintf(target, sizeof(target), "batch:%lld", (long long)bi->b.id);
+	h.target = target;
+	snprintf(detail, sizeof(detail), "{\"why\":\"%s\",\"added\":%llu,\"planned\":%llu}", why,
+	    (unsigned long long)bi->b.total, (unsigned long long)bi->planned);
+	if (ra_batch_abort(app, bi->b.id, why, &h) != IK_OK)
+		ik_log(LOG_ERR, "batch %lld: cannot stop it (%s)", (long long)bi->b.id, why);
+	else
+		ik_log(LOG_WARNING, "batch %lld stopped after %llu of %llu: %s", (long long)bi->b.id,
+		    (unsigned long long)bi->b.total, (unsigned long long)bi->planned, why);
+}
+
+/* One unit of work.  Returns 1 when it did something (go on at once), 0 when there is
+ * nothing to do or it must wait. */
+static int step(ra_batcher *w, prepared *p)
+{
+	ra_store *s = w->app->store;
+	ra_batch_info bi;
+	char cn[RA_CN_MAX + 1];
+	int64_t quota = 0;
+	ik_status st;
+
+	st = ra_store_batch_running_info(s, &bi);
+	if (st != IK_OK) {
+		if (st != IK_ERR_NOT_FOUND)
+			ik_log(LOG_ERR, "batch worker: cannot read the running batch: %s",
+			    ik_status_str(st));
+		prepared_drop(p);
+		return 0;
+	}
+	if (bi.planned == 0 || bi.b.sealed) /* not one with RA-made keys, or all added */
+		return 0;
+	if (bi.b.total >= bi.planned) {
+		if ((st = ra_batch_seal(w->app, bi.b.id)) != IK_OK) {
+			ik_log(LOG_ERR, "batch %lld: cannot seal it: %s", (long long)bi.b.id,
+			    ik_status_str(st));
+			return 0;
+		}
+		ik_log(LOG_INFO, "batch %lld: all %llu requests added", (long long)bi.b.id,
+		    (unsigned long long)bi.planned);
+		prepared_drop(p);
+		return 1;
+	}
+	if (p->batch_id != bi.b.id && (st = prepare(&bi, p)) != IK_OK) {
+		ik_log(LOG_ERR, "batch %lld: cannot make a device key: %s", (long long)bi.b.id,
+		    ik_status_str(st));
+		return 0;
+	}
+	if ((st = next_cn(s, bi.b.cn_pattern, cn, sizeof(cn))) != IK_OK) {
+		if (st == IK_ERR_ARG)
+			stop_batch(w->app, &bi, "the common-name pattern has run out of numbers");
+		return st == IK_ERR_ARG;
+	}
+	if (ra_store_setting_get_int(s, "quota", 0, &quota) != IK_OK)
+		quota = 0;
+	{
+		ra_batch_item_new it = { .batch_id = bi.b.id, .index = bi.b.total, .cn = cn,
+		    .spki = ik_buf_ptr(&p->spki), .spki_len = ik_buf_remaining(&p->spki),
+		    .envelope = ik_buf_ptr(&p->envelope),
+		    .envelope_len = ik_buf_remaining(&p->envelope),
+		    .quota = quota > 0 ? (uint64_t)quota : 0 };
+		st = ra_store_batch_add_keyed(s, &it, NULL, NULL);
+	}
+	switch (st) {
+	case IK_OK:
+		p->collisions = 0;
+		prepared_drop(p);
+		ra_queue_kick(w->app->queue);
+		return 1;
+	case IK_ERR_EXISTS:
+		/* added already, or the name was taken: read again (keep the key) */
+		if (++p->collisions < 100)
+			return 1;
+		ik_log(LOG_ERR, "batch %lld: %s keeps being taken; waiting", (long long)bi.b.id, cn);
+		p->collisions = 0;
+		return 0;
+	case IK_ERR_STATE: {
+		ra_batch_info again;
+		/* still running with room to add: then it was the quota */
+		if (ra_store_batch_info(s, bi.b.id, &again) == IK_OK &&
+		    again.b.state == RA_BATCH_RUNNING && !again.b.sealed &&
+		    again.b.total < again.planned)
+			stop_batch(w->app, &again, "the contracted number of certificates is used up");
+		prepared_drop(p);
+		return 1;
+	}
+	default:
+		ik_log(LOG_ERR, "batch %lld: cannot add certificate %s: %s (will retry)",
+		    (long long)bi.b.id, cn, ik_status_str(st));
+		return 0;
+	}
+}
+
+static void *worker(void *arg)
+{
+	ra_batcher *w = arg;
+	prepared p;
+
+	memset(&p, 0, sizeof(p));
+	ik_buf_init(&p.spki, RA_SPKI_MAX);
+	ik_buf_init(&p.envelope, RA_BATCH_ENVELOPE_MAX);
+	ik_buf_set_secret(&p.envelope);
+	for (;;) {
+		int busy;
+
+		pthread_mutex_lock(&w->lock);
+		if (w->stopping) {
+			pthread_mutex_unlock(&w->lock);
+			break;
+		}
+		w->kicked = 0;
+		pthread_mutex_unlock(&w->lock);
+		busy = step(w, &p);
+		if (ra_store_thread_reset(w->app->store) != 0)
+			ik_log(LOG_ERR, "batch worker: a transaction was left open");
+		if (busy)
+			continue;
+		pthread_mutex_lock(&w->lock);
+		if (!w->stopping && !w->kicked) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += BATCH_IDLE_MS / 1000;
+			pthread_cond_timedwait(&w->wake, &w->lock, &ts);
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	prepared_drop(&p);
+	ik_buf_cleanup(&p.spki);
+	ik_buf_cleanup(&p.envelope);
+	return NULL;
+}
+
+ik_status ra_batcher_start(ra_app *app, ra_batcher **out)
+{
+	ra_batcher *w;
+
+	*out = NULL;
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return IK_ERR_NOMEM;
+	w->app = app;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	if (pthread_create(&w->thread, NULL, worker, w) != 0) {
+		ra_batcher_stop(w);
+		return IK_ERR_NOMEM;
+	}
+	w->started = 1;
+	*out = w;
+	return IK_OK;
+}
+
+void ra_batcher_stop(ra_batcher *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->stopping = 1;
+	pthread_cond_broadcast(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	if (w->started)
+		pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+void ra_batcher_kick(ra_batcher *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_lock(&w->lock);
+	w->kicked = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}

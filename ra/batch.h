@@ -1,0 +1,100 @@
+/* batch: "issue N more" batches whose device keys the RA makes (the desknet flow), with the
+ * rule that no private key is ever written to disk or the database in clear.
+ *
+ * The batch envelope (batch_envelope.c): at creation an RSA-3072 key pair is made in
+ * memory; its public key is stored with the batch, its private key only as encrypted
+ * PKCS#8 under the officer's batch passphrase (which is never stored).  Each device key is
+ * sealed to the public key as it is made; only the passphrase opens them again, once, for
+ * the ZIP download.
+ *
+ * The batch worker (batch.c): one thread that adds the running batch's certificates one by
+ * one, each in one transaction with its sealed key; the queue workers issue them.  After a
+ * crash it goes on from what the store says. */
+#ifndef RA_BATCH_H
+#define RA_BATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <openssl/evp.h>
+#include "buf.h"
+#include "http.h"
+#include "status.h"
+#include "store.h"
+
+#define RA_BATCH_ENVELOPE_BITS 3072
+/* PBKDF2-HMAC-SHA256 iterations for the encrypted envelope private key (OWASP 2023). */
+#define RA_BATCH_KDF_ITER 600000
+#define RA_BATCH_PASSPHRASE_MAX 128   /* bytes */
+
+/* ---- the envelope (batch_envelope.c) ---- */
+
+/* A new envelope key pair: spki gets its public key (DER SubjectPublicKeyInfo), pem its
+ * private key as "ENCRYPTED PRIVATE KEY" PEM (PKCS#8, PBES2: PBKDF2-HMAC-SHA256 with
+ * RA_BATCH_KDF_ITER iterations and a 16-byte salt, AES-256-CBC) under passphrase (1..128
+ * bytes).  The clear private key exists only inside this call and is freed (cleared). */
+ik_status ra_batch_envelope_new(const char *passphrase, ik_buf *spki, ik_buf *pem);
+
+/* Decrypts the envelope private key and checks it: an RSA-3072 key whose parts agree
+ * (CBC has no integrity of its own) and whose public half is spki, the stored one.
+ * IK_ERR_AUTH: wrong passphrase; IK_ERR_CRYPTO: it decrypts but is damaged or not the
+ * batch's; IK_ERR_ARG: not an encrypted PKCS#8 PEM with our parameters. */
+ik_status ra_batch_envelope_open(const uint8_t *pem, size_t pem_len, const uint8_t *spki,
+    size_t spki_len, const char *passphrase, EVP_PKEY **key);
+
+/* Seals a device key (its PKCS#8 DER) to the envelope public key, bound to batch_id, and
+ * appends the blob to out.  The blob ("IKB1"):
+ *   "IKB1" | u16 W | W bytes: RSA-OAEP(SHA-256, MGF1-SHA-256) of a fresh AES-256 key |
+ *   12-byte nonce | 16-byte GCM tag | AES-256-GCM ciphertext of the PKCS#8 DER
+ * with the additional data "IKB1" | u64 batch_id | u16 W | wrapped key | nonce, so a blob
+ * changed anywhere, or moved to another batch, does not open. */
+ik_status ra_batch_seal_key(const uint8_t *spki, size_t spki_len, int64_t batch_id,
+    EVP_PKEY *device_key, ik_buf *out);
+
+/* Opens a blob with the envelope private key.  IK_ERR_CRYPTO when it does not open
+ * (tampered, another batch or another envelope); IK_ERR_ARG when it is malformed. */
+ik_status ra_batch_unseal_key(EVP_PKEY *envelope_key, int64_t batch_id, const uint8_t *blob,
+    size_t n, EVP_PKEY **device_key);
+
+/* ---- the worker (batch.c) ---- */
+
+/* Starts the batch worker thread (after the queue: it kicks the queue). */
+ik_status ra_batcher_start(ra_app *app, ra_batcher **out);
+/* Stops and joins it (a certificate being added finishes first).  Accepts NULL. */
+void ra_batcher_stop(ra_batcher *b);
+/* Wakes it: a batch was created.  Accepts NULL. */
+void ra_batcher_kick(ra_batcher *b);
+/* The batch's end in the store with the officers' batch_finished notice in the same
+ * transaction (queued only when this is what finishes it: no request still with the
+ * signer), then the mailer kicked.  Seal: all its requests are added; abort: its pending
+ * requests fail (ra_store_batch_abort's errors). */
+ik_status ra_batch_seal(ra_app *app, int64_t id);
+ik_status ra_batch_abort(ra_app *app, int64_t id, const char *why, const ra_hist *h);
+
+/* A CN pattern ("client_%06d") split into what comes before and after the number. */
+typedef struct ra_cn_parts {
+	char prefix[RA_CN_PATTERN_MAX];
+	char suffix[RA_CN_PATTERN_MAX];
+	unsigned width;
+} ra_cn_parts;
+ik_status ra_cn_pattern_split(const char *pattern, ra_cn_parts *out);
+
+/* ---- the download's ZIP, in memory (batch_zip.c) ---- */
+
+typedef struct ra_zip ra_zip;
+ik_status ra_zip_new(ra_zip **out);
+/* Adds an entry (a plain name: no '/', no ".."), copying data; compress 0 stores it as is
+ * (PKCS#12 and DER do not shrink).  IK_ERR_EXISTS for a name already there. */
+ik_status ra_zip_add(ra_zip *z, const char *name, const void *data, size_t len, int compress);
+/* Writes the archive and appends its bytes to out.  Then only ra_zip_free. */
+ik_status ra_zip_finish(ra_zip *z, ik_buf *out);
+/* Wipes the entry copies.  Accepts NULL. */
+void ra_zip_free(ra_zip *z);
+
+/* ---- the API (api_batches.c) ---- */
+
+/* POST /api/v1/batches, GET /api/v1/batches/running, GET /api/v1/batches/{id},
+ * POST /api/v1/batches/{id}/abort, POST /api/v1/batches/{id}/download */
+extern const ra_route ra_api_batches_routes[];
+extern const size_t ra_api_batches_nroutes;
+
+#endif

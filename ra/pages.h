@@ -1,0 +1,51 @@
+/* pages: the route tables of the web pages (one file per screen family), which main.c hands
+ * to ra_http_add_routes.  The frame they share is ui.h; they call the store and the
+ * functions the JSON API uses (api.h), never SQL. */
+#ifndef RA_PAGES_H
+#define RA_PAGES_H
+
+#include <stddef.h>
+#include "http.h"
+#include "store.h"
+#include "ui.h"
+
+/* page_login.c: /login, /logout */
+extern const ra_route ra_page_login_routes[];
+extern const size_t ra_page_login_nroutes;
+/* page_dash.c: /ui (dashboard) */
+extern const ra_route ra_page_dash_routes[];
+extern const size_t ra_page_dash_nroutes;
+/* page_certs.c: /ui/certs (list, search, revoke / suspend / resume), /ui/certs/{id} */
+extern const ra_route ra_page_certs_routes[];
+extern const size_t ra_page_certs_nroutes;
+/* page_users.c: /ui/users, /ui/users/{id}, /ui/devices/{id} (issue one) */
+extern const ra_route ra_page_users_routes[];
+extern const size_t ra_page_users_nroutes;
+/* page_bulk.c: /ui/bulk (TSV/CSV upload, preview, confirm) */
+extern const ra_route ra_page_bulk_routes[];
+extern const size_t ra_page_bulk_nroutes;
+/* page_history.c: /ui/history */
+extern const ra_route ra_page_history_routes[];
+extern const size_t ra_page_history_nroutes;
+/* page_download.c: /download (end users) */
+extern const ra_route ra_page_download_routes[];
+extern const size_t ra_page_download_nroutes;
+
+/* Helpers the pages share (page_common.c). */
+/* The state of a certificate as a badge. */
+void ra_page_cert_state(ra_page *p, ra_cert_state st);
+/* One row of a certificate table: [checkbox "id"], common name (link), state, serial,
+ * issued, expires, device (link).  The header is ra_page_cert_head's. */
+void ra_page_cert_row(ra_page *p, const ra_cert *c, int select);
+/* A plain header for those rows (no sort links). */
+void ra_page_cert_head(ra_page *p, int select);
+/* The operation history entries as a table. */
+void ra_page_history_table(ra_page *p, const ra_history_entry *rows, size_t n);
+/* The {id} path segment as a positive number; otherwise a 400 page and 0. */
+int ra_page_path_id(ra_req *r, int64_t *id);
+/* A form field as a positive number (0 when absent or malformed). */
+int64_t ra_page_form_id(const ra_req *r, const char *name);
+/* A store failure as an error page. */
+void ra_page_store_error(ra_req *r, ik_status st);
+
+#endif

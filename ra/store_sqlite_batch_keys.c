@@ -1,0 +1,435 @@
+/* store_sqlite_batch_keys: "issue N more" batches whose device keys the RA makes — the
+ * batch with its envelope keys, the next certificate added together with its sealed device
+ * key (resumable: the count of the batch's requests decides), the certificates for the one
+ * download, and the deletion of every key after it.  Keys arrive here encrypted only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_sqlite_int.h"
+
+static const char PEM_ENCRYPTED[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+
+static const char SQL_BK_INSERT[] =
+    "INSERT INTO batches(kind, cn_pattern, created_by, created_at, updated_at, planned,"
+    " validity_days, key_type, p12_format, envelope_spki, envelope_key)"
+    " VALUES ('issue', ?1, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char SQL_BK_QUOTA_USED[] =
+    "SELECT COUNT(*) FROM certificates WHERE state <> 'failed'";
+static const char SQL_BK_INFO[] =
+    "SELECT planned, validity_days, key_type, p12_format, envelope_spki,"
+    " envelope_key IS NOT NULL, IFNULL(downloaded_at, 0) FROM batches WHERE id = ?1";
+static const char SQL_BK_CERT_STATES[] =
+    "SELECT IFNULL(SUM(c.state = 'issuing'), 0), IFNULL(SUM(c.state = 'active'), 0)"
+    " FROM requests r JOIN certificates c ON c.id = r.cert_id WHERE r.batch_id = ?1";
+static const char SQL_BK_RUNNING_ID[] = "SELECT id FROM batches WHERE state = 'running'";
+static const char SQL_BK_CN_MAX[] =
+    "SELECT cn FROM certificates WHERE cn >= ?1 AND cn < ?2 AND length(CAST(cn AS BLOB)) = ?3"
+    " ORDER BY cn DESC";
+static const char SQL_BK_COUNT_REQS[] = "SELECT COUNT(*) FROM requests WHERE batch_id = ?1";
+static const char SQL_BK_CN_TAKEN[] = "SELECT COUNT(*) FROM certificates WHERE cn = ?1";
+static const char SQL_BK_SET_ENVELOPE[] =
+    "UPDATE certificates SET key_envelope = ?2 WHERE id = ?1 AND key_envelope IS NULL";
+static const char SQL_BK_KEY[] =
+    "SELECT planned, envelope_key FROM batches WHERE id = ?1";
+static const char SQL_BK_ITEMS[] =
+    "SELECT c.id, c.cn, IFNULL(c.serial, ''), c.state, c.der, c.key_envelope"
+    " FROM requests r JOIN certificates c ON c.id = r.cert_id"
+    " WHERE r.batch_id = ?1 ORDER BY c.id";
+static const char SQL_BK_PURGE_CERTS[] =
+    "UPDATE certificates SET key_envelope = NULL"
+    " WHERE key_envelope IS NOT NULL AND id IN (SELECT cert_id FROM requests WHERE batch_id = ?1)";
+static const char SQL_BK_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
+static const char SQL_BK_PURGE_BATCH[] =
+    "UPDATE batches SET envelope_key = NULL, downloaded_at = ?2, updated_at = ?2"
+    " WHERE id = ?1 AND planned > 0 AND downloaded_at IS NULL AND state <> 'running'";
+
+static int one_of(const char *v, const char *const *set, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++)
+		if (strcmp(v, set[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* Certificates counting against the quota (every one not failed). */
+static ik_status quota_used(sq_conn *c, int64_t *n)
+{
+	sqlite3_stmt *q;
+	int row;
+	ik_status st = sq_stmt(c, SQL_BK_QUOTA_USED, &q);
+
+	*n = 0;
+	if (st != IK_OK)
+		return st;
+	if ((st = sq_step(c, q, &row)) == IK_OK && row)
+		*n = sq_col_i64(q, 0);
+	sq_reset(q);
+	return st;
+}
+
+static int keyed_new_ok(const ra_batch_keyed_new *b)
+{
+	static const char *const types[] = { "ec-p256", "ec-p384", "rsa-2048", "rsa-3072" };
+	static const char *const formats[] = { "modern", "compatible" };
+
+	return b->planned >= 1 && b->planned <= RA_BATCH_PLANNED_MAX &&
+	    sq_validity_ok(b->validity_days) && sq_len_ok(b->cn_pattern, 1, RA_CN_MAX) &&
+	    one_of(b->key_type, types, 4) && one_of(b->p12_format, formats, 2) &&
+	    b->envelope_spki != NULL && b->envelope_spki_len > 0 &&
+	    b->envelope_spki_len <= RA_SPKI_MAX &&
+	    sq_len_ok(b->envelope_key, sizeof(PEM_ENCRYPTED) - 1, RA_BATCH_KEY_PEM_MAX) &&
+	    strncmp(b->envelope_key, PEM_ENCRYPTED, sizeof(PEM_ENCRYPTED) - 1) == 0 &&
+	    sq_len_ok(b->created_by, 0, RA_STORE_NAME_MAX);
+}
+
+ik_status ra_store_batch_create_keyed(ra_store *s, const ra_batch_keyed_new *b,
+    const ra_hist *h, int64_t *id)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int64_t used = 0;
+	ik_status st;
+
+	*id = 0;
+	if (!keyed_new_ok(b))
+		return IK_ERR_ARG;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	if (b->quota > 0 && (st = quota_used(c, &used)) == IK_OK &&
+	    (uint64_t)used + b->planned > b->quota)
+		st = IK_ERR_STATE;
+	if (st == IK_OK && (st = sq_stmt(c, SQL_BK_INSERT, &q)) == IK_OK) {
+		sq_bind_text(c, q, 1, b->cn_pattern);
+		sq_bind_text(c, q, 2, b->created_by);
+		sq_bind_i64(c, q, 3, sq_now());
+		sq_bind_i64(c, q, 4, (int64_t)b->planned);
+		sq_bind_i64(c, q, 5, b->validity_days);
+		sq_bind_text(c, q, 6, b->key_type);
+		sq_bind_text(c, q, 7, b->p12_format);
+		sq_bind_blob(c, q, 8, b->envelope_spki, b->envelope_spki_len);
+		sq_bind_text(c, q, 9, b->envelope_key);
+		st = sq_exec(c, q, NULL);
+		if (st == IK_OK)
+			*id = sq_last_id(c);
+		else if (st == IK_ERR_EXISTS) /* batches_one_running */
+			st = IK_ERR_STATE;
+		sq_reset(q);
+	}
+	if (st == IK_OK)
+		st = sq_hist(s, h);
+	st = sq_finish(c, st);
+	if (st != IK_OK)
+		*id = 0;
+	return st;
+}
+
+static ik_status info_read(sq_conn *c, int64_t id, ra_batch_info *out)
+{
+	sqlite3_stmt *q;
+	int row;
+	ik_status st;
+
+	memset(out, 0, sizeof(*out));
+	if ((st = sq_batch_read(c, id, &out->b)) != IK_OK)
+		return st;
+	if ((st = sq_stmt(c, SQL_BK_INFO, &q)) != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, id);
+	if ((st = sq_step(c, q, &row)) == IK_OK && !row)
+		st = IK_ERR_NOT_FOUND;
+	if (st == IK_OK) {
+		const void *spki = sqlite3_column_blob(q, 4);
+		int n = sqlite3_column_bytes(q, 4);
+
+		out->planned = (uint64_t)sq_col_i64(q, 0);
+		out->validity_days = (unsigned)sq_col_i64(q, 1);
+		if ((st = sq_col_text(q, 2, out->key_type, sizeof(out->key_type))) == IK_OK)
+			st = sq_col_text(q, 3, out->p12_format, sizeof(out->p12_format));
+		if (st == IK_OK && spki != NULL && n > 0) {
+			if ((size_t)n > sizeof(out->envelope_spki))
+				st = IK_ERR_IO;
+			else {
+				memcpy(out->envelope_spki, spki, (size_t)n);
+				out->envelope_spki_len = (size_t)n;
+			}
+		}
+		out->has_envelope_key = sq_col_i64(q, 5) != 0;
+		out->downloaded = sq_col_i64(q, 6);
+	}
+	sq_reset(q);
+	if (st != IK_OK || (st = sq_stmt(c, SQL_BK_CERT_STATES, &q)) != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, id);
+	if ((st = sq_step(c, q, &row)) == IK_OK && row) {
+		out->issuing = (uint64_t)sq_col_i64(q, 0);
+		out->active = (uint64_t)sq_col_i64(q, 1);
+	}
+	sq_reset(q);
+	return st;
+}
+
+ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out)
+{
+	sq_conn *c;
+	ik_status st = sq_get_conn(s, &c);
+
+	return st != IK_OK ? st : info_read(c, id, out);
+}
+
+ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int64_t id = 0;
+	int row;
+	ik_status st;
+
+	if ((st = sq_prep(s, SQL_BK_RUNNING_ID, &c, &q)) != IK_OK)
+		return st;
+	if ((st = sq_step(c, q, &row)) == IK_OK)
+		id = row ? sq_col_i64(q, 0) : 0;
+	sq_reset(q);
+	if (st != IK_OK)
+		return st;
+	return id == 0 ? IK_ERR_NOT_FOUND : info_read(c, id, out);
+}
+
+/* cn is prefix, width digits, suffix; *n gets the number. */
+static int cn_number(const char *cn, size_t plen, unsigned width, const char *suffix,
+    uint64_t *n)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < width; i++) {
+		char ch = cn[plen + i];
+		if (ch < '0' || ch > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(ch - '0');
+	}
+	if (strcmp(cn + plen + width, suffix) != 0)
+		return 0;
+	*n = v;
+	return 1;
+}
+
+ik_status ra_store_cert_cn_max(ra_store *s, const char *prefix, unsigned width,
+    const char *suffix, uint64_t *max, int *found)
+{
+	char lo[RA_CN_MAX + 2], hi[RA_CN_MAX + 2];
+	size_t plen, slen;
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int row = 1;
+	ik_status st;
+
+	*max = 0;
+	*found = 0;
+	if (prefix == NULL || suffix == NULL || width < 1 || width > 19)
+		return IK_ERR_ARG;
+	plen = strlen(prefix);
+	slen = strlen(suffix);
+	if (plen + width + slen > RA_CN_MAX)
+		return IK_ERR_ARG;
+	/* every name of the pattern lies in [prefix "0", prefix ":"): ':' follows '9' */
+	snprintf(lo, sizeof(lo), "%s0", prefix);
+	snprintf(hi, sizeof(hi), "%s:", prefix);
+	if ((st = sq_prep(s, SQL_BK_CN_MAX, &c, &q)) != IK_OK)
+		return st;
+	sq_bind_text(c, q, 1, lo);
+	sq_bind_text(c, q, 2, hi);
+	sq_bind_i64(c, q, 3, (int64_t)(plen + width + slen));
+	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
+		const char *cn = (const char *)sqlite3_column_text(q, 0);
+		uint64_t n;
+		if (cn != NULL && cn_number(cn, plen, width, suffix, &n)) {
+			/* descending order and a fixed width: the first match is the highest */
+			*max = n;
+			*found = 1;
+			break;
+		}
+	}
+	sq_reset(q);
+	return st;
+}
+
+static ik_status add_keyed_tx(ra_store *s, sq_conn *c, const ra_batch_item_new *it,
+    const ra_hist *h, ra_request *out)
+{
+	ra_batch_info bi;
+	ra_request req;
+	int64_t n = 0;
+	ik_status st;
+
+	if ((st = info_read(c, it->batch_id, &bi)) != IK_OK)
+		return st;
+	if (bi.planned == 0 || bi.b.state != RA_BATCH_RUNNING || bi.b.sealed)
+		return IK_ERR_STATE;
+	/* the count decides, in this transaction: after a crash nothing is added twice */
+	if ((st = sq_count_id(c, SQL_BK_COUNT_REQS, it->batch_id, &n)) != IK_OK)
+		return st;
+	if ((uint64_t)n >= bi.planned)
+		return IK_ERR_STATE;
+	if ((uint64_t)n != it->index)
+		return IK_ERR_EXISTS;
+	{
+		sqlite3_stmt *q;
+		int row;
+		if ((st = sq_stmt(c, SQL_BK_CN_TAKEN, &q)) != IK_OK)
+			return st;
+		sq_bind_text(c, q, 1, it->cn);
+		if ((st = sq_step(c, q, &row)) == IK_OK && row && sq_col_i64(q, 0) > 0)
+			st = IK_ERR_EXISTS;
+		sq_reset(q);
+		if (st != IK_OK)
+			return st;
+	}
+	{
+		ra_request_new rn = { .kind = RA_REQ_ISSUE, .batch_id = it->batch_id, .cn = it->cn,
+		    .validity_days = bi.validity_days, .spki = it->spki, .spki_len = it->spki_len,
+		    .quota = it->quota, .created_by = bi.b.created_by };
+		if ((st = ra_store_request_add(s, &rn, h, &req)) != IK_OK)
+			return st;
+	}
+	{
+		sqlite3_stmt *q;
+		int64_t changes = 0;
+		if ((st = sq_stmt(c, SQL_BK_SET_ENVELOPE, &q)) != IK_OK)
+			return st;
+		sq_bind_i64(c, q, 1, req.cert_id);
+		sq_bind_blob(c, q, 2, it->envelope, it->envelope_len);
+		st = sq_exec(c, q, &changes);
+		sq_reset(q);
+		if (st == IK_OK && changes != 1)
+			st = IK_ERR_INTERNAL;
+	}
+	if (st == IK_OK && out != NULL)
+		*out = req;
+	return st;
+}
+
+ik_status ra_store_batch_add_keyed(ra_store *s, const ra_batch_item_new *it,
+    const ra_hist *h, ra_request *out)
+{
+	sq_conn *c;
+	ik_status st;
+
+	if (it == NULL || it->batch_id <= 0 || !sq_cn_ok(it->cn) || it->spki == NULL ||
+	    it->spki_len == 0 || it->spki_len > RA_SPKI_MAX || it->envelope == NULL ||
+	    it->envelope_len == 0 || it->envelope_len > RA_BATCH_ENVELOPE_MAX)
+		return IK_ERR_ARG;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	return sq_finish(c, add_keyed_tx(s, c, it, h, out));
+}
+
+ik_status ra_store_batch_envelope_key(ra_store *s, int64_t id, ik_buf *pem)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int row;
+	ik_status st;
+
+	if ((st = sq_prep(s, SQL_BK_KEY, &c, &q)) != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, id);
+	if ((st = sq_step(c, q, &row)) == IK_OK) {
+		if (!row || sq_col_i64(q, 0) == 0)
+			st = IK_ERR_NOT_FOUND;
+		else if (sqlite3_column_type(q, 1) == SQLITE_NULL)
+			st = IK_ERR_STATE;
+		else
+			st = ik_buf_put(pem, sqlite3_column_text(q, 1),
+			    (size_t)sqlite3_column_bytes(q, 1));
+	}
+	sq_reset(q);
+	return st;
+}
+
+ik_status ra_store_batch_items(ra_store *s, int64_t id,
+    int (*fn)(void *ctx, const ra_batch_item *it), void *ctx)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int row = 1;
+	ik_status st;
+
+	if ((st = sq_prep(s, SQL_BK_ITEMS, &c, &q)) != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, id);
+	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
+		ra_batch_item it;
+		const char *state = (const char *)sqlite3_column_text(q, 3);
+
+		memset(&it, 0, sizeof(it));
+		it.cert_id = sq_col_i64(q, 0);
+		it.cn = (const char *)sqlite3_column_text(q, 1);
+		it.serial = (const char *)sqlite3_column_text(q, 2);
+		if (it.cn == NULL || it.serial == NULL || state == NULL ||
+		    ra_cert_state_parse(state, &it.state) != IK_OK) {
+			st = IK_ERR_IO;
+			break;
+		}
+		it.der = sqlite3_column_blob(q, 4);
+		it.der_len = (size_t)sqlite3_column_bytes(q, 4);
+		it.envelope = sqlite3_column_blob(q, 5);
+		it.envelope_len = (size_t)sqlite3_column_bytes(q, 5);
+		if (it.der_len == 0)
+			it.der = NULL;
+		if (it.envelope_len == 0)
+			it.envelope = NULL;
+		if (fn(ctx, &it) != 0) {
+			st = IK_ERR_STATE;
+			break;
+		}
+	}
+	sq_reset(q);
+	return st;
+}
+
+/* The deleted keys' old pages also sit in the WAL until it is reused: copy it into the
+ * database (whose freed content secure_delete has zeroed) and cut it to nothing.  Best
+ * effort: a reader still open keeps the frames for now (then the next checkpoint). */
+static void wal_truncate(sq_conn *c)
+{
+	sqlite3_stmt *q;
+	int row;
+	ik_status st = sq_stmt(c, SQL_BK_WAL_TRUNCATE, &q);
+
+	if (st == IK_OK) {
+		st = sq_step(c, q, &row);
+		if (st == IK_OK && row && sq_col_i64(q, 0) != 0)
+			st = IK_ERR_BUSY;
+		sq_reset(q);
+	}
+	if (st != IK_OK)
+		ik_log(LOG_NOTICE, "store: the WAL could not be truncated after a batch download "
+		    "(%s); the next checkpoint will", ik_status_str(st));
+}
+
+ik_status ra_store_batch_purge_keys(ra_store *s, int64_t id, const ra_hist *h)
+{
+	sq_conn *c;
+	ra_batch_info bi;
+	int64_t v[2] = { id, sq_now() }, changes = 0;
+	ik_status st;
+
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	if ((st = info_read(c, id, &bi)) == IK_OK && bi.planned == 0)
+		st = IK_ERR_NOT_FOUND;
+	if (st == IK_OK && (bi.downloaded != 0 || bi.b.state == RA_BATCH_RUNNING ||
+	    bi.issuing > 0))
+		st = IK_ERR_STATE;
+	if (st == IK_OK)
+		st = sq_run_ids(c, SQL_BK_PURGE_BATCH, v, 2, &changes);
+	if (st == IK_OK && changes != 1)
+		st = IK_ERR_STATE;
+	if (st == IK_OK)
+		st = sq_run_ids(c, SQL_BK_PURGE_CERTS, v, 1, NULL);
+	if (st == IK_OK)
+		st = sq_hist(s, h);
+	if ((st = sq_finish(c, st)) == IK_OK)
+		wal_truncate(c);
+	return st;
+}

@@ -1,0 +1,379 @@
+/* Unit tests for ra/store_sqlite_batch_keys.c on a real SQLite file: creating a keyed batch
+ * and its refusals (a clear key, a second batch, the quota), the schema's own CHECKs
+ * against a clear key written by hand, the highest number of a CN pattern, adding the next
+ * certificate only when the count matches (what makes a restarted worker safe), the items
+ * for the download, and the purge of every key with its refusals. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include "store.h"
+
+typedef struct fixture {
+	char dir[64];
+	char path[128];
+	ra_store *s;
+} fixture;
+
+static const ra_hist H = { "tester", "192.0.2.1", "test_op", "t", "{}" };
+static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
+	0x3d, 0x02, 0x01 }; /* opaque to the store */
+static const char PEM[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0w\n"
+    "-----END ENCRYPTED PRIVATE KEY-----\n";
+static uint8_t ENV[100];   /* a sealed key: "IKB1" and opaque bytes */
+
+static int setup(void **state)
+{
+	fixture *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ik-bkeys-XXXXXX");
+	if (mkdtemp(f->dir) == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/ra.db", f->dir);
+	if (ra_store_open(f->path, &f->s) != IK_OK)
+		return -1;
+	memcpy(ENV, "IKB1", 4);
+	for (size_t i = 4; i < sizeof(ENV); i++)
+		ENV[i] = (uint8_t)(i * 7);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fixture *f = *state;
+	char p[160];
+
+	ra_store_close(f->s);
+	snprintf(p, sizeof(p), "%s-wal", f->path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", f->path);
+	unlink(p);
+	unlink(f->path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int64_t raw_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int64_t v = -1;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+static int raw_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	int rc;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	return rc;
+}
+
+static ra_batch_keyed_new keyed(uint64_t planned, uint64_t quota)
+{
+	ra_batch_keyed_new b = { .planned = planned, .validity_days = 30,
+		.cn_pattern = "client_%06d", .key_type = "ec-p256", .p12_format = "modern",
+		.envelope_spki = SPKI, .envelope_spki_len = sizeof(SPKI), .envelope_key = PEM,
+		.quota = quota, .created_by = "olivia" };
+	return b;
+}
+
+static ik_status add(ra_store *s, int64_t batch, uint64_t index, const char *cn,
+    ra_request *out)
+{
+	ra_batch_item_new it = { .batch_id = batch, .index = index, .cn = cn, .spki = SPKI,
+		.spki_len = sizeof(SPKI), .envelope = ENV, .envelope_len = sizeof(ENV) };
+	return ra_store_batch_add_keyed(s, &it, NULL, out);
+}
+
+/* The signer's answer for a claimed request, with a fake DER. */
+static void issue(ra_store *s, int64_t req, unsigned serial)
+{
+	char hex[16];
+	uint8_t der[40];
+	ra_request c;
+	ra_issued is = { hex, der, sizeof(der), 1000, 2000 };
+
+	snprintf(hex, sizeof(hex), "%04x", serial);
+	memset(der, (int)serial, sizeof(der));
+	assert_int_equal(ra_store_request_claim_id(s, req, &c), IK_OK);
+	assert_int_equal(ra_store_request_complete(s, req, &is, NULL), IK_OK);
+}
+
+static void test_create(void **state)
+{
+	fixture *f = *state;
+	ra_batch_keyed_new b = keyed(5, 0);
+	ra_batch_info bi;
+	int64_t id = 0, id2 = 0;
+
+	b.envelope_key = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49\n-----END PRIVATE KEY-----\n";
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_ERR_ARG);
+	b = keyed(0, 0);
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_ERR_ARG);
+	b = keyed(RA_BATCH_PLANNED_MAX + 1, 0);
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_ERR_ARG);
+	b = keyed(5, 0);
+	b.p12_format = "pfx";
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_ERR_ARG);
+	b = keyed(5, 4); /* five do not fit a quota of four */
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_ERR_STATE);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM batches"), 0);
+
+	b = keyed(5, 5);
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	assert_true(id > 0);
+	b = keyed(1, 0);
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id2), IK_ERR_STATE);
+	assert_int_equal(id2, 0);
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_int_equal(bi.planned, 5);
+	assert_int_equal(bi.validity_days, 30);
+	assert_string_equal(bi.key_type, "ec-p256");
+	assert_string_equal(bi.p12_format, "modern");
+	assert_int_equal(bi.envelope_spki_len, sizeof(SPKI));
+	assert_memory_equal(bi.envelope_spki, SPKI, sizeof(SPKI));
+	assert_true(bi.has_envelope_key);
+	assert_int_equal(bi.downloaded, 0);
+	assert_int_equal(bi.b.state, RA_BATCH_RUNNING);
+	assert_string_equal(bi.b.cn_pattern, "client_%06d");
+	assert_int_equal(ra_store_batch_running_info(f->s, &bi), IK_OK);
+	assert_int_equal(bi.b.id, id);
+
+	/* the schema refuses a clear key and a blob that is not a sealed key, by hand too */
+	assert_int_not_equal(raw_exec(f->path, "UPDATE batches SET envelope_key ="
+	    " '-----BEGIN PRIVATE KEY-----\nMIGHAgEA\n-----END PRIVATE KEY-----'"), SQLITE_OK);
+	assert_int_equal(raw_exec(f->path, "INSERT INTO certificates(cn, validity_days, state,"
+	    " created_at, updated_at) VALUES ('x', 1, 'issuing', 0, 0)"), SQLITE_OK);
+	assert_int_not_equal(raw_exec(f->path, "UPDATE certificates SET key_envelope ="
+	    " x'308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b020101042000000000000000000000000000000000000000000000000000000000000000000000'"),
+	    SQLITE_OK);
+}
+
+static void test_cn_max(void **state)
+{
+	fixture *f = *state;
+	static const char *const names[] = { "client_000003", "client_000001", "client_00000x",
+		"client_0000010", "client_000009-a", "clienT_000500", "client_", "client_00002" };
+	uint64_t max = 99;
+	int found = 1;
+
+	assert_int_equal(ra_store_cert_cn_max(f->s, "client_", 6, "", &max, &found), IK_OK);
+	assert_int_equal(found, 0);
+	assert_int_equal(max, 0);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ra_cert_new c = { .cn = names[i], .validity_days = 30 };
+		int64_t id;
+		assert_int_equal(ra_store_cert_reserve(f->s, &c, NULL, &id), IK_OK);
+	}
+	/* only prefix + exactly 6 digits + suffix count */
+	assert_int_equal(ra_store_cert_cn_max(f->s, "client_", 6, "", &max, &found), IK_OK);
+	assert_int_equal(found, 1);
+	assert_int_equal(max, 3);
+	assert_int_equal(ra_store_cert_cn_max(f->s, "client_", 6, "-a", &max, &found), IK_OK);
+	assert_int_equal(max, 9);
+	assert_int_equal(ra_store_cert_cn_max(f->s, "client_", 7, "", &max, &found), IK_OK);
+	assert_int_equal(max, 10);
+	assert_int_equal(ra_store_cert_cn_max(f->s, "client_", 5, "", &max, &found), IK_OK);
+	assert_int_equal(max, 2);
+	assert_int_equal(ra_store_cert_cn_max(f->s, "pc-", 3, "", &max, &found), IK_OK);
+	assert_int_equal(found, 0);
+	assert_int_equal(ra_store_cert_cn_max(f->s, "client_", 0, "", &max, &found), IK_ERR_ARG);
+}
+
+/* The next certificate is added only when the caller's count is the store's. */
+static void test_add_resumable(void **state)
+{
+	fixture *f = *state;
+	ra_batch_keyed_new b = keyed(3, 0);
+	ra_batch_info bi;
+	ra_request r0, r1, r2;
+	int64_t id;
+	char sql[160];
+
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	assert_int_equal(add(f->s, id, 0, "client_000001", &r0), IK_OK);
+	assert_int_equal(r0.batch_id, id);
+	assert_int_equal(r0.validity_days, 30);
+	assert_int_equal(r0.spki_len, sizeof(SPKI));
+	/* a restarted worker that saw 0 requests: nothing is added twice */
+	assert_int_equal(add(f->s, id, 0, "client_000002", NULL), IK_ERR_EXISTS);
+	assert_int_equal(add(f->s, id, 2, "client_000002", NULL), IK_ERR_EXISTS);
+	/* a name already taken */
+	assert_int_equal(add(f->s, id, 1, "client_000001", NULL), IK_ERR_EXISTS);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM requests WHERE batch_id = %lld",
+	    (long long)id);
+	assert_int_equal(raw_int(f->path, sql), 1);
+	assert_int_equal(add(f->s, id, 1, "client_000002", &r1), IK_OK);
+	assert_int_equal(add(f->s, id, 2, "client_000003", &r2), IK_OK);
+	/* all planned are added: no fourth */
+	assert_int_equal(add(f->s, id, 3, "client_000004", NULL), IK_ERR_STATE);
+	assert_int_equal(raw_int(f->path, sql), 3);
+	/* each certificate holds its sealed key, added in the same transaction */
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM certificates WHERE key_envelope IS NOT"
+	    " NULL AND request_id IN (%lld, %lld, %lld)", (long long)r0.id, (long long)r1.id,
+	    (long long)r2.id);
+	assert_int_equal(raw_int(f->path, sql), 3);
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_int_equal(bi.b.total, 3);
+	assert_int_equal(bi.issuing, 3);
+	assert_int_equal(add(f->s, id + 1, 0, "client_000009", NULL), IK_ERR_NOT_FOUND);
+	{
+		ra_batch_item_new bad = { .batch_id = id, .index = 3, .cn = "client_000004",
+			.spki = SPKI, .spki_len = sizeof(SPKI), .envelope = NULL };
+		assert_int_equal(ra_store_batch_add_keyed(f->s, &bad, NULL, NULL), IK_ERR_ARG);
+	}
+}
+
+static void test_add_refusals(void **state)
+{
+	fixture *f = *state;
+	ra_batch_keyed_new b = keyed(5, 0);
+	int64_t id, plain;
+
+	/* a batch without keys (a bulk file) takes no keyed items */
+	assert_int_equal(ra_store_batch_create(f->s, RA_REQ_ISSUE, "", "olivia", NULL, &plain),
+	    IK_OK);
+	assert_int_equal(add(f->s, plain, 0, "client_000001", NULL), IK_ERR_STATE);
+	assert_int_equal(ra_store_batch_seal(f->s, plain), IK_OK);
+	/* the quota runs out while a batch is added */
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	{
+		ra_batch_item_new it = { .batch_id = id, .index = 0, .cn = "client_000001",
+			.spki = SPKI, .spki_len = sizeof(SPKI), .envelope = ENV,
+			.envelope_len = sizeof(ENV), .quota = 1 };
+		assert_int_equal(ra_store_batch_add_keyed(f->s, &it, NULL, NULL), IK_OK);
+		it.index = 1;
+		it.cn = "client_000002";
+		assert_int_equal(ra_store_batch_add_keyed(f->s, &it, NULL, NULL), IK_ERR_STATE);
+	}
+	/* an aborted batch takes no more */
+	assert_int_equal(ra_store_batch_abort(f->s, id, "stopped", NULL), IK_OK);
+	assert_int_equal(add(f->s, id, 1, "client_000002", NULL), IK_ERR_STATE);
+}
+
+typedef struct seen {
+	size_t n, with_key, issued;
+	char first[RA_CN_MAX + 1];
+} seen;
+
+static int count_item(void *ctx, const ra_batch_item *it)
+{
+	seen *s = ctx;
+
+	if (s->n++ == 0)
+		snprintf(s->first, sizeof(s->first), "%s", it->cn);
+	if (it->envelope != NULL && it->envelope_len == sizeof(ENV) &&
+	    memcmp(it->envelope, ENV, sizeof(ENV)) == 0)
+		s->with_key++;
+	if (it->state == RA_CERT_ACTIVE && it->der != NULL && it->serial[0] != '\0')
+		s->issued++;
+	return 0;
+}
+
+static int stop_at_once(void *ctx, const ra_batch_item *it)
+{
+	(void)ctx;
+	(void)it;
+	return 1;
+}
+
+static void test_items_and_purge(void **state)
+{
+	fixture *f = *state;
+	ra_batch_keyed_new b = keyed(3, 0);
+	ra_batch_info bi;
+	ra_request r[3];
+	ik_buf pem;
+	seen s = { 0 };
+	int64_t id;
+	char name[32];
+
+	ik_buf_init(&pem, RA_BATCH_KEY_PEM_MAX);
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	for (unsigned i = 0; i < 3; i++) {
+		snprintf(name, sizeof(name), "client_%06u", i + 1);
+		assert_int_equal(add(f->s, id, i, name, &r[i]), IK_OK);
+	}
+	/* running, then sealed with requests still issuing: no purge */
+	assert_int_equal(ra_store_batch_purge_keys(f->s, id, &H), IK_ERR_STATE);
+	assert_int_equal(ra_store_batch_seal(f->s, id), IK_OK);
+	issue(f->s, r[0].id, 0x101);
+	issue(f->s, r[1].id, 0x102);
+	assert_int_equal(ra_store_batch_purge_keys(f->s, id, &H), IK_ERR_STATE);
+	/* the last fails at the signer: the batch finishes with it failed */
+	{
+		ra_request c;
+		assert_int_equal(ra_store_request_claim_id(f->s, r[2].id, &c), IK_OK);
+		assert_int_equal(ra_store_request_fail(f->s, r[2].id, "refused", 0, 0, NULL, NULL),
+		    IK_OK);
+	}
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_int_equal(bi.b.state, RA_BATCH_FINISHED);
+	assert_int_equal(bi.active, 2);
+	assert_int_equal(bi.issuing, 0);
+
+	assert_int_equal(ra_store_batch_items(f->s, id, count_item, &s), IK_OK);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.with_key, 3);
+	assert_int_equal(s.issued, 2);
+	assert_string_equal(s.first, "client_000001");
+	assert_int_equal(ra_store_batch_items(f->s, id, stop_at_once, NULL), IK_ERR_STATE);
+	assert_int_equal(ra_store_batch_envelope_key(f->s, id, &pem), IK_OK);
+	assert_int_equal(ik_buf_remaining(&pem), strlen(PEM));
+	assert_memory_equal(ik_buf_ptr(&pem), PEM, strlen(PEM));
+
+	assert_int_equal(ra_store_batch_purge_keys(f->s, id, &H), IK_OK);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM certificates WHERE key_envelope"
+	    " IS NOT NULL"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM batches WHERE envelope_key IS NOT"
+	    " NULL"), 0);
+	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"),
+	    2); /* creation and purge */
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_true(bi.downloaded > 0);
+	assert_false(bi.has_envelope_key);
+	/* once only */
+	assert_int_equal(ra_store_batch_purge_keys(f->s, id, &H), IK_ERR_STATE);
+	ik_buf_reset(&pem);
+	assert_int_equal(ra_store_batch_envelope_key(f->s, id, &pem), IK_ERR_STATE);
+	s = (seen){ 0 };
+	assert_int_equal(ra_store_batch_items(f->s, id, count_item, &s), IK_OK);
+	assert_int_equal(s.with_key, 0);
+	assert_int_equal(ra_store_batch_purge_keys(f->s, id + 100, &H), IK_ERR_NOT_FOUND);
+	ik_buf_cleanup(&pem);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cn_max, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_resumable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_items_and_purge, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
