@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "batch.h"
 #include "config.h"
 #include "mail.h"
 #include "notify.h"
@@ -638,6 +639,59 @@ static void test_request_notices(void **state)
 	assert_int_equal(mail_total(f), total);
 }
 
+/* A batch whose requests are all done before it is sealed is finished by the seal, and one
+ * with nothing left with the signer by its abort: batch_finished is queued in that
+ * transaction (ra_batch_seal / ra_batch_abort), once. */
+static void test_batch_seal_abort(void **state)
+{
+	fixture *f = *state;
+	int64_t cert = issued_cert(f, f->device_id, "bob-batch", T0 + 300 * DAY), bid, bid2;
+	ra_request_new n;
+	ra_request r, claimed;
+	ra_batch b;
+	ra_mail m;
+	char key[64];
+	uint64_t total;
+
+	assert_int_equal(ra_store_batch_create(f->s, RA_REQ_SUSPEND, "", "tester", NULL, &bid),
+	    IK_OK);
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_SUSPEND;
+	n.cert_id = cert;
+	n.batch_id = bid;
+	n.created_by = "tester";
+	assert_int_equal(ra_store_request_add(f->s, &n, NULL, &r), IK_OK);
+	assert_int_equal(ra_store_request_claim_id(f->s, r.id, &claimed), IK_OK);
+	assert_int_equal(ra_store_request_complete(f->s, r.id, NULL, NULL), IK_OK);
+	assert_int_equal(ra_store_request_get(f->s, r.id, &r), IK_OK);
+	assert_int_equal(ra_notify_request(&f->app, &r), IK_OK);
+	snprintf(key, sizeof(key), "batch:%lld", (long long)bid);
+	assert_false(has_mail(f, key, NULL));      /* not sealed yet: still running */
+	assert_int_equal(ra_batch_seal(&f->app, bid), IK_OK);
+	assert_int_equal(ra_store_batch_get(f->s, bid, &b), IK_OK);
+	assert_int_equal(b.state, RA_BATCH_FINISHED);
+	assert_true(has_mail(f, key, &m));
+	assert_string_equal(m.kind, "batch_finished");
+	assert_string_equal(m.recipients, "officers@example.jp");
+	ra_mail_clear(&m);
+	/* an abort with a request still pending: it fails, the batch ends, told once */
+	assert_int_equal(ra_store_batch_create(f->s, RA_REQ_RESUME, "", "tester", NULL, &bid2),
+	    IK_OK);
+	n.kind = RA_REQ_RESUME;
+	n.batch_id = bid2;
+	assert_int_equal(ra_store_request_add(f->s, &n, NULL, &r), IK_OK);
+	assert_int_equal(ra_batch_abort(&f->app, bid2, "stopped by tester", NULL), IK_OK);
+	assert_int_equal(ra_store_batch_get(f->s, bid2, &b), IK_OK);
+	assert_int_not_equal(b.state, RA_BATCH_RUNNING);
+	snprintf(key, sizeof(key), "batch:%lld", (long long)bid2);
+	assert_true(has_mail(f, key, NULL));
+	total = mail_total(f);
+	assert_int_equal(ra_notify_batch(&f->app, bid2), IK_OK);
+	assert_int_equal(mail_total(f), total);
+	assert_int_equal(ra_batch_seal(&f->app, bid2), IK_ERR_STATE); /* ended: nothing queued */
+	assert_int_equal(mail_total(f), total);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -649,6 +703,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_window_settings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mail_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_request_notices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_seal_abort, setup, teardown),
 		cmocka_unit_test(test_templates),
 		cmocka_unit_test_setup_teardown(test_sendmail, setup, teardown),
 	};
