@@ -177,6 +177,8 @@ curl -sf --cacert "$var/ca/root-ca.pem" "https://127.0.0.1:$port/healthz" >/dev/
 cat <<MSG
 
 Inkan is running on its demo defaults.
+  Officer web UI: https://127.0.0.1:$port/  (log in as admin; Japanese or English)
+  End users' download page: https://127.0.0.1:$port/download
   RA:       https://127.0.0.1:$port  (pid $(cat "$var/rad.pid"), log $var/rad.log)
             trust anchor: $var/ca/root-ca.pem
             administrator: admin, password in $var/admin.password (mode 0400)
