@@ -338,60 +338,43 @@ static ik_status do_event(sg_worker *w, uint16_t type, const uint8_t *body, size
 
 /* ---- CRL ---- */
 
-/* Caller holds crl_lock. */
+/* Caller holds crl_build_lock (every writer of the CRL fields holds it, so they can be
+ * read here without crl_lock). */
 static ik_status crl_build(sg_server *s, uint64_t gen)
 {
-	sg_ledger_cursor *cur = NULL;
-	uint8_t sig[SIG_MAX], md[32];
-	size_t siglen = sizeof(sig), count = 0;
+	sg_crl_hsm hk = { .h = s->hsm, .k = s->key };
+	const sg_crl_key key = { .with = sg_crl_hsm_with, .arg = &hk };
 	int64_t now = now_s();
 	uint64_t number = sg_ledger_crl_last(s->ledger);
-	uint8_t *der;
+	sg_crl *c = NULL, *old;
 	ik_status st;
+	/* A rebuild for age alone (nothing changed) reads every entry again instead of
+	 * merging the changes into the last list: the lists never drift from the ledger. */
+	int full = s->crl == NULL || gen == s->crl_gen;
 
 	if (number < s->crl_number)
 		number = s->crl_number;
 	number++;
-	if ((st = sg_ledger_crl_open(s->ledger, &cur, &count)) != IK_OK)
-		return st;
-	ik_buf_reset(&s->crl_tbs);
-	st = sg_crl_tbs_build(&s->ca, number, now, now + s->cfg.crl_lifetime, sg_ledger_crl_next, cur,
-	    count, &s->crl_tbs);
-	sg_ledger_crl_close(cur);
+	st = sg_crl_publish(&s->crl_state, s->ledger, &s->ca, &key, number, now,
+	    now + s->cfg.crl_lifetime, full, &c);
 	if (st != IK_OK)
 		return st;
-	st = hsm_sign(s->hsm, s->key, ik_buf_ptr(&s->crl_tbs), ik_buf_remaining(&s->crl_tbs), sig,
-	    &siglen);
-	if (st != IK_OK)
-		return st;
-	ik_buf_reset(&s->crl_out);
-	if ((st = sg_signed_assemble(s->ca.sig, ik_buf_ptr(&s->crl_tbs),
-	    ik_buf_remaining(&s->crl_tbs), sig, siglen, &s->crl_out)) != IK_OK)
-		return st;
-	if (EVP_Digest(ik_buf_ptr(&s->crl_out), ik_buf_remaining(&s->crl_out), md, NULL,
-	    EVP_sha256(), NULL) != 1)
-		return IK_ERR_CRYPTO;
-	if ((st = sg_ledger_crl_record(s->ledger, number, now, now + s->cfg.crl_lifetime, md)) != IK_OK)
-		return st;
-	der = malloc(ik_buf_remaining(&s->crl_out));
-	if (der == NULL)
-		return IK_ERR_NOMEM;
-	memcpy(der, ik_buf_ptr(&s->crl_out), ik_buf_remaining(&s->crl_out));
-	free(s->crl_der);
-	s->crl_der = der;
-	s->crl_len = ik_buf_remaining(&s->crl_out);
+	pthread_mutex_lock(&s->crl_lock);
+	old = s->crl;
+	s->crl = c;
 	s->crl_number = number;
-	s->crl_this = now;
-	s->crl_next = now + s->cfg.crl_lifetime;
 	s->crl_gen = gen;
-	ik_log(LOG_INFO, "CRL %llu issued: %zu entries, %zu bytes", (unsigned long long)number,
-	    count, s->crl_len);
+	pthread_mutex_unlock(&s->crl_lock);
+	sg_crl_unref(old);
+	ik_log(LOG_INFO, "CRL %llu issued: %zu entries, %zu bytes (%s)", (unsigned long long)number,
+	    c->count, c->len, full ? "all entries read" : "changes merged");
 	return IK_OK;
 }
 
 static int crl_stale(const sg_server *s, uint64_t gen)
 {
-	return s->crl_der == NULL || gen != s->crl_gen || now_s() >= s->crl_this + s->cfg.crl_refresh;
+	return s->crl == NULL || gen != s->crl_gen ||
+	    now_s() >= s->crl->this_update + s->cfg.crl_refresh;
 }
 
 ik_status sg_crl_refresh(sg_server *s)
@@ -399,10 +382,10 @@ ik_status sg_crl_refresh(sg_server *s)
 	uint64_t gen = atomic_load(&s->rev_gen); /* read before the ledger: later events rebuild */
 	ik_status st = IK_OK;
 
-	pthread_mutex_lock(&s->crl_lock);
+	pthread_mutex_lock(&s->crl_build_lock);
 	if (crl_stale(s, gen))
 		st = crl_build(s, gen);
-	pthread_mutex_unlock(&s->crl_lock);
+	pthread_mutex_unlock(&s->crl_build_lock);
 	return st;
 }
 
@@ -438,6 +421,7 @@ static ik_status do_get_crl(sg_worker *w, proto_error *err)
 {
 	sg_server *s = w->s;
 	proto_crl_reply r;
+	sg_crl *c;
 	ik_status st = sg_crl_refresh(s);
 
 	if (st != IK_OK) {
@@ -445,15 +429,22 @@ static ik_status do_get_crl(sg_worker *w, proto_error *err)
 		return st;
 	}
 	pthread_mutex_lock(&s->crl_lock);
-	r.crl_number = s->crl_number;
-	r.this_update = (uint64_t)s->crl_this;
-	r.next_update = (uint64_t)s->crl_next;
-	r.crl = s->crl_der;
-	r.crl_len = s->crl_len;
-	ik_buf_reset(&w->reply);
-	st = proto_encode_crl_reply(&w->reply, &r);
+	c = sg_crl_ref(s->crl);
 	pthread_mutex_unlock(&s->crl_lock);
-	return st;
+	if (c == NULL)
+		return IK_ERR_INTERNAL;
+	memset(&r, 0, sizeof(r));
+	r.crl_number = c->number;
+	r.this_update = (uint64_t)c->this_update;
+	r.next_update = (uint64_t)c->next_update;
+	r.crl_len = c->len;
+	ik_buf_reset(&w->reply);
+	if ((st = proto_encode_crl_reply_head(&w->reply, &r)) != IK_OK) {
+		sg_crl_unref(c);
+		return st;
+	}
+	w->reply_crl = c; /* serve.c sends its bytes after the reply and drops the reference */
+	return IK_OK;
 }
 
 static ik_status do_get_chain(sg_worker *w)

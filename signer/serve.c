@@ -87,21 +87,40 @@ static ik_status write_all(int fd, const uint8_t *p, size_t n)
 	return IK_OK;
 }
 
+/* The bytes of a CRL, read from its file a piece at a time. */
+static ik_status write_crl(int fd, const sg_crl *crl)
+{
+	uint8_t chunk[32768];
+	ik_status st = IK_OK;
+
+	for (size_t off = 0; off < crl->len && st == IK_OK;) {
+		size_t k = crl->len - off < sizeof(chunk) ? crl->len - off : sizeof(chunk);
+		if ((st = sg_crl_read(crl, off, chunk, k)) == IK_OK)
+			st = write_all(fd, chunk, k);
+		off += k;
+	}
+	return st;
+}
+
+/* One frame: the body, then (GET_CRL) the CRL's bytes if crl is not NULL. */
 static ik_status conn_send(sg_conn *c, uint16_t type, uint32_t id, const uint8_t *body,
-    size_t len)
+    size_t len, const sg_crl *crl)
 {
 	uint8_t hdr[PROTO_HDR_LEN];
 	proto_header h = { .version = PROTO_VERSION, .type = type, .id = id };
+	size_t total = len;
 	ik_status st;
 
-	if (len > PROTO_MAX_REPLY)
+	if ((crl != NULL && ik_size_add(len, crl->len, &total) != 0) || total > PROTO_MAX_REPLY)
 		return IK_ERR_INTERNAL;
-	h.len = (uint32_t)len;
+	h.len = (uint32_t)total;
 	proto_header_encode(hdr, &h);
 	pthread_mutex_lock(&c->wlock);
 	st = write_all(c->fd, hdr, sizeof(hdr));
 	if (st == IK_OK && len > 0)
 		st = write_all(c->fd, body, len);
+	if (st == IK_OK && crl != NULL)
+		st = write_crl(c->fd, crl);
 	pthread_mutex_unlock(&c->wlock);
 	if (st != IK_OK)
 		shutdown(c->fd, SHUT_RDWR); /* the main thread sees the hang-up and drops it */
@@ -119,7 +138,7 @@ static void conn_send_error(sg_conn *c, uint32_t id, ik_status st, const char *d
 			*d = '?';
 	ik_buf_init(&b, PROTO_MAX_DETAIL + 64);
 	if (proto_encode_error(&b, &e) == IK_OK)
-		(void)conn_send(c, PROTO_ERROR, id, ik_buf_ptr(&b), ik_buf_remaining(&b));
+		(void)conn_send(c, PROTO_ERROR, id, ik_buf_ptr(&b), ik_buf_remaining(&b), NULL);
 	ik_buf_cleanup(&b);
 }
 
@@ -180,9 +199,11 @@ static void *worker_main(void *arg)
 		st = sg_dispatch(w, j->h.type, j->body, j->len, &err);
 		if (st == IK_OK)
 			(void)conn_send(j->c, (uint16_t)(j->h.type | PROTO_REPLY), j->h.id,
-			    ik_buf_ptr(&w->reply), ik_buf_remaining(&w->reply));
+			    ik_buf_ptr(&w->reply), ik_buf_remaining(&w->reply), w->reply_crl);
 		else
 			conn_send_error(j->c, j->h.id, st, err.detail[0] != '\0' ? err.detail : NULL);
+		sg_crl_unref(w->reply_crl);
+		w->reply_crl = NULL;
 		atomic_fetch_sub(&j->c->inflight, 1);
 		conn_unref(j->c);
 		job_free(j);
@@ -216,7 +237,7 @@ static void handle_hello(sg_server *s, sg_conn *c, const proto_header *h, const 
 	ik_buf_init(&b, 256);
 	if (proto_encode_hello_reply(&b, &r) == IK_OK &&
 	    conn_send(c, PROTO_HELLO | PROTO_REPLY, h->id, ik_buf_ptr(&b),
-	        ik_buf_remaining(&b)) == IK_OK) {
+	        ik_buf_remaining(&b), NULL) == IK_OK) {
 		if (!c->hello)
 			ik_log(LOG_INFO, "peer uid %u pid %d: hello (%s)", (unsigned)c->uid, (int)c->pid,
 			    m.peer);
@@ -557,10 +578,11 @@ ik_status sg_server_new(const sg_config *cfg, sg_server **out)
 	pthread_cond_init(&s->qcond, NULL);
 	pthread_mutex_init(&s->idlock, NULL);
 	pthread_cond_init(&s->idcond, NULL);
+	pthread_mutex_init(&s->crl_build_lock, NULL);
 	pthread_mutex_init(&s->crl_lock, NULL);
 	pthread_cond_init(&s->crl_cond, NULL);
-	ik_buf_init(&s->crl_tbs, 0);
-	ik_buf_init(&s->crl_out, 0);
+	if ((st = sg_crl_state_init(&s->crl_state, cfg->ledger)) != IK_OK)
+		goto out;
 	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
 		st = IK_ERR_IO;
 		goto out;
@@ -622,13 +644,13 @@ void sg_server_free(sg_server *s)
 	hsm_close(s->hsm);
 	sg_ledger_close(s->ledger);
 	sg_ca_cleanup(&s->ca);
-	free(s->crl_der);
-	ik_buf_cleanup(&s->crl_tbs);
-	ik_buf_cleanup(&s->crl_out);
+	sg_crl_unref(s->crl);
+	sg_crl_state_cleanup(&s->crl_state);
 	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->qcond);
 	pthread_mutex_destroy(&s->idlock);
 	pthread_cond_destroy(&s->idcond);
+	pthread_mutex_destroy(&s->crl_build_lock);
 	pthread_mutex_destroy(&s->crl_lock);
 	pthread_cond_destroy(&s->crl_cond);
 	OPENSSL_cleanse(s, sizeof(*s));

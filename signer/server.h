@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "cert.h"
 #include "config.h"
+#include "crl.h"
 #include "hsm.h"
 #include "ledger.h"
 #include "proto.h"
@@ -24,6 +25,7 @@ typedef struct sg_worker {
 	unsigned index;
 	pthread_t thread;
 	ik_buf tbs, cert, reply;
+	sg_crl *reply_crl;            /* GET_CRL: the CRL's bytes follow w->reply (a reference) */
 	char request_id[PROTO_MAX_ID + 1]; /* being issued now ("" if none) */
 } sg_worker;
 
@@ -52,18 +54,18 @@ struct sg_server {
 
 	sg_conn *conns;               /* main thread only */
 
-	/* CRL publication */
+	/* CRL publication: one build at a time (crl_build_lock, held while the ledger is read
+	 * and the CRL signed); crl_lock guards the published CRL and is held only briefly. */
 	atomic_uint_fast64_t rev_gen; /* bumped on every revocation event */
+	pthread_mutex_t crl_build_lock;
 	pthread_mutex_t crl_lock;
 	pthread_cond_t crl_cond;
 	pthread_t crl_thread;
 	int crl_thread_started;
-	uint8_t *crl_der;
-	size_t crl_len;
-	uint64_t crl_number;
-	int64_t crl_this, crl_next;
-	uint64_t crl_gen;
-	ik_buf crl_tbs, crl_out;
+	sg_crl *crl;                  /* the current CRL (NULL until the first is built) */
+	uint64_t crl_number;          /* its number, or the ledger's last at start-up */
+	uint64_t crl_gen;             /* rev_gen it was built for */
+	sg_crl_state crl_state;       /* its entries, kept for the next build (build lock) */
 };
 
 /* dispatch.c */
@@ -72,7 +74,7 @@ struct sg_server {
 ik_status sg_dispatch(sg_worker *w, uint16_t type, const uint8_t *body, size_t len,
     proto_error *err);
 /* Build, sign and record a fresh CRL if the current one is stale (revocations since, or
- * older than crl_refresh).  Takes crl_lock. */
+ * older than crl_refresh).  Takes crl_build_lock. */
 ik_status sg_crl_refresh(struct sg_server *s);
 void *sg_crl_thread(void *arg);
 
