@@ -67,6 +67,8 @@ typedef struct ledger_op {
 	int done;
 	pthread_cond_t *cv;           /* the caller's own wake-up (no thundering herd); NULL:
 	                               * not the op its caller waits on */
+	sg_ledger_done done_fn;       /* asynchronous: called once durable, then the op is freed */
+	void *done_arg;
 	struct ledger_op *next;
 } ledger_op;
 
@@ -352,7 +354,7 @@ static void *committer_main(void *arg)
 	sg_ledger *l = arg;
 
 	for (;;) {
-		ledger_op *batch, *o;
+		ledger_op *batch, *o, *async = NULL;
 
 		pthread_mutex_lock(&l->qlock);
 		while (l->qhead == NULL && !l->stopping)
@@ -367,12 +369,23 @@ static void *committer_main(void *arg)
 		for (o = batch; o != NULL;) {
 			ledger_op *next = o->next;
 			pthread_cond_t *cv = o->cv;
-			o->done = 1; /* o may vanish once done is seen and qlock released */
-			if (cv != NULL)
-				pthread_cond_signal(cv);
+			if (o->done_fn != NULL) {
+				o->next = async; /* ours until its callback has run */
+				async = o;
+			} else {
+				o->done = 1; /* o may vanish once done is seen and qlock released */
+				if (cv != NULL)
+					pthread_cond_signal(cv);
+			}
 			o = next;
 		}
 		pthread_mutex_unlock(&l->qlock);
+		while (async != NULL) {
+			o = async;
+			async = o->next;
+			o->done_fn(o->done_arg, o->result);
+			free(o);
+		}
 	}
 }
 
@@ -402,6 +415,30 @@ static ik_status submit_chain(sg_ledger *l, ledger_op *first, ledger_op *last)
 		pthread_cond_wait(&cv, &l->qlock);
 	pthread_mutex_unlock(&l->qlock);
 	pthread_cond_destroy(&cv);
+	return IK_OK;
+}
+
+/* Queue one heap-allocated operation without waiting: its callback runs on the committer
+ * thread once it is durable (or refused), and the op is freed after. */
+static ik_status submit_async(sg_ledger *l, ledger_op *o, sg_ledger_done done, void *arg)
+{
+	o->done_fn = done;
+	o->done_arg = arg;
+	o->next = NULL;
+	o->cv = NULL;
+	pthread_mutex_lock(&l->qlock);
+	if (l->stopping) {
+		pthread_mutex_unlock(&l->qlock);
+		free(o);
+		return IK_ERR_STATE;
+	}
+	if (l->qtail != NULL)
+		l->qtail->next = o;
+	else
+		l->qhead = o;
+	l->qtail = o;
+	pthread_cond_signal(&l->qcond);
+	pthread_mutex_unlock(&l->qlock);
 	return IK_OK;
 }
 
@@ -715,6 +752,38 @@ ik_status sg_ledger_record_cert(sg_ledger *l, const char *request_id, const uint
 	ik_status st = make_cert(&o, request_id, der, der_len);
 
 	return st != IK_OK ? st : submit(l, &o);
+}
+
+ik_status sg_ledger_intent_async(sg_ledger *l, const char *request_id, const uint8_t *serial,
+    size_t serial_len, const char *profile, const char *subject, int64_t not_before,
+    int64_t not_after, const uint8_t *tbs, size_t tbs_len, sg_ledger_done done, void *arg)
+{
+	ledger_op *o = malloc(sizeof(*o));
+	ik_status st;
+
+	if (o == NULL)
+		return IK_ERR_NOMEM;
+	if (done == NULL || (st = make_intent(o, request_id, serial, serial_len, profile, subject,
+	    not_before, not_after, tbs, tbs_len)) != IK_OK) {
+		free(o);
+		return done == NULL ? IK_ERR_ARG : st;
+	}
+	return submit_async(l, o, done, arg);
+}
+
+ik_status sg_ledger_cert_async(sg_ledger *l, const char *request_id, const uint8_t *der,
+    size_t der_len, sg_ledger_done done, void *arg)
+{
+	ledger_op *o = malloc(sizeof(*o));
+	ik_status st;
+
+	if (o == NULL)
+		return IK_ERR_NOMEM;
+	if (done == NULL || (st = make_cert(o, request_id, der, der_len)) != IK_OK) {
+		free(o);
+		return done == NULL ? IK_ERR_ARG : st;
+	}
+	return submit_async(l, o, done, arg);
 }
 
 ik_status sg_ledger_event(sg_ledger *l, const uint8_t *serial, size_t n, sg_event kind,

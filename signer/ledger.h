@@ -41,6 +41,17 @@ ik_status sg_ledger_record_intent(sg_ledger *l, const char *request_id, const ui
 ik_status sg_ledger_record_cert(sg_ledger *l, const char *request_id, const uint8_t *der,
     size_t der_len);
 
+/* The same two appends without waiting (the signer's issuance pipeline): done(arg, status)
+ * is called on the ledger's committer thread once the row is durable (or refused), so it
+ * must only hand the work on; the strings and bytes given must stay valid until then.  A
+ * status other than IK_OK from the call itself means done will not be called. */
+typedef void (*sg_ledger_done)(void *arg, ik_status st);
+ik_status sg_ledger_intent_async(sg_ledger *l, const char *request_id, const uint8_t *serial,
+    size_t serial_len, const char *profile, const char *subject, int64_t not_before,
+    int64_t not_after, const uint8_t *tbs, size_t tbs_len, sg_ledger_done done, void *arg);
+ik_status sg_ledger_cert_async(sg_ledger *l, const char *request_id, const uint8_t *der,
+    size_t der_len, sg_ledger_done done, void *arg);
+
 /* Revocation events.  kind: revoke / hold / release.  Allowed changes: good -> held,
  * good -> revoked, held -> good (release), held -> revoked.  Anything from revoked is
  * IK_ERR_POLICY_REVOKED; release of a good cert or hold of a held one IK_ERR_STATE;

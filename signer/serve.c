@@ -35,14 +35,6 @@ struct sg_conn {
 	sg_conn *next;
 };
 
-struct sg_job {
-	sg_conn *c;
-	proto_header h;
-	uint8_t *body;
-	size_t len;
-	sg_job *next;
-};
-
 static void conn_unref(sg_conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
@@ -157,13 +149,13 @@ static void queue_push(sg_server *s, sg_job *j)
 	pthread_mutex_unlock(&s->qlock);
 }
 
-/* NULL when stopping and the queue is drained. */
+/* NULL when stopping, the queue is drained and no job is parked (a parked job comes back). */
 static sg_job *queue_pop(sg_server *s)
 {
 	sg_job *j;
 
 	pthread_mutex_lock(&s->qlock);
-	while (s->qhead == NULL && !atomic_load(&s->stopping))
+	while (s->qhead == NULL && !(atomic_load(&s->stopping) && s->parked == 0))
 		pthread_cond_wait(&s->qcond, &s->qlock);
 	j = s->qhead;
 	if (j != NULL) {
@@ -174,6 +166,36 @@ static sg_job *queue_pop(sg_server *s)
 	}
 	pthread_mutex_unlock(&s->qlock);
 	return j;
+}
+
+void sg_job_park(sg_server *s)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->parked++;
+	pthread_mutex_unlock(&s->qlock);
+}
+
+void sg_job_unpark(sg_server *s)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->parked--;
+	pthread_cond_broadcast(&s->qcond); /* stopping workers may be waiting for this */
+	pthread_mutex_unlock(&s->qlock);
+}
+
+void sg_job_resume(sg_server *s, sg_job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&s->qlock);
+	s->parked--;
+	if (s->qtail != NULL)
+		s->qtail->next = j;
+	else
+		s->qhead = j;
+	s->qtail = j;
+	s->qlen++;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
 }
 
 static void job_free(sg_job *j)
@@ -193,10 +215,13 @@ static void *worker_main(void *arg)
 	while ((j = queue_pop(s)) != NULL) {
 		proto_error err;
 		ik_status st;
+		int parked = 0;
 
 		memset(&err, 0, sizeof(err));
 		ik_buf_reset(&w->reply);
-		st = sg_dispatch(w, j->h.type, j->body, j->len, &err);
+		st = sg_dispatch(w, j, &err, &parked);
+		if (parked)
+			continue; /* j belongs to whoever resumes it now: not touched here again */
 		if (st == IK_OK)
 			(void)conn_send(j->c, (uint16_t)(j->h.type | PROTO_REPLY), j->h.id,
 			    ik_buf_ptr(&w->reply), ik_buf_remaining(&w->reply), w->reply_crl);
@@ -208,6 +233,11 @@ static void *worker_main(void *arg)
 		conn_unref(j->c);
 		job_free(j);
 		wake_main(s); /* the connection may read again */
+		if (atomic_load(&s->stopping)) { /* the last parked job may have gone: let the */
+			pthread_mutex_lock(&s->qlock); /* other workers see it */
+			pthread_cond_broadcast(&s->qcond);
+			pthread_mutex_unlock(&s->qlock);
+		}
 	}
 	return NULL;
 }
@@ -548,8 +578,6 @@ static ik_status start_threads(sg_server *s)
 		sg_worker *w = &s->workers[i];
 		w->s = s;
 		w->index = i;
-		ik_buf_init(&w->tbs, 64 * 1024);
-		ik_buf_init(&w->cert, 64 * 1024);
 		ik_buf_init(&w->reply, PROTO_MAX_REPLY);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			s->nworkers = i;
@@ -577,7 +605,6 @@ ik_status sg_server_new(const sg_config *cfg, sg_server **out)
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
 	pthread_mutex_init(&s->idlock, NULL);
-	pthread_cond_init(&s->idcond, NULL);
 	pthread_mutex_init(&s->crl_build_lock, NULL);
 	pthread_mutex_init(&s->crl_lock, NULL);
 	pthread_cond_init(&s->crl_cond, NULL);
@@ -619,8 +646,6 @@ void sg_server_free(sg_server *s)
 	pthread_mutex_unlock(&s->qlock);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		pthread_join(s->workers[i].thread, NULL);
-		ik_buf_cleanup(&s->workers[i].tbs);
-		ik_buf_cleanup(&s->workers[i].cert);
 		ik_buf_cleanup(&s->workers[i].reply);
 	}
 	if (s->crl_thread_started) {
@@ -649,7 +674,6 @@ void sg_server_free(sg_server *s)
 	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->qcond);
 	pthread_mutex_destroy(&s->idlock);
-	pthread_cond_destroy(&s->idcond);
 	pthread_mutex_destroy(&s->crl_build_lock);
 	pthread_mutex_destroy(&s->crl_lock);
 	pthread_cond_destroy(&s->crl_cond);

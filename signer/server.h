@@ -16,17 +16,31 @@
 #include "proto.h"
 #include "serve.h"
 
+#define SG_ID_BUCKETS 256
+
 typedef struct sg_conn sg_conn;
 typedef struct sg_job sg_job;
+typedef struct sg_issue sg_issue;
 
-/* Per-worker scratch, reused across requests (no allocation on the hot path). */
+/* One request from a connection.  An issuance keeps its state in 'issue' (dispatch.c) from
+ * one stage to the next; while it waits for the ledger (or for another request with the same
+ * id) the job is parked, off the queue, and comes back through sg_job_resume. */
+struct sg_job {
+	sg_conn *c;
+	proto_header h;
+	uint8_t *body;
+	size_t len;
+	sg_issue *issue;
+	sg_job *next;
+};
+
+/* Per-worker scratch, reused across requests. */
 typedef struct sg_worker {
 	struct sg_server *s;
 	unsigned index;
 	pthread_t thread;
-	ik_buf tbs, cert, reply;
+	ik_buf reply;
 	sg_crl *reply_crl;            /* GET_CRL: the CRL's bytes follow w->reply (a reference) */
-	char request_id[PROTO_MAX_ID + 1]; /* being issued now ("" if none) */
 } sg_worker;
 
 struct sg_server {
@@ -40,17 +54,20 @@ struct sg_server {
 	atomic_int stopping;
 	time_t started;
 
-	/* job queue: main thread produces, workers consume */
+	/* job queue: the main thread and resumed jobs produce, workers consume */
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	sg_job *qhead, *qtail;
 	size_t qlen;
+	size_t parked;                /* jobs off the queue, waiting (qlock) */
 	sg_worker workers[SG_MAX_WORKERS];
 	unsigned nworkers;
 
-	/* request ids being issued right now (idempotency across workers) */
+	/* issuances in flight, by request id (idempotency), and the jobs waiting for one of
+	 * their ids to finish */
 	pthread_mutex_t idlock;
-	pthread_cond_t idcond;
+	sg_issue *id_inflight[SG_ID_BUCKETS];
+	sg_job *id_waiting;
 
 	sg_conn *conns;               /* main thread only */
 
@@ -68,11 +85,21 @@ struct sg_server {
 	sg_crl_state crl_state;       /* its entries, kept for the next build (build lock) */
 };
 
+/* serve.c */
+/* Park a job (before handing it to the ledger or a wait list), and put it back on the
+ * queue when its wait is over (from any thread). */
+void sg_job_park(struct sg_server *s);
+void sg_job_unpark(struct sg_server *s); /* the wait did not start after all */
+void sg_job_resume(struct sg_server *s, sg_job *j);
+
 /* dispatch.c */
-/* Handle one request body of a verb other than HELLO; on success the reply body is in
- * w->reply, on refusal err holds the detail and the status is returned. */
-ik_status sg_dispatch(sg_worker *w, uint16_t type, const uint8_t *body, size_t len,
-    proto_error *err);
+/* Handle (the next stage of) one request of a verb other than HELLO.  *parked = 1: the job
+ * waits and will be dispatched again; else on success the reply body is in w->reply, on
+ * refusal err holds the detail and the status is returned. */
+ik_status sg_dispatch(sg_worker *w, sg_job *j, proto_error *err, int *parked);
+
+/* issue.c: the next stage of an ISSUE (same contract as sg_dispatch). */
+ik_status sg_issue_step(sg_worker *w, sg_job *j, proto_error *err, int *parked);
 /* Build, sign and record a fresh CRL if the current one is stale (revocations since, or
  * older than crl_refresh).  Takes crl_build_lock. */
 ik_status sg_crl_refresh(struct sg_server *s);
