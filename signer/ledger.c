@@ -354,7 +354,7 @@ static void *committer_main(void *arg)
 	sg_ledger *l = arg;
 
 	for (;;) {
-		ledger_op *batch, *o, *async = NULL;
+		ledger_op *batch, *o, *async = NULL, **async_tail = &async;
 
 		pthread_mutex_lock(&l->qlock);
 		while (l->qhead == NULL && !l->stopping)
@@ -370,8 +370,9 @@ static void *committer_main(void *arg)
 			ledger_op *next = o->next;
 			pthread_cond_t *cv = o->cv;
 			if (o->done_fn != NULL) {
-				o->next = async; /* ours until its callback has run */
-				async = o;
+				o->next = NULL; /* ours until its callback has run; kept in order */
+				*async_tail = o;
+				async_tail = &o->next;
 			} else {
 				o->done = 1; /* o may vanish once done is seen and qlock released */
 				if (cv != NULL)
