@@ -308,8 +308,8 @@ static ik_status issue_again(sg_worker *w, sg_issue *is, sg_issued *prev, proto_
 	return append(is, ST_CERT, parked);
 }
 
-/* What the ledger knows of this request id decides: the same certificate again, or a new
- * one. */
+/* The intent was refused as a duplicate: the ledger knows this request id (the same
+ * certificate again, or a refusal), or else the serial was taken (draw another). */
 static ik_status look_up(sg_worker *w, sg_issue *is, proto_error *err, int *parked)
 {
 	sg_issued prev;
@@ -330,7 +330,7 @@ static ik_status stage_intent(sg_worker *w, sg_issue *is, proto_error *err, int 
 	sg_server *s = is->s;
 	ik_status st = is->ledger_st;
 
-	if (st == IK_ERR_EXISTS) /* the serial was taken (we hold the id): look again, redraw */
+	if (st == IK_ERR_EXISTS) /* the id is known (a retry), or the serial was taken */
 		return look_up(w, is, err, parked);
 	if (st != IK_OK)
 		return st;
@@ -412,7 +412,9 @@ ik_status sg_issue_step(sg_worker *w, sg_job *j, proto_error *err, int *parked)
 			*parked = 1; /* behind another issuance of this id */
 			return IK_OK;
 		}
-		st = look_up(w, is, err, parked);
+		/* Most ids are new: go straight for the intent.  If the id is in the ledger
+		 * already, the intent is refused (IK_ERR_EXISTS) and stage_intent looks it up. */
+		st = issue_first(is, err, parked);
 		break;
 	case ST_INTENT:
 		st = stage_intent(w, is, err, parked);

@@ -21,6 +21,7 @@
 #define CONN_MAX_INFLIGHT 256  /* requests queued per connection before we stop reading */
 #define CONN_MAX 64            /* connections at once */
 #define WRITE_TIMEOUT_MS 5000
+#define SMALL_REPLY 8192       /* replies up to this size go out in one send */
 
 struct sg_conn {
 	int fd;
@@ -108,9 +109,17 @@ static ik_status conn_send(sg_conn *c, uint16_t type, uint32_t id, const uint8_t
 	h.len = (uint32_t)total;
 	proto_header_encode(hdr, &h);
 	pthread_mutex_lock(&c->wlock);
-	st = write_all(c->fd, hdr, sizeof(hdr));
-	if (st == IK_OK && len > 0)
-		st = write_all(c->fd, body, len);
+	if (len <= SMALL_REPLY) { /* one send for a small frame (most replies) */
+		uint8_t frame[PROTO_HDR_LEN + SMALL_REPLY];
+		memcpy(frame, hdr, sizeof(hdr));
+		if (len > 0)
+			memcpy(frame + sizeof(hdr), body, len);
+		st = write_all(c->fd, frame, sizeof(hdr) + len);
+	} else {
+		st = write_all(c->fd, hdr, sizeof(hdr));
+		if (st == IK_OK)
+			st = write_all(c->fd, body, len);
+	}
 	if (st == IK_OK && crl != NULL)
 		st = write_crl(c->fd, crl);
 	pthread_mutex_unlock(&c->wlock);
@@ -229,10 +238,11 @@ static void *worker_main(void *arg)
 			conn_send_error(j->c, j->h.id, st, err.detail[0] != '\0' ? err.detail : NULL);
 		sg_crl_unref(w->reply_crl);
 		w->reply_crl = NULL;
-		atomic_fetch_sub(&j->c->inflight, 1);
+		/* a connection at its limit is not read: tell the main thread it may read again */
+		if (atomic_fetch_sub(&j->c->inflight, 1) >= CONN_MAX_INFLIGHT)
+			wake_main(s);
 		conn_unref(j->c);
 		job_free(j);
-		wake_main(s); /* the connection may read again */
 		if (atomic_load(&s->stopping)) { /* the last parked job may have gone: let the */
 			pthread_mutex_lock(&s->qlock); /* other workers see it */
 			pthread_cond_broadcast(&s->qcond);
