@@ -1,8 +1,12 @@
 /* bench_issue: issuance through inkan-signerd's socket against two baselines measured in the
  * same run with the same SoftHSM key — a straightforward OpenSSL X509_sign loop, and the raw
- * HSM limit (EVP_DigestSign of a prepared TBS).  Prints one table with the ratios.
- * Usage: bench_issue SOCKET TOKEN PINFILE KEYLABEL N [THREADS] */
+ * HSM limit (EVP_DigestSign of a prepared TBS, 1 and 2 threads).  Two signers: one kept to
+ * one core (1 worker, taskset by bench/run; this client then runs on the other core) against
+ * the 1-thread limit, one with 2 workers on both cores against the 2-thread limit.  Prints
+ * one table with the ratios.
+ * Usage: bench_issue SOCKET_1CORE SOCKET_2CORES TOKEN PINFILE KEYLABEL N CA.pem */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +144,7 @@ typedef struct sock_arg {
 	long first, n;
 	long ok, refused;
 	int tag;
+	int cpu; /* >= 0: keep this client thread on that CPU */
 } sock_arg;
 
 static void send_issue(int fd, const sock_arg *a, long i, ik_buf *b)
@@ -177,6 +182,12 @@ static void *sock_thread(void *argp)
 	long sent = 0, got = 0;
 	int fd;
 
+	if (a->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET((size_t)a->cpu, &set);
+		(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
 	if (proto_connect(a->path, &fd) != IK_OK)
 		exit(6);
 	ik_buf_init(&b, 0);
@@ -202,7 +213,7 @@ static void *sock_thread(void *argp)
 	return NULL;
 }
 
-static double run_socket(const char *path, long n, int conns, int tag, long *ok)
+static double run_socket(const char *path, long n, int conns, int tag, int cpu, long *ok)
 {
 	pthread_t t[8];
 	sock_arg a[8];
@@ -210,7 +221,8 @@ static double run_socket(const char *path, long n, int conns, int tag, long *ok)
 
 	*ok = 0;
 	for (int i = 0; i < conns; i++) {
-		a[i] = (sock_arg){ .path = path, .first = i * (n / conns), .n = n / conns, .tag = tag };
+		a[i] = (sock_arg){ .path = path, .first = i * (n / conns), .n = n / conns, .tag = tag,
+			.cpu = cpu };
 		pthread_create(&t[i], NULL, sock_thread, &a[i]);
 	}
 	for (int i = 0; i < conns; i++) {
@@ -222,42 +234,54 @@ static double run_socket(const char *path, long n, int conns, int tag, long *ok)
 	return now_s() - t0;
 }
 
+static void row(const char *label, double rate, double ratio)
+{
+	char r[16] = "";
+
+	if (ratio > 0)
+		snprintf(r, sizeof(r), "%.2f", ratio);
+	if (rate > 0)
+		printf("| %-58s | %10.0f | %8s |\n", label, rate, r);
+	else
+		printf("| %-58s | %10s | %8s |\n", label, "", r);
+}
+
 int main(int argc, char **argv)
 {
 	hsm_config hc = { 0 };
 	hsm_ctx *h = NULL;
 	hsm_key *k = NULL;
 	naive_arg na = { 0 };
-	long n, ok = 0, nnaive;
-	int threads;
-	double t0, t_naive, t_hsm1, t_hsmN, t_sock;
+	long n, ok1 = 0, ok2 = 0, nnaive;
+	double t0, t_naive, t_hsm1, t_hsm2, t_sock1, t_sock2;
 	uint8_t tbs[400];
+	char label[96];
 
-	if (argc < 6) {
-		fprintf(stderr, "usage: bench_issue SOCKET TOKEN PINFILE KEYLABEL N [THREADS] [CA.pem]\n");
+	if (argc != 8) {
+		fprintf(stderr, "usage: bench_issue SOCKET_1CORE SOCKET_2CORES TOKEN PINFILE KEYLABEL N"
+		    " CA.pem\n");
 		return 2;
 	}
-	n = strtol(argv[5], NULL, 10);
-	threads = argc > 6 ? (int)strtol(argv[6], NULL, 10) : 2;
-	if (n < 100 || threads < 1 || threads > 8)
+	n = strtol(argv[6], NULL, 10);
+	if (n < 100)
 		return 2;
 	make_keys();
-	hc.token_label = argv[2];
-	hc.pin_file = argv[3];
+	hc.token_label = argv[3];
+	hc.pin_file = argv[4];
 	hc.pin_fd = -1;
-	if (hsm_open(&hc, &h) != IK_OK || hsm_key_find(h, argv[4], NULL, 0, &k) != IK_OK) {
+	if (hsm_open(&hc, &h) != IK_OK || hsm_key_find(h, argv[5], NULL, 0, &k) != IK_OK) {
 		fprintf(stderr, "bench: cannot open the token\n");
 		return 1;
 	}
 
 	/* baseline 1: naive X509_sign loop, one thread, a fifth of N (it is slow) */
 	{
-		FILE *f = argc > 7 ? fopen(argv[7], "r") : NULL;
+		FILE *f = fopen(argv[7], "r");
 		na.ca = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
 		if (f)
 			fclose(f);
 		if (na.ca == NULL) {
-			fprintf(stderr, "bench: need the CA certificate as argument 7\n");
+			fprintf(stderr, "bench: cannot read the CA certificate %s\n", argv[7]);
 			return 1;
 		}
 	}
@@ -268,7 +292,7 @@ int main(int argc, char **argv)
 		return 1;
 	t_naive = now_s() - t0;
 
-	/* baseline 2: HSM limit, prepared TBS, 1 thread and THREADS threads */
+	/* baseline 2: HSM limit, prepared TBS, 1 thread and 2 threads */
 	RAND_bytes(tbs, sizeof(tbs));
 	{
 		hsm_arg a = { .h = h, .k = k, .tbs = tbs, .tbs_len = sizeof(tbs), .n = n };
@@ -277,39 +301,40 @@ int main(int argc, char **argv)
 		t_hsm1 = now_s() - t0;
 	}
 	{
-		pthread_t t[8];
-		hsm_arg a[8];
+		pthread_t t[2];
+		hsm_arg a[2];
 		t0 = now_s();
-		for (int i = 0; i < threads; i++) {
-			a[i] = (hsm_arg){ .h = h, .k = k, .tbs = tbs, .tbs_len = sizeof(tbs), .n = n / threads };
+		for (int i = 0; i < 2; i++) {
+			a[i] = (hsm_arg){ .h = h, .k = k, .tbs = tbs, .tbs_len = sizeof(tbs), .n = n / 2 };
 			pthread_create(&t[i], NULL, hsm_thread, &a[i]);
 		}
-		for (int i = 0; i < threads; i++)
+		for (int i = 0; i < 2; i++)
 			pthread_join(t[i], NULL);
-		t_hsmN = now_s() - t0;
+		t_hsm2 = now_s() - t0;
 	}
 	hsm_close(h);
 
-	/* inkan: N certificates through the socket, THREADS pipelined connections */
-	t_sock = run_socket(argv[1], n, threads, (int)time(NULL), &ok);
-	if (ok != n - n % threads) {
-		fprintf(stderr, "bench: only %ld of %ld certificates issued\n", ok, n);
+	/* inkan: N certificates through each signer's socket, pipelined */
+	t_sock1 = run_socket(argv[1], n, 1, (int)time(NULL), 1, &ok1);
+	t_sock2 = run_socket(argv[2], n, 2, (int)time(NULL), -1, &ok2);
+	if (ok1 != n || ok2 != n - n % 2) {
+		fprintf(stderr, "bench: only %ld and %ld of %ld certificates issued\n", ok1, ok2, n);
 		return 1;
 	}
 
 	double r_naive = (double)nnaive / t_naive, r_h1 = (double)n / t_hsm1,
-	       r_hN = (double)n / t_hsmN, r_sock = (double)ok / t_sock;
+	       r_h2 = (double)n / t_hsm2, r_s1 = (double)ok1 / t_sock1, r_s2 = (double)ok2 / t_sock2;
 	printf("| %-58s | %10s | %8s |\n", "operation (EC P-256, SoftHSM)", "per second", "ratio");
 	printf("|%s|%s|%s|\n", "------------------------------------------------------------",
 	    "------------", "----------");
-	printf("| %-58s | %10.0f | %8s |\n", "baseline: OpenSSL X509_sign loop, 1 thread", r_naive, "1.00");
-	printf("| %-58s | %10.0f | %8s |\n", "HSM limit: EVP_DigestSign of a prepared TBS, 1 thread", r_h1, "");
-	char label[96];
-
-	snprintf(label, sizeof(label), "HSM limit: EVP_DigestSign of a prepared TBS, %d threads", threads);
-	printf("| %-58s | %10.0f | %8s |\n", label, r_hN, "");
-	snprintf(label, sizeof(label), "inkan-signerd, %ld certs via socket, %d conns, pipelined", n, threads);
-	printf("| %-58s | %10.0f | %8.2f |\n", label, r_sock, r_sock / r_naive);
-	printf("| %-58s | %10s | %8.2f |\n", "inkan-signerd vs HSM limit (same threads)", "", r_sock / r_hN);
+	row("baseline: OpenSSL X509_sign loop, 1 thread", r_naive, 1.0);
+	row("HSM limit: EVP_DigestSign of a prepared TBS, 1 thread", r_h1, 0);
+	row("HSM limit: EVP_DigestSign of a prepared TBS, 2 threads", r_h2, 0);
+	snprintf(label, sizeof(label), "inkan-signerd, one core: %ld certs, 1 conn, pipelined", n);
+	row(label, r_s1, r_s1 / r_naive);
+	row("  vs HSM limit, 1 thread", 0, r_s1 / r_h1);
+	snprintf(label, sizeof(label), "inkan-signerd, two cores: %ld certs, 2 conns, pipelined", n);
+	row(label, r_s2, r_s2 / r_naive);
+	row("  vs HSM limit, 2 threads", 0, r_s2 / r_h2);
 	return 0;
 }
