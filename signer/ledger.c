@@ -13,6 +13,8 @@
 #include "log.h"
 
 #define READERS 4
+#define GROUP_BUSY 16            /* a batch this large means load: the next commit */
+#define GROUP_WAIT_NS 1000000    /* waits this long for more to join it */
 
 static const char *const migrations[] = {
 	/* 1: the ledger */
@@ -352,6 +354,8 @@ static void run_batch(sg_ledger *l, ledger_op *batch)
 static void *committer_main(void *arg)
 {
 	sg_ledger *l = arg;
+	int busy = 0;
+	size_t n;
 
 	for (;;) {
 		ledger_op *batch, *o, *async = NULL, **async_tail = &async;
@@ -359,11 +363,23 @@ static void *committer_main(void *arg)
 		pthread_mutex_lock(&l->qlock);
 		while (l->qhead == NULL && !l->stopping)
 			pthread_cond_wait(&l->qcond, &l->qlock);
+		if (busy && !l->stopping) {
+			/* Under load, give the others a moment to join this commit: fewer, larger
+			 * transactions cost less per row (one fsync, each page written once). */
+			struct timespec ts = { 0, GROUP_WAIT_NS };
+			pthread_mutex_unlock(&l->qlock);
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&l->qlock);
+		}
 		batch = l->qhead;
 		l->qhead = l->qtail = NULL;
 		pthread_mutex_unlock(&l->qlock);
 		if (batch == NULL)
 			return NULL; /* stopping, queue drained */
+		n = 0;
+		for (o = batch; o != NULL && n < GROUP_BUSY; o = o->next)
+			n++;
+		busy = n >= GROUP_BUSY;
 		run_batch(l, batch);
 		pthread_mutex_lock(&l->qlock);
 		for (o = batch; o != NULL;) {
