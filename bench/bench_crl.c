@@ -2,8 +2,9 @@
  * the ledger API (batched transactions), then times, each in a child process of its own so
  * that its peak RSS is its own: the straightforward OpenSSL route (X509_CRL_add0_revoked +
  * X509_CRL_sort + X509_CRL_sign + i2d_X509_CRL, same entries read from the same ledger,
- * same SoftHSM key) as the baseline, and the signer's path (sg_crl_publish: every entry
- * read, then one more revocation merged in).  Prints one table with the ratios.
+ * same SoftHSM key) as the baseline, the signer's earlier path (TBS and CRL in memory), and
+ * its path now (sg_crl_publish: every entry read, then one more revocation merged in).
+ * Prints one table with the ratios.
  * Usage: bench_crl TOKEN PINFILE KEYLABEL CA.pem LEDGER N [N ...]   (N ascending; the
  * ledger keeps what was filled for the previous N) */
 #include <stdio.h>
@@ -225,6 +226,39 @@ static int run_inkan(sg_ledger *l, const char *ledger_path, hsm_ctx *h, hsm_key 
 	return 0;
 }
 
+/* The signer's path before the CRL files (for the before/after): every entry read, the
+ * TBS encoded in memory, signed, assembled into a second buffer, hashed, and copied once
+ * more for publication — what crl_build held at its peak (a worker that sent the CRL kept
+ * one more copy in its reply buffer; not counted here). */
+static int run_in_memory(sg_ledger *l, hsm_ctx *h, hsm_key *k, size_t *len)
+{
+	sg_ledger_cursor *cur = NULL;
+	uint8_t sig[1024], md[32], *copy;
+	size_t siglen = sizeof(sig), count = 0;
+	int64_t now = (int64_t)time(NULL);
+	ik_buf tbs, out;
+
+	ik_buf_init(&tbs, 0);
+	ik_buf_init(&out, 0);
+	if (sg_ledger_crl_open(l, &cur, &count) != IK_OK ||
+	    sg_crl_tbs_build(&g_ca, sg_ledger_crl_last(l) + 1, now, now + 86400, sg_ledger_crl_next,
+	        cur, count, &tbs) != IK_OK)
+		return 1;
+	sg_ledger_crl_close(cur);
+	if (hsm_sign(h, k, ik_buf_ptr(&tbs), ik_buf_remaining(&tbs), sig, &siglen) != IK_OK ||
+	    sg_signed_assemble(g_ca.sig, ik_buf_ptr(&tbs), ik_buf_remaining(&tbs), sig, siglen,
+	        &out) != IK_OK ||
+	    EVP_Digest(ik_buf_ptr(&out), ik_buf_remaining(&out), md, NULL, EVP_sha256(), NULL) != 1 ||
+	    (copy = malloc(ik_buf_remaining(&out))) == NULL)
+		return 2;
+	memcpy(copy, ik_buf_ptr(&out), ik_buf_remaining(&out));
+	*len = ik_buf_remaining(&out);
+	free(copy);
+	ik_buf_cleanup(&tbs);
+	ik_buf_cleanup(&out);
+	return 0;
+}
+
 /* Run one measurement in a child (the HSM is opened after the fork, as libp11 wants);
  * the child sends its result through a pipe, its peak RSS comes from wait4. */
 static int in_child(const char *ledger_path, int which, result *r, long *peak_kib)
@@ -251,6 +285,9 @@ static int in_child(const char *ledger_path, int which, result *r, long *peak_ki
 		t0 = now_s();
 		if (which == 0) {
 			rc = run_naive(l, h, k, &out.len);
+			out.t_full = now_s() - t0;
+		} else if (which == 2) {
+			rc = run_in_memory(l, h, k, &out.len);
 			out.t_full = now_s() - t0;
 		} else {
 			rc = run_inkan(l, ledger_path, h, k, &out);
@@ -301,8 +338,8 @@ int main(int argc, char **argv)
 	    "----------", "----------", "----------");
 	for (int a = 6; a < argc; a++) {
 		size_t n = (size_t)strtoull(argv[a], NULL, 10);
-		result base, ink;
-		long rss_base = 0, rss_ink = 0;
+		result base, mem, ink;
+		long rss_base = 0, rss_mem = 0, rss_ink = 0;
 		char label[96], ratio[32];
 		double t0;
 
@@ -319,11 +356,15 @@ int main(int argc, char **argv)
 		    now_s() - t0);
 		have = n;
 		if (in_child(argv[5], 0, &base, &rss_base) != 0 ||
+		    in_child(argv[5], 2, &mem, &rss_mem) != 0 ||
 		    in_child(argv[5], 1, &ink, &rss_ink) != 0)
 			return 1;
 		have++; /* the one more revocation */
 		snprintf(label, sizeof(label), "baseline: OpenSSL X509_CRL route, %zu entries", n);
 		row(label, base.t_full * 1e3, (double)rss_base / 1024, "1.00");
+		snprintf(label, sizeof(label), "inkan before: TBS and CRL in memory, %zu entries", n);
+		snprintf(ratio, sizeof(ratio), "%.2f", mem.t_full / base.t_full);
+		row(label, mem.t_full * 1e3, (double)rss_mem / 1024, ratio);
 		snprintf(label, sizeof(label), "inkan: CRL of %zu entries from the ledger (%.1f MB)",
 		    ink.count, (double)ink.len / 1e6);
 		snprintf(ratio, sizeof(ratio), "%.2f", ink.t_full / base.t_full);
