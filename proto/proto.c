@@ -403,7 +403,7 @@ ik_status proto_decode_chain_reply(const uint8_t *p, size_t n, proto_chain_reply
 	return finish(&b, IK_OK);
 }
 
-ik_status proto_encode_crl_reply(ik_buf *b, const proto_crl_reply *m)
+ik_status proto_encode_crl_reply_head(ik_buf *b, const proto_crl_reply *m)
 {
 	ik_status st;
 
@@ -413,7 +413,18 @@ ik_status proto_encode_crl_reply(ik_buf *b, const proto_crl_reply *m)
 	    (st = ik_buf_put_u64(b, m->this_update)) != IK_OK ||
 	    (st = ik_buf_put_u64(b, m->next_update)) != IK_OK)
 		return st;
-	return ik_buf_put_string(b, m->crl, m->crl_len);
+	return ik_buf_put_u32(b, (uint32_t)m->crl_len);
+}
+
+ik_status proto_encode_crl_reply(ik_buf *b, const proto_crl_reply *m)
+{
+	ik_status st;
+
+	if (m->crl == NULL)
+		return IK_ERR_ARG;
+	if ((st = proto_encode_crl_reply_head(b, m)) != IK_OK)
+		return st;
+	return ik_buf_put(b, m->crl, m->crl_len);
 }
 
 ik_status proto_decode_crl_reply(const uint8_t *p, size_t n, proto_crl_reply *m)

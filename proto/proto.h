@@ -219,6 +219,9 @@ ik_status proto_decode_revoke_reply(const uint8_t *p, size_t n, proto_revoke_rep
 ik_status proto_encode_chain_reply(ik_buf *b, const proto_chain_reply *m);
 ik_status proto_decode_chain_reply(const uint8_t *p, size_t n, proto_chain_reply *m);
 ik_status proto_encode_crl_reply(ik_buf *b, const proto_crl_reply *m);
+/* All of the reply but the CRL's bytes (m->crl is not read): the sender writes crl_len
+ * bytes of CRL right after, so a large CRL is never copied into a reply buffer. */
+ik_status proto_encode_crl_reply_head(ik_buf *b, const proto_crl_reply *m);
 ik_status proto_decode_crl_reply(const uint8_t *p, size_t n, proto_crl_reply *m);
 ik_status proto_encode_status_reply(ik_buf *b, const proto_status_reply *m);
 ik_status proto_decode_status_reply(const uint8_t *p, size_t n, proto_status_reply *m);

@@ -62,6 +62,7 @@ typedef struct sg_crl_entry {
 	size_t serial_len;
 	int64_t when;
 	uint8_t reason; /* RFC 5280 CRLReason; 0 (unspecified) is encoded without the extension */
+	uint8_t removed; /* changes only (sg_ledger_crl_changes): no longer on the CRL */
 } sg_crl_entry;
 
 /* Streaming source of entries: fills up to max entries, returns how many (0 = end), or

@@ -1,291 +1,18 @@
-/* dispatch: the signer's verbs.  Every request is decoded completely and re-checked against
- * the profile here, on the privileged side; issuance is idempotent per request id (intent
- * recorded before the HSM signs, certificate after), revocations are never undone, and
- * the CRL is rebuilt from the ledger after every change. */
-#include <signal.h>
+/* dispatch: the signer's verbs.  Every request is decoded completely and checked here, on
+ * the privileged side; issuance (issue.c) is idempotent per request id (intent recorded
+ * before the HSM signs, certificate after), revocations are never undone, and the CRL is
+ * rebuilt from the ledger after every change. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
-#include "der.h"
 #include "log.h"
 #include "server.h"
-
-#define SIG_MAX 1024
-#define SERIAL_BYTES 16 /* 128 bits from the CSPRNG */
 
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
-}
-
-static void fault(const sg_server *s, const char *point)
-{
-	if (strcmp(s->cfg.fault, point) == 0) {
-		ik_log(LOG_WARNING, "fault injection: %s", point);
-		raise(SIGKILL);
-	}
-}
-
-/* ---- idempotency: one worker at a time per request id ---- */
-
-static void id_enter(sg_worker *w, const char *id)
-{
-	sg_server *s = w->s;
-	int busy;
-
-	pthread_mutex_lock(&s->idlock);
-	do {
-		busy = 0;
-		for (unsigned i = 0; i < s->nworkers; i++)
-			if (&s->workers[i] != w && strcmp(s->workers[i].request_id, id) == 0)
-				busy = 1;
-		if (busy)
-			pthread_cond_wait(&s->idcond, &s->idlock);
-	} while (busy);
-	snprintf(w->request_id, sizeof(w->request_id), "%s", id);
-	pthread_mutex_unlock(&s->idlock);
-}
-
-static void id_leave(sg_worker *w)
-{
-	pthread_mutex_lock(&w->s->idlock);
-	w->request_id[0] = '\0';
-	pthread_cond_broadcast(&w->s->idcond);
-	pthread_mutex_unlock(&w->s->idlock);
-}
-
-/* ---- issuance ---- */
-
-ik_status sg_draw_serial(sg_server *s, sg_leaf *leaf)
-{
-	uint8_t r[SERIAL_BYTES];
-
-	for (int tries = 0; tries < 8; tries++) {
-		int used;
-		if (RAND_bytes(r, sizeof(r)) != 1)
-			return IK_ERR_CRYPTO;
-		if (r[0] == 0)
-			continue; /* keep the encoding minimal and the length fixed */
-		leaf->serial_len = 0;
-		if (r[0] & 0x80)
-			leaf->serial[leaf->serial_len++] = 0; /* positive */
-		memcpy(leaf->serial + leaf->serial_len, r, sizeof(r));
-		leaf->serial_len += sizeof(r);
-		used = sg_ledger_serial_used(s->ledger, leaf->serial, leaf->serial_len);
-		if (used < 0)
-			return IK_ERR_LEDGER;
-		if (used == 0)
-			return IK_OK;
-	}
-	return IK_ERR_INTERNAL;
-}
-
-/* "C=JP, O=Example, CN=alice" for the ledger and logs (RFC 4514-style escaping). */
-static void subject_text(const sg_leaf *leaf, char *out, size_t outsz)
-{
-	static const char *const names[PROTO_ATTR_MAX + 1] = {
-		"", "CN", "O", "OU", "L", "ST", "C", "serialNumber",
-	};
-	size_t o = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < leaf->nsubject && o + 4 < outsz; i++) {
-		const char *v = leaf->subject[i].value;
-		int n = snprintf(out + o, outsz - o, "%s%s=", i ? ", " : "",
-		    names[leaf->subject[i].type]);
-		if (n < 0 || (size_t)n >= outsz - o)
-			break;
-		o += (size_t)n;
-		for (; *v != '\0' && o + 3 < outsz; v++) {
-			if (strchr(",+\"\\<>;=", *v) != NULL)
-				out[o++] = '\\';
-			out[o++] = *v;
-		}
-		out[o] = '\0';
-	}
-}
-
-/* Validity of a recorded TBS (for a retried request id). */
-static ik_status tbs_validity(const uint8_t *tbs, size_t n, int64_t *nb, int64_t *na)
-{
-	ik_buf b, in, val;
-	const uint8_t *v;
-	size_t len;
-	uint8_t tag;
-	ik_status st;
-
-	ik_buf_view(&b, tbs, n);
-	if ((st = der_get_expect(&b, DER_SEQUENCE, &v, &len)) != IK_OK)
-		return st;
-	ik_buf_view(&in, v, len);
-	for (int i = 0; i < 4; i++) /* version, serial, signature, issuer */
-		if ((st = der_get_tlv(&in, &tag, &v, &len)) != IK_OK)
-			return st;
-	if ((st = der_get_expect(&in, DER_SEQUENCE, &v, &len)) != IK_OK)
-		return st;
-	ik_buf_view(&val, v, len);
-	if ((st = der_get_tlv(&val, &tag, &v, &len)) != IK_OK ||
-	    (st = der_parse_time(tag, v, len, nb)) != IK_OK ||
-	    (st = der_get_tlv(&val, &tag, &v, &len)) != IK_OK ||
-	    (st = der_parse_time(tag, v, len, na)) != IK_OK)
-		return st;
-	return IK_OK;
-}
-
-/* Lint the TBS in w->tbs, sign exactly those bytes in the HSM, assemble into w->cert. */
-static ik_status sign_tbs(sg_worker *w, const sg_profile *p, const sg_leaf *leaf,
-    proto_error *err)
-{
-	sg_server *s = w->s;
-	uint8_t sig[SIG_MAX];
-	size_t siglen = sizeof(sig);
-	ik_status st;
-
-	st = sg_lint_tbs(&s->ca, p, leaf, ik_buf_ptr(&w->tbs), ik_buf_remaining(&w->tbs),
-	    err->detail, sizeof(err->detail));
-	if (st != IK_OK) {
-		ik_log(LOG_ERR, "pre-issuance lint refused a certificate: %s", err->detail);
-		return st;
-	}
-	st = hsm_sign(s->hsm, s->key, ik_buf_ptr(&w->tbs), ik_buf_remaining(&w->tbs), sig, &siglen);
-	if (st != IK_OK) {
-		snprintf(err->detail, sizeof(err->detail), "HSM: %s", ik_status_str(st));
-		return st;
-	}
-	ik_buf_reset(&w->cert);
-	return sg_signed_assemble(s->ca.sig, ik_buf_ptr(&w->tbs), ik_buf_remaining(&w->tbs), sig,
-	    siglen, &w->cert);
-}
-
-static ik_status reply_issue(sg_worker *w, const sg_leaf *leaf, const uint8_t *der, size_t len,
-    int replayed)
-{
-	proto_issue_reply r;
-
-	memset(&r, 0, sizeof(r));
-	memcpy(r.serial, leaf->serial, leaf->serial_len);
-	r.serial_len = leaf->serial_len;
-	r.cert = der;
-	r.cert_len = len;
-	r.replayed = (uint8_t)replayed;
-	return proto_encode_issue_reply(&w->reply, &r);
-}
-
-/* A request id seen before: same request -> the same certificate (signing it now if the
- * signer died between intent and certificate); a different request -> refused. */
-static ik_status issue_again(sg_worker *w, const sg_profile *p, sg_leaf *leaf, sg_issued *prev,
-    proto_error *err)
-{
-	sg_server *s = w->s;
-	ik_status st;
-
-	memcpy(leaf->serial, prev->serial, prev->serial_len);
-	leaf->serial_len = prev->serial_len;
-	if (tbs_validity(prev->tbs, prev->tbs_len, &leaf->not_before, &leaf->not_after) != IK_OK)
-		return IK_ERR_LEDGER;
-	ik_buf_reset(&w->tbs);
-	if ((st = sg_tbs_build(&s->ca, p, leaf, &w->tbs)) != IK_OK)
-		return st;
-	if (ik_buf_remaining(&w->tbs) != prev->tbs_len ||
-	    memcmp(ik_buf_ptr(&w->tbs), prev->tbs, prev->tbs_len) != 0) {
-		snprintf(err->detail, sizeof(err->detail),
-		    "request id %s was already used for a different request", w->request_id);
-		return IK_ERR_EXISTS;
-	}
-	if (prev->der != NULL)
-		return reply_issue(w, leaf, prev->der, prev->der_len, 1);
-	ik_log(LOG_NOTICE, "request %s: completing an interrupted issuance", w->request_id);
-	if ((st = sign_tbs(w, p, leaf, err)) != IK_OK)
-		return st;
-	if ((st = sg_ledger_record_cert(s->ledger, w->request_id, ik_buf_ptr(&w->cert),
-	    ik_buf_remaining(&w->cert))) != IK_OK)
-		return st;
-	return reply_issue(w, leaf, ik_buf_ptr(&w->cert), ik_buf_remaining(&w->cert), 1);
-}
-
-static ik_status issue_new(sg_worker *w, const sg_profile *p, sg_leaf *leaf, proto_error *err)
-{
-	sg_server *s = w->s;
-	char subject[512];
-	ik_status st;
-
-	if ((st = sg_draw_serial(s, leaf)) != IK_OK)
-		return st;
-	ik_buf_reset(&w->tbs);
-	if ((st = sg_tbs_build(&s->ca, p, leaf, &w->tbs)) != IK_OK)
-		return st;
-	subject_text(leaf, subject, sizeof(subject));
-	/* Lint before the intent is recorded, so a refused TBS leaves no trace. */
-	st = sg_lint_tbs(&s->ca, p, leaf, ik_buf_ptr(&w->tbs), ik_buf_remaining(&w->tbs),
-	    err->detail, sizeof(err->detail));
-	if (st != IK_OK) {
-		ik_log(LOG_ERR, "pre-issuance lint refused a certificate: %s", err->detail);
-		return st;
-	}
-	st = sg_ledger_record_intent(s->ledger, w->request_id, leaf->serial, leaf->serial_len,
-	    p->name, subject, leaf->not_before, leaf->not_after, ik_buf_ptr(&w->tbs),
-	    ik_buf_remaining(&w->tbs));
-	if (st != IK_OK)
-		return st;
-	fault(s, "crash-after-intent");
-	if ((st = sign_tbs(w, p, leaf, err)) != IK_OK)
-		return st;
-	fault(s, "crash-after-sign");
-	st = sg_ledger_record_cert(s->ledger, w->request_id, ik_buf_ptr(&w->cert),
-	    ik_buf_remaining(&w->cert));
-	if (st != IK_OK)
-		return st;
-	fault(s, "crash-after-commit");
-	return reply_issue(w, leaf, ik_buf_ptr(&w->cert), ik_buf_remaining(&w->cert), 0);
-}
-
-static ik_status do_issue(sg_worker *w, const uint8_t *body, size_t len, proto_error *err)
-{
-	sg_server *s = w->s;
-	proto_issue req;
-	sg_leaf leaf;
-	sg_issued prev;
-	const sg_profile *p;
-	ik_status st;
-
-	if ((st = proto_decode_issue(body, len, &req)) != IK_OK) {
-		snprintf(err->detail, sizeof(err->detail), "issue: %s", ik_status_str(st));
-		return st;
-	}
-	if (strncmp(req.request_id, SG_OWN_ID_PREFIX, strlen(SG_OWN_ID_PREFIX)) == 0) {
-		snprintf(err->detail, sizeof(err->detail), "request ids beginning with '%s' are the "
-		    "signer's own", SG_OWN_ID_PREFIX);
-		return IK_ERR_PROTO_FIELD;
-	}
-	p = sg_config_profile(&s->cfg, req.profile);
-	if (p == NULL) {
-		snprintf(err->detail, sizeof(err->detail), "unknown profile '%s'", req.profile);
-		return IK_ERR_POLICY_PROFILE;
-	}
-	memset(&leaf, 0, sizeof(leaf));
-	st = sg_profile_check(p, &req, now_s(), s->ca.not_after, &leaf, err->detail,
-	    sizeof(err->detail));
-	if (st != IK_OK)
-		return st;
-	if (!hsm_available(s->hsm) && hsm_probe(s->hsm) != IK_OK) {
-		snprintf(err->detail, sizeof(err->detail), "HSM unavailable: try again later");
-		return IK_ERR_HSM_UNAVAILABLE;
-	}
-	id_enter(w, req.request_id);
-	memset(&prev, 0, sizeof(prev));
-	st = sg_ledger_find_request(s->ledger, req.request_id, &prev);
-	if (st == IK_OK)
-		st = issue_again(w, p, &leaf, &prev, err);
-	else if (st == IK_ERR_NOT_FOUND)
-		st = issue_new(w, p, &leaf, err);
-	sg_issued_cleanup(&prev);
-	id_leave(w);
-	return st;
 }
 
 /* ---- revocation ---- */
@@ -343,60 +70,43 @@ static ik_status do_event(sg_worker *w, uint16_t type, const uint8_t *body, size
 
 /* ---- CRL ---- */
 
-/* Caller holds crl_lock. */
+/* Caller holds crl_build_lock (every writer of the CRL fields holds it, so they can be
+ * read here without crl_lock). */
 static ik_status crl_build(sg_server *s, uint64_t gen)
 {
-	sg_ledger_cursor *cur = NULL;
-	uint8_t sig[SIG_MAX], md[32];
-	size_t siglen = sizeof(sig), count = 0;
+	sg_crl_hsm hk = { .h = s->hsm, .k = s->key };
+	const sg_crl_key key = { .with = sg_crl_hsm_with, .arg = &hk };
 	int64_t now = now_s();
 	uint64_t number = sg_ledger_crl_last(s->ledger);
-	uint8_t *der;
+	sg_crl *c = NULL, *old;
 	ik_status st;
+	/* A rebuild for age alone (nothing changed) reads every entry again instead of
+	 * merging the changes into the last list: the lists never drift from the ledger. */
+	int full = s->crl == NULL || gen == s->crl_gen;
 
 	if (number < s->crl_number)
 		number = s->crl_number;
 	number++;
-	if ((st = sg_ledger_crl_open(s->ledger, &cur, &count)) != IK_OK)
-		return st;
-	ik_buf_reset(&s->crl_tbs);
-	st = sg_crl_tbs_build(&s->ca, number, now, now + s->cfg.crl_lifetime, sg_ledger_crl_next, cur,
-	    count, &s->crl_tbs);
-	sg_ledger_crl_close(cur);
+	st = sg_crl_publish(&s->crl_state, s->ledger, &s->ca, &key, number, now,
+	    now + s->cfg.crl_lifetime, full, &c);
 	if (st != IK_OK)
 		return st;
-	st = hsm_sign(s->hsm, s->key, ik_buf_ptr(&s->crl_tbs), ik_buf_remaining(&s->crl_tbs), sig,
-	    &siglen);
-	if (st != IK_OK)
-		return st;
-	ik_buf_reset(&s->crl_out);
-	if ((st = sg_signed_assemble(s->ca.sig, ik_buf_ptr(&s->crl_tbs),
-	    ik_buf_remaining(&s->crl_tbs), sig, siglen, &s->crl_out)) != IK_OK)
-		return st;
-	if (EVP_Digest(ik_buf_ptr(&s->crl_out), ik_buf_remaining(&s->crl_out), md, NULL,
-	    EVP_sha256(), NULL) != 1)
-		return IK_ERR_CRYPTO;
-	if ((st = sg_ledger_crl_record(s->ledger, number, now, now + s->cfg.crl_lifetime, md)) != IK_OK)
-		return st;
-	der = malloc(ik_buf_remaining(&s->crl_out));
-	if (der == NULL)
-		return IK_ERR_NOMEM;
-	memcpy(der, ik_buf_ptr(&s->crl_out), ik_buf_remaining(&s->crl_out));
-	free(s->crl_der);
-	s->crl_der = der;
-	s->crl_len = ik_buf_remaining(&s->crl_out);
+	pthread_mutex_lock(&s->crl_lock);
+	old = s->crl;
+	s->crl = c;
 	s->crl_number = number;
-	s->crl_this = now;
-	s->crl_next = now + s->cfg.crl_lifetime;
 	s->crl_gen = gen;
-	ik_log(LOG_INFO, "CRL %llu issued: %zu entries, %zu bytes", (unsigned long long)number,
-	    count, s->crl_len);
+	pthread_mutex_unlock(&s->crl_lock);
+	sg_crl_unref(old);
+	ik_log(LOG_INFO, "CRL %llu issued: %zu entries, %zu bytes (%s)", (unsigned long long)number,
+	    c->count, c->len, full ? "all entries read" : "changes merged");
 	return IK_OK;
 }
 
 static int crl_stale(const sg_server *s, uint64_t gen)
 {
-	return s->crl_der == NULL || gen != s->crl_gen || now_s() >= s->crl_this + s->cfg.crl_refresh;
+	return s->crl == NULL || gen != s->crl_gen ||
+	    now_s() >= s->crl->this_update + s->cfg.crl_refresh;
 }
 
 ik_status sg_crl_refresh(sg_server *s)
@@ -404,10 +114,10 @@ ik_status sg_crl_refresh(sg_server *s)
 	uint64_t gen = atomic_load(&s->rev_gen); /* read before the ledger: later events rebuild */
 	ik_status st = IK_OK;
 
-	pthread_mutex_lock(&s->crl_lock);
+	pthread_mutex_lock(&s->crl_build_lock);
 	if (crl_stale(s, gen))
 		st = crl_build(s, gen);
-	pthread_mutex_unlock(&s->crl_lock);
+	pthread_mutex_unlock(&s->crl_build_lock);
 	return st;
 }
 
@@ -443,6 +153,7 @@ static ik_status do_get_crl(sg_worker *w, proto_error *err)
 {
 	sg_server *s = w->s;
 	proto_crl_reply r;
+	sg_crl *c;
 	ik_status st = sg_crl_refresh(s);
 
 	if (st != IK_OK) {
@@ -450,15 +161,22 @@ static ik_status do_get_crl(sg_worker *w, proto_error *err)
 		return st;
 	}
 	pthread_mutex_lock(&s->crl_lock);
-	r.crl_number = s->crl_number;
-	r.this_update = (uint64_t)s->crl_this;
-	r.next_update = (uint64_t)s->crl_next;
-	r.crl = s->crl_der;
-	r.crl_len = s->crl_len;
-	ik_buf_reset(&w->reply);
-	st = proto_encode_crl_reply(&w->reply, &r);
+	c = sg_crl_ref(s->crl);
 	pthread_mutex_unlock(&s->crl_lock);
-	return st;
+	if (c == NULL)
+		return IK_ERR_INTERNAL;
+	memset(&r, 0, sizeof(r));
+	r.crl_number = c->number;
+	r.this_update = (uint64_t)c->this_update;
+	r.next_update = (uint64_t)c->next_update;
+	r.crl_len = c->len;
+	ik_buf_reset(&w->reply);
+	if ((st = proto_encode_crl_reply_head(&w->reply, &r)) != IK_OK) {
+		sg_crl_unref(c);
+		return st;
+	}
+	w->reply_crl = c; /* serve.c sends its bytes after the reply and drops the reference */
+	return IK_OK;
 }
 
 static ik_status do_get_chain(sg_worker *w)
@@ -492,14 +210,17 @@ static ik_status do_status(sg_worker *w)
 	return proto_encode_status_reply(&w->reply, &r);
 }
 
-ik_status sg_dispatch(sg_worker *w, uint16_t type, const uint8_t *body, size_t len,
-    proto_error *err)
+ik_status sg_dispatch(sg_worker *w, sg_job *j, proto_error *err, int *parked)
 {
+	const uint16_t type = j->h.type;
+	const uint8_t *body = j->body;
+	const size_t len = j->len;
 	ik_status st;
 
+	*parked = 0;
 	switch (type) {
 	case PROTO_ISSUE:
-		return do_issue(w, body, len, err);
+		return sg_issue_step(w, j, err, parked);
 	case PROTO_REVOKE:
 	case PROTO_HOLD:
 	case PROTO_RELEASE:

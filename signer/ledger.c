@@ -13,6 +13,8 @@
 #include "log.h"
 
 #define READERS 4
+#define GROUP_BUSY 16            /* a batch this large means load: the next commit */
+#define GROUP_WAIT_NS 1000000    /* waits this long for more to join it */
 
 static const char *const migrations[] = {
 	/* 1: the ledger */
@@ -65,7 +67,10 @@ typedef struct ledger_op {
 	uint8_t state;                /* out: new state */
 	ik_status result;
 	int done;
-	pthread_cond_t cv;            /* the caller's own wake-up: no thundering herd */
+	pthread_cond_t *cv;           /* the caller's own wake-up (no thundering herd); NULL:
+	                               * not the op its caller waits on */
+	sg_ledger_done done_fn;       /* asynchronous: called once durable, then the op is freed */
+	void *done_arg;
 	struct ledger_op *next;
 } ledger_op;
 
@@ -93,6 +98,7 @@ struct sg_ledger {
 struct sg_ledger_cursor {
 	sqlite3 *db;
 	sqlite3_stmt *st;
+	int delta;    /* changes since a mark: a 4th column says "no longer on the CRL" */
 	int done;     /* stepping past SQLITE_DONE would restart the query */
 };
 
@@ -349,41 +355,99 @@ static void run_batch(sg_ledger *l, ledger_op *batch)
 static void *committer_main(void *arg)
 {
 	sg_ledger *l = arg;
+	int busy = 0;
+	size_t n;
 
 	for (;;) {
-		ledger_op *batch, *o;
+		ledger_op *batch, *o, *async = NULL, **async_tail = &async;
 
 		pthread_mutex_lock(&l->qlock);
 		while (l->qhead == NULL && !l->stopping)
 			pthread_cond_wait(&l->qcond, &l->qlock);
+		if (busy && !l->stopping) {
+			/* Under load, give the others a moment to join this commit: fewer, larger
+			 * transactions cost less per row (one fsync, each page written once). */
+			struct timespec ts = { 0, GROUP_WAIT_NS };
+			pthread_mutex_unlock(&l->qlock);
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&l->qlock);
+		}
 		batch = l->qhead;
 		l->qhead = l->qtail = NULL;
 		pthread_mutex_unlock(&l->qlock);
 		if (batch == NULL)
 			return NULL; /* stopping, queue drained */
+		n = 0;
+		for (o = batch; o != NULL && n < GROUP_BUSY; o = o->next)
+			n++;
+		busy = n >= GROUP_BUSY;
 		run_batch(l, batch);
 		pthread_mutex_lock(&l->qlock);
 		for (o = batch; o != NULL;) {
 			ledger_op *next = o->next;
-			o->done = 1; /* o may vanish once done is seen and qlock released */
-			pthread_cond_signal(&o->cv);
+			pthread_cond_t *cv = o->cv;
+			if (o->done_fn != NULL) {
+				o->next = NULL; /* ours until its callback has run; kept in order */
+				*async_tail = o;
+				async_tail = &o->next;
+			} else {
+				o->done = 1; /* o may vanish once done is seen and qlock released */
+				if (cv != NULL)
+					pthread_cond_signal(cv);
+			}
 			o = next;
 		}
 		pthread_mutex_unlock(&l->qlock);
+		while (async != NULL) {
+			o = async;
+			async = o->next;
+			o->done_fn(o->done_arg, o->result);
+			free(o);
+		}
 	}
 }
 
-/* Queue one operation and wait until it is durable (or refused). */
-static ik_status submit(sg_ledger *l, ledger_op *o)
+/* Queue a chain of n operations (linked through next) and wait until the last one is
+ * durable (or refused): the committer runs a chain in one transaction and marks all of it
+ * done under one hold of qlock, so the others are done too. */
+static ik_status submit_chain(sg_ledger *l, ledger_op *first, ledger_op *last)
 {
-	o->done = 0;
-	o->next = NULL;
-	if (pthread_cond_init(&o->cv, NULL) != 0)
+	pthread_cond_t cv;
+
+	if (pthread_cond_init(&cv, NULL) != 0)
 		return IK_ERR_INTERNAL;
+	last->cv = &cv;
 	pthread_mutex_lock(&l->qlock);
 	if (l->stopping) {
 		pthread_mutex_unlock(&l->qlock);
-		pthread_cond_destroy(&o->cv);
+		pthread_cond_destroy(&cv);
+		return IK_ERR_STATE;
+	}
+	if (l->qtail != NULL)
+		l->qtail->next = first;
+	else
+		l->qhead = first;
+	l->qtail = last;
+	pthread_cond_signal(&l->qcond);
+	while (!last->done)
+		pthread_cond_wait(&cv, &l->qlock);
+	pthread_mutex_unlock(&l->qlock);
+	pthread_cond_destroy(&cv);
+	return IK_OK;
+}
+
+/* Queue one heap-allocated operation without waiting: its callback runs on the committer
+ * thread once it is durable (or refused), and the op is freed after. */
+static ik_status submit_async(sg_ledger *l, ledger_op *o, sg_ledger_done done, void *arg)
+{
+	o->done_fn = done;
+	o->done_arg = arg;
+	o->next = NULL;
+	o->cv = NULL;
+	pthread_mutex_lock(&l->qlock);
+	if (l->stopping) {
+		pthread_mutex_unlock(&l->qlock);
+		free(o);
 		return IK_ERR_STATE;
 	}
 	if (l->qtail != NULL)
@@ -392,10 +456,19 @@ static ik_status submit(sg_ledger *l, ledger_op *o)
 		l->qhead = o;
 	l->qtail = o;
 	pthread_cond_signal(&l->qcond);
-	while (!o->done)
-		pthread_cond_wait(&o->cv, &l->qlock);
 	pthread_mutex_unlock(&l->qlock);
-	pthread_cond_destroy(&o->cv);
+	return IK_OK;
+}
+
+/* Queue one operation and wait until it is durable (or refused). */
+static ik_status submit(sg_ledger *l, ledger_op *o)
+{
+	ik_status st;
+
+	o->done = 0;
+	o->next = NULL;
+	if ((st = submit_chain(l, o, o)) != IK_OK)
+		return st;
 	return o->result;
 }
 
@@ -676,50 +749,210 @@ uint64_t sg_ledger_crl_last(sg_ledger *l)
 
 /* ---- appends ---- */
 
-ik_status sg_ledger_record_intent(sg_ledger *l, const char *request_id, const uint8_t *serial,
+static ik_status make_intent(ledger_op *o, const char *request_id, const uint8_t *serial,
     size_t serial_len, const char *profile, const char *subject, int64_t not_before,
     int64_t not_after, const uint8_t *tbs, size_t tbs_len)
 {
-	ledger_op o = {
+	if (request_id == NULL || serial == NULL || profile == NULL || subject == NULL ||
+	    tbs == NULL || serial_len == 0 || serial_len > PROTO_MAX_SERIAL || tbs_len == 0 ||
+	    tbs_len > INT32_MAX)
+		return IK_ERR_ARG;
+	*o = (ledger_op){
 		.kind = OP_INTENT, .request_id = request_id, .serial = serial, .serial_len = serial_len,
 		.profile = profile, .subject = subject, .t1 = not_before, .t2 = not_after,
 		.blob = tbs, .blob_len = tbs_len,
 	};
-
-	if (serial_len == 0 || serial_len > PROTO_MAX_SERIAL || tbs_len == 0 || tbs_len > INT32_MAX)
-		return IK_ERR_ARG;
-	return submit(l, &o);
+	return IK_OK;
 }
 
-ik_status sg_ledger_record_cert(sg_ledger *l, const char *request_id, const uint8_t *der,
+static ik_status make_cert(ledger_op *o, const char *request_id, const uint8_t *der,
     size_t der_len)
 {
-	ledger_op o = { .kind = OP_CERT, .request_id = request_id, .blob = der, .blob_len = der_len };
-
-	if (der_len == 0 || der_len > INT32_MAX)
+	if (request_id == NULL || der == NULL || der_len == 0 || der_len > INT32_MAX)
 		return IK_ERR_ARG;
-	return submit(l, &o);
+	*o = (ledger_op){ .kind = OP_CERT, .request_id = request_id, .blob = der, .blob_len = der_len };
+	return IK_OK;
 }
 
-ik_status sg_ledger_event(sg_ledger *l, const uint8_t *serial, size_t n, sg_event kind,
-    uint8_t reason, int64_t when, uint8_t *state)
+static ik_status make_event(ledger_op *o, const uint8_t *serial, size_t n, sg_event kind,
+    uint8_t reason, int64_t when)
 {
-	ledger_op o = { .kind = OP_EVENT, .serial = serial, .serial_len = n, .ev = (int)kind,
-		.reason = reason, .t1 = when };
-	ik_status st;
-
-	if (n == 0 || n > PROTO_MAX_SERIAL || kind < SG_EV_REVOKE || kind > SG_EV_RELEASE ||
-	    when < 0)
+	if (serial == NULL || n == 0 || n > PROTO_MAX_SERIAL || kind < SG_EV_REVOKE ||
+	    kind > SG_EV_RELEASE || when < 0)
 		return IK_ERR_ARG;
 	/* RFC 5280 5.3.1: a full CRL never says removeFromCRL (8); 7 is unused; certificateHold
 	 * (6) is what HOLD records; release and hold take no reason of their own. */
 	if (kind == SG_EV_REVOKE && (reason > 10 || reason == 6 || reason == 7 || reason == 8))
 		return IK_ERR_POLICY_REASON;
-	if (kind != SG_EV_REVOKE)
-		o.reason = 0;
+	*o = (ledger_op){ .kind = OP_EVENT, .serial = serial, .serial_len = n, .ev = (int)kind,
+		.reason = kind == SG_EV_REVOKE ? reason : 0, .t1 = when };
+	return IK_OK;
+}
+
+ik_status sg_ledger_record_intent(sg_ledger *l, const char *request_id, const uint8_t *serial,
+    size_t serial_len, const char *profile, const char *subject, int64_t not_before,
+    int64_t not_after, const uint8_t *tbs, size_t tbs_len)
+{
+	ledger_op o;
+	ik_status st = make_intent(&o, request_id, serial, serial_len, profile, subject,
+	    not_before, not_after, tbs, tbs_len);
+
+	return st != IK_OK ? st : submit(l, &o);
+}
+
+ik_status sg_ledger_record_cert(sg_ledger *l, const char *request_id, const uint8_t *der,
+    size_t der_len)
+{
+	ledger_op o;
+	ik_status st = make_cert(&o, request_id, der, der_len);
+
+	return st != IK_OK ? st : submit(l, &o);
+}
+
+ik_status sg_ledger_intent_async(sg_ledger *l, const char *request_id, const uint8_t *serial,
+    size_t serial_len, const char *profile, const char *subject, int64_t not_before,
+    int64_t not_after, const uint8_t *tbs, size_t tbs_len, sg_ledger_done done, void *arg)
+{
+	ledger_op *o = malloc(sizeof(*o));
+	ik_status st;
+
+	if (o == NULL)
+		return IK_ERR_NOMEM;
+	if (done == NULL || (st = make_intent(o, request_id, serial, serial_len, profile, subject,
+	    not_before, not_after, tbs, tbs_len)) != IK_OK) {
+		free(o);
+		return done == NULL ? IK_ERR_ARG : st;
+	}
+	return submit_async(l, o, done, arg);
+}
+
+ik_status sg_ledger_cert_async(sg_ledger *l, const char *request_id, const uint8_t *der,
+    size_t der_len, sg_ledger_done done, void *arg)
+{
+	ledger_op *o = malloc(sizeof(*o));
+	ik_status st;
+
+	if (o == NULL)
+		return IK_ERR_NOMEM;
+	if (done == NULL || (st = make_cert(o, request_id, der, der_len)) != IK_OK) {
+		free(o);
+		return done == NULL ? IK_ERR_ARG : st;
+	}
+	return submit_async(l, o, done, arg);
+}
+
+ik_status sg_ledger_event(sg_ledger *l, const uint8_t *serial, size_t n, sg_event kind,
+    uint8_t reason, int64_t when, uint8_t *state)
+{
+	ledger_op o;
+	ik_status st = make_event(&o, serial, n, kind, reason, when);
+
+	if (st != IK_OK)
+		return st;
 	st = submit(l, &o);
 	if (st == IK_OK && state != NULL)
 		*state = o.state;
+	return st;
+}
+
+/* ---- batches ---- */
+
+struct sg_ledger_batch {
+	ledger_op *ops;
+	size_t n, max;
+};
+
+ik_status sg_ledger_batch_new(size_t max, sg_ledger_batch **out)
+{
+	sg_ledger_batch *b;
+
+	*out = NULL;
+	if (max == 0 || max > SIZE_MAX / sizeof(ledger_op))
+		return IK_ERR_ARG;
+	if ((b = calloc(1, sizeof(*b))) == NULL || (b->ops = calloc(max, sizeof(ledger_op))) == NULL) {
+		free(b);
+		return IK_ERR_NOMEM;
+	}
+	b->max = max;
+	*out = b;
+	return IK_OK;
+}
+
+void sg_ledger_batch_free(sg_ledger_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->ops);
+	free(b);
+}
+
+size_t sg_ledger_batch_len(const sg_ledger_batch *b)
+{
+	return b->n;
+}
+
+ik_status sg_ledger_batch_intent(sg_ledger_batch *b, const char *request_id,
+    const uint8_t *serial, size_t serial_len, const char *profile, const char *subject,
+    int64_t not_before, int64_t not_after, const uint8_t *tbs, size_t tbs_len)
+{
+	ik_status st;
+
+	if (b->n == b->max)
+		return IK_ERR_BUSY;
+	if ((st = make_intent(&b->ops[b->n], request_id, serial, serial_len, profile, subject,
+	    not_before, not_after, tbs, tbs_len)) != IK_OK)
+		return st;
+	b->n++;
+	return IK_OK;
+}
+
+ik_status sg_ledger_batch_cert(sg_ledger_batch *b, const char *request_id, const uint8_t *der,
+    size_t der_len)
+{
+	ik_status st;
+
+	if (b->n == b->max)
+		return IK_ERR_BUSY;
+	if ((st = make_cert(&b->ops[b->n], request_id, der, der_len)) != IK_OK)
+		return st;
+	b->n++;
+	return IK_OK;
+}
+
+ik_status sg_ledger_batch_event(sg_ledger_batch *b, const uint8_t *serial, size_t n,
+    sg_event kind, uint8_t reason, int64_t when)
+{
+	ik_status st;
+
+	if (b->n == b->max)
+		return IK_ERR_BUSY;
+	if ((st = make_event(&b->ops[b->n], serial, n, kind, reason, when)) != IK_OK)
+		return st;
+	b->n++;
+	return IK_OK;
+}
+
+ik_status sg_ledger_batch_commit(sg_ledger *l, sg_ledger_batch *b, size_t *failed)
+{
+	ik_status st;
+
+	if (failed != NULL)
+		*failed = SIZE_MAX;
+	if (b->n == 0)
+		return IK_OK;
+	for (size_t i = 0; i < b->n; i++) {
+		b->ops[i].done = 0;
+		b->ops[i].cv = NULL;
+		b->ops[i].next = i + 1 < b->n ? &b->ops[i + 1] : NULL;
+	}
+	st = submit_chain(l, &b->ops[0], &b->ops[b->n - 1]);
+	for (size_t i = 0; i < b->n && st == IK_OK; i++)
+		if (b->ops[i].result != IK_OK) {
+			st = b->ops[i].result;
+			if (failed != NULL)
+				*failed = i;
+		}
+	b->n = 0;
 	return st;
 }
 
@@ -732,38 +965,80 @@ ik_status sg_ledger_crl_record(sg_ledger *l, uint64_t number, int64_t this_updat
 	return submit(l, &o);
 }
 
-/* ---- the CRL cursor: its own connection and read transaction ---- */
+/* ---- the CRL cursors: each its own connection and read transaction (one snapshot) ---- */
 
-ik_status sg_ledger_crl_open(sg_ledger *l, sg_ledger_cursor **out, size_t *count)
+/* One integer from a query in the cursor's snapshot. */
+static ik_status cursor_int(sg_ledger_cursor *c, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *q = NULL;
+	ik_status st = IK_ERR_LEDGER;
+
+	if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW) {
+		*out = sqlite3_column_int64(q, 0);
+		st = IK_OK;
+	}
+	sqlite3_finalize(q);
+	return st;
+}
+
+/* Open a snapshot; count (if wanted) the entries on the CRL, read the mark (the id of the
+ * last revocation event), then prepare the entry query. */
+static ik_status cursor_open(sg_ledger *l, const char *sql, int64_t since, int delta,
+    sg_ledger_cursor **out, size_t *count, int64_t *mark)
 {
 	sg_ledger_cursor *c = calloc(1, sizeof(*c));
-	sqlite3_stmt *cnt = NULL;
+	int64_t v;
 	ik_status st;
 
 	*out = NULL;
 	if (c == NULL)
 		return IK_ERR_NOMEM;
+	c->delta = delta;
 	if ((st = open_db(l->path, SQLITE_OPEN_READONLY, &c->db)) != IK_OK ||
 	    (st = exec(c->db, "BEGIN")) != IK_OK)
 		goto fail;
-	if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM status", -1, &cnt, NULL) != SQLITE_OK ||
-	    sqlite3_step(cnt) != SQLITE_ROW) {
+	if (count != NULL) {
+		if ((st = cursor_int(c, "SELECT count(*) FROM status", &v)) != IK_OK)
+			goto fail;
+		*count = (size_t)v;
+	}
+	if (mark != NULL &&
+	    (st = cursor_int(c, "SELECT coalesce(max(id), 0) FROM events", mark)) != IK_OK)
+		goto fail;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &c->st, NULL) != SQLITE_OK ||
+	    (delta && sqlite3_bind_int64(c->st, 1, since) != SQLITE_OK)) {
 		st = IK_ERR_LEDGER;
 		goto fail;
 	}
-	*count = (size_t)sqlite3_column_int64(cnt, 0);
-	if (sqlite3_prepare_v2(c->db, "SELECT serial, at, reason FROM status ORDER BY serial", -1,
-	    &c->st, NULL) != SQLITE_OK) {
-		st = IK_ERR_LEDGER;
-		goto fail;
-	}
-	sqlite3_finalize(cnt);
 	*out = c;
 	return IK_OK;
 fail:
-	sqlite3_finalize(cnt);
 	sg_ledger_crl_close(c);
 	return st;
+}
+
+#define CRL_ALL_SQL "SELECT serial, at, reason FROM status ORDER BY serial"
+
+ik_status sg_ledger_crl_open(sg_ledger *l, sg_ledger_cursor **out, size_t *count)
+{
+	return cursor_open(l, CRL_ALL_SQL, 0, 0, out, count, NULL);
+}
+
+ik_status sg_ledger_crl_open_all(sg_ledger *l, sg_ledger_cursor **out, int64_t *mark)
+{
+	return cursor_open(l, CRL_ALL_SQL, 0, 0, out, NULL, mark);
+}
+
+ik_status sg_ledger_crl_changes(sg_ledger *l, int64_t since, sg_ledger_cursor **out,
+    int64_t *mark)
+{
+	if (since < 0)
+		return IK_ERR_ARG;
+	return cursor_open(l, "SELECT e.serial, s.at, s.reason, s.serial IS NULL"
+	    " FROM (SELECT DISTINCT serial FROM events WHERE id > ?1) e"
+	    " LEFT JOIN status s ON s.serial = e.serial ORDER BY e.serial", since, 1, out, NULL,
+	    mark);
 }
 
 long sg_ledger_crl_next(void *cursor, sg_crl_entry *out, size_t max)
@@ -785,8 +1060,17 @@ long sg_ledger_crl_next(void *cursor, sg_crl_entry *out, size_t max)
 			return -1;
 		memcpy(out[n].serial, sqlite3_column_blob(c->st, 0), (size_t)sn);
 		out[n].serial_len = (size_t)sn;
-		out[n].when = sqlite3_column_int64(c->st, 1);
-		out[n].reason = (uint8_t)sqlite3_column_int(c->st, 2);
+		out[n].removed = (uint8_t)(c->delta && sqlite3_column_int(c->st, 3) != 0);
+		if (out[n].removed) {
+			out[n].when = 0;
+			out[n].reason = 0;
+		} else {
+			int reason = sqlite3_column_int(c->st, 2);
+			if (reason < 0 || reason > 10)
+				return -1;
+			out[n].when = sqlite3_column_int64(c->st, 1);
+			out[n].reason = (uint8_t)reason;
+		}
 		n++;
 	}
 	return (long)n;

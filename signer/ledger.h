@@ -41,6 +41,17 @@ ik_status sg_ledger_record_intent(sg_ledger *l, const char *request_id, const ui
 ik_status sg_ledger_record_cert(sg_ledger *l, const char *request_id, const uint8_t *der,
     size_t der_len);
 
+/* The same two appends without waiting (the signer's issuance pipeline): done(arg, status)
+ * is called on the ledger's committer thread once the row is durable (or refused), so it
+ * must only hand the work on; the strings and bytes given must stay valid until then.  A
+ * status other than IK_OK from the call itself means done will not be called. */
+typedef void (*sg_ledger_done)(void *arg, ik_status st);
+ik_status sg_ledger_intent_async(sg_ledger *l, const char *request_id, const uint8_t *serial,
+    size_t serial_len, const char *profile, const char *subject, int64_t not_before,
+    int64_t not_after, const uint8_t *tbs, size_t tbs_len, sg_ledger_done done, void *arg);
+ik_status sg_ledger_cert_async(sg_ledger *l, const char *request_id, const uint8_t *der,
+    size_t der_len, sg_ledger_done done, void *arg);
+
 /* Revocation events.  kind: revoke / hold / release.  Allowed changes: good -> held,
  * good -> revoked, held -> good (release), held -> revoked.  Anything from revoked is
  * IK_ERR_POLICY_REVOKED; release of a good cert or hold of a held one IK_ERR_STATE;
@@ -49,16 +60,42 @@ typedef enum sg_event { SG_EV_REVOKE = 1, SG_EV_HOLD = 2, SG_EV_RELEASE = 3 } sg
 ik_status sg_ledger_event(sg_ledger *l, const uint8_t *serial, size_t n, sg_event kind,
     uint8_t reason, int64_t when, uint8_t *state);
 
+/* Many appends committed together (imports, benchmarks, test fixtures): operations queued
+ * on a batch (at most 'max' of them) are checked as the single calls check them, then run
+ * in order in one transaction by sg_ledger_batch_commit, which returns once they are
+ * durable.  The strings and bytes given must stay valid until then.  Commit returns IK_OK
+ * if every operation succeeded, else the first refusal (*failed gets its index; the
+ * others are durable all the same); the batch is empty afterwards. */
+typedef struct sg_ledger_batch sg_ledger_batch;
+ik_status sg_ledger_batch_new(size_t max, sg_ledger_batch **out);
+void sg_ledger_batch_free(sg_ledger_batch *b);
+size_t sg_ledger_batch_len(const sg_ledger_batch *b);
+ik_status sg_ledger_batch_intent(sg_ledger_batch *b, const char *request_id,
+    const uint8_t *serial, size_t serial_len, const char *profile, const char *subject,
+    int64_t not_before, int64_t not_after, const uint8_t *tbs, size_t tbs_len);
+ik_status sg_ledger_batch_cert(sg_ledger_batch *b, const char *request_id, const uint8_t *der,
+    size_t der_len);
+ik_status sg_ledger_batch_event(sg_ledger_batch *b, const uint8_t *serial, size_t n,
+    sg_event kind, uint8_t reason, int64_t when);
+ik_status sg_ledger_batch_commit(sg_ledger *l, sg_ledger_batch *b, size_t *failed);
+
 /* CRL numbers: the next one (strictly greater than any recorded), and the record of a
  * CRL that was issued. */
 ik_status sg_ledger_crl_record(sg_ledger *l, uint64_t number, int64_t this_update,
     int64_t next_update, const uint8_t *sha256);
 uint64_t sg_ledger_crl_last(sg_ledger *l);
 
-/* Entries currently on the CRL (revoked and held), streamed in serial order through
- * a cursor. */
+/* Entries currently on the CRL (revoked and held), streamed in serial order (SQLite's
+ * BLOB order: memcmp, then the shorter first) through a cursor that reads one snapshot.
+ * _open also counts them (a full scan); _open_all gives instead the snapshot's mark (the
+ * id of its last revocation event) for a later sg_ledger_crl_changes, which streams, in
+ * the same order, every serial with an event after that mark: its current entry, or one
+ * with .removed = 1 if it is no longer on the CRL (released from hold). */
 typedef struct sg_ledger_cursor sg_ledger_cursor;
 ik_status sg_ledger_crl_open(sg_ledger *l, sg_ledger_cursor **c, size_t *count);
+ik_status sg_ledger_crl_open_all(sg_ledger *l, sg_ledger_cursor **c, int64_t *mark);
+ik_status sg_ledger_crl_changes(sg_ledger *l, int64_t since, sg_ledger_cursor **c,
+    int64_t *mark);
 long sg_ledger_crl_next(void *cursor, sg_crl_entry *out, size_t max); /* an sg_crl_source */
 void sg_ledger_crl_close(sg_ledger_cursor *c);
 

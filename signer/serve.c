@@ -23,6 +23,7 @@
 #define CONN_MAX 64            /* connections at once */
 #define WRITE_TIMEOUT_MS 5000
 #define FRAME_TIMEOUT_MS 10000 /* a frame begun must be complete within this */
+#define SMALL_REPLY 8192       /* replies up to this size go out in one send */
 
 struct sg_conn {
 	int fd;
@@ -36,14 +37,6 @@ struct sg_conn {
 	atomic_int refs;      /* 1 for the main thread while alive, +1 per queued job */
 	atomic_int inflight;
 	sg_conn *next;
-};
-
-struct sg_job {
-	sg_conn *c;
-	proto_header h;
-	uint8_t *body;
-	size_t len;
-	sg_job *next;
 };
 
 static void conn_unref(sg_conn *c)
@@ -98,21 +91,48 @@ static ik_status write_all(int fd, const uint8_t *p, size_t n)
 	return IK_OK;
 }
 
+/* The bytes of a CRL, read from its file a piece at a time. */
+static ik_status write_crl(int fd, const sg_crl *crl)
+{
+	uint8_t chunk[32768];
+	ik_status st = IK_OK;
+
+	for (size_t off = 0; off < crl->len && st == IK_OK;) {
+		size_t k = crl->len - off < sizeof(chunk) ? crl->len - off : sizeof(chunk);
+		if ((st = sg_crl_read(crl, off, chunk, k)) == IK_OK)
+			st = write_all(fd, chunk, k);
+		off += k;
+	}
+	return st;
+}
+
+/* One frame: the body, then (GET_CRL) the CRL's bytes if crl is not NULL. */
 static ik_status conn_send(sg_conn *c, uint16_t type, uint32_t id, const uint8_t *body,
-    size_t len)
+    size_t len, const sg_crl *crl)
 {
 	uint8_t hdr[PROTO_HDR_LEN];
 	proto_header h = { .version = PROTO_VERSION, .type = type, .id = id };
+	size_t total = len;
 	ik_status st;
 
-	if (len > PROTO_MAX_REPLY)
+	if ((crl != NULL && ik_size_add(len, crl->len, &total) != 0) || total > PROTO_MAX_REPLY)
 		return IK_ERR_INTERNAL;
-	h.len = (uint32_t)len;
+	h.len = (uint32_t)total;
 	proto_header_encode(hdr, &h);
 	pthread_mutex_lock(&c->wlock);
-	st = write_all(c->fd, hdr, sizeof(hdr));
-	if (st == IK_OK && len > 0)
-		st = write_all(c->fd, body, len);
+	if (len <= SMALL_REPLY) { /* one send for a small frame (most replies) */
+		uint8_t frame[PROTO_HDR_LEN + SMALL_REPLY];
+		memcpy(frame, hdr, sizeof(hdr));
+		if (len > 0)
+			memcpy(frame + sizeof(hdr), body, len);
+		st = write_all(c->fd, frame, sizeof(hdr) + len);
+	} else {
+		st = write_all(c->fd, hdr, sizeof(hdr));
+		if (st == IK_OK)
+			st = write_all(c->fd, body, len);
+	}
+	if (st == IK_OK && crl != NULL)
+		st = write_crl(c->fd, crl);
 	pthread_mutex_unlock(&c->wlock);
 	if (st != IK_OK)
 		shutdown(c->fd, SHUT_RDWR); /* the main thread sees the hang-up and drops it */
@@ -130,7 +150,7 @@ static void conn_send_error(sg_conn *c, uint32_t id, ik_status st, const char *d
 			*d = '?';
 	ik_buf_init(&b, PROTO_MAX_DETAIL + 64);
 	if (proto_encode_error(&b, &e) == IK_OK)
-		(void)conn_send(c, PROTO_ERROR, id, ik_buf_ptr(&b), ik_buf_remaining(&b));
+		(void)conn_send(c, PROTO_ERROR, id, ik_buf_ptr(&b), ik_buf_remaining(&b), NULL);
 	ik_buf_cleanup(&b);
 }
 
@@ -149,13 +169,13 @@ static void queue_push(sg_server *s, sg_job *j)
 	pthread_mutex_unlock(&s->qlock);
 }
 
-/* NULL when stopping and the queue is drained. */
+/* NULL when stopping, the queue is drained and no job is parked (a parked job comes back). */
 static sg_job *queue_pop(sg_server *s)
 {
 	sg_job *j;
 
 	pthread_mutex_lock(&s->qlock);
-	while (s->qhead == NULL && !atomic_load(&s->stopping))
+	while (s->qhead == NULL && !(atomic_load(&s->stopping) && s->parked == 0))
 		pthread_cond_wait(&s->qcond, &s->qlock);
 	j = s->qhead;
 	if (j != NULL) {
@@ -166,6 +186,36 @@ static sg_job *queue_pop(sg_server *s)
 	}
 	pthread_mutex_unlock(&s->qlock);
 	return j;
+}
+
+void sg_job_park(sg_server *s)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->parked++;
+	pthread_mutex_unlock(&s->qlock);
+}
+
+void sg_job_unpark(sg_server *s)
+{
+	pthread_mutex_lock(&s->qlock);
+	s->parked--;
+	pthread_cond_broadcast(&s->qcond); /* stopping workers may be waiting for this */
+	pthread_mutex_unlock(&s->qlock);
+}
+
+void sg_job_resume(sg_server *s, sg_job *j)
+{
+	j->next = NULL;
+	pthread_mutex_lock(&s->qlock);
+	s->parked--;
+	if (s->qtail != NULL)
+		s->qtail->next = j;
+	else
+		s->qhead = j;
+	s->qtail = j;
+	s->qlen++;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
 }
 
 static void job_free(sg_job *j)
@@ -185,19 +235,30 @@ static void *worker_main(void *arg)
 	while ((j = queue_pop(s)) != NULL) {
 		proto_error err;
 		ik_status st;
+		int parked = 0;
 
 		memset(&err, 0, sizeof(err));
 		ik_buf_reset(&w->reply);
-		st = sg_dispatch(w, j->h.type, j->body, j->len, &err);
+		st = sg_dispatch(w, j, &err, &parked);
+		if (parked)
+			continue; /* j belongs to whoever resumes it now: not touched here again */
 		if (st == IK_OK)
 			(void)conn_send(j->c, (uint16_t)(j->h.type | PROTO_REPLY), j->h.id,
-			    ik_buf_ptr(&w->reply), ik_buf_remaining(&w->reply));
+			    ik_buf_ptr(&w->reply), ik_buf_remaining(&w->reply), w->reply_crl);
 		else
 			conn_send_error(j->c, j->h.id, st, err.detail[0] != '\0' ? err.detail : NULL);
-		atomic_fetch_sub(&j->c->inflight, 1);
+		sg_crl_unref(w->reply_crl);
+		w->reply_crl = NULL;
+		/* a connection at its limit is not read: tell the main thread it may read again */
+		if (atomic_fetch_sub(&j->c->inflight, 1) >= CONN_MAX_INFLIGHT)
+			wake_main(s);
 		conn_unref(j->c);
 		job_free(j);
-		wake_main(s); /* the connection may read again */
+		if (atomic_load(&s->stopping)) { /* the last parked job may have gone: let the */
+			pthread_mutex_lock(&s->qlock); /* other workers see it */
+			pthread_cond_broadcast(&s->qcond);
+			pthread_mutex_unlock(&s->qlock);
+		}
 	}
 	return NULL;
 }
@@ -227,7 +288,7 @@ static void handle_hello(sg_server *s, sg_conn *c, const proto_header *h, const 
 	ik_buf_init(&b, 256);
 	if (proto_encode_hello_reply(&b, &r) == IK_OK &&
 	    conn_send(c, PROTO_HELLO | PROTO_REPLY, h->id, ik_buf_ptr(&b),
-	        ik_buf_remaining(&b)) == IK_OK) {
+	        ik_buf_remaining(&b), NULL) == IK_OK) {
 		if (!c->hello)
 			ik_log(LOG_INFO, "peer uid %u pid %d: hello (%s)", (unsigned)c->uid, (int)c->pid,
 			    m.peer);
@@ -566,9 +627,8 @@ static ik_status start_threads(sg_server *s)
 		sg_worker *w = &s->workers[i];
 		w->s = s;
 		w->index = i;
-		ik_buf_init(&w->tbs, 64 * 1024);
-		ik_buf_init(&w->cert, 64 * 1024);
 		ik_buf_init(&w->reply, PROTO_MAX_REPLY);
+		ik_buf_init(&w->cert, PROTO_MAX_REPLY);
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			s->nworkers = i;
 			return IK_ERR_INTERNAL;
@@ -595,11 +655,11 @@ ik_status sg_server_new(const sg_config *cfg, sg_server **out)
 	pthread_mutex_init(&s->qlock, NULL);
 	pthread_cond_init(&s->qcond, NULL);
 	pthread_mutex_init(&s->idlock, NULL);
-	pthread_cond_init(&s->idcond, NULL);
+	pthread_mutex_init(&s->crl_build_lock, NULL);
 	pthread_mutex_init(&s->crl_lock, NULL);
 	pthread_cond_init(&s->crl_cond, NULL);
-	ik_buf_init(&s->crl_tbs, 0);
-	ik_buf_init(&s->crl_out, 0);
+	if ((st = sg_crl_state_init(&s->crl_state, cfg->ledger)) != IK_OK)
+		goto out;
 	if (pipe2(s->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
 		st = IK_ERR_IO;
 		goto out;
@@ -638,9 +698,8 @@ void sg_server_free(sg_server *s)
 	pthread_mutex_unlock(&s->qlock);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		pthread_join(s->workers[i].thread, NULL);
-		ik_buf_cleanup(&s->workers[i].tbs);
-		ik_buf_cleanup(&s->workers[i].cert);
 		ik_buf_cleanup(&s->workers[i].reply);
+		ik_buf_cleanup(&s->workers[i].cert);
 	}
 	if (s->crl_thread_started) {
 		pthread_mutex_lock(&s->crl_lock);
@@ -664,13 +723,12 @@ void sg_server_free(sg_server *s)
 	hsm_close(s->hsm);
 	sg_ledger_close(s->ledger);
 	sg_ca_cleanup(&s->ca);
-	free(s->crl_der);
-	ik_buf_cleanup(&s->crl_tbs);
-	ik_buf_cleanup(&s->crl_out);
+	sg_crl_unref(s->crl);
+	sg_crl_state_cleanup(&s->crl_state);
 	pthread_mutex_destroy(&s->qlock);
 	pthread_cond_destroy(&s->qcond);
 	pthread_mutex_destroy(&s->idlock);
-	pthread_cond_destroy(&s->idcond);
+	pthread_mutex_destroy(&s->crl_build_lock);
 	pthread_mutex_destroy(&s->crl_lock);
 	pthread_cond_destroy(&s->crl_cond);
 	OPENSSL_cleanse(s, sizeof(*s));

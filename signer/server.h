@@ -10,10 +10,13 @@
 #include "buf.h"
 #include "cert.h"
 #include "config.h"
+#include "crl.h"
 #include "hsm.h"
 #include "ledger.h"
 #include "proto.h"
 #include "serve.h"
+
+#define SG_ID_BUCKETS 256
 
 typedef struct sg_conn sg_conn;
 typedef struct sg_ocsp sg_ocsp;
@@ -23,14 +26,28 @@ typedef struct sg_ocsp sg_ocsp;
 #define SG_OCSP_ID_PREFIX SG_OWN_ID_PREFIX "ocsp:"
 
 typedef struct sg_job sg_job;
+typedef struct sg_issue sg_issue;
 
-/* Per-worker scratch, reused across requests (no allocation on the hot path). */
+/* One request from a connection.  An issuance keeps its state in 'issue' (dispatch.c) from
+ * one stage to the next; while it waits for the ledger (or for another request with the same
+ * id) the job is parked, off the queue, and comes back through sg_job_resume. */
+struct sg_job {
+	sg_conn *c;
+	proto_header h;
+	uint8_t *body;
+	size_t len;
+	sg_issue *issue;
+	sg_job *next;
+};
+
+/* Per-worker scratch, reused across requests. */
 typedef struct sg_worker {
 	struct sg_server *s;
 	unsigned index;
 	pthread_t thread;
-	ik_buf tbs, cert, reply;
-	char request_id[PROTO_MAX_ID + 1]; /* being issued now ("" if none) */
+	ik_buf reply;
+	sg_crl *reply_crl;            /* GET_CRL: the CRL's bytes follow w->reply (a reference) */
+	ik_buf cert;                  /* OCSP: the response being built or taken from the cache */
 } sg_worker;
 
 struct sg_server {
@@ -44,43 +61,56 @@ struct sg_server {
 	atomic_int stopping;
 	time_t started;
 
-	/* job queue: main thread produces, workers consume */
+	/* job queue: the main thread and resumed jobs produce, workers consume */
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	sg_job *qhead, *qtail;
 	size_t qlen;
+	size_t parked;                /* jobs off the queue, waiting (qlock) */
 	sg_worker workers[SG_MAX_WORKERS];
 	unsigned nworkers;
 
-	/* request ids being issued right now (idempotency across workers) */
+	/* issuances in flight, by request id (idempotency), and the jobs waiting for one of
+	 * their ids to finish */
 	pthread_mutex_t idlock;
-	pthread_cond_t idcond;
+	sg_issue *id_inflight[SG_ID_BUCKETS];
+	sg_job *id_waiting;
 
 	sg_conn *conns;               /* main thread only */
 
-	/* CRL publication */
+	/* CRL publication: one build at a time (crl_build_lock, held while the ledger is read
+	 * and the CRL signed); crl_lock guards the published CRL and is held only briefly. */
 	atomic_uint_fast64_t rev_gen; /* bumped on every revocation event */
+	pthread_mutex_t crl_build_lock;
 	pthread_mutex_t crl_lock;
 	pthread_cond_t crl_cond;
 	pthread_t crl_thread;
 	int crl_thread_started;
-	uint8_t *crl_der;
-	size_t crl_len;
-	uint64_t crl_number;
-	int64_t crl_this, crl_next;
-	uint64_t crl_gen;
-	ik_buf crl_tbs, crl_out;
+	sg_crl *crl;                  /* the current CRL (NULL until the first is built) */
+	uint64_t crl_number;          /* its number, or the ledger's last at start-up */
+	uint64_t crl_gen;             /* rev_gen it was built for */
+	sg_crl_state crl_state;       /* its entries, kept for the next build (build lock) */
 
 	sg_ocsp *ocsp;                /* the OCSP responder (ocsp.c) */
 };
 
+/* serve.c */
+/* Park a job (before handing it to the ledger or a wait list), and put it back on the
+ * queue when its wait is over (from any thread). */
+void sg_job_park(struct sg_server *s);
+void sg_job_unpark(struct sg_server *s); /* the wait did not start after all */
+void sg_job_resume(struct sg_server *s, sg_job *j);
+
 /* dispatch.c */
-/* Handle one request body of a verb other than HELLO; on success the reply body is in
- * w->reply, on refusal err holds the detail and the status is returned. */
-ik_status sg_dispatch(sg_worker *w, uint16_t type, const uint8_t *body, size_t len,
-    proto_error *err);
+/* Handle (the next stage of) one request of a verb other than HELLO.  *parked = 1: the job
+ * waits and will be dispatched again; else on success the reply body is in w->reply, on
+ * refusal err holds the detail and the status is returned. */
+ik_status sg_dispatch(sg_worker *w, sg_job *j, proto_error *err, int *parked);
+
+/* issue.c: the next stage of an ISSUE (same contract as sg_dispatch). */
+ik_status sg_issue_step(sg_worker *w, sg_job *j, proto_error *err, int *parked);
 /* Build, sign and record a fresh CRL if the current one is stale (revocations since, or
- * older than crl_refresh).  Takes crl_lock. */
+ * older than crl_refresh).  Takes crl_build_lock. */
 ik_status sg_crl_refresh(struct sg_server *s);
 void *sg_crl_thread(void *arg);
 /* A fresh random serial, never used before (intent or certificate), into leaf. */

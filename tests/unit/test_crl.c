@@ -1,7 +1,9 @@
 /* Unit tests for signer/crl.c: build TBSCertLists from an issuing CA loaded with sg_ca_load,
  * sign and assemble them, and let OpenSSL judge the CRL (signature, version, issuer, times,
- * every entry's serial, date and reason, cRLNumber, AKI); the empty CRL; refusals; and a
- * 1 000 000-entry build in a child process, timed and measured (peak RSS), not asserted. */
+ * every entry's serial, date and reason, cRLNumber, AKI); the empty CRL; refusals; the
+ * signer's file-backed path (entry lists built and merged with changes, signed in pieces:
+ * the same TBS bytes as the in-memory encoder, judged by OpenSSL); and 1 000 000-entry
+ * builds in child processes, timed and measured (peak RSS), not asserted. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +14,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <openssl/pem.h>
+#include "crl.h"
 #include "der.h"
 #include "sg_testca.h"
 
@@ -356,6 +359,250 @@ static void test_refusals(void **state)
 	free(e);
 }
 
+/* ---- the signer's path: entry lists in files, merged, signed in pieces ---- */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const sg_crl_entry *x = a, *y = b;
+	int c = memcmp(x->serial, y->serial, x->serial_len < y->serial_len ? x->serial_len :
+	    y->serial_len);
+
+	if (c != 0)
+		return c;
+	return x->serial_len < y->serial_len ? -1 : x->serial_len > y->serial_len;
+}
+
+/* Sort in the ledger's order and drop repeated serials; returns the new count. */
+static size_t sort_unique(sg_crl_entry *e, size_t n)
+{
+	size_t k = 0;
+
+	qsort(e, n, sizeof(*e), entry_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || entry_cmp(&e[k - 1], &e[i]) != 0)
+			e[k++] = e[i];
+	return k;
+}
+
+static ik_status with_test_key(void *arg, sg_crl_keyfn fn, void *fnarg)
+{
+	return fn(arg, fnarg);
+}
+
+/* The whole DER of a CRL, read back the way the signer sends it. */
+static uint8_t *crl_bytes(const sg_crl *c)
+{
+	uint8_t *der = malloc(c->len);
+
+	assert_non_null(der);
+	for (size_t off = 0; off < c->len; off += 1000) /* in pieces that straddle the parts */
+		assert_int_equal(sg_crl_read(c, off, der + off, c->len - off < 1000 ? c->len - off :
+		    1000), IK_OK);
+	assert_int_not_equal(sg_crl_read(c, c->len, der, 1), IK_OK);
+	return der;
+}
+
+/* Sign a list, check the CRL with OpenSSL against the expected entries, and check that its
+ * TBS is byte for byte the one the in-memory encoder makes from those entries. */
+static void check_list_crl(fixture *f, sg_crl_list *list, uint64_t number,
+    const sg_crl_entry *want, size_t n)
+{
+	const sg_crl_key key = { .with = with_test_key, .arg = f->t.key };
+	array_src src = { .e = want, .n = n, .fail_at = SIZE_MAX };
+	sg_crl *c = NULL;
+	ik_buf tbs, in;
+	const uint8_t *q, *v;
+	size_t vn;
+	uint8_t *der, md[32];
+	X509_CRL *crl;
+
+	assert_int_equal(sg_crl_sign(&f->ca, &key, number, g_now, g_now + 7 * TEST_DAY, list, &c),
+	    IK_OK);
+	assert_int_equal(c->count, n);
+	assert_int_equal(c->number, number);
+	der = crl_bytes(c);
+	assert_int_equal(EVP_Digest(der, c->len, md, NULL, EVP_sha256(), NULL), 1);
+	assert_memory_equal(md, c->sha256, 32);
+	q = der;
+	crl = d2i_X509_CRL(NULL, &q, (long)c->len);
+	assert_non_null(crl);
+	assert_ptr_equal(q, der + c->len);
+	check_crl(f, crl, number, want, n);
+	X509_CRL_free(crl);
+	/* the TBS, against sg_crl_tbs_build */
+	ik_buf_init(&tbs, 0);
+	assert_int_equal(sg_crl_tbs_build(&f->ca, number, g_now, g_now + 7 * TEST_DAY, array_next,
+	    &src, n, &tbs), IK_OK);
+	ik_buf_view(&in, der, c->len);
+	assert_int_equal(der_get_expect(&in, DER_SEQUENCE, &v, &vn), IK_OK);
+	ik_buf_view(&in, v, vn);
+	q = ik_buf_ptr(&in);
+	assert_int_equal(der_get_expect(&in, DER_SEQUENCE, &v, &vn), IK_OK);
+	assert_int_equal((size_t)(v + vn - q), ik_buf_remaining(&tbs));
+	assert_memory_equal(q, ik_buf_ptr(&tbs), ik_buf_remaining(&tbs));
+	ik_buf_cleanup(&tbs);
+	free(der);
+	sg_crl_unref(c);
+}
+
+static sg_crl_list *list_of(const sg_crl_entry *e, size_t n)
+{
+	array_src src = { .e = e, .n = n, .fail_at = SIZE_MAX };
+	sg_crl_list *l = NULL;
+
+	assert_int_equal(sg_crl_list_build("/tmp", array_next, &src, &l), IK_OK);
+	assert_int_equal(sg_crl_list_count(l), n);
+	return l;
+}
+
+static void test_list_sign(void **state)
+{
+	fixture *f = *state;
+	size_t n = 3000;
+	sg_crl_entry *e = make_entries(n);
+	sg_crl_list *l;
+
+	n = sort_unique(e, n);
+	l = list_of(e, n);
+	check_list_crl(f, l, 77, e, n);
+	check_list_crl(f, l, UINT64_MAX, e, n);
+	sg_crl_list_unref(l);
+	for (size_t k = 0; k <= 3; k++) { /* tiny lists; none at all */
+		l = list_of(e, k);
+		check_list_crl(f, l, 5, e, k);
+		sg_crl_list_unref(l);
+	}
+	check_list_crl(f, NULL, 6, e, 0);
+	free(e);
+}
+
+/* Apply changes to a sorted set the slow way (the reference for the merge). */
+static size_t apply_changes(sg_crl_entry *set, size_t n, const sg_crl_entry *ch, size_t nch)
+{
+	for (size_t i = 0; i < nch; i++) {
+		size_t k;
+		for (k = 0; k < n && entry_cmp(&set[k], &ch[i]) != 0; k++)
+			;
+		if (k < n) {
+			set[k] = set[--n]; /* drop it; re-added below unless removed */
+		}
+		if (!ch[i].removed)
+			set[n++] = ch[i];
+	}
+	return sort_unique(set, n);
+}
+
+static void test_merge(void **state)
+{
+	fixture *f = *state;
+	size_t n = 2500, nch = 0, nwant;
+	sg_crl_entry *e = make_entries(n), *ch = calloc(n, sizeof(*ch)), *want;
+	sg_crl_list *old, *merged = NULL, *same = NULL;
+	array_src src;
+
+	assert_non_null(ch);
+	n = sort_unique(e, n);
+	/* the old list: every other entry */
+	want = calloc(2 * n, sizeof(*want));
+	assert_non_null(want);
+	for (size_t i = 0; i < n; i += 2)
+		want[nch++] = e[i];
+	old = list_of(want, nch);
+	nwant = nch;
+	/* changes: some old ones removed, some given a new reason, some new ones added, some
+	 * removals of serials never listed; the first and the last entries both changed */
+	nch = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i % 5 == 0 || i == n - 1) {
+			ch[nch] = e[i];
+			if (i % 2 == 0 && i % 3 == 0)
+				ch[nch].removed = 1;
+			else if (i % 2 == 0)
+				ch[nch].reason = ch[nch].reason == 1 ? 4 : 1;
+			else if (i % 3 == 1)
+				ch[nch].removed = 1; /* never listed */
+			nch++;
+		}
+	}
+	nwant = apply_changes(want, nwant, ch, nch);
+	src = (array_src){ .e = ch, .n = nch, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_merge("/tmp", old, array_next, &src, &merged), IK_OK);
+	assert_int_equal(src.at, nch);
+	assert_int_equal(sg_crl_list_count(merged), nwant);
+	check_list_crl(f, merged, 8, want, nwant);
+	/* the old list is untouched and still usable */
+	assert_int_equal(sg_crl_list_count(old), (n + 1) / 2);
+	/* no changes: the same list, one more reference */
+	src = (array_src){ .e = ch, .n = 0, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_merge("/tmp", merged, array_next, &src, &same), IK_OK);
+	assert_ptr_equal(same, merged);
+	sg_crl_list_unref(same);
+	sg_crl_list_unref(merged);
+	/* remove everything: an empty list, a CRL without revokedCertificates */
+	for (size_t i = 0; i < n; i++) {
+		ch[i] = e[i];
+		ch[i].removed = 1;
+	}
+	src = (array_src){ .e = ch, .n = n, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_merge("/tmp", old, array_next, &src, &merged), IK_OK);
+	assert_int_equal(sg_crl_list_count(merged), 0);
+	check_list_crl(f, merged, 9, want, 0);
+	sg_crl_list_unref(merged);
+	sg_crl_list_unref(old);
+	free(want);
+	free(ch);
+	free(e);
+}
+
+static void test_list_refusals(void **state)
+{
+	fixture *f = *state;
+	size_t n = 50;
+	sg_crl_entry *e = make_entries(n), swap;
+	sg_crl_list *l = NULL, *old;
+	array_src src;
+	const sg_crl_key key = { .with = with_test_key, .arg = f->t.key };
+	sg_crl *c = NULL;
+
+	n = sort_unique(e, n);
+	old = list_of(e, n);
+	/* a source out of order, repeated, failing, or with a removed entry: no list */
+	swap = e[3];
+	e[3] = e[4];
+	e[4] = swap;
+	src = (array_src){ .e = e, .n = n, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_build("/tmp", array_next, &src, &l), IK_ERR_LEDGER);
+	assert_null(l);
+	src = (array_src){ .e = e, .n = n, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_merge("/tmp", old, array_next, &src, &l), IK_ERR_LEDGER);
+	assert_null(l);
+	e[4] = e[3];
+	src = (array_src){ .e = e, .n = n, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_build("/tmp", array_next, &src, &l), IK_ERR_LEDGER);
+	src = (array_src){ .e = e, .n = 5, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_merge("/tmp", old, array_next, &src, &l), IK_ERR_LEDGER);
+	src = (array_src){ .e = e, .n = n, .fail_at = 7 };
+	assert_int_equal(sg_crl_list_build("/tmp", array_next, &src, &l), IK_ERR_LEDGER);
+	src = (array_src){ .e = e, .n = n, .fail_at = 0 };
+	assert_int_equal(sg_crl_list_merge("/tmp", old, array_next, &src, &l), IK_ERR_LEDGER);
+	e[0].removed = 1;
+	src = (array_src){ .e = e, .n = 1, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_build("/tmp", array_next, &src, &l), IK_ERR_ARG);
+	e[0].removed = 0;
+	e[0].reason = 8; /* removeFromCRL: never on a full CRL */
+	src = (array_src){ .e = e, .n = 1, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_merge("/tmp", old, array_next, &src, &l), IK_ERR_ARG);
+	/* no directory to put the file in */
+	src = (array_src){ .e = e + 1, .n = 1, .fail_at = SIZE_MAX };
+	assert_int_equal(sg_crl_list_build("/nonexistent-dir/x", array_next, &src, &l), IK_ERR_IO);
+	assert_null(l);
+	/* signing: times the wrong way round */
+	assert_int_equal(sg_crl_sign(&f->ca, &key, 1, g_now, g_now, old, &c), IK_ERR_ARG);
+	assert_null(c);
+	sg_crl_list_unref(old);
+	free(e);
+}
+
 /* ---- one million entries, in a child so its peak RSS is its own ---- */
 
 #define BIG_N 1000000u
@@ -382,6 +629,7 @@ static long gen_next(void *arg, sg_crl_entry *out, size_t max)
 			i >>= 8;
 		}
 		out[k].serial_len = 16;
+		out[k].removed = 0;
 		out[k].when = 1700000000 + (int64_t)g->at;
 		out[k].reason = reasons[g->at % sizeof(reasons)];
 	}
@@ -457,6 +705,72 @@ static int big_child(fixture *f)
 	return 0;
 }
 
+static double ms_since(const struct timespec *a)
+{
+	struct timespec b;
+
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	return (double)(b.tv_sec - a->tv_sec) * 1e3 + (double)(b.tv_nsec - a->tv_nsec) / 1e6;
+}
+
+/* The signer's path at a million: list in a file, signed in pieces; then one more entry
+ * merged in (a serial after every generated one) and signed again. */
+static int big_file_child(fixture *f)
+{
+	gen_src g = { .n = BIG_N, .prefix = { 0x40, 1, 2, 3, 4, 5, 6, 7 } };
+	const sg_crl_key key = { .with = with_test_key, .arg = f->t.key };
+	sg_crl_entry one;
+	array_src src = { .e = &one, .n = 1, .fail_at = SIZE_MAX };
+	sg_crl_list *l = NULL, *l2 = NULL;
+	sg_crl *c = NULL, *c2 = NULL;
+	struct timespec a;
+	double t_list, t_sign, t_merge, t_sign2;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (sg_crl_list_build("/tmp", gen_next, &g, &l) != IK_OK)
+		return 1;
+	t_list = ms_since(&a);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (sg_crl_sign(&f->ca, &key, 10, g_now, g_now + TEST_DAY, l, &c) != IK_OK)
+		return 2;
+	t_sign = ms_since(&a);
+	mkentry(&one, (const uint8_t *)"\x7f\x01", 2, g_now, 1);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (sg_crl_list_merge("/tmp", l, array_next, &src, &l2) != IK_OK)
+		return 3;
+	t_merge = ms_since(&a);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (sg_crl_sign(&f->ca, &key, 11, g_now, g_now + TEST_DAY, l2, &c2) != IK_OK)
+		return 4;
+	t_sign2 = ms_since(&a);
+	if (c->count != BIG_N || c2->count != BIG_N + 1 || c2->len <= c->len)
+		return 5;
+	print_message("crl: %u entries in a file: list %.0f ms, sign %.0f ms (%zu bytes); "
+	    "+1 merged %.0f ms, signed %.0f ms\n", BIG_N, t_list, t_sign, c->len, t_merge, t_sign2);
+	sg_crl_unref(c);
+	sg_crl_unref(c2);
+	sg_crl_list_unref(l);
+	sg_crl_list_unref(l2);
+	return 0;
+}
+
+static void test_million_file(void **state)
+{
+	fixture *f = *state;
+	struct rusage ru;
+	int status = 0;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(big_file_child(f));
+	assert_int_equal(wait4(pid, &status, 0, &ru), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	print_message("crl: %u entries in a file: peak RSS of the building process %ld KiB\n",
+	    BIG_N, ru.ru_maxrss);
+}
+
 static void test_million(void **state)
 {
 	fixture *f = *state;
@@ -478,11 +792,16 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_million, setup_p256, teardown),
+		cmocka_unit_test_setup_teardown(test_million_file, setup_p256, teardown),
 		cmocka_unit_test_setup_teardown(test_entries, setup_p256, teardown),
 		cmocka_unit_test_setup_teardown(test_entries, setup_p384, teardown),
 		cmocka_unit_test_setup_teardown(test_single_and_big_number, setup_p256, teardown),
 		cmocka_unit_test_setup_teardown(test_empty, setup_p256, teardown),
 		cmocka_unit_test_setup_teardown(test_refusals, setup_p256, teardown),
+		cmocka_unit_test_setup_teardown(test_list_sign, setup_p256, teardown),
+		cmocka_unit_test_setup_teardown(test_list_sign, setup_p384, teardown),
+		cmocka_unit_test_setup_teardown(test_merge, setup_p256, teardown),
+		cmocka_unit_test_setup_teardown(test_list_refusals, setup_p256, teardown),
 	};
 
 	g_now = (int64_t)time(NULL);

@@ -1,6 +1,7 @@
 /* Unit tests for signer/ledger.c: migrations, intents and certificates, duplicates, the
  * revocation state machine, the append-only triggers (checked through a raw sqlite3
- * connection), CRL numbers, concurrent group commit, the CRL cursor, and a throughput run. */
+ * connection), CRL numbers, concurrent group commit, batches, asynchronous appends (callbacks
+ * in order), the CRL cursors (all entries, changes since a mark), and a throughput run. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -557,6 +558,191 @@ static void test_crl_cursor(void **state)
 	sg_ledger_crl_close(NULL);
 }
 
+/* Batches: many operations in one transaction, each checked as the single calls check it;
+ * a refused one is reported by index and the others are durable all the same. */
+static void test_batch(void **state)
+{
+	fixture *f = *state;
+	enum { N = 200 };
+	static uint8_t serial[N][9];
+	static char id[N][32];
+	const uint8_t tbs[4] = { 0x30, 0x02, 0x05, 0x00 }, der[4] = { 0x30, 0x02, 0x05, 0x00 };
+	sg_ledger_batch *b = NULL;
+	uint64_t issued, revoked, held;
+	size_t failed = 0;
+	uint8_t state8;
+
+	assert_int_equal(sg_ledger_batch_new(0, &b), IK_ERR_ARG);
+	assert_int_equal(sg_ledger_batch_new(3 * N, &b), IK_OK);
+	for (size_t i = 0; i < N; i++) {
+		mkserial(serial[i], 5000 + i);
+		mkid(id[i], sizeof(id[i]), "batch", i);
+		assert_int_equal(sg_ledger_batch_intent(b, id[i], serial[i], 9, "client", "CN=b", 1, 2,
+		    tbs, sizeof(tbs)), IK_OK);
+		assert_int_equal(sg_ledger_batch_cert(b, id[i], der, sizeof(der)), IK_OK);
+		if (i % 2 == 0)
+			assert_int_equal(sg_ledger_batch_event(b, serial[i], 9, SG_EV_REVOKE,
+			    (uint8_t)(i % 6), 100), IK_OK);
+		else
+			assert_int_equal(sg_ledger_batch_event(b, serial[i], 9, SG_EV_HOLD, 0, 100), IK_OK);
+	}
+	assert_int_equal(sg_ledger_batch_len(b), 3 * N);
+	/* full; refusals at queueing time leave the batch as it was */
+	assert_int_equal(sg_ledger_batch_cert(b, id[0], der, sizeof(der)), IK_ERR_BUSY);
+	assert_int_equal(sg_ledger_batch_commit(f->l, b, &failed), IK_OK);
+	assert_int_equal(failed, SIZE_MAX);
+	assert_int_equal(sg_ledger_batch_len(b), 0);
+	assert_int_equal(sg_ledger_counts(f->l, &issued, &revoked, &held), IK_OK);
+	assert_int_equal(issued, N);
+	assert_int_equal(revoked, N / 2);
+	assert_int_equal(held, N / 2);
+	assert_int_equal(sg_ledger_batch_intent(b, id[0], serial[0], 0, "client", "CN=b", 1, 2,
+	    tbs, sizeof(tbs)), IK_ERR_ARG);
+	assert_int_equal(sg_ledger_batch_cert(b, id[0], der, 0), IK_ERR_ARG);
+	assert_int_equal(sg_ledger_batch_event(b, serial[1], 9, SG_EV_REVOKE, 8, 100),
+	    IK_ERR_POLICY_REASON);
+	assert_int_equal(sg_ledger_batch_len(b), 0);
+	/* a refused operation in the middle: reported by index, the rest still done */
+	assert_int_equal(sg_ledger_batch_event(b, serial[1], 9, SG_EV_REVOKE, 1, 200), IK_OK);
+	assert_int_equal(sg_ledger_batch_event(b, serial[0], 9, SG_EV_RELEASE, 0, 200), IK_OK);
+	assert_int_equal(sg_ledger_batch_event(b, serial[3], 9, SG_EV_RELEASE, 0, 200), IK_OK);
+	assert_int_equal(sg_ledger_batch_commit(f->l, b, &failed), IK_ERR_POLICY_REVOKED);
+	assert_int_equal(failed, 1);
+	assert_int_equal(sg_ledger_counts(f->l, &issued, &revoked, &held), IK_OK);
+	assert_int_equal(revoked, N / 2 + 1);
+	assert_int_equal(held, N / 2 - 2);
+	assert_int_equal(sg_ledger_event(f->l, serial[3], 9, SG_EV_HOLD, 0, 300, &state8), IK_OK);
+	assert_int_equal(state8, PROTO_STATE_HELD);
+	assert_int_equal(sg_ledger_batch_commit(f->l, b, NULL), IK_OK); /* empty */
+	sg_ledger_batch_free(b);
+	sg_ledger_batch_free(NULL);
+}
+
+/* The changes cursor: every serial with an event after the mark, with its entry now, or
+ * removed; in serial order; nothing after the newest mark. */
+static void test_crl_changes(void **state)
+{
+	fixture *f = *state;
+	sg_ledger_cursor *c = NULL;
+	sg_crl_entry e[8];
+	int64_t mark0 = -1, mark1 = -1, mark2 = -1;
+	uint8_t s[8][9];
+	long got;
+
+	for (uint64_t i = 1; i <= 7; i++) {
+		assert_int_equal(issue(f->l, "ch", i), IK_OK);
+		mkserial(s[i], i);
+	}
+	assert_int_equal(sg_ledger_event(f->l, s[1], 9, SG_EV_REVOKE, 1, 10, NULL), IK_OK);
+	assert_int_equal(sg_ledger_event(f->l, s[2], 9, SG_EV_HOLD, 0, 11, NULL), IK_OK);
+	assert_int_equal(sg_ledger_crl_open_all(f->l, &c, &mark0), IK_OK);
+	assert_int_equal(sg_ledger_crl_next(c, e, 8), 2);
+	sg_ledger_crl_close(c);
+	assert_true(mark0 > 0);
+	/* after the mark: 2 released, 4 revoked, 5 held, 6 held and released, 3 untouched,
+	 * 7 held then revoked */
+	assert_int_equal(sg_ledger_event(f->l, s[7], 9, SG_EV_HOLD, 0, 19, NULL), IK_OK);
+	assert_int_equal(sg_ledger_event(f->l, s[2], 9, SG_EV_RELEASE, 0, 20, NULL), IK_OK);
+	assert_int_equal(sg_ledger_event(f->l, s[4], 9, SG_EV_REVOKE, 9, 21, NULL), IK_OK);
+	assert_int_equal(sg_ledger_event(f->l, s[5], 9, SG_EV_HOLD, 0, 22, NULL), IK_OK);
+	assert_int_equal(sg_ledger_event(f->l, s[6], 9, SG_EV_HOLD, 0, 23, NULL), IK_OK);
+	assert_int_equal(sg_ledger_event(f->l, s[6], 9, SG_EV_RELEASE, 0, 24, NULL), IK_OK);
+	assert_int_equal(sg_ledger_event(f->l, s[7], 9, SG_EV_REVOKE, 4, 25, NULL), IK_OK);
+	assert_int_equal(sg_ledger_crl_changes(f->l, -1, &c, &mark1), IK_ERR_ARG);
+	assert_int_equal(sg_ledger_crl_changes(f->l, mark0, &c, &mark1), IK_OK);
+	assert_true(mark1 > mark0);
+	got = sg_ledger_crl_next(c, e, 8);
+	assert_int_equal(got, 5);
+	assert_int_equal(sg_ledger_crl_next(c, e + 5, 3), 0);
+	sg_ledger_crl_close(c);
+	assert_memory_equal(e[0].serial, s[2], 9);
+	assert_int_equal(e[0].removed, 1);
+	assert_memory_equal(e[1].serial, s[4], 9);
+	assert_true(!e[1].removed && e[1].reason == 9 && e[1].when == 21);
+	assert_memory_equal(e[2].serial, s[5], 9);
+	assert_true(!e[2].removed && e[2].reason == 6 && e[2].when == 22);
+	assert_memory_equal(e[3].serial, s[6], 9);
+	assert_int_equal(e[3].removed, 1);
+	assert_memory_equal(e[4].serial, s[7], 9);
+	assert_true(!e[4].removed && e[4].reason == 4 && e[4].when == 25);
+	/* nothing since the newest mark */
+	assert_int_equal(sg_ledger_crl_changes(f->l, mark1, &c, &mark2), IK_OK);
+	assert_int_equal(mark2, mark1);
+	assert_int_equal(sg_ledger_crl_next(c, e, 8), 0);
+	sg_ledger_crl_close(c);
+	/* the full cursor never says removed */
+	assert_int_equal(sg_ledger_crl_open_all(f->l, &c, &mark2), IK_OK);
+	assert_int_equal(mark2, mark1);
+	assert_int_equal(sg_ledger_crl_next(c, e, 8), 4); /* 1, 4, 5, 7 */
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(e[k].removed, 0);
+	sg_ledger_crl_close(c);
+}
+
+/* Asynchronous appends: each callback runs once, on the committer, with the outcome; the
+ * rows are durable by then (a fresh read sees them). */
+typedef struct async_wait {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	int calls;
+	ik_status st[8];
+} async_wait;
+
+static void async_cb(void *arg, ik_status st)
+{
+	async_wait *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	w->st[w->calls < 8 ? w->calls : 7] = st;
+	w->calls++;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void async_wait_for(async_wait *w, int calls)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->calls < calls)
+		pthread_cond_wait(&w->cv, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void test_async(void **state)
+{
+	fixture *f = *state;
+	async_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	uint8_t serial[9], other[9];
+	const uint8_t tbs[4] = { 0x30, 0x02, 0x05, 0x00 }, der[4] = { 0x30, 0x02, 0x05, 0x01 };
+	sg_issued got;
+
+	mkserial(serial, 777);
+	mkserial(other, 778);
+	assert_int_equal(sg_ledger_intent_async(f->l, "as-1", serial, 9, "client", "CN=a", 1, 2, tbs,
+	    sizeof(tbs), async_cb, &w), IK_OK);
+	/* the same serial again, for another id: refused by the ledger, reported to the callback */
+	assert_int_equal(sg_ledger_intent_async(f->l, "as-2", serial, 9, "client", "CN=a", 1, 2, tbs,
+	    sizeof(tbs), async_cb, &w), IK_OK);
+	async_wait_for(&w, 2);
+	assert_int_equal(w.st[0], IK_OK);
+	assert_int_equal(w.st[1], IK_ERR_EXISTS);
+	assert_int_equal(sg_ledger_cert_async(f->l, "as-1", der, sizeof(der), async_cb, &w), IK_OK);
+	assert_int_equal(sg_ledger_cert_async(f->l, "as-none", der, sizeof(der), async_cb, &w), IK_OK);
+	async_wait_for(&w, 4);
+	assert_int_equal(w.st[2], IK_OK);
+	assert_int_equal(w.st[3], IK_ERR_NOT_FOUND); /* no intent for that id */
+	assert_int_equal(sg_ledger_find_request(f->l, "as-1", &got), IK_OK);
+	assert_int_equal(got.der_len, sizeof(der));
+	assert_memory_equal(got.der, der, sizeof(der));
+	sg_issued_cleanup(&got);
+	assert_int_equal(sg_ledger_find_request(f->l, "as-2", &got), IK_ERR_NOT_FOUND);
+	/* refused before queueing: the callback is never called */
+	assert_int_equal(sg_ledger_intent_async(f->l, "as-3", other, 0, "client", "CN=a", 1, 2, tbs,
+	    sizeof(tbs), async_cb, &w), IK_ERR_ARG);
+	assert_int_equal(sg_ledger_cert_async(f->l, "as-3", der, sizeof(der), NULL, NULL), IK_ERR_ARG);
+	assert_int_equal(sg_ledger_cert_async(f->l, "as-3", der, 0, async_cb, &w), IK_ERR_ARG);
+	assert_int_equal(w.calls, 4);
+}
+
 /* Throughput: threads each doing intent + cert in a loop (synchronous=FULL).  Printed, not
  * asserted: timings are not pass/fail. */
 static void throughput(fixture *f, int nthreads, double seconds)
@@ -650,6 +836,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crl_numbers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crl_cursor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crl_changes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_million, setup, teardown),
 	};

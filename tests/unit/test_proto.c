@@ -1363,6 +1363,24 @@ static void test_ocsp_encoder_refusals(void **state)
 
 /* ---- the dispatcher's protocol-level refusals (before any signer state is used) ---- */
 
+/* One request through sg_dispatch, as a worker runs it (refusals never park). */
+static ik_status dispatch(sg_worker *w, uint16_t type, const uint8_t *body, size_t len,
+    proto_error *err)
+{
+	sg_job j;
+	int parked = 1;
+	ik_status st;
+
+	memset(&j, 0, sizeof(j));
+	j.h.type = type;
+	j.body = (uint8_t *)(uintptr_t)body;
+	j.len = len;
+	st = sg_dispatch(w, &j, err, &parked);
+	assert_int_equal(parked, 0);
+	assert_null(j.issue);
+	return st;
+}
+
 static void test_dispatch_refusals(void **state)
 {
 	sg_server *s = test_calloc(1, sizeof(*s));
@@ -1381,19 +1399,19 @@ static void test_dispatch_refusals(void **state)
 		PROTO_ISSUE | PROTO_REPLY, PROTO_ERROR };
 	for (size_t i = 0; i < ARRAY_LEN(unknown); i++) {
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(sg_dispatch(&w, unknown[i], NULL, 0, &err), IK_ERR_PROTO_VERB);
+		assert_int_equal(dispatch(&w, unknown[i], NULL, 0, &err), IK_ERR_PROTO_VERB);
 		assert_non_null(strstr(err.detail, "unknown message type"));
 	}
 	/* empty-bodied verbs with a body */
 	static const uint16_t empty[] = { PROTO_GET_CHAIN, PROTO_GET_CRL, PROTO_STATUS };
 	for (size_t i = 0; i < ARRAY_LEN(empty); i++) {
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(sg_dispatch(&w, empty[i], &one, 1, &err), IK_ERR_PROTO_TRAILING);
+		assert_int_equal(dispatch(&w, empty[i], &one, 1, &err), IK_ERR_PROTO_TRAILING);
 		assert_non_null(strstr(err.detail, "takes no body"));
 	}
 	/* a malformed ISSUE is refused with the decoder's status */
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(sg_dispatch(&w, PROTO_ISSUE, &one, 1, &err), IK_ERR_PROTO_TRUNCATED);
+	assert_int_equal(dispatch(&w, PROTO_ISSUE, &one, 1, &err), IK_ERR_PROTO_TRUNCATED);
 	assert_non_null(strstr(err.detail, "issue:"));
 	/* revocation reasons: 6 (use HOLD), 7 (unused), 8 (removeFromCRL) and > 10 refused */
 	for (unsigned r = 6; r <= 12; r++) {
@@ -1403,7 +1421,7 @@ static void test_dispatch_refusals(void **state)
 		ik_buf_reset(&b);
 		assert_int_equal(proto_encode_revoke(&b, &rv), IK_OK);
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(sg_dispatch(&w, PROTO_REVOKE, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
+		assert_int_equal(dispatch(&w, PROTO_REVOKE, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
 		    IK_ERR_POLICY_REASON);
 	}
 	/* HOLD and RELEASE take reason 0 only */
@@ -1411,9 +1429,9 @@ static void test_dispatch_refusals(void **state)
 		proto_revoke rv = { .serial = { 1 }, .serial_len = 1, .reason = 6 };
 		ik_buf_reset(&b);
 		assert_int_equal(proto_encode_revoke(&b, &rv), IK_OK);
-		assert_int_equal(sg_dispatch(&w, PROTO_HOLD, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
+		assert_int_equal(dispatch(&w, PROTO_HOLD, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
 		    IK_ERR_PROTO_FIELD);
-		assert_int_equal(sg_dispatch(&w, PROTO_RELEASE, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
+		assert_int_equal(dispatch(&w, PROTO_RELEASE, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
 		    IK_ERR_PROTO_FIELD);
 	}
 	/* a change dated more than 60 s in the future */
@@ -1423,20 +1441,20 @@ static void test_dispatch_refusals(void **state)
 		ik_buf_reset(&b);
 		assert_int_equal(proto_encode_revoke(&b, &rv), IK_OK);
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(sg_dispatch(&w, PROTO_REVOKE, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
+		assert_int_equal(dispatch(&w, PROTO_REVOKE, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
 		    IK_ERR_PROTO_FIELD);
 		assert_non_null(strstr(err.detail, "future"));
 		rv.reason = 0;
 		ik_buf_reset(&b);
 		assert_int_equal(proto_encode_revoke(&b, &rv), IK_OK);
-		assert_int_equal(sg_dispatch(&w, PROTO_HOLD, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
+		assert_int_equal(dispatch(&w, PROTO_HOLD, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
 		    IK_ERR_PROTO_FIELD);
 	}
 	/* a malformed REVOKE body */
-	assert_int_equal(sg_dispatch(&w, PROTO_REVOKE, NULL, 0, &err), IK_ERR_PROTO_TRUNCATED);
+	assert_int_equal(dispatch(&w, PROTO_REVOKE, NULL, 0, &err), IK_ERR_PROTO_TRUNCATED);
 	/* OCSP: a malformed body, and a good one to a signer without a responder key */
 	memset(&err, 0, sizeof(err));
-	assert_int_equal(sg_dispatch(&w, PROTO_OCSP, &one, 1, &err), IK_ERR_PROTO_FIELD);
+	assert_int_equal(dispatch(&w, PROTO_OCSP, &one, 1, &err), IK_ERR_PROTO_FIELD);
 	assert_non_null(strstr(err.detail, "ocsp:"));
 	{
 		proto_ocsp oc;
@@ -1444,7 +1462,7 @@ static void test_dispatch_refusals(void **state)
 		ik_buf_reset(&b);
 		assert_int_equal(proto_encode_ocsp(&b, &oc), IK_OK);
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(sg_dispatch(&w, PROTO_OCSP, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
+		assert_int_equal(dispatch(&w, PROTO_OCSP, ik_buf_ptr(&b), ik_buf_remaining(&b), &err),
 		    IK_ERR_NOT_FOUND);
 		assert_non_null(strstr(err.detail, "OCSP is off"));
 	}
