@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "ledger.h"
+#include "ledger_db.h"
 #include "log.h"
 
 #define READERS 4
@@ -95,19 +96,13 @@ struct sg_ledger {
 	int stopping;
 };
 
-struct sg_ledger_cursor {
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int delta;    /* changes since a mark: a 4th column says "no longer on the CRL" */
-	int done;     /* stepping past SQLITE_DONE would restart the query */
-};
 
 static int64_t now_s(void)
 {
 	return (int64_t)time(NULL);
 }
 
-static ik_status exec(sqlite3 *db, const char *sql)
+ik_status sg_ledger_db_exec(sqlite3 *db, const char *sql)
 {
 	char *err = NULL;
 
@@ -128,7 +123,7 @@ static ik_status prep(sqlite3 *db, const char *sql, sqlite3_stmt **st)
 	return IK_OK;
 }
 
-static ik_status open_db(const char *path, int flags, sqlite3 **db)
+ik_status sg_ledger_db_open(const char *path, int flags, sqlite3 **db)
 {
 	if (sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		ik_log(LOG_ERR, "ledger %s: %s", path, *db ? sqlite3_errmsg(*db) : "cannot open");
@@ -137,7 +132,7 @@ static ik_status open_db(const char *path, int flags, sqlite3 **db)
 		return IK_ERR_LEDGER;
 	}
 	sqlite3_busy_timeout(*db, 10000);
-	return exec(*db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;");
+	return sg_ledger_db_exec(*db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;");
 }
 
 static ik_status migrate(sqlite3 *db)
@@ -146,7 +141,7 @@ static ik_status migrate(sqlite3 *db)
 	int version = 0;
 	ik_status rc;
 
-	if ((rc = exec(db, "PRAGMA journal_mode=WAL; BEGIN IMMEDIATE;"
+	if ((rc = sg_ledger_db_exec(db, "PRAGMA journal_mode=WAL; BEGIN IMMEDIATE;"
 	    "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL);")) != IK_OK)
 		return rc;
 	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(version), 0) FROM schema_version", -1, &st,
@@ -160,15 +155,15 @@ static ik_status migrate(sqlite3 *db)
 	}
 	for (size_t i = (size_t)version; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
 		char sql[96];
-		if ((rc = exec(db, migrations[i])) != IK_OK)
+		if ((rc = sg_ledger_db_exec(db, migrations[i])) != IK_OK)
 			goto fail;
 		snprintf(sql, sizeof(sql), "INSERT INTO schema_version VALUES (%zu)", i + 1);
-		if ((rc = exec(db, sql)) != IK_OK)
+		if ((rc = sg_ledger_db_exec(db, sql)) != IK_OK)
 			goto fail;
 	}
-	return exec(db, "COMMIT");
+	return sg_ledger_db_exec(db, "COMMIT");
 fail:
-	exec(db, "ROLLBACK");
+	sg_ledger_db_exec(db, "ROLLBACK");
 	return rc;
 }
 
@@ -478,7 +473,7 @@ static ik_status open_writer(sg_ledger *l)
 {
 	ik_status st;
 
-	if ((st = open_db(l->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &l->wdb)) != IK_OK ||
+	if ((st = sg_ledger_db_open(l->path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &l->wdb)) != IK_OK ||
 	    (st = migrate(l->wdb)) != IK_OK)
 		return st;
 	if ((st = prep(l->wdb, "INSERT INTO intents VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &l->ins_intent)) != IK_OK ||
@@ -507,7 +502,7 @@ static ik_status open_reader(sg_ledger *l, reader *r)
 	ik_status st;
 
 	pthread_mutex_init(&r->lock, NULL);
-	if ((st = open_db(l->path, SQLITE_OPEN_READONLY, &r->db)) != IK_OK)
+	if ((st = sg_ledger_db_open(l->path, SQLITE_OPEN_READONLY, &r->db)) != IK_OK)
 		return st;
 	if ((st = prep(r->db, "SELECT i.serial, i.tbs, i.profile, c.der FROM intents i"
 	        " LEFT JOIN certs c ON c.request_id = i.request_id WHERE i.request_id = ?1", &r->find)) != IK_OK ||
@@ -734,6 +729,11 @@ ik_status sg_ledger_cert_status(sg_ledger *l, const uint8_t *serial, size_t n, u
 	}
 	reader_put(r, r->cert_status);
 	return st;
+}
+
+const char *sg_ledger_path(const sg_ledger *l)
+{
+	return l->path;
 }
 
 uint64_t sg_ledger_crl_last(sg_ledger *l)
@@ -963,126 +963,4 @@ ik_status sg_ledger_crl_record(sg_ledger *l, uint64_t number, int64_t this_updat
 		.blob = sha256, .blob_len = 32 };
 
 	return submit(l, &o);
-}
-
-/* ---- the CRL cursors: each its own connection and read transaction (one snapshot) ---- */
-
-/* One integer from a query in the cursor's snapshot. */
-static ik_status cursor_int(sg_ledger_cursor *c, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *q = NULL;
-	ik_status st = IK_ERR_LEDGER;
-
-	if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW) {
-		*out = sqlite3_column_int64(q, 0);
-		st = IK_OK;
-	}
-	sqlite3_finalize(q);
-	return st;
-}
-
-/* Open a snapshot; count (if wanted) the entries on the CRL, read the mark (the id of the
- * last revocation event), then prepare the entry query. */
-static ik_status cursor_open(sg_ledger *l, const char *sql, int64_t since, int delta,
-    sg_ledger_cursor **out, size_t *count, int64_t *mark)
-{
-	sg_ledger_cursor *c = calloc(1, sizeof(*c));
-	int64_t v;
-	ik_status st;
-
-	*out = NULL;
-	if (c == NULL)
-		return IK_ERR_NOMEM;
-	c->delta = delta;
-	if ((st = open_db(l->path, SQLITE_OPEN_READONLY, &c->db)) != IK_OK ||
-	    (st = exec(c->db, "BEGIN")) != IK_OK)
-		goto fail;
-	if (count != NULL) {
-		if ((st = cursor_int(c, "SELECT count(*) FROM status", &v)) != IK_OK)
-			goto fail;
-		*count = (size_t)v;
-	}
-	if (mark != NULL &&
-	    (st = cursor_int(c, "SELECT coalesce(max(id), 0) FROM events", mark)) != IK_OK)
-		goto fail;
-	if (sqlite3_prepare_v2(c->db, sql, -1, &c->st, NULL) != SQLITE_OK ||
-	    (delta && sqlite3_bind_int64(c->st, 1, since) != SQLITE_OK)) {
-		st = IK_ERR_LEDGER;
-		goto fail;
-	}
-	*out = c;
-	return IK_OK;
-fail:
-	sg_ledger_crl_close(c);
-	return st;
-}
-
-#define CRL_ALL_SQL "SELECT serial, at, reason FROM status ORDER BY serial"
-
-ik_status sg_ledger_crl_open(sg_ledger *l, sg_ledger_cursor **out, size_t *count)
-{
-	return cursor_open(l, CRL_ALL_SQL, 0, 0, out, count, NULL);
-}
-
-ik_status sg_ledger_crl_open_all(sg_ledger *l, sg_ledger_cursor **out, int64_t *mark)
-{
-	return cursor_open(l, CRL_ALL_SQL, 0, 0, out, NULL, mark);
-}
-
-ik_status sg_ledger_crl_changes(sg_ledger *l, int64_t since, sg_ledger_cursor **out,
-    int64_t *mark)
-{
-	if (since < 0)
-		return IK_ERR_ARG;
-	return cursor_open(l, "SELECT e.serial, s.at, s.reason, s.serial IS NULL"
-	    " FROM (SELECT DISTINCT serial FROM events WHERE id > ?1) e"
-	    " LEFT JOIN status s ON s.serial = e.serial ORDER BY e.serial", since, 1, out, NULL,
-	    mark);
-}
-
-long sg_ledger_crl_next(void *cursor, sg_crl_entry *out, size_t max)
-{
-	sg_ledger_cursor *c = cursor;
-	size_t n = 0;
-
-	while (n < max && !c->done) {
-		int rc = sqlite3_step(c->st);
-		int sn;
-		if (rc == SQLITE_DONE) {
-			c->done = 1;
-			break;
-		}
-		if (rc != SQLITE_ROW)
-			return -1;
-		sn = sqlite3_column_bytes(c->st, 0);
-		if (sn <= 0 || sn > PROTO_MAX_SERIAL)
-			return -1;
-		memcpy(out[n].serial, sqlite3_column_blob(c->st, 0), (size_t)sn);
-		out[n].serial_len = (size_t)sn;
-		out[n].removed = (uint8_t)(c->delta && sqlite3_column_int(c->st, 3) != 0);
-		if (out[n].removed) {
-			out[n].when = 0;
-			out[n].reason = 0;
-		} else {
-			int reason = sqlite3_column_int(c->st, 2);
-			if (reason < 0 || reason > 10)
-				return -1;
-			out[n].when = sqlite3_column_int64(c->st, 1);
-			out[n].reason = (uint8_t)reason;
-		}
-		n++;
-	}
-	return (long)n;
-}
-
-void sg_ledger_crl_close(sg_ledger_cursor *c)
-{
-	if (c == NULL)
-		return;
-	sqlite3_finalize(c->st);
-	if (c->db != NULL)
-		exec(c->db, "COMMIT");
-	sqlite3_close(c->db);
-	free(c);
 }
