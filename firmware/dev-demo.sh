@@ -18,102 +18,42 @@ export INKAN_BUILD="$bld"
 
 mkdir -p "$var"
 chmod 0700 "$var"
-export SOFTHSM2_CONF="$var/hsm/softhsm2.conf"
-if [ ! -f "$SOFTHSM2_CONF" ]; then
-	"$src/hsm/softhsm-token" "$var/hsm" inkan >/dev/null
-fi
-if [ ! -f "$var/ca/issuing-ca.pem" ]; then
-	inkan-ceremony demo --out "$var/ca" --token inkan --pin-file "$var/hsm/user.pin" \
-		--org "Inkan Demo" --country JP
-fi
 
-if [ ! -f "$var/signer.conf" ]; then
-	cat > "$var/signer.conf" <<CONF
-# Inkan signer, demo defaults (see docs/CONFIG.md for every key).
-[signer]
-socket = $var/signer.sock
-socket_mode = 0660
-ra_uid = $(id -u)
-ledger = $var/signer-ledger.sqlite
-crl_lifetime = 86400
+# The steps shared with the appliance's first boot (firmware/inkan-firstboot).
+. "$src/firmware/provision.sh"
+IK_SOFTHSM_TOKEN="$src/hsm/softhsm-token"
+IK_HSM_DIR="$var/hsm"
+IK_CA_DIR="$var/ca"
+IK_SIGNER_CONF="$var/signer.conf"
+IK_SOCKET="$var/signer.sock"
+IK_RA_PEER="ra_uid = $(id -u)"
+IK_LEDGER="$var/signer-ledger.sqlite"
+IK_CRL_URL=http://127.0.0.1:8080/crl/issuing-ca.crl
+IK_OCSP_URL=http://127.0.0.1:8080/ocsp
+IK_HOST=127.0.0.1
+IK_LISTEN=127.0.0.1
+IK_PORT=$port
+IK_RA_CONF="$var/ra.conf"
+IK_RA_DB="$var/ra.sqlite"
+IK_TLS_KEY="$var/ra-tls.key"
+IK_TLS_CERT="$var/ra-tls.pem"
+IK_ADMIN_PW_FILE="$var/admin.password"
 
-[hsm]
-module = /usr/lib/softhsm/libsofthsm2.so
-token = inkan
-pin_file = $var/hsm/user.pin
-key_label = inkan-issuing-ca
-
-[ca]
-cert = $var/ca/issuing-ca.pem
-chain = $var/ca/root-ca.pem
-
-[profile.client]
-max_days = 397
-key_types = ec-p256 ec-p384 rsa
-subject_allowed = CN OU serialNumber
-subject_required = CN
-O = Inkan Demo
-C = JP
-crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
-ocsp_url = http://127.0.0.1:8080/ocsp
-
-# the appliance's own TLS certificate (the RA's HTTPS)
-[profile.tls]
-usage = server
-max_days = 397
-key_types = ec-p256
-subject_allowed = CN
-subject_required = CN
-O = Inkan Demo
-C = JP
-crl_url = http://127.0.0.1:8080/crl/issuing-ca.crl
-CONF
-fi
+ik_prov_token
+ik_prov_ceremony
+ik_prov_signer_conf
 
 if [ -f "$var/signer.pid" ] && kill -0 "$(cat "$var/signer.pid")" 2>/dev/null; then
 	kill -TERM "$(cat "$var/signer.pid")"
 	sleep 0.5
 fi
-nohup inkan-signerd -c "$var/signer.conf" >>"$var/signer.log" 2>&1 &
-echo $! > "$var/signer.pid"
-for _ in $(seq 1 50); do
-	inkan-signctl -s "$var/signer.sock" hello 2>/dev/null && break
-	sleep 0.1
-done
+ik_prov_start_signer "$var/signer.log"
+echo "$IK_SIGNER_PID" > "$var/signer.pid"
 inkan-signctl -s "$var/signer.sock" status >/dev/null || { tail "$var/signer.log"; exit 1; }
 
-# ---- the RA's TLS certificate, issued by the signer (key stays in ./var, mode 0600) ----
-if [ ! -f "$var/ra-tls.pem" ]; then
-	(umask 077; openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$var/ra-tls.key")
-	openssl pkey -in "$var/ra-tls.key" -pubout -out "$var/ra-tls.pub"
-	inkan-signctl -s "$var/signer.sock" issue --id "ra-tls-$(date +%Y%m%d%H%M%S)" --profile tls \
-		--pubkey "$var/ra-tls.pub" --attr CN=127.0.0.1 --days 397 -o "$var/ra-tls.leaf.pem" 2>/dev/null
-	cat "$var/ra-tls.leaf.pem" "$var/ca/issuing-ca.pem" > "$var/ra-tls.pem"
-	rm -f "$var/ra-tls.leaf.pem" "$var/ra-tls.pub"
-fi
-
-if [ ! -f "$var/ra.conf" ]; then
-	cat > "$var/ra.conf" <<CONF
-# Inkan RA, demo defaults.
-[ra]
-listen = 127.0.0.1
-port = $port
-tls = on
-tls_cert = $var/ra-tls.pem
-tls_key = $var/ra-tls.key
-database = $var/ra.sqlite
-signer_socket = $var/signer.sock
-public_url = https://127.0.0.1:$port
-profile = client
-CONF
-fi
-
-# ---- the first administrator (password generated once, kept 0400 in ./var) ----
-if [ ! -f "$var/admin.password" ]; then
-	(umask 277; head -c 18 /dev/urandom | base64 | tr -d '/+=' | head -c 20 > "$var/admin.password")
-	inkan-rad add-officer -c "$var/ra.conf" --login admin --role administrator \
-		< "$var/admin.password" >/dev/null
-fi
+ik_prov_ra_tls
+ik_prov_ra_conf
+ik_prov_admin
 
 if [ -f "$var/rad.pid" ] && kill -0 "$(cat "$var/rad.pid")" 2>/dev/null; then
 	kill -TERM "$(cat "$var/rad.pid")"
