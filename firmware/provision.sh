@@ -143,7 +143,8 @@ ik_prov_start_signer() {
 		-c "$IK_SIGNER_CONF" >>"$log" 2>&1 &
 	IK_SIGNER_PID=$!
 	umask "$mask"
-	for _ in $(seq 1 100); do
+	# up to 2 minutes: a first start under software emulation (an image build's VM) is slow
+	for _ in $(seq 1 1200); do
 		ik_signctl_as_ra hello >/dev/null 2>&1 && return 0
 		kill -0 "$IK_SIGNER_PID" 2>/dev/null || break
 		sleep 0.1
@@ -154,8 +155,11 @@ ik_prov_start_signer() {
 
 ik_prov_stop_signer() {
 	[ -n "$IK_SIGNER_PID" ] || return 0
-	kill -TERM "$IK_SIGNER_PID" 2>/dev/null || true
-	wait "$IK_SIGNER_PID" 2>/dev/null || true
+	if kill -TERM "$IK_SIGNER_PID" 2>/dev/null; then
+		wait "$IK_SIGNER_PID" 2>/dev/null || true
+	elif [ -d "/proc/$IK_SIGNER_PID" ]; then
+		ik_prov_log "cannot stop the temporary signer (pid $IK_SIGNER_PID)"
+	fi
 	IK_SIGNER_PID=
 }
 
