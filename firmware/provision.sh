@@ -18,6 +18,7 @@
 #   IK_HOST          the appliance's name or address (RA TLS certificate CN, public URL)
 #   IK_LISTEN IK_PORT  the RA's listening address and port
 #   IK_PUBLIC_URL    the RA's public URL                  [https://$IK_HOST:$IK_PORT]
+#   IK_HTTP_PORT     the RA's plain-HTTP port for the CRL, OCSP, CA certificates [80]
 #   IK_RA_CONF IK_RA_DB IK_TLS_KEY IK_TLS_CERT  the RA's config, store and TLS files
 #   IK_ADMIN_PW_FILE where the first administrator's generated password goes (0400)
 #   IK_AS_SIGNER IK_AS_RA  command prefixes that run a command as the signer's / the RA's
@@ -200,6 +201,8 @@ database = $IK_RA_DB
 signer_socket = $IK_SOCKET
 public_url = ${IK_PUBLIC_URL:-https://$IK_HOST:$IK_PORT}
 profile = client
+# plain HTTP for the CRL (and OCSP, CA certificates) at the URLs in the certificates
+http_port = ${IK_HTTP_PORT:-80}
 CONF
 	)
 }
