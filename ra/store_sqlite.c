@@ -807,3 +807,36 @@ ik_status sq_read_page(ra_store *s, const char *sql, const int64_t *v, int nv, s
 	sq_reset(q);
 	return st;
 }
+
+int sq_name_index(const char *const *names, int lo, int hi, const char *name)
+{
+	for (int i = lo; i <= hi; i++)
+		if (name != NULL && strcmp(names[i], name) == 0)
+			return i;
+	return 0;
+}
+
+ik_status sq_count_states(ra_store *s, const char *sql, const char *const *names, int lo,
+    int hi, uint64_t *counts)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	char state[32];
+	int row = 1, i;
+	ik_status st;
+
+	memset(counts, 0, sizeof(uint64_t) * (size_t)(hi + 1));
+	if ((st = sq_prep(s, sql, &c, &q)) != IK_OK)
+		return st;
+	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
+		if ((st = sq_col_text(q, 0, state, sizeof(state))) != IK_OK)
+			break;
+		if ((i = sq_name_index(names, lo, hi, state)) == 0) {
+			st = IK_ERR_IO;
+			break;
+		}
+		counts[i] = (uint64_t)sq_col_i64(q, 1);
+	}
+	sq_reset(q);
+	return st;
+}

@@ -54,6 +54,13 @@ ik_status sq_read_one(sq_conn *c, const char *sql, const int64_t *id, const char
 ik_status sq_read_page(ra_store *s, const char *sql, const int64_t *v, int nv, size_t max,
     sq_reader rd, void *rows, size_t elem, size_t *n);
 
+/* The index i in lo..hi with names[i] equal to name; 0 when none. */
+int sq_name_index(const char *const *names, int lo, int hi, const char *name);
+/* counts[lo..hi] from sql's rows (state name, count): counts[0..hi] zeroed first; a state
+ * not in names is IK_ERR_IO. */
+ik_status sq_count_states(ra_store *s, const char *sql, const char *const *names, int lo,
+    int hi, uint64_t *counts);
+
 /* Nested transactions of c: BEGIN IMMEDIATE at the outermost level, savepoints inside.
  * sq_finish commits when st is IK_OK (returning the commit's status) and rolls back
  * otherwise (returning st). */

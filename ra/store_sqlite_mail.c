@@ -44,14 +44,6 @@ const char *ra_mail_state_name(ra_mail_state st)
 	return st >= RA_MAIL_PENDING && st <= RA_MAIL_SENT ? states[st] : "unknown";
 }
 
-static int state_index(const char *name)
-{
-	for (int i = RA_MAIL_PENDING; i <= RA_MAIL_SENT; i++)
-		if (strcmp(states[i], name) == 0)
-			return i;
-	return 0;
-}
-
 void ra_mail_clear(ra_mail *m)
 {
 	if (m == NULL)
@@ -80,7 +72,7 @@ static ik_status read_meta(sqlite3_stmt *q, ra_mail *m)
 	    (st = sq_col_text(q, 8, state, sizeof(state))) != IK_OK ||
 	    (st = sq_col_text(q, 10, m->last_error, sizeof(m->last_error))) != IK_OK)
 		return st;
-	if ((m->state = (ra_mail_state)state_index(state)) == 0)
+	if ((m->state = (ra_mail_state)sq_name_index(states, RA_MAIL_PENDING, RA_MAIL_SENT, state)) == 0)
 		return IK_ERR_IO;
 	m->attempts = (unsigned)sq_col_i64(q, 9);
 	m->next_attempt = sq_col_i64(q, 11);
@@ -287,24 +279,5 @@ ik_status ra_store_mail_list(ra_store *s, unsigned state_mask, int64_t after_id,
 
 ik_status ra_store_mail_counts(ra_store *s, uint64_t counts[RA_MAIL_SENT + 1])
 {
-	sq_conn *c;
-	sqlite3_stmt *q;
-	char state[16];
-	int row = 1, i;
-	ik_status st;
-
-	memset(counts, 0, sizeof(uint64_t) * (RA_MAIL_SENT + 1));
-	if ((st = sq_prep(s, SQL_MAIL_COUNTS, &c, &q)) != IK_OK)
-		return st;
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		if ((st = sq_col_text(q, 0, state, sizeof(state))) != IK_OK)
-			break;
-		if ((i = state_index(state)) == 0) {
-			st = IK_ERR_IO;
-			break;
-		}
-		counts[i] = (uint64_t)sq_col_i64(q, 1);
-	}
-	sq_reset(q);
-	return st;
+	return sq_count_states(s, SQL_MAIL_COUNTS, states, RA_MAIL_PENDING, RA_MAIL_SENT, counts);
 }

@@ -30,17 +30,9 @@ const char *ra_request_state_name(ra_request_state st)
 	return st >= RA_REQ_PENDING && st <= RA_REQ_FAILED ? req_states[st] : "unknown";
 }
 
-static int name_index(const char *const *names, int lo, int hi, const char *name)
-{
-	for (int i = lo; i <= hi; i++)
-		if (name != NULL && strcmp(names[i], name) == 0)
-			return i;
-	return 0;
-}
-
 ik_status ra_request_kind_parse(const char *name, ra_request_kind *out)
 {
-	int i = name_index(kinds, RA_REQ_ISSUE, RA_REQ_RESUME, name);
+	int i = sq_name_index(kinds, RA_REQ_ISSUE, RA_REQ_RESUME, name);
 
 	if (i == 0)
 		return IK_ERR_ARG;
@@ -126,8 +118,8 @@ static ik_status read_request(sqlite3_stmt *q, void *out)
 	    (st = sq_col_text(q, 16, r->last_error, sizeof(r->last_error))) != IK_OK ||
 	    (st = sq_col_text(q, 18, r->created_by, sizeof(r->created_by))) != IK_OK)
 		return st;
-	r->kind = (ra_request_kind)name_index(kinds, RA_REQ_ISSUE, RA_REQ_RESUME, kind);
-	r->state = (ra_request_state)name_index(req_states, RA_REQ_PENDING, RA_REQ_FAILED, state);
+	r->kind = (ra_request_kind)sq_name_index(kinds, RA_REQ_ISSUE, RA_REQ_RESUME, kind);
+	r->state = (ra_request_state)sq_name_index(req_states, RA_REQ_PENDING, RA_REQ_FAILED, state);
 	if (r->kind == 0 || r->state == 0)
 		return IK_ERR_IO;
 	r->device_id = sq_col_i64(q, 4);
@@ -594,26 +586,7 @@ ik_status ra_store_request_list(ra_store *s, unsigned state_mask, int64_t after_
 
 ik_status ra_store_request_counts(ra_store *s, uint64_t counts[RA_REQ_FAILED + 1])
 {
-	sq_conn *c;
-	sqlite3_stmt *q;
-	char state[16];
-	int row = 1;
-	ik_status st;
-
-	memset(counts, 0, sizeof(uint64_t) * (RA_REQ_FAILED + 1));
-	if ((st = sq_prep(s, SQL_REQ_COUNTS, &c, &q)) != IK_OK)
-		return st;
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		int i;
-		if ((st = sq_col_text(q, 0, state, sizeof(state))) != IK_OK)
-			break;
-		if ((i = name_index(req_states, RA_REQ_PENDING, RA_REQ_FAILED, state)) == 0) {
-			st = IK_ERR_IO;
-			break;
-		}
-		counts[i] = (uint64_t)sq_col_i64(q, 1);
-	}
-	sq_reset(q);
-	return st;
+	return sq_count_states(s, SQL_REQ_COUNTS, req_states, RA_REQ_PENDING, RA_REQ_FAILED,
+	    counts);
 }
 
