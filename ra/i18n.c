@@ -157,6 +157,32 @@ static ik_status parse_catalog(catalog *c, const char *text, size_t len, const c
 	return IK_OK;
 }
 
+/* Every language has every key: a missing message is a build error, not a blank. */
+static ik_status same_keys(const ra_i18n *c, const char *const names[RA_LANG_COUNT],
+    char *why, size_t whysz)
+{
+	for (unsigned l = 1; l < RA_LANG_COUNT; l++) {
+		const catalog *a = &c->cat[0], *b = &c->cat[l];
+		size_t i = 0, k = 0;
+		while (i < a->n || k < b->n) {
+			int d = i == a->n ? 1 : k == b->n ? -1 : strcmp(a->e[i].key, b->e[k].key);
+			if (d < 0) {
+				snprintf(why, whysz, "%s: the key %s is missing (it is in %s)", names[l],
+				    a->e[i].key, names[0]);
+				return IK_ERR_CONFIG;
+			}
+			if (d > 0) {
+				snprintf(why, whysz, "%s: the key %s is missing (it is in %s)", names[0],
+				    b->e[k].key, names[l]);
+				return IK_ERR_CONFIG;
+			}
+			i++;
+			k++;
+		}
+	}
+	return IK_OK;
+}
+
 ik_status ra_i18n_from_text(const char *const texts[RA_LANG_COUNT],
     const size_t lens[RA_LANG_COUNT], const char *const names[RA_LANG_COUNT],
     ra_i18n **out, char *why, size_t whysz)
@@ -169,25 +195,8 @@ ik_status ra_i18n_from_text(const char *const texts[RA_LANG_COUNT],
 		return IK_ERR_NOMEM;
 	for (unsigned l = 0; l < RA_LANG_COUNT && st == IK_OK; l++)
 		st = parse_catalog(&c->cat[l], texts[l], lens[l], names[l], why, whysz);
-	/* every language has every key: a missing message is a build error, not a blank */
-	for (unsigned l = 1; l < RA_LANG_COUNT && st == IK_OK; l++) {
-		const catalog *a = &c->cat[0], *b = &c->cat[l];
-		size_t i = 0, k = 0;
-		while (st == IK_OK && (i < a->n || k < b->n)) {
-			int d = i == a->n ? 1 : k == b->n ? -1 : strcmp(a->e[i].key, b->e[k].key);
-			if (d < 0) {
-				snprintf(why, whysz, "%s: the key %s is missing (it is in %s)", names[l],
-				    a->e[i].key, names[0]);
-				st = IK_ERR_CONFIG;
-			} else if (d > 0) {
-				snprintf(why, whysz, "%s: the key %s is missing (it is in %s)", names[0],
-				    b->e[k].key, names[l]);
-				st = IK_ERR_CONFIG;
-			}
-			i++;
-			k++;
-		}
-	}
+	if (st == IK_OK)
+		st = same_keys(c, names, why, whysz);
 	if (st != IK_OK) {
 		ra_i18n_free(c);
 		return st;
@@ -196,24 +205,47 @@ ik_status ra_i18n_from_text(const char *const texts[RA_LANG_COUNT],
 	return IK_OK;
 }
 
+/* "i18n/ja.txt" or "i18n/ja-anything.txt" for code "ja". */
+static int catalog_of(const char *name, const char *code)
+{
+	size_t n = strlen(code), len = strlen(name);
+
+	if (strncmp(name, "i18n/", 5) != 0 || strncmp(name + 5, code, n) != 0 || len < 9 ||
+	    strcmp(name + len - 4, ".txt") != 0)
+		return 0;
+	return name[5 + n] == '.' || name[5 + n] == '-';
+}
+
+/* The built-in catalogs: each language's messages may be split over several files
+ * (i18n/ja.txt, i18n/ja-settings.txt, ...), one screen family per file; a key may appear
+ * in only one of them. */
 ik_status ra_i18n_load(ra_i18n **out, char *why, size_t whysz)
 {
-	const char *texts[RA_LANG_COUNT], *names[RA_LANG_COUNT];
-	size_t lens[RA_LANG_COUNT];
-	char name[32];
+	static const char *const labels[RA_LANG_COUNT] = { "i18n/ja*.txt", "i18n/en*.txt" };
+	ra_i18n *c = calloc(1, sizeof(*c));
+	ik_status st = IK_OK;
 
-	for (unsigned l = 0; l < RA_LANG_COUNT; l++) {
-		const ra_embedded *f;
-		snprintf(name, sizeof(name), "i18n/%s.txt", codes[l]);
-		if ((f = ra_embedded_find(name)) == NULL) {
-			snprintf(why, whysz, "the catalog %s is not built in", name);
-			return IK_ERR_CONFIG;
+	*out = NULL;
+	if (c == NULL)
+		return IK_ERR_NOMEM;
+	for (unsigned l = 0; l < RA_LANG_COUNT && st == IK_OK; l++) {
+		for (const ra_embedded *f = ra_embedded_files; f->name != NULL && st == IK_OK; f++)
+			if (catalog_of(f->name, codes[l]))
+				st = parse_catalog(&c->cat[l], (const char *)f->data, f->len, f->name,
+				    why, whysz);
+		if (st == IK_OK && c->cat[l].n == 0) {
+			snprintf(why, whysz, "no catalog i18n/%s.txt is built in", codes[l]);
+			st = IK_ERR_CONFIG;
 		}
-		texts[l] = (const char *)f->data;
-		lens[l] = f->len;
-		names[l] = f->name;
 	}
-	return ra_i18n_from_text(texts, lens, names, out, why, whysz);
+	if (st == IK_OK)
+		st = same_keys(c, labels, why, whysz);
+	if (st != IK_OK) {
+		ra_i18n_free(c);
+		return st;
+	}
+	*out = c;
+	return IK_OK;
 }
 
 void ra_i18n_free(ra_i18n *c)
