@@ -4,6 +4,12 @@
 # the first responder certificate's expiry.  The signer runs under Debian's libfaketime with
 # a clock read from a file, so days pass in seconds without a restart; openssl runs at the
 # same fake time.
+# libfaketime and AddressSanitizer both hook the clock at start-up and deadlock together, so
+# the ASan build skips this test (exit 77); the gcc build runs it.
+if [ "${INKAN_SANITIZE:-0}" = 1 ]; then
+	echo "skipped: libfaketime cannot be preloaded into an ASan-instrumented signer"
+	exit 77
+fi
 . "$(dirname "$0")/../integration/lib.sh"
 
 FT=/usr/lib/x86_64-linux-gnu/faketime
@@ -15,13 +21,13 @@ echo "+0d" >"$CLOCK"
 # at the fake time (FAKETIME_NO_CACHE: every clock call reads $CLOCK again)
 fake() {
 	local lib=$1; shift
-	LD_PRELOAD="$FT/$lib" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 \
+	LD_PRELOAD="$FT/$lib" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 \
 		ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" "$@"
 }
 
 ik_setup ec-p256
 printf '\n[ocsp]\ncert_days = 2\nlifetime = 3600\nrefresh = 300\n' >> "$TMP/signer.conf"
-LD_PRELOAD="$FT/libfaketimeMT.so.1" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 \
+LD_PRELOAD="$FT/libfaketimeMT.so.1" FAKETIME_TIMESTAMP_FILE="$CLOCK" FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 \
 	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 	inkan-signerd -c "$TMP/signer.conf" >>"$TMP/signer.log" 2>&1 &
 SIGNER_PID=$!
