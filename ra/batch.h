@@ -110,8 +110,8 @@ typedef struct ra_batch_refusal {
 } ra_batch_refusal;
 void ra_batch_refuse(ra_batch_refusal *why, unsigned status, const char *code,
     const char *field, const char *message);
-/* 409 batch_running for b. */
-void ra_batch_refuse_running(ra_batch_refusal *why, const ra_batch *b);
+/* 409 batch_running for b (planned: how many it will have; 0 = not known). */
+void ra_batch_refuse_running(ra_batch_refusal *why, const ra_batch *b, uint64_t planned);
 /* The contracted number (0 = no limit) and how many certificates count against it. */
 ik_status ra_batch_quota(ra_store *s, uint64_t *quota, uint64_t *used);
 

@@ -270,7 +270,7 @@ static int downloadable(ra_req *r, int64_t id, const char *target, ra_batch_info
 		return 0;
 	}
 	if (bi->b.state == RA_BATCH_RUNNING || bi->issuing > 0) {
-		ra_batch_refuse_running(why, &bi->b);
+		ra_batch_refuse_running(why, &bi->b, bi->planned);
 		return 0;
 	}
 	return 1;

@@ -25,17 +25,18 @@ static void refuse_store(ra_batch_refusal *why, ik_status st)
 	why->st = st;
 }
 
-void ra_batch_refuse_running(ra_batch_refusal *why, const ra_batch *b)
+void ra_batch_refuse_running(ra_batch_refusal *why, const ra_batch *b, uint64_t planned)
 {
+	uint64_t total = planned > b->total ? planned : b->total;
 	char msg[200];
 
 	snprintf(msg, sizeof(msg), "batch %lld is still running (%llu of %llu settled): wait "
 	    "until it has finished", (long long)b->id,
-	    (unsigned long long)(b->done + b->failed), (unsigned long long)b->total);
+	    (unsigned long long)(b->done + b->failed), (unsigned long long)total);
 	ra_batch_refuse(why, 409, "batch_running", NULL, msg);
 	why->n[0] = (uint64_t)b->id;
 	why->n[1] = b->done + b->failed;
-	why->n[2] = b->total;
+	why->n[2] = total;
 }
 
 ik_status ra_batch_quota(ra_store *s, uint64_t *quota, uint64_t *used)
@@ -151,11 +152,11 @@ static int input_ok(ra_req *r, const ra_batch_start_in *in, ra_p12_flavour *flav
 static int room(ra_req *r, const ra_batch_start_in *in, uint64_t *quota, char *first,
     size_t firstsz, ra_batch_refusal *why)
 {
-	ra_batch running;
-	ik_status st = ra_store_batch_running(r->app->store, &running);
+	ra_batch_info running;
+	ik_status st = ra_store_batch_running_info(r->app->store, &running);
 
 	if (st == IK_OK) {
-		ra_batch_refuse_running(why, &running);
+		ra_batch_refuse_running(why, &running.b, running.planned);
 		return 0;
 	}
 	if (st != IK_ERR_NOT_FOUND) {
@@ -172,7 +173,7 @@ ik_status ra_batch_start(ra_req *r, const ra_batch_start_in *in0, ra_batch_start
 	ra_batch_start_in in = *in0;
 	ra_p12_flavour flavour;
 	ra_keytype keytype;
-	ra_batch running;
+	ra_batch_info running;
 	uint64_t quota = 0;
 	ik_buf spki, pem;
 	char detail[640];
@@ -212,8 +213,8 @@ ik_status ra_batch_start(ra_req *r, const ra_batch_start_in *in0, ra_batch_start
 		st = ra_store_batch_create_keyed(r->app->store, &bn, &h, &out->id);
 	}
 	if (st == IK_ERR_STATE) { /* lost a race: say which refusal it was */
-		if (ra_store_batch_running(r->app->store, &running) == IK_OK)
-			ra_batch_refuse_running(why, &running);
+		if (ra_store_batch_running_info(r->app->store, &running) == IK_OK)
+			ra_batch_refuse_running(why, &running.b, running.planned);
 		else if (quota_room(r, in.count, &quota, why))
 			ra_batch_refuse(why, 409, "state", NULL, "the batch cannot start now; try again");
 		goto out;
