@@ -251,7 +251,7 @@ ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n);
 /* A certificate issued elsewhere, written as an issued row without a request or device
  * (bench/bench_ra_fill's million-row store; an import from an earlier system).  state:
  * active, suspended, revoked (reason 0..10) or expired.  serial: lowercase hex.  Group many
- * in one ra_store_begin/commit.  A serial already there: IK_ERR_STATE. */
+ * in one ra_store_begin/commit.  A serial already there: IK_ERR_EXISTS. */
 typedef struct ra_cert_import {
 	const char *serial;
 	const char *cn;
