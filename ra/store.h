@@ -248,6 +248,22 @@ ik_status ra_store_cert_set_state(ra_store *s, int64_t id, unsigned from_mask,
 /* Active and suspended certificates whose not_after <= now become expired. */
 ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n);
 
+/* A certificate issued elsewhere, written as an issued row without a request or device
+ * (bench/bench_ra_fill's million-row store; an import from an earlier system).  state:
+ * active, suspended, revoked (reason 0..10) or expired.  serial: lowercase hex.  Group many
+ * in one ra_store_begin/commit.  A serial already there: IK_ERR_EXISTS. */
+typedef struct ra_cert_import {
+	const char *serial;
+	const char *cn;
+	int64_t not_before, not_after;
+	ra_cert_state state;
+	int reason;
+	const uint8_t *der;
+	size_t der_len;
+	int64_t created;          /* 0: not_before */
+} ra_cert_import;
+ik_status ra_store_cert_import(ra_store *s, const ra_cert_import *c, int64_t *id);
+
 /* Counters: per state (indexed by ra_cert_state; [0] unused) and the quota use (every
  * certificate not failed). */
 typedef struct ra_cert_counts {
