@@ -6,10 +6,12 @@
 # (INKAN_BUILD/INKAN_SRC set); alone: bench/bench_ra.sh [N] [BIG] after bench/run built
 # build-bench/.  N certificates (default 10000), BIG rows in the RA store and revoked entries
 # in the ledger (default 1000000).  About 10 minutes with the defaults, most of it filling.
+# A third argument `issuance` stops after the issuance rows (for before -> after runs).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
 big=${2:-1000000}
+only=${3:-}
 [ "$big" -ge 1000 ] || big=1000
 export INKAN_BUILD=${INKAN_BUILD:-$src/build-bench} INKAN_SRC=$src
 . "$src/tests/integration/lib.sh"
@@ -63,6 +65,7 @@ line "  (the three measurements around the runs)" "$l1 $l2 $l3" ""
 line "RA batch: $b_done certs, POST /api/v1/batches -> finished" "$r_batch" "$(div "$r_batch" "$lmed")"
 line "RA singles: $singles CSRs, 8 connections, -> all active" "$r_single" "$(div "$r_single" "$lmed")"
 echo "(batch failures: $b_failed; signer ledger now holds $ledger_n certificate rows; load $(load))"
+[ "$only" != issuance ] || exit 0
 
 # ---- 2. openssl ca per certificate through the pkcs11 engine, the same 1000 CSRs' worth
 m=1000; [ "$n" -ge 1000 ] || m=$n
