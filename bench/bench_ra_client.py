@@ -141,6 +141,7 @@ def cmd_batch(base, ca, n):
     t0 = time.monotonic()
     b = c.json("POST", "/api/v1/batches", {"count": int(n), "cn_pattern": f"b{int(t0 * 10) % 10**9}-%06d",
                "passphrase": "Batch passphrase 0123!"})
+    print(f"batch created in {time.monotonic() - t0:.3f} s", file=sys.stderr)
     while True:
         s = c.json("GET", f"/api/v1/batches/{b['id']}")
         if s["state"] != "running":

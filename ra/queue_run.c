@@ -8,7 +8,6 @@
 #include <time.h>
 #include <jansson.h>
 #include <openssl/asn1.h>
-#include <openssl/x509.h>
 
 #include "config.h"
 #include "log.h"
@@ -71,21 +70,57 @@ static ik_status serial_bytes(const char *hex, proto_revoke *m)
 	return IK_OK;
 }
 
+/* Steps over (enter = 0) or into (enter = 1) the next DER element of [*p, end). */
+static int der_next(const uint8_t **p, const uint8_t *end, int enter, int *tag, int *cls)
+{
+	const unsigned char *q = *p;
+	long len = 0;
+	int r;
+
+	if (*p >= end)
+		return 0;
+	r = ASN1_get_object(&q, &len, tag, cls, end - *p);
+	if ((r & 0x80) != 0 || r == 0x21) /* an error, or an indefinite length */
+		return 0;
+	*p = enter ? q : q + len;
+	return 1;
+}
+
+/* notBefore and notAfter of the signer's certificate, read from the DER without building an
+ * X509 (which would decode the public key too, the costliest part of parsing it):
+ * Certificate > TBSCertificate > [0] version, serial, signature, issuer, validity. */
 static ik_status cert_validity(const uint8_t *der, size_t n, int64_t *nb, int64_t *na)
 {
-	const uint8_t *p = der;
-	X509 *x = d2i_X509(NULL, &p, (long)n);
-	struct tm a, b;
-	ik_status st = IK_ERR_CRYPTO;
+	const uint8_t *p = der, *end = der + n, *at;
+	int64_t v[2];
+	int tag = 0, cls = 0;
 
-	if (x != NULL && ASN1_TIME_to_tm(X509_get0_notBefore(x), &a) == 1 &&
-	    ASN1_TIME_to_tm(X509_get0_notAfter(x), &b) == 1) {
-		*nb = (int64_t)timegm(&a);
-		*na = (int64_t)timegm(&b);
-		st = IK_OK;
+	if (!der_next(&p, end, 1, &tag, &cls) || tag != V_ASN1_SEQUENCE ||
+	    !der_next(&p, end, 1, &tag, &cls) || tag != V_ASN1_SEQUENCE)
+		return IK_ERR_CRYPTO;
+	at = p;
+	if (!der_next(&p, end, 0, &tag, &cls))
+		return IK_ERR_CRYPTO;
+	if (cls != V_ASN1_CONTEXT_SPECIFIC || tag != 0)
+		p = at; /* no version field: v1 */
+	if (!der_next(&p, end, 0, &tag, &cls) || tag != V_ASN1_INTEGER ||
+	    !der_next(&p, end, 0, &tag, &cls) || tag != V_ASN1_SEQUENCE ||
+	    !der_next(&p, end, 0, &tag, &cls) || tag != V_ASN1_SEQUENCE ||
+	    !der_next(&p, end, 1, &tag, &cls) || tag != V_ASN1_SEQUENCE)
+		return IK_ERR_CRYPTO;
+	for (int i = 0; i < 2; i++) {
+		ASN1_TIME *t = d2i_ASN1_TIME(NULL, &p, end - p);
+		struct tm tm;
+		int ok = t != NULL && ASN1_TIME_to_tm(t, &tm) == 1;
+
+		ASN1_TIME_free(t);
+		if (!ok)
+			return IK_ERR_CRYPTO;
+		v[i] = (int64_t)timegm(&tm);
 	}
-	X509_free(x);
-	return st;
+	*nb = v[0];
+	*na = v[1];
+	return IK_OK;
 }
 
 /* Failures worth a retry: the signer or its HSM is away, or the store is busy. */

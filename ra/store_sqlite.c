@@ -1,6 +1,6 @@
 /* store_sqlite: the SQLite backend of store.h, part 1 — per-thread connections (WAL,
  * foreign keys, busy timeout), embedded migrations with a schema_version table, the
- * statement cache, nested transactions.  The tables are in store_sqlite_*.c.  Prepared
+ * statement cache, nested transactions (one writer of this process at a time).  The tables are in store_sqlite_*.c.  Prepared
  * statements with bound parameters only; the only SQL text run as is are the migrations. */
 #include <pthread.h>
 #include <stdarg.h>
@@ -39,6 +39,12 @@ struct ra_store {
 	pthread_key_t key;      /* this thread's sq_conn */
 	pthread_mutex_t lock;   /* guards conns */
 	sq_conn *conns;         /* every open connection, to close them all */
+	/* The process's threads take turns at write transactions here, woken as soon as the
+	 * one before commits, rather than in SQLite's busy handler, which sleeps (up to 100 ms
+	 * at a time) and polls.  Other processes still meet SQLite's own lock. */
+	pthread_mutex_t wlock;
+	pthread_cond_t wfree;
+	int writing;
 };
 
 int64_t sq_now(void)
@@ -84,8 +90,12 @@ static ik_status map_rc(sq_conn *c, int rc, const char *sql)
 
 /* ---- connections ---- */
 
+static void writer_leave(ra_store *s);
+
 static void conn_close(sq_conn *c)
 {
+	if (c->depth > 0 && c->store != NULL)
+		writer_leave(c->store); /* its transaction ends with it */
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
 		sqlite3_finalize(c->cache[i].q);
 	sqlite3_close(c->db);
@@ -450,15 +460,47 @@ static ik_status run_fixed(sq_conn *c, const char *sql)
 	return st;
 }
 
+/* Waits (at most the busy timeout) for this process's other writers to finish. */
+static ik_status writer_enter(ra_store *s)
+{
+	struct timespec until;
+	ik_status st = IK_OK;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += BUSY_TIMEOUT_MS / 1000;
+	pthread_mutex_lock(&s->wlock);
+	while (s->writing && st == IK_OK)
+		if (pthread_cond_timedwait(&s->wfree, &s->wlock, &until) != 0 && s->writing)
+			st = IK_ERR_BUSY;
+	if (st == IK_OK)
+		s->writing = 1;
+	pthread_mutex_unlock(&s->wlock);
+	if (st != IK_OK)
+		ik_log(LOG_WARNING, "store: another thread's transaction took too long");
+	return st;
+}
+
+static void writer_leave(ra_store *s)
+{
+	pthread_mutex_lock(&s->wlock);
+	s->writing = 0;
+	pthread_cond_signal(&s->wfree);
+	pthread_mutex_unlock(&s->wlock);
+}
+
 ik_status sq_begin(sq_conn *c)
 {
 	ik_status st;
 
 	if (c->broken)
 		return IK_ERR_STATE;
+	if (c->depth == 0 && (st = writer_enter(c->store)) != IK_OK)
+		return st;
 	st = run_fixed(c, c->depth == 0 ? SQL_BEGIN : SQL_SAVEPOINT);
 	if (st == IK_OK)
 		c->depth++;
+	else if (c->depth == 0)
+		writer_leave(c->store);
 	return st;
 }
 
@@ -490,6 +532,7 @@ ik_status sq_rollback(sq_conn *c)
 		if (!sqlite3_get_autocommit(c->db))
 			(void)exec_sql(c, "ROLLBACK");
 		c->broken = 0;
+		writer_leave(c->store);
 	}
 	return st;
 }
@@ -512,7 +555,8 @@ ik_status sq_commit(sq_conn *c)
 		(void)sq_rollback(c);
 		return st;
 	}
-	c->depth--;
+	if (--c->depth == 0)
+		writer_leave(c->store);
 	return IK_OK;
 }
 
@@ -701,6 +745,8 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 		return IK_ERR_NOMEM;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_cond_init(&s->wfree, NULL);
 	if ((st = conn_open(s, &c)) != IK_OK) {
 		say(why, whysz, "%s: cannot open the database", path);
 		goto fail;
@@ -719,6 +765,8 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 fail:
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->wfree);
 	free(s->path);
 	free(s);
 	return st;
@@ -751,6 +799,8 @@ void ra_store_close(ra_store *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->wfree);
 	free(s->path);
 	free(s);
 }
