@@ -1,8 +1,9 @@
 /* batch: the worker thread of "issue N more" batches.  For the running batch it makes a
  * group of device keys in memory, seals each to the batch's envelope public key, and stores
  * the group's issue requests and sealed keys in one transaction (ra_store_batch_add_keyed
- * per key, inside it); the queue workers take the requests to the signer.  It frees each key
- * once sealed: from then on only the sealed copy exists.
+ * per key, inside it) while a short-lived second thread makes the next group's keys; the
+ * queue workers take the requests to the signer.  It frees each key once sealed: from then
+ * on only the sealed copy exists.
  *
  * Crash safety: the store's count of the batch's requests, read in the transaction that
  * adds the next one, says how far the batch got, so after a kill -9 the worker goes on
@@ -55,9 +56,10 @@ static void prepared_drop(prepared *p)
 	ik_buf_reset(&p->envelope);
 }
 
-/* Keys made ahead for one batch, the oldest first. */
+/* Keys made ahead for one batch, the oldest first: this group's, and the next one's. */
+#define AHEAD_MAX (2 * BATCH_GROUP)
 typedef struct ahead {
-	prepared p[BATCH_GROUP];
+	prepared p[AHEAD_MAX];
 	size_t n;
 } ahead;
 
@@ -134,6 +136,26 @@ static ik_status prepare(const ra_batch_info *bi, prepared *p)
 	p->key = NULL;
 	p->batch_id = bi->b.id;
 	return IK_OK;
+}
+
+/* The next group's keys, made on a second thread (the other core) while this one stores
+ * the current group: it writes only the slots it is given. */
+typedef struct maker {
+	const ra_batch_info *bi;
+	prepared *p;
+	size_t want, made;
+	ik_status st;
+} maker;
+
+static void *make_keys(void *arg)
+{
+	maker *m = arg;
+
+	m->st = IK_OK;
+	for (m->made = 0; m->made < m->want; m->made++)
+		if ((m->st = prepare(m->bi, &m->p[m->made])) != IK_OK)
+			break;
+	return NULL;
 }
 
 /* seal (why == NULL) or abort, and the notice, in one transaction */
@@ -229,7 +251,10 @@ static int step(ra_batcher *w, ahead *a)
 {
 	ra_store *s = w->app->store;
 	ra_batch_info bi;
-	size_t want, added = 0;
+	size_t want, left, added = 0;
+	maker m;
+	pthread_t t;
+	int helper;
 	ik_status st;
 
 	st = ra_store_batch_running_info(s, &bi);
@@ -264,7 +289,18 @@ static int step(ra_batcher *w, ahead *a)
 			return 0;
 		}
 	}
+	left = bi.planned - bi.b.total < AHEAD_MAX ? (size_t)(bi.planned - bi.b.total) :
+	    AHEAD_MAX;
+	m = (maker){ .bi = &bi, .p = &a->p[a->n], .want = left > a->n ? left - a->n : 0 };
+	helper = m.want > 0 && pthread_create(&t, NULL, make_keys, &m) == 0;
 	st = add_group(w, &bi, a, want, &added);
+	if (helper) {
+		pthread_join(t, NULL);
+		a->n += m.made;
+		if (m.st != IK_OK)
+			ik_log(LOG_ERR, "batch %lld: cannot make a device key: %s",
+			    (long long)bi.b.id, ik_status_str(m.st));
+	}
 	if (added > 0) {
 		ahead_shift(a, added);
 		a->p[0].collisions = 0;
@@ -310,7 +346,7 @@ static void *worker(void *arg)
 		ik_log(LOG_ERR, "batch worker: out of memory");
 		return NULL;
 	}
-	for (size_t i = 0; i < BATCH_GROUP; i++) {
+	for (size_t i = 0; i < AHEAD_MAX; i++) {
 		ik_buf_init(&a->p[i].spki, RA_SPKI_MAX);
 		ik_buf_init(&a->p[i].envelope, RA_BATCH_ENVELOPE_MAX);
 		ik_buf_set_secret(&a->p[i].envelope);
@@ -340,7 +376,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&w->lock);
 	}
 	ahead_drop(a);
-	for (size_t i = 0; i < BATCH_GROUP; i++) {
+	for (size_t i = 0; i < AHEAD_MAX; i++) {
 		ik_buf_cleanup(&a->p[i].spki);
 		ik_buf_cleanup(&a->p[i].envelope);
 	}

@@ -30,6 +30,7 @@ struct sq_conn {
 	int depth;          /* transaction nesting: 0 = none */
 	int broken;         /* SQLite ended the transaction by itself; only rollbacks now */
 	int bind_rc;        /* first failed bind since the last step */
+	int lazy;           /* synchronous = NORMAL now (sq_begin_lazy); FULL otherwise */
 	sq_slot cache[CACHE_SLOTS];
 	sq_conn *prev, *next;
 };
@@ -488,12 +489,27 @@ static void writer_leave(ra_store *s)
 	pthread_mutex_unlock(&s->wlock);
 }
 
-ik_status sq_begin(sq_conn *c)
+/* synchronous = NORMAL (lazy) or FULL, outside any transaction (SQLite refuses it inside) */
+static ik_status set_sync(sq_conn *c, int lazy)
+{
+	ik_status st;
+
+	if (c->lazy == lazy)
+		return IK_OK;
+	st = exec_sql(c, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
+	if (st == IK_OK)
+		c->lazy = lazy;
+	return st;
+}
+
+static ik_status begin(sq_conn *c, int lazy)
 {
 	ik_status st;
 
 	if (c->broken)
 		return IK_ERR_STATE;
+	if (c->depth == 0 && (st = set_sync(c, lazy)) != IK_OK)
+		return st;
 	if (c->depth == 0 && (st = writer_enter(c->store)) != IK_OK)
 		return st;
 	st = run_fixed(c, c->depth == 0 ? SQL_BEGIN : SQL_SAVEPOINT);
@@ -502,6 +518,16 @@ ik_status sq_begin(sq_conn *c)
 	else if (c->depth == 0)
 		writer_leave(c->store);
 	return st;
+}
+
+ik_status sq_begin(sq_conn *c)
+{
+	return begin(c, 0);
+}
+
+ik_status sq_begin_lazy(sq_conn *c)
+{
+	return begin(c, c->depth == 0);
 }
 
 /* SQLite may end a transaction by itself (some I/O and memory errors): then only the

@@ -416,7 +416,9 @@ ik_status ra_store_request_claim_group(ra_store *s, int64_t now, size_t max,
 		return IK_ERR_ARG;
 	if ((ids = calloc(max, sizeof(*ids))) == NULL)
 		return IK_ERR_NOMEM;
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK) {
+	/* a claim need not reach the disk before the signer is asked: after any restart every
+	 * "sent" request is pending again anyway, and the signer answers a repeat in kind */
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin_lazy(c)) != IK_OK) {
 		free(ids);
 		return st;
 	}
