@@ -245,6 +245,41 @@ static ik_status add_group(ra_batcher *w, const ra_batch_info *bi, ahead *a, siz
 	return st;
 }
 
+/* What follows a group's add: go on, stop the batch (names or quota used up), or wait. */
+static int after_add(ra_batcher *w, const ra_batch_info *bi, ahead *a, ik_status st,
+    size_t added)
+{
+	switch (st) {
+	case IK_OK:
+		return 1;
+	case IK_ERR_ARG: /* ra_cn_format: a number wider than the pattern */
+		stop_batch(w->app, bi, "the common-name pattern has run out of numbers");
+		return 1;
+	case IK_ERR_EXISTS:
+		/* added already, or the name was taken: read again (keep the keys) */
+		if (added > 0 || ++a->p[0].collisions < 100)
+			return 1;
+		ik_log(LOG_ERR, "batch %lld: common name %llu of the pattern keeps being taken; "
+		    "waiting", (long long)bi->b.id, (unsigned long long)(bi->b.total + 1));
+		a->p[0].collisions = 0;
+		return 0;
+	case IK_ERR_STATE: {
+		ra_batch_info again;
+		/* still running with room to add: then it was the quota */
+		if (ra_store_batch_info(w->app->store, bi->b.id, &again) == IK_OK &&
+		    again.b.state == RA_BATCH_RUNNING && !again.b.sealed &&
+		    again.b.total < again.planned)
+			stop_batch(w->app, &again, "the contracted number of certificates is used up");
+		ahead_drop(a);
+		return 1;
+	}
+	default:
+		ik_log(LOG_ERR, "batch %lld: cannot add certificates: %s (will retry)",
+		    (long long)bi->b.id, ik_status_str(st));
+		return 0;
+	}
+}
+
 /* One unit of work.  Returns 1 when it did something (go on at once), 0 when there is
  * nothing to do or it must wait. */
 static int step(ra_batcher *w, ahead *a)
@@ -306,35 +341,7 @@ static int step(ra_batcher *w, ahead *a)
 		a->p[0].collisions = 0;
 		ra_queue_kick(w->app->queue);
 	}
-	switch (st) {
-	case IK_OK:
-		return 1;
-	case IK_ERR_ARG: /* ra_cn_format: a number wider than the pattern */
-		stop_batch(w->app, &bi, "the common-name pattern has run out of numbers");
-		return 1;
-	case IK_ERR_EXISTS:
-		/* added already, or the name was taken: read again (keep the keys) */
-		if (added > 0 || ++a->p[0].collisions < 100)
-			return 1;
-		ik_log(LOG_ERR, "batch %lld: common name %llu of the pattern keeps being taken; "
-		    "waiting", (long long)bi.b.id, (unsigned long long)(bi.b.total + 1));
-		a->p[0].collisions = 0;
-		return 0;
-	case IK_ERR_STATE: {
-		ra_batch_info again;
-		/* still running with room to add: then it was the quota */
-		if (ra_store_batch_info(s, bi.b.id, &again) == IK_OK &&
-		    again.b.state == RA_BATCH_RUNNING && !again.b.sealed &&
-		    again.b.total < again.planned)
-			stop_batch(w->app, &again, "the contracted number of certificates is used up");
-		ahead_drop(a);
-		return 1;
-	}
-	default:
-		ik_log(LOG_ERR, "batch %lld: cannot add certificates: %s (will retry)",
-		    (long long)bi.b.id, ik_status_str(st));
-		return 0;
-	}
+	return after_add(w, &bi, a, st, added);
 }
 
 static void *worker(void *arg)

@@ -1,7 +1,8 @@
 /* store_sqlite: the SQLite backend of store.h, part 1 — per-thread connections (WAL,
  * foreign keys, busy timeout), embedded migrations with a schema_version table, the
- * statement cache, nested transactions (one writer of this process at a time).  The tables are in store_sqlite_*.c.  Prepared
- * statements with bound parameters only; the only SQL text run as is are the migrations. */
+ * statement cache (transactions: store_sqlite_tx.c).  The tables are in store_sqlite_*.c.
+ * Prepared statements with bound parameters only; the only SQL text run as is are the
+ * migrations. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,43 +11,11 @@
 #include <time.h>
 
 #include "log.h"
-#include "store_sqlite_int.h"
+#include "store_sqlite_conn.h"
 
 /* generated from ra/migrations/NNN_name.sql by ra/embed_migrations.cmake */
 extern const char *const ra_migrations[];
 extern const char *const ra_migration_names[];
-
-#define BUSY_TIMEOUT_MS 10000
-#define CACHE_SLOTS 256 /* power of two, above the number of statement texts */
-
-typedef struct sq_slot {
-	const char *sql;
-	sqlite3_stmt *q;
-} sq_slot;
-
-struct sq_conn {
-	ra_store *store;
-	sqlite3 *db;
-	int depth;          /* transaction nesting: 0 = none */
-	int broken;         /* SQLite ended the transaction by itself; only rollbacks now */
-	int bind_rc;        /* first failed bind since the last step */
-	int lazy;           /* synchronous = NORMAL now (sq_begin_lazy); FULL otherwise */
-	sq_slot cache[CACHE_SLOTS];
-	sq_conn *prev, *next;
-};
-
-struct ra_store {
-	char *path;
-	pthread_key_t key;      /* this thread's sq_conn */
-	pthread_mutex_t lock;   /* guards conns */
-	sq_conn *conns;         /* every open connection, to close them all */
-	/* The process's threads take turns at write transactions here, woken as soon as the
-	 * one before commits, rather than in SQLite's busy handler, which sleeps (up to 100 ms
-	 * at a time) and polls.  Other processes still meet SQLite's own lock. */
-	pthread_mutex_t wlock;
-	pthread_cond_t wfree;
-	int writing;
-};
 
 int64_t sq_now(void)
 {
@@ -91,12 +60,10 @@ static ik_status map_rc(sq_conn *c, int rc, const char *sql)
 
 /* ---- connections ---- */
 
-static void writer_leave(ra_store *s);
-
 static void conn_close(sq_conn *c)
 {
 	if (c->depth > 0 && c->store != NULL)
-		writer_leave(c->store); /* its transaction ends with it */
+		sq_writer_leave(c->store); /* its transaction ends with it */
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
 		sqlite3_finalize(c->cache[i].q);
 	sqlite3_close(c->db);
@@ -120,7 +87,7 @@ static void conn_release(void *p)
 	conn_close(c);
 }
 
-static ik_status exec_sql(sq_conn *c, const char *sql)
+ik_status sq_exec_sql(sq_conn *c, const char *sql)
 {
 	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 
@@ -149,7 +116,7 @@ static ik_status conn_open(ra_store *s, sq_conn **out)
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	/* secure_delete: deleted content (a batch's sealed keys after its download) is
 	 * overwritten with zeros, not left in free space of the file */
-	if (exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+	if (sq_exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
 	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;") != IK_OK) {
 		conn_close(c);
 		return IK_ERR_IO;
@@ -440,201 +407,6 @@ void sq_clip_text(const char *in, char out[RA_STORE_TEXT_MAX + 1])
 	out[n] = '\0';
 }
 
-/* ---- transactions ---- */
-
-static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
-static const char SQL_SAVEPOINT[] = "SAVEPOINT ra_sp";
-static const char SQL_RELEASE[] = "RELEASE ra_sp";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO ra_sp";
-
-static ik_status run_fixed(sq_conn *c, const char *sql)
-{
-	sqlite3_stmt *q;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	if (st != IK_OK)
-		return st;
-	st = sq_exec(c, q, NULL);
-	sq_reset(q);
-	return st;
-}
-
-/* Waits (at most the busy timeout) for this process's other writers to finish. */
-static ik_status writer_enter(ra_store *s)
-{
-	struct timespec until;
-	ik_status st = IK_OK;
-
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += BUSY_TIMEOUT_MS / 1000;
-	pthread_mutex_lock(&s->wlock);
-	while (s->writing && st == IK_OK)
-		if (pthread_cond_timedwait(&s->wfree, &s->wlock, &until) != 0 && s->writing)
-			st = IK_ERR_BUSY;
-	if (st == IK_OK)
-		s->writing = 1;
-	pthread_mutex_unlock(&s->wlock);
-	if (st != IK_OK)
-		ik_log(LOG_WARNING, "store: another thread's transaction took too long");
-	return st;
-}
-
-static void writer_leave(ra_store *s)
-{
-	pthread_mutex_lock(&s->wlock);
-	s->writing = 0;
-	pthread_cond_signal(&s->wfree);
-	pthread_mutex_unlock(&s->wlock);
-}
-
-/* synchronous = NORMAL (lazy) or FULL, outside any transaction (SQLite refuses it inside) */
-static ik_status set_sync(sq_conn *c, int lazy)
-{
-	ik_status st;
-
-	if (c->lazy == lazy)
-		return IK_OK;
-	st = exec_sql(c, lazy ? "PRAGMA synchronous = NORMAL" : "PRAGMA synchronous = FULL");
-	if (st == IK_OK)
-		c->lazy = lazy;
-	return st;
-}
-
-static ik_status begin(sq_conn *c, int lazy)
-{
-	ik_status st;
-
-	if (c->broken)
-		return IK_ERR_STATE;
-	if (c->depth == 0 && (st = set_sync(c, lazy)) != IK_OK)
-		return st;
-	if (c->depth == 0 && (st = writer_enter(c->store)) != IK_OK)
-		return st;
-	st = run_fixed(c, c->depth == 0 ? SQL_BEGIN : SQL_SAVEPOINT);
-	if (st == IK_OK)
-		c->depth++;
-	else if (c->depth == 0)
-		writer_leave(c->store);
-	return st;
-}
-
-ik_status sq_begin(sq_conn *c)
-{
-	return begin(c, 0);
-}
-
-ik_status sq_begin_lazy(sq_conn *c)
-{
-	return begin(c, c->depth == 0);
-}
-
-/* SQLite may end a transaction by itself (some I/O and memory errors): then only the
- * rollbacks that unwind our nesting are left to do. */
-static int tx_gone(sq_conn *c)
-{
-	return c->depth > 0 && sqlite3_get_autocommit(c->db);
-}
-
-ik_status sq_rollback(sq_conn *c)
-{
-	ik_status st = IK_OK;
-
-	if (c->depth == 0)
-		return IK_ERR_STATE;
-	if (tx_gone(c))
-		c->broken = 1;
-	if (!c->broken) {
-		if (c->depth == 1) {
-			st = run_fixed(c, SQL_ROLLBACK);
-		} else if ((st = run_fixed(c, SQL_ROLLBACK_TO)) == IK_OK) {
-			st = run_fixed(c, SQL_RELEASE);
-		}
-		if (st != IK_OK)
-			c->broken = 1;
-	}
-	if (--c->depth == 0) {
-		if (!sqlite3_get_autocommit(c->db))
-			(void)exec_sql(c, "ROLLBACK");
-		c->broken = 0;
-		writer_leave(c->store);
-	}
-	return st;
-}
-
-ik_status sq_commit(sq_conn *c)
-{
-	ik_status st;
-
-	if (c->depth == 0)
-		return IK_ERR_STATE;
-	if (tx_gone(c))
-		c->broken = 1;
-	if (c->broken) {
-		ik_log(LOG_ERR, "store: commit of a transaction the database already ended");
-		(void)sq_rollback(c);
-		return IK_ERR_IO;
-	}
-	st = run_fixed(c, c->depth == 1 ? SQL_COMMIT : SQL_RELEASE);
-	if (st != IK_OK) {
-		(void)sq_rollback(c);
-		return st;
-	}
-	if (--c->depth == 0)
-		writer_leave(c->store);
-	return IK_OK;
-}
-
-ik_status sq_finish(sq_conn *c, ik_status st)
-{
-	if (st == IK_OK)
-		return sq_commit(c);
-	(void)sq_rollback(c);
-	return st;
-}
-
-ik_status ra_store_begin(ra_store *s)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : sq_begin(c);
-}
-
-ik_status ra_store_commit(ra_store *s)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : sq_commit(c);
-}
-
-ik_status ra_store_rollback(ra_store *s)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : sq_rollback(c);
-}
-
-int ra_store_thread_reset(ra_store *s)
-{
-	sq_conn *c = pthread_getspecific(s->key);
-	int levels = 0;
-
-	while (c != NULL && c->depth > 0) {
-		(void)sq_rollback(c);
-		levels++;
-	}
-	return levels;
-}
-
-ik_status sq_hist(ra_store *s, const ra_hist *h)
-{
-	return h == NULL ? IK_OK : ra_history_record(s, h);
-}
-
 /* ---- open, migrations, close ---- */
 
 static int code_version(void)
@@ -691,7 +463,7 @@ static ik_status apply_migrations(sq_conn *c, const char *path, char *why, size_
 		    st == IK_ERR_BUSY ? "database locked" : sqlite3_errmsg(c->db));
 		return st;
 	}
-	st = exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version ("
+	st = sq_exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version ("
 	    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
 	if (st == IK_OK)
 		st = read_version(c, &have);
@@ -708,7 +480,7 @@ static ik_status apply_migrations(sq_conn *c, const char *path, char *why, size_
 	for (int v = have + 1; v <= want && st == IK_OK; v++) {
 		sqlite3_stmt *q;
 
-		if ((st = exec_sql(c, ra_migrations[v - 1])) != IK_OK) {
+		if ((st = sq_exec_sql(c, ra_migrations[v - 1])) != IK_OK) {
 			say(why, whysz, "%s: migration %s failed: %s", path, ra_migration_names[v - 1],
 			    sqlite3_errmsg(c->db));
 			break;

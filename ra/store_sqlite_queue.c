@@ -436,7 +436,7 @@ ik_status ra_store_request_claim_group(ra_store *s, int64_t now, size_t max,
 	if (st == IK_OK && got == 0)
 		st = IK_ERR_NOT_FOUND;
 	free(ids);
-	if ((st = sq_finish(c, st)) == IK_OK)
+	if ((st = sq_finish_lazy(c, st)) == IK_OK)
 		*n = got;
 	return st;
 }
