@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "auth.h"
 #include "bulk.h"
 #include "http.h"
 #include "store.h"
@@ -63,6 +64,19 @@ typedef enum ra_login_outcome {
 } ra_login_outcome;
 ra_login_outcome ra_auth_login(ra_req *r, const char *login, const char *password,
     char *csrf, size_t csrfsz, int64_t *locked_until);
+/* r's officer changes their own password: the old one checked (a wrong one counts as a
+ * failed login and may lock the account: *locked_until), the new one against the policy
+ * (*rule, RA_OPW_SAME when unchanged); on success the other sessions end and the
+ * history records it.  Shared by POST /api/v1/password and the account page. */
+typedef enum ra_pw_change {
+	RA_PW_CHANGE_OK = 0,
+	RA_PW_CHANGE_BAD_OLD,
+	RA_PW_CHANGE_LOCKED,
+	RA_PW_CHANGE_WEAK,
+	RA_PW_CHANGE_ERROR,
+} ra_pw_change;
+ra_pw_change ra_auth_password_change(ra_req *r, const char *oldpw, const char *newpw,
+    ra_opw_rule *rule, int64_t *locked_until);
 /* Ends r's session (history entry, cookie cleared). */
 ik_status ra_auth_logout(ra_req *r);
 

@@ -157,6 +157,8 @@ static const struct {
 	{ ra_page_users_routes, &ra_page_users_nroutes },
 	{ ra_page_bulk_routes, &ra_page_bulk_nroutes },
 	{ ra_page_history_routes, &ra_page_history_nroutes },
+	{ ra_page_account_routes, &ra_page_account_nroutes },
+	{ ra_page_settings_routes, &ra_page_settings_nroutes },
 	{ ra_page_download_routes, &ra_page_download_nroutes },
 };
 
