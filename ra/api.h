@@ -140,6 +140,15 @@ ik_status ra_bulk_run(ra_req *r, ra_bulk_kind kind, ra_bulk_format format, int a
     int dry_run, const void *data, size_t len, ra_bulk_outcome *out);
 void ra_bulk_outcome_clear(ra_bulk_outcome *o);
 
+/* ---- CSV ---- */
+/* One RFC 4180 field (api_common.c): quoted, quotes doubled, a leading = + - @ defused
+ * with a ' so that a spreadsheet does not run it; then "," or, when last, CRLF. */
+ik_status ra_csv_field(ik_buf *b, const char *s, int last);
+/* The certificates matching q (its cursor and limit ignored), every row, as a streamed
+ * CSV attachment (cert_csv.c): id, common_name, state, serial, not_before, not_after
+ * (UTC ISO 8601), device_id, user_id, revocation_reason, created. */
+void ra_cert_csv_reply(ra_req *r, const ra_cert_query *q, const char *filename);
+
 /* ---- helpers (api_common.c) ---- */
 
 /* The {id} path segment as a positive integer; otherwise replies 400 and returns 0. */

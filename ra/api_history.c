@@ -60,21 +60,6 @@ static void h_history(ra_req *r)
 	ra_history_entries_free(rows, n);
 }
 
-/* RFC 4180 field: quoted, quotes doubled; a leading = + - @ gets a ' so that a spreadsheet
- * does not run it as a formula. */
-static ik_status csv_field(ik_buf *b, const char *s, int last)
-{
-	ik_status st = ik_buf_put_u8(b, '"');
-
-	if (st == IK_OK && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
-		st = ik_buf_put_u8(b, '\'');
-	for (; st == IK_OK && *s != '\0'; s++)
-		st = *s == '"' ? ik_buf_put(b, "\"\"", 2) : ik_buf_put_u8(b, (uint8_t)*s);
-	if (st == IK_OK)
-		st = ik_buf_put(b, last ? "\"\r\n" : "\",", last ? 3 : 2);
-	return st;
-}
-
 static void h_history_csv(ra_req *r)
 {
 	ra_history_query q;
@@ -98,16 +83,16 @@ static void h_history_csv(ra_req *r)
 			snprintf(id, sizeof(id), "%lld", (long long)rows[i].id);
 			for (int k = 0; k < 32; k++)
 				snprintf(hash + 2 * k, 3, "%02x", rows[i].hash[k]);
-			st = csv_field(&out, id, 0);
+			st = ra_csv_field(&out, id, 0);
 			if (st == IK_OK)
-				st = csv_field(&out, json_is_string(t) ? json_string_value(t) : "", 0);
+				st = ra_csv_field(&out, json_is_string(t) ? json_string_value(t) : "", 0);
 			json_decref(t);
-			if (st == IK_OK) st = csv_field(&out, rows[i].actor, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].ip, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].op, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].target, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].detail, 0);
-			if (st == IK_OK) st = csv_field(&out, hash, 1);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].actor, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].ip, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].op, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].target, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].detail, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, hash, 1);
 			q.after_id = rows[i].id;
 		}
 		ra_history_entries_free(rows, n);

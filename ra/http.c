@@ -159,6 +159,90 @@ void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const 
 	send_reply(r, status, content_type, data, len, disp);
 }
 
+typedef struct stream {
+	ra_stream_fill fill;
+	void (*done)(void *ctx);
+	void *ctx;
+	ik_buf buf;
+	int end;
+} stream;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	stream *s = cls;
+	size_t n;
+	int k;
+
+	(void)pos;
+	while (ik_buf_remaining(&s->buf) == 0) {
+		if (s->end)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		ik_buf_reset(&s->buf);
+		if ((k = s->fill(s->ctx, &s->buf)) < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		s->end = k == 0;
+	}
+	n = ik_buf_remaining(&s->buf) < max ? ik_buf_remaining(&s->buf) : max;
+	memcpy(out, ik_buf_ptr(&s->buf), n);
+	(void)ik_buf_skip(&s->buf, n);
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	stream *s = cls;
+
+	s->done(s->ctx);
+	ik_buf_cleanup(&s->buf);
+	free(s);
+}
+
+void ra_reply_stream(ra_req *r, unsigned status, const char *content_type,
+    const char *filename, ra_stream_fill fill, void (*done)(void *ctx), void *ctx)
+{
+	struct MHD_Response *resp;
+	stream *s;
+	char disp[160];
+
+	if (r->replied) {
+		ik_log(LOG_ERR, "second reply to %s %s ignored", r->method, r->path);
+		done(ctx);
+		return;
+	}
+	r->replied = 1;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		done(ctx);
+		r->result = MHD_NO;
+		return;
+	}
+	s->fill = fill;
+	s->done = done;
+	s->ctx = ctx;
+	ik_buf_init(&s->buf, 0);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s,
+	    stream_free);
+	if (resp == NULL) {
+		stream_free(s);
+		r->result = MHD_NO;
+		return;
+	}
+	add_security_headers(r, resp);
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	if (filename != NULL) {
+		size_t n = (size_t)snprintf(disp, sizeof(disp), "attachment; filename=\"");
+		for (const char *p = filename; *p != '\0' && n < sizeof(disp) - 2; p++)
+			disp[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_' ? *p : '_';
+		disp[n++] = '"';
+		disp[n] = '\0';
+		MHD_add_response_header(resp, "Content-Disposition", disp);
+	}
+	for (size_t i = 0; i < r->nextra; i++)
+		MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
+	r->result = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+}
+
 void ra_reply_redirect(ra_req *r, const char *location)
 {
 	static const char body[] = "see other\n";

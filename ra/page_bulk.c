@@ -57,13 +57,15 @@ static void upload_form(ra_page *p, int revoke, int valid)
 	ra_html_lit(h, "</button></form>");
 }
 
+/* GET /ui/bulk[?kind=revoke]: the upload form (revoke chosen from the certificate list) */
 static void h_bulk_get(ra_req *r)
 {
+	const char *kind = ra_ui_query(r, "kind", 8);
 	ra_page p;
 
 	if (ra_page_begin(&p, r, "bulk.title", NULL) != IK_OK)
 		return;
-	upload_form(&p, 0, 0);
+	upload_form(&p, kind != NULL && strcmp(kind, "revoke") == 0, 0);
 	ra_page_end(&p, 200);
 }
 
