@@ -120,8 +120,15 @@ static void h_account_post(ra_req *r)
 		account_page(r, 400, "error", "account.missing", NULL, NULL);
 		return;
 	}
-	if (strlen(cur) > 1024 || strlen(nw) > 1024 || !ra_secret_equal(nw, again)) {
+	if (!ra_secret_equal(nw, again)) {
 		account_page(r, 400, "error", "account.mismatch", NULL, NULL);
+		return;
+	}
+	if (strlen(cur) > 1024 || strlen(nw) > 1024) {    /* the API's bounds */
+		snprintf(lo, sizeof(lo), "%d", RA_PASSWORD_MIN);
+		snprintf(hi, sizeof(hi), "%d", RA_PASSWORD_MAX);
+		account_page(r, 400, "error", strlen(nw) > 1024 ? "account.bad_length" :
+		    "account.bad_current", lo, hi);
 		return;
 	}
 	switch (ra_auth_password_change(r, cur, nw, &rule, &until)) {
