@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "http_heavy.h"
 
 typedef struct cfg_parse {
 	ra_config *cfg;
@@ -175,6 +176,8 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, 7 * 86400, &c->lockout_seconds, p);
 	if (strcmp(name, "workers") == 0)
 		return parse_uint(v, 1, RA_MAX_WORKERS, &c->workers, p);
+	if (strcmp(name, "heavy_workers") == 0)
+		return parse_uint(v, 1, RA_HEAVY_MAX_THREADS, &c->heavy_workers, p);
 	if (strcmp(name, "http_port") == 0) {
 		if (!parse_u64(v, 0, 65535, &x, p))
 			return 0;
@@ -361,6 +364,7 @@ static void defaults(ra_config *c)
 	c->mail.retry_min = 30;
 	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
+	c->heavy_workers = 2;
 }
 
 ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t errsz)

@@ -57,6 +57,7 @@ typedef struct ra_config {
 	unsigned lockout_threshold; /* consecutive failures; default 5 */
 	unsigned lockout_seconds;  /* default 900 */
 	unsigned workers;          /* MHD thread pool; default online CPUs (max 64) */
+	unsigned heavy_workers;    /* threads for scrypt / keys / PKCS#12 requests; default 2 */
 	ra_mail_config mail;       /* [mail] */
 	uint16_t http_port;        /* plain-HTTP listener for OCSP/CRL/CA URLs; 0 = none (default) */
 	unsigned ocsp_max_age;     /* OCSP Cache-Control max-age, seconds; default 0 */
