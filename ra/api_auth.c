@@ -40,7 +40,8 @@ void ra_auth_reply_locked(ra_req *r, int64_t until)
 
 json_t *ra_auth_officer_json(const ra_principal *who)
 {
-	return json_pack("{s:s, s:s}", "login", who->login, "role", ra_role_name(who->role));
+	return json_pack("{s:I, s:s, s:s}", "id", (json_int_t)who->officer_id, "login", who->login,
+	    "role", ra_role_name(who->role));
 }
 
 static ik_status set_session_cookie(ra_req *r, const char *token, int clear)
