@@ -10,6 +10,7 @@
 # login still works with the option on; the login page's button; config checks at load.
 . "$(dirname "$0")/lib.sh"
 command -v faketime >/dev/null || ik_fail "faketime is not installed (firmware/debian-packages.txt)"
+FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 | head -n1)
 ik_setup ec-p256
 ik_start_signer
 ik_ra_officers
@@ -199,7 +200,7 @@ s=$(bind "$ADMIN_ID" "$SHORT"); ik_expect 200 - "$s" "bind a 1-day certificate t
 s=$(certlogin op-short); ik_expect 200 - "$s" "the 1-day certificate today"
 ik_stop_ra
 ik_ra_config "${BASE##*:}" "$CL"
-FAKETIME="+2d" FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD=/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 \
+FAKETIME="+2d" FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD=$FAKETIME_LIB \
 	inkan-rad -c "$TMP/ra.conf" >>"$TMP/rad.log" 2>&1 &
 RAD_PID=$!
 for _ in $(seq 1 100); do curl -sf --cacert "$TMP/tls.pem" "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
