@@ -195,6 +195,11 @@ grep -q 'クライアント証明書が送られてきませんでした\|sent n
 ik_ok "login page: the certificate button logs in (303 to next), CSRF required, a message without a certificate"
 
 # ---- expiry: a 1-day certificate, the RA run under faketime 2 days ahead ----
+# (not in the ASan build: libfaketime's clock_gettime deadlocks with ASan's start-up there;
+# the gcc build runs it)
+if grep -q '^INKAN_SANITIZE:BOOL=ON' "$INKAN_BUILD/CMakeCache.txt" 2>/dev/null; then
+	echo "skip - expired certificate under faketime (sanitizer build)"
+else
 issue_cert op-short 1; SHORT=$CID
 s=$(bind "$ADMIN_ID" "$SHORT"); ik_expect 200 - "$s" "bind a 1-day certificate to admin"
 s=$(certlogin op-short); ik_expect 200 - "$s" "the 1-day certificate today"
@@ -210,6 +215,8 @@ ik_expect 200 - "$s" "password login two days later"; AUD=$(ik_json 'd["csrf"]')
 hist_has login_failed "expired"
 ik_stop_ra
 ik_ok "an expired certificate is refused (RA clock 2 days on, faketime)"
+fi
+ik_stop_ra
 
 # ---- off by default; config checked at load ----
 ik_start_ra ""
