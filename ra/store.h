@@ -522,6 +522,14 @@ ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out);
 /* The running batch's info; IK_ERR_NOT_FOUND when none runs. */
 ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out);
 
+/* The newest batches first (at most max), with what a list of them shows. */
+typedef struct ra_batch_summary {
+	ra_batch b;
+	uint64_t planned;            /* 0: not a batch with RA-made keys */
+	int64_t downloaded;          /* unix time of the download; 0 = not yet */
+} ra_batch_summary;
+ik_status ra_store_batch_recent(ra_store *s, ra_batch_summary *rows, size_t max, size_t *n);
+
 /* The highest n such that a certificate's common name is prefix, then exactly width
  * decimal digits (n), then suffix; *found 0 (and *max 0) when there is none.  prefix and
  * suffix are ASCII.  A range scan of the common-name index. */
