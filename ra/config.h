@@ -61,6 +61,9 @@ typedef struct ra_config {
 	ra_mail_config mail;       /* [mail] */
 	uint16_t http_port;        /* plain-HTTP listener for OCSP/CRL/CA URLs; 0 = none (default) */
 	unsigned ocsp_max_age;     /* OCSP Cache-Control max-age, seconds; default 0 */
+	int cert_login;            /* officers may log in with a bound client certificate; off */
+	char cert_login_ca[PATH_MAX]; /* PEM: the Inkan CA certificates a login certificate must
+	                            * chain to; required when cert_login is on */
 } ra_config;
 
 /* Load and validate; on failure err says "file:line: [section] key: what is wrong". */

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <gnutls/gnutls.h>
 #include <openssl/crypto.h>
 
 #include "auth.h"
@@ -33,6 +34,7 @@ struct ra_http {
 	const ra_route *routes[RA_MAX_ROUTES];
 	size_t nroutes;
 	char *cert_pem;
+	char *trust_pem;   /* cert_login: the CA certificates named in a certificate request */
 	char *key_pem;
 	size_t key_len;
 };
@@ -194,6 +196,25 @@ const char *ra_req_query(const ra_req *r, const char *name)
 const char *ra_req_cookie(const ra_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+ik_status ra_req_peer_cert(const ra_req *r, ik_buf *der)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+
+	if (r->plain || !r->app->cfg->tls)
+		return IK_ERR_NOT_FOUND;
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL ||
+	    gnutls_certificate_type_get((gnutls_session_t)ci->tls_session) != GNUTLS_CRT_X509)
+		return IK_ERR_NOT_FOUND;
+	/* the client's chain as sent, its own certificate first; nothing is verified here */
+	certs = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (certs == NULL || n == 0 || certs[0].size == 0)
+		return IK_ERR_NOT_FOUND;
+	return ik_buf_put(der, certs[0].data, certs[0].size);
 }
 
 static int header_safe(const char *s)
@@ -783,6 +804,13 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 			return IK_ERR_CONFIG;
 		}
 		flags |= MHD_USE_TLS;
+		/* a trust list makes libmicrohttpd ask for (not require) a client certificate;
+		 * what it is worth is decided per login by certlogin.c, not by the handshake */
+		if (cfg->cert_login && read_pem(cfg->cert_login_ca, &h->trust_pem, &cert_len) !=
+		    IK_OK) {
+			snprintf(err, errsz, "cannot read [ra] cert_login_ca %s", cfg->cert_login_ca);
+			return IK_ERR_CONFIG;
+		}
 	}
 	h->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
@@ -795,6 +823,7 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 	    cfg->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, h->key_pem,
 	    MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
 	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    h->trust_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, h->trust_pem,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		snprintf(err, errsz, "cannot start the HTTP%s server on %s port %u (address in "
@@ -820,5 +849,6 @@ void ra_http_free(ra_http *h)
 		free(h->key_pem);
 	}
 	free(h->cert_pem);
+	free(h->trust_pem);
 	free(h);
 }

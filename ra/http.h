@@ -130,6 +130,10 @@ void ra_http_free(ra_http *h);   /* stops the daemon; accepts NULL */
 const char *ra_req_header(const ra_req *r, const char *name);
 const char *ra_req_query(const ra_req *r, const char *name);
 const char *ra_req_cookie(const ra_req *r, const char *name);
+/* The DER of the certificate the client presented in the TLS handshake (asked for only when
+ * [ra] cert_login is on), appended to der; IK_ERR_NOT_FOUND when there is none.  It is not
+ * verified: see certlogin.h. */
+ik_status ra_req_peer_cert(const ra_req *r, ik_buf *der);
 /* A header for the reply (Set-Cookie, ...); copied.  IK_ERR_ARG when full or malformed. */
 ik_status ra_req_add_header(ra_req *r, const char *name, const char *value);
 

@@ -140,6 +140,7 @@ static const struct {
 	const size_t *n;
 } route_tables[] = {
 	{ ra_api_auth_routes, &ra_api_auth_nroutes },
+	{ ra_api_certlogin_routes, &ra_api_certlogin_nroutes },
 	{ ra_api_users_routes, &ra_api_users_nroutes },
 	{ ra_api_certs_routes, &ra_api_certs_nroutes },
 	{ ra_api_batches_routes, &ra_api_batches_nroutes },
