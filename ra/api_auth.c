@@ -309,10 +309,10 @@ static void h_healthz(ra_req *r)
 
 const ra_route ra_api_auth_routes[] = {
 	{ "GET", "/healthz", h_healthz, RA_ROLE_NONE, 0 },
-	{ "POST", "/api/v1/login", h_login, RA_ROLE_NONE, RA_RF_IPLIST },
+	{ "POST", "/api/v1/login", h_login, RA_ROLE_NONE, RA_RF_IPLIST | RA_RF_HEAVY },
 	{ "POST", "/api/v1/logout", h_logout, RA_ROLE_AUDITOR, RA_RF_CSRF },
 	{ "GET", "/api/v1/whoami", h_whoami, RA_ROLE_AUDITOR, 0 },
-	{ "POST", "/api/v1/password", h_password, RA_ROLE_AUDITOR, RA_RF_CSRF },
+	{ "POST", "/api/v1/password", h_password, RA_ROLE_AUDITOR, RA_RF_CSRF | RA_RF_HEAVY },
 	{ "POST", "/api/v1/tokens", h_token_create, RA_ROLE_ADMIN, RA_RF_CSRF },
 };
 const size_t ra_api_auth_nroutes = sizeof(ra_api_auth_routes) / sizeof(ra_api_auth_routes[0]);

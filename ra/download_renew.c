@@ -367,9 +367,9 @@ out:
 
 const ra_route ra_download_renew_routes[] = {
 	{ "GET", "/download/renewal-window", h_window, RA_ROLE_NONE, 0 },
-	{ "POST", "/download/renew/request", h_request, RA_ROLE_NONE, 0 },
-	{ "POST", "/download/renew", h_renew, RA_ROLE_NONE, 0 },
-	{ "POST", "/download/switch", h_switch, RA_ROLE_NONE, 0 },
+	{ "POST", "/download/renew/request", h_request, RA_ROLE_NONE, RA_RF_HEAVY },
+	{ "POST", "/download/renew", h_renew, RA_ROLE_NONE, RA_RF_HEAVY },
+	{ "POST", "/download/switch", h_switch, RA_ROLE_NONE, RA_RF_HEAVY },
 };
 const size_t ra_download_renew_nroutes =
     sizeof(ra_download_renew_routes) / sizeof(ra_download_renew_routes[0]);

@@ -370,8 +370,8 @@ static void h_file(ra_req *r)
 
 const ra_route ra_page_download_routes[] = {
 	{ "GET", "/download", h_start, RA_ROLE_NONE, RA_RF_HTML },
-	{ "POST", "/download", h_login, RA_ROLE_NONE, RA_RF_HTML | RA_RF_FORM },
-	{ "POST", "/download/file", h_file, RA_ROLE_NONE, RA_RF_HTML | RA_RF_FORM },
+	{ "POST", "/download", h_login, RA_ROLE_NONE, RA_RF_HTML | RA_RF_FORM | RA_RF_HEAVY },
+	{ "POST", "/download/file", h_file, RA_ROLE_NONE, RA_RF_HTML | RA_RF_FORM | RA_RF_HEAVY },
 };
 const size_t ra_page_download_nroutes =
     sizeof(ra_page_download_routes) / sizeof(ra_page_download_routes[0]);

@@ -140,7 +140,8 @@ static void h_logout(ra_req *r)
 
 const ra_route ra_page_login_routes[] = {
 	{ "GET", "/login", h_login_get, RA_ROLE_NONE, RA_RF_HTML | RA_RF_IPLIST },
-	{ "POST", "/login", h_login_post, RA_ROLE_NONE, RA_RF_HTML | RA_RF_IPLIST | RA_RF_FORM },
+	{ "POST", "/login", h_login_post, RA_ROLE_NONE,
+	    RA_RF_HTML | RA_RF_IPLIST | RA_RF_FORM | RA_RF_HEAVY },
 	{ "POST", "/login/certificate", h_login_cert, RA_ROLE_NONE,
 	    RA_RF_HTML | RA_RF_IPLIST | RA_RF_FORM },
 	{ "POST", "/logout", h_logout, RA_ROLE_AUDITOR, RA_RF_HTML | RA_RF_FORM },
