@@ -409,6 +409,12 @@ ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
 /* Restart recovery: every sent request goes back to pending (the signer answers a repeated
  * request_id with the certificate it already issued).  *n (may be NULL) gets how many. */
 ik_status ra_store_request_recover(ra_store *s, size_t *n);
+/* Restart recovery of downloads: an issue request made by an end user's download at or
+ * before `before` whose key was never attached (the RA stopped in between) is failed and its
+ * certificate waits for a download again (the credential stays good); h is recorded when
+ * there was any.  *n (may be NULL) gets how many. */
+ik_status ra_store_request_drop_keyless(ra_store *s, int64_t before, const ra_hist *h,
+    size_t *n);
 /* Requests whose state is in state_mask (RA_REQ_STATE_BIT; 0 = all) with id > after_id, in
  * id order. */
 ik_status ra_store_request_list(ra_store *s, unsigned state_mask, int64_t after_id,
@@ -661,6 +667,13 @@ ik_status ra_store_mail_counts(ra_store *s, uint64_t counts[RA_MAIL_SENT + 1]);
 
 /* Active certificates with from < not_after <= until and id > after_id, in id order. */
 ik_status ra_store_cert_expiring(ra_store *s, int64_t from, int64_t until, int64_t after_id,
+    ra_cert *rows, size_t max, size_t *n);
+/* Certificates issued for an end user's download (key made in the RA) by a request
+ * completed at or before `before` that are still active or suspended, with no download
+ * credential spent since that request was made and no revocation asked for: the .p12 was
+ * never handed out (the RA stopped in between), so nobody holds their key.  id > after_id,
+ * in id order. */
+ik_status ra_store_cert_undelivered(ra_store *s, int64_t before, int64_t after_id,
     ra_cert *rows, size_t max, size_t *n);
 /* Deletes download credentials whose lifetime ended at or before before (expires_at <=
  * before): spent or not, they can no longer be used, and keeping them keeps nothing. */
