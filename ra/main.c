@@ -160,6 +160,7 @@ static const struct {
 	{ ra_page_history_routes, &ra_page_history_nroutes },
 	{ ra_page_batches_routes, &ra_page_batches_nroutes },
 	{ ra_page_download_routes, &ra_page_download_nroutes },
+	{ ra_page_renew_routes, &ra_page_renew_nroutes },
 };
 
 /* jansson copies request strings (passwords among them) into its own blocks: wipe every
