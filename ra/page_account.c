@@ -160,7 +160,8 @@ static void h_account_post(ra_req *r)
 
 const ra_route ra_page_account_routes[] = {
 	{ "GET", "/ui/account", h_account_get, RA_ROLE_AUDITOR, RA_RF_HTML },
-	{ "POST", "/ui/account", h_account_post, RA_ROLE_AUDITOR, RA_RF_HTML | RA_RF_FORM },
+	{ "POST", "/ui/account", h_account_post, RA_ROLE_AUDITOR,
+	  RA_RF_HTML | RA_RF_FORM | RA_RF_HEAVY },
 };
 const size_t ra_page_account_nroutes =
     sizeof(ra_page_account_routes) / sizeof(ra_page_account_routes[0]);
