@@ -289,7 +289,8 @@ int main(int argc, char **argv)
 	}
 	if (check && optind == argc - 1) /* inkan-rad --check-config FILE */
 		path = argv[optind++];
-	if (optind != argc || (check && strcmp(cmd, "serve") != 0) || (strcmp(cmd, "serve") != 0 && strcmp(cmd, "add-officer") != 0 &&
+	if (optind != argc || (check && strcmp(cmd, "serve") != 0) ||
+	    (strcmp(cmd, "serve") != 0 && strcmp(cmd, "add-officer") != 0 &&
 	    strcmp(cmd, "verify-history") != 0) ||
 	    (strcmp(cmd, "add-officer") == 0 && (login == NULL || role == NULL))) {
 		usage(stderr);
