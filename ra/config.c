@@ -181,6 +181,8 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, RA_MAX_WORKERS, &c->workers, p);
 	if (strcmp(name, "heavy_workers") == 0)
 		return parse_uint(v, 1, RA_HEAVY_MAX_THREADS, &c->heavy_workers, p);
+	if (strcmp(name, "heavy_queue") == 0)
+		return parse_uint(v, 1, 4096, &c->heavy_queue, p);
 	if (strcmp(name, "http_port") == 0) {
 		if (!parse_u64(v, 0, 65535, &x, p))
 			return 0;
@@ -397,6 +399,7 @@ static void defaults(ra_config *c)
 	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
 	c->heavy_workers = 2;
+	c->heavy_queue = 256;
 }
 
 ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t errsz)
