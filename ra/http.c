@@ -23,7 +23,6 @@
 #define RA_MAX_ROUTES 256
 #define RA_PEM_MAX (256u * 1024)
 #define RA_DISCARD_MAX (16ull * 1024 * 1024) /* body bytes read and dropped for a 413 */
-#define RA_HEAVY_WAITING 256 /* heavy requests waiting for the pool, at most */
 
 struct ra_http {
 	ra_app *app;
@@ -575,8 +574,8 @@ static void dispatch(ra_http *h, ra_req *r)
 		r->deferred = 1;
 		MHD_suspend_connection(r->conn);
 		if (!ra_heavy_submit(h->heavy, r)) {
-			ra_reply_error(r, 503, "busy", "too many requests of this kind are waiting; "
-			    "try again in a moment");
+			refuse(h, r, 503, "busy", "too many requests of this kind are waiting; try "
+			    "again in a moment");
 			MHD_resume_connection(r->conn);
 		}
 		return;
@@ -881,7 +880,7 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	if ((st = ra_heavy_start(cfg->heavy_workers, RA_HEAVY_WAITING, heavy_run, &h->heavy)) !=
+	if ((st = ra_heavy_start(cfg->heavy_workers, cfg->heavy_queue, heavy_run, &h->heavy)) !=
 	    IK_OK) {
 		snprintf(err, errsz, "cannot start the heavy-request threads: %s", ik_status_str(st));
 		return st;
