@@ -15,7 +15,9 @@
 
 #define READERS 4
 #define GROUP_BUSY 16            /* a batch this large means load: the next commit */
-#define GROUP_WAIT_NS 1000000    /* waits this long for more to join it */
+#define GROUP_WAIT_NS 1000000    /* waits this long for more to join it; with a pacer: */
+#define PACE_MAX_NS 8000000      /* and waits at most this long */
+#define PACE_MAX_OPS 1024        /* or until this many operations have queued */
 
 static const char *const migrations[] = {
 	/* 1: the ledger */
@@ -93,7 +95,11 @@ struct sg_ledger {
 	pthread_mutex_t qlock;
 	pthread_cond_t qcond;
 	ledger_op *qhead, *qtail;
+	size_t qlen;
+	int pacing;                   /* the committer waits for a commit to grow */
 	int stopping;
+	int (*pacer)(void *arg);      /* set before the first append; see sg_ledger_set_pacer */
+	void *pacer_arg;
 };
 
 
@@ -347,6 +353,72 @@ static void run_batch(sg_ledger *l, ledger_op *batch)
 	}
 }
 
+/* Under load, give the others a moment to join the next commit: fewer, larger transactions
+ * cost less per row (one fsync, each page written once).  With a pacer, the wait ends as
+ * soon as it says the callers' other work is running low (sg_ledger_nudge), when enough has
+ * queued or after PACE_MAX_NS; without, after GROUP_WAIT_NS.  Called and returns with qlock. */
+static void group_wait(sg_ledger *l)
+{
+	struct timespec ts;
+
+	if (l->pacer == NULL) {
+		ts = (struct timespec){ 0, GROUP_WAIT_NS };
+		pthread_mutex_unlock(&l->qlock);
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&l->qlock);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_nsec += PACE_MAX_NS;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	l->pacing = 1;
+	while (!l->stopping && l->qlen < PACE_MAX_OPS && l->pacer(l->pacer_arg))
+		if (pthread_cond_timedwait(&l->qcond, &l->qlock, &ts) != 0)
+			break; /* timed out */
+	l->pacing = 0;
+}
+
+void sg_ledger_nudge(sg_ledger *l)
+{
+	pthread_mutex_lock(&l->qlock);
+	if (l->pacing)
+		pthread_cond_signal(&l->qcond);
+	pthread_mutex_unlock(&l->qlock);
+}
+
+/* Hand each operation of a committed batch back: wake synchronous callers, then run the
+ * asynchronous callbacks in order (each op is freed after its callback). */
+static void batch_done(sg_ledger *l, ledger_op *batch)
+{
+	ledger_op *o, *async = NULL, **async_tail = &async;
+
+	pthread_mutex_lock(&l->qlock);
+	for (o = batch; o != NULL;) {
+		ledger_op *next = o->next;
+		pthread_cond_t *cv = o->cv;
+		if (o->done_fn != NULL) {
+			o->next = NULL; /* ours until its callback has run; kept in order */
+			*async_tail = o;
+			async_tail = &o->next;
+		} else {
+			o->done = 1; /* o may vanish once done is seen and qlock released */
+			if (cv != NULL)
+				pthread_cond_signal(cv);
+		}
+		o = next;
+	}
+	pthread_mutex_unlock(&l->qlock);
+	while (async != NULL) {
+		o = async;
+		async = o->next;
+		o->done_fn(o->done_arg, o->result);
+		free(o);
+	}
+}
+
 static void *committer_main(void *arg)
 {
 	sg_ledger *l = arg;
@@ -354,21 +426,16 @@ static void *committer_main(void *arg)
 	size_t n;
 
 	for (;;) {
-		ledger_op *batch, *o, *async = NULL, **async_tail = &async;
+		ledger_op *batch, *o;
 
 		pthread_mutex_lock(&l->qlock);
 		while (l->qhead == NULL && !l->stopping)
 			pthread_cond_wait(&l->qcond, &l->qlock);
-		if (busy && !l->stopping) {
-			/* Under load, give the others a moment to join this commit: fewer, larger
-			 * transactions cost less per row (one fsync, each page written once). */
-			struct timespec ts = { 0, GROUP_WAIT_NS };
-			pthread_mutex_unlock(&l->qlock);
-			nanosleep(&ts, NULL);
-			pthread_mutex_lock(&l->qlock);
-		}
+		if (busy && !l->stopping)
+			group_wait(l);
 		batch = l->qhead;
 		l->qhead = l->qtail = NULL;
+		l->qlen = 0;
 		pthread_mutex_unlock(&l->qlock);
 		if (batch == NULL)
 			return NULL; /* stopping, queue drained */
@@ -377,29 +444,16 @@ static void *committer_main(void *arg)
 			n++;
 		busy = n >= GROUP_BUSY;
 		run_batch(l, batch);
-		pthread_mutex_lock(&l->qlock);
-		for (o = batch; o != NULL;) {
-			ledger_op *next = o->next;
-			pthread_cond_t *cv = o->cv;
-			if (o->done_fn != NULL) {
-				o->next = NULL; /* ours until its callback has run; kept in order */
-				*async_tail = o;
-				async_tail = &o->next;
-			} else {
-				o->done = 1; /* o may vanish once done is seen and qlock released */
-				if (cv != NULL)
-					pthread_cond_signal(cv);
-			}
-			o = next;
-		}
-		pthread_mutex_unlock(&l->qlock);
-		while (async != NULL) {
-			o = async;
-			async = o->next;
-			o->done_fn(o->done_arg, o->result);
-			free(o);
-		}
+		batch_done(l, batch);
 	}
+}
+
+void sg_ledger_set_pacer(sg_ledger *l, int (*busy)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&l->qlock);
+	l->pacer = busy;
+	l->pacer_arg = arg;
+	pthread_mutex_unlock(&l->qlock);
 }
 
 /* Queue a chain of n operations (linked through next) and wait until the last one is
@@ -423,6 +477,8 @@ static ik_status submit_chain(sg_ledger *l, ledger_op *first, ledger_op *last)
 	else
 		l->qhead = first;
 	l->qtail = last;
+	for (const ledger_op *o = first; o != NULL; o = o->next)
+		l->qlen++;
 	pthread_cond_signal(&l->qcond);
 	while (!last->done)
 		pthread_cond_wait(&cv, &l->qlock);
@@ -450,7 +506,9 @@ static ik_status submit_async(sg_ledger *l, ledger_op *o, sg_ledger_done done, v
 	else
 		l->qhead = o;
 	l->qtail = o;
-	pthread_cond_signal(&l->qcond);
+	l->qlen++;
+	if (!l->pacing || l->qlen >= PACE_MAX_OPS) /* a pacing committer is woken by a nudge */
+		pthread_cond_signal(&l->qcond);
 	pthread_mutex_unlock(&l->qlock);
 	return IK_OK;
 }
