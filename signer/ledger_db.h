@@ -3,6 +3,7 @@
 #define SG_LEDGER_DB_H
 
 #include <pthread.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 #include "ledger.h"
 
@@ -45,6 +46,8 @@ struct sg_ledger {
 	sqlite3_stmt *ins_intent, *ins_cert, *cert_exists, *get_status, *ins_event, *put_status,
 	    *del_status, *ins_crl, *crl_max;
 	sqlite3_stmt *begin, *commit, *rollback, *sp, *sp_rollback, *sp_release;
+	EVP_MD *sha256;               /* committer only: fetched once, one context reused */
+	EVP_MD_CTX *mdctx;
 	reader readers[READERS];
 	pthread_t committer;
 	pthread_mutex_t qlock;
