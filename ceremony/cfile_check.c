@@ -159,7 +159,7 @@ static void token_section(cf_file *cf, size_t sec)
 				cf_error(cf, sec, "pin_owner", "no such user '%s'", kv->value);
 			} else {
 				t->has_owner = 1;
-				snprintf(t->owner, sizeof(t->owner), "%s", kv->value);
+				snprintf(t->owner, sizeof(t->owner), "%.*s", (int)sizeof(t->owner) - 1, kv->value);
 				t->owner_uid = pw->pw_uid;
 				t->owner_gid = pw->pw_gid;
 			}
@@ -345,7 +345,7 @@ static void output_key(cf_file *cf, size_t sec, cf_step *s)
 			    "files named '%s'", cf->steps[i].id, v);
 			return;
 		}
-	snprintf(s->output, sizeof(s->output), "%s", v);
+	snprintf(s->output, sizeof(s->output), "%.*s", (int)sizeof(s->output) - 1, v);
 }
 
 static void step_init_token(cf_file *cf, size_t sec, cf_step *s)

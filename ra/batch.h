@@ -90,6 +90,65 @@ ik_status ra_zip_finish(ra_zip *z, ik_buf *out);
 /* Wipes the entry copies.  Accepts NULL. */
 void ra_zip_free(ra_zip *z);
 
+/* ---- starting a batch and its one download, for the API and the pages ---- */
+
+#define RA_BATCH_DEFAULT_DAYS 365
+#define RA_BATCH_MAX_DAYS 1095        /* the signer's hard cap; its profile may be lower */
+
+/* Why a start or a download was refused: what the API replies (status, code, field, an
+ * English message) and the numbers a page words its own message with.  Code "store": a
+ * store failure st (the caller maps it as for any other store call). */
+typedef struct ra_batch_refusal {
+	unsigned status;
+	const char *code;         /* NULL: not refused */
+	const char *field;        /* the input it is about, or NULL */
+	char message[400];
+	uint64_t n[3];            /* batch_running: id, settled, total; quota_exceeded: count,
+	                           * remaining, quota; pattern_exhausted: highest number, highest
+	                           * in use, count */
+	ik_status st;
+} ra_batch_refusal;
+void ra_batch_refuse(ra_batch_refusal *why, unsigned status, const char *code,
+    const char *field, const char *message);
+/* 409 batch_running for b (planned: how many it will have; 0 = not known). */
+void ra_batch_refuse_running(ra_batch_refusal *why, const ra_batch *b, uint64_t planned);
+/* The contracted number (0 = no limit) and how many certificates count against it. */
+ik_status ra_batch_quota(ra_store *s, uint64_t *quota, uint64_t *used);
+
+typedef struct ra_batch_start_in {
+	uint64_t count;           /* 1..RA_BATCH_PLANNED_MAX */
+	uint64_t validity_days;   /* 1..RA_BATCH_MAX_DAYS */
+	const char *cn_pattern;   /* NULL: the configured one */
+	const char *format;       /* "modern" | "compatible" */
+	const char *key_type;     /* "ec-p256", "ec-p384", "rsa-2048", "rsa-3072" */
+	const char *passphrase;   /* the password policy applies */
+} ra_batch_start_in;
+
+typedef struct ra_batch_started {
+	int64_t id;
+	char first_cn[RA_CN_MAX + 1];
+	const char *cn_pattern, *format, *key_type;   /* as stored */
+	unsigned validity_days;
+} ra_batch_started;
+
+/* batch_start.c: every refusal decided before a key is made or anything stored, then the
+ * envelope keys made, the batch stored (history batch_created) and the worker kicked.
+ * IK_OK when started; else why says what refused it and nothing is stored. */
+ik_status ra_batch_start(ra_req *r, const ra_batch_start_in *in, ra_batch_started *out,
+    ra_batch_refusal *why);
+
+typedef struct ra_batch_zip {
+	ik_buf zip;               /* the ZIP (secret: wiped when cleaned up) */
+	size_t included, not_included;
+} ra_batch_zip;
+
+/* batch_download.c: the one download.  IK_OK: out->zip holds the ZIP (the caller cleans
+ * it up) and every key of the batch is gone (history batch_download).  Else why says what
+ * refused it: batch_downloaded (410), bad_passphrase (403), batch_running, not_keyed,
+ * ca_unavailable, ...; refusals of the batch itself are recorded (batch_download_failed). */
+ik_status ra_batch_download(ra_req *r, int64_t id, const char *passphrase,
+    ra_batch_zip *out, ra_batch_refusal *why);
+
 /* ---- the API (api_batches.c) ---- */
 
 /* POST /api/v1/batches, GET /api/v1/batches/running, GET /api/v1/batches/{id},

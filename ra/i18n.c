@@ -183,6 +183,17 @@ static ik_status same_keys(const ra_i18n *c, const char *const names[RA_LANG_COU
 	return IK_OK;
 }
 
+/* c handed out when st is IK_OK, else freed. */
+static ik_status finish(ra_i18n *c, ik_status st, ra_i18n **out)
+{
+	if (st != IK_OK) {
+		ra_i18n_free(c);
+		return st;
+	}
+	*out = c;
+	return IK_OK;
+}
+
 ik_status ra_i18n_from_text(const char *const texts[RA_LANG_COUNT],
     const size_t lens[RA_LANG_COUNT], const char *const names[RA_LANG_COUNT],
     ra_i18n **out, char *why, size_t whysz)
@@ -197,12 +208,7 @@ ik_status ra_i18n_from_text(const char *const texts[RA_LANG_COUNT],
 		st = parse_catalog(&c->cat[l], texts[l], lens[l], names[l], why, whysz);
 	if (st == IK_OK)
 		st = same_keys(c, names, why, whysz);
-	if (st != IK_OK) {
-		ra_i18n_free(c);
-		return st;
-	}
-	*out = c;
-	return IK_OK;
+	return finish(c, st, out);
 }
 
 /* "i18n/ja.txt" or "i18n/ja-anything.txt" for code "ja". */
@@ -240,12 +246,7 @@ ik_status ra_i18n_load(ra_i18n **out, char *why, size_t whysz)
 	}
 	if (st == IK_OK)
 		st = same_keys(c, labels, why, whysz);
-	if (st != IK_OK) {
-		ra_i18n_free(c);
-		return st;
-	}
-	*out = c;
-	return IK_OK;
+	return finish(c, st, out);
 }
 
 void ra_i18n_free(ra_i18n *c)

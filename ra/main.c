@@ -157,6 +157,7 @@ static const struct {
 	{ ra_page_users_routes, &ra_page_users_nroutes },
 	{ ra_page_bulk_routes, &ra_page_bulk_nroutes },
 	{ ra_page_history_routes, &ra_page_history_nroutes },
+	{ ra_page_batches_routes, &ra_page_batches_nroutes },
 	{ ra_page_download_routes, &ra_page_download_nroutes },
 };
 

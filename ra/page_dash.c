@@ -1,5 +1,6 @@
-/* page_dash: the officers' dashboard — contracted / issued / still issuable, certificates
- * by state, the request queue, a running batch's progress, and certificates that expire
+/* page_dash: the officers' dashboard — the renewal-window banner while it is open,
+ * contracted / issued / still issuable, certificates by state, the request queue, the
+ * running batch's live progress and batches whose ZIP waits, and certificates that expire
  * within the renewal window. */
 #include <stdlib.h>
 #include <string.h>
@@ -7,8 +8,10 @@
 
 #include "api.h"
 #include "pages.h"
+#include "renewal.h"
 
 #define EXPIRING_MAX 20
+#define WAITING_MAX 8             /* recent batches looked at for the batch card */
 
 static void counter(ra_html *h, const char *key, uint64_t v, int unlimited, const char *cls)
 {
@@ -24,24 +27,70 @@ static void counter(ra_html *h, const char *key, uint64_t v, int unlimited, cons
 	ra_html_lit(h, "</span></div>");
 }
 
-static void batch_progress(ra_page *p)
+/* The running batch's live progress bar, and finished batches whose ZIP is still to be
+ * downloaded; returns 1 when a batch runs. */
+static int batches(ra_page *p)
 {
-	ra_batch b;
+	ra_batch_summary rows[WAITING_MAX];
 	ra_html *h = &p->h;
+	size_t n = 0, shown = 0;
+	int running = 0;
 
-	if (ra_store_batch_running(p->r->app->store, &b) != IK_OK)
-		return;
-	ra_html_lit(h, "<section class=\"card\"><h2>");
+	if (ra_store_batch_recent(p->r->app->store, rows, WAITING_MAX, &n) != IK_OK)
+		n = 0;
+	ra_html_lit(h, "<section class=\"card\" id=\"dash-batches\"><h2>");
 	ra_html_msg(h, "dash.batch");
-	ra_html_lit(h, "</h2><progress max=\"");
-	ra_html_uint(h, b.total > 0 ? b.total : 1);
-	ra_html_lit(h, "\" value=\"");
-	ra_html_uint(h, b.done + b.failed);
-	ra_html_lit(h, "\"></progress> <span>");
-	ra_html_uint(h, b.done + b.failed);
-	ra_html_lit(h, " / ");
-	ra_html_uint(h, b.total);
-	ra_html_lit(h, "</span></section>");
+	ra_html_lit(h, "</h2>");
+	for (size_t i = 0; i < n; i++) {
+		const ra_batch_summary *b = &rows[i];
+		int waiting = b->b.state != RA_BATCH_RUNNING && b->planned > 0 && b->downloaded == 0;
+		if (b->b.state != RA_BATCH_RUNNING && !waiting)
+			continue;
+		if (waiting && shown++ == 0) {
+			ra_html_lit(h, "<h3>");
+			ra_html_msg(h, "dash.batches_waiting");
+			ra_html_lit(h, "</h3>");
+		}
+		running |= b->b.state == RA_BATCH_RUNNING;
+		ra_html_lit(h, "<p><a href=\"/ui/batches/");
+		ra_html_int(h, b->b.id);
+		ra_html_lit(h, "\">#");
+		ra_html_int(h, b->b.id);
+		ra_html_lit(h, "</a> ");
+		ra_page_batch_state(p, b->b.state);
+		ra_html_lit(h, " ");
+		ra_page_batch_live(p, &b->b, b->planned);
+		ra_html_lit(h, "</p>");
+	}
+	if (!running) {
+		ra_html_lit(h, "<p class=\"empty\">");
+		ra_html_msg(h, "dash.batches_none");
+		ra_html_lit(h, "</p>");
+	}
+	ra_html_lit(h, "</section>");
+	return running;
+}
+
+/* The renewal-window banner while the administrators' window is open. */
+static void renewal_banner(ra_page *p)
+{
+	ra_renewal_window w;
+	char a[16], b[16];
+	const char *args[2] = { a, b };
+
+	if (ra_renewal_window_get(p->r->app->store, (int64_t)time(NULL), &w) != IK_OK ||
+	    !w.set || !w.open)
+		return;
+	ra_renewal_date(w.start, w.offset_min, a);
+	ra_renewal_date(w.end - 86400, w.offset_min, b);   /* the last day, included */
+	if (p->lang == RA_LANG_JA)
+		for (size_t i = 0; i < sizeof(a) && a[i] != '\0'; i++) {
+			a[i] = a[i] == '-' ? '/' : a[i];
+			b[i] = b[i] == '-' ? '/' : b[i];
+		}
+	ra_html_lit(&p->h, "<p class=\"notice info\" id=\"renewal-banner\" role=\"status\">");
+	ra_html_msgv(&p->h, "dash.renewal_open", args, 2);
+	ra_html_lit(&p->h, "</p>\n");
 }
 
 static ik_status expiring(ra_page *p)
@@ -103,6 +152,7 @@ static void h_dash(ra_req *r)
 	ra_page p;
 	ra_html *h;
 	ik_status st;
+	int running;
 	static const ra_cert_state shown[] = { RA_CERT_ACTIVE, RA_CERT_AWAITING_DOWNLOAD,
 		RA_CERT_ISSUING, RA_CERT_SUSPENDED, RA_CERT_REVOKED, RA_CERT_EXPIRED };
 
@@ -113,6 +163,7 @@ static void h_dash(ra_req *r)
 	if (ra_page_begin(&p, r, "dash.title", NULL) != IK_OK)
 		return;
 	h = &p.h;
+	renewal_banner(&p);
 	ra_html_lit(h, "<section class=\"counters\">");
 	counter(h, "dash.contracted", k.quota, k.quota == 0, "big");
 	counter(h, "dash.issued", k.issued, 0, "big");
@@ -128,9 +179,10 @@ static void h_dash(ra_req *r)
 	counter(h, "dash.queue_failed", k.requests[RA_REQ_FAILED], 0,
 	    k.requests[RA_REQ_FAILED] > 0 ? "bad" : "");
 	ra_html_lit(h, "</section>\n");
-	batch_progress(&p);
+	running = batches(&p);
 	if ((st = expiring(&p)) != IK_OK)
 		ra_page_notice(&p, "error", "error.internal", NULL, 0);
+	ra_page_batch_script(&p, running);
 	ra_page_end(&p, 200);
 }
 

@@ -24,6 +24,9 @@ extern const size_t ra_page_users_nroutes;
 /* page_bulk.c: /ui/bulk (TSV/CSV upload, preview, confirm) */
 extern const ra_route ra_page_bulk_routes[];
 extern const size_t ra_page_bulk_nroutes;
+/* page_batches.c: /ui/batches ("issue N more"), /ui/batches/{id}, /static/batches.js */
+extern const ra_route ra_page_batches_routes[];
+extern const size_t ra_page_batches_nroutes;
 /* page_history.c: /ui/history */
 extern const ra_route ra_page_history_routes[];
 extern const size_t ra_page_history_nroutes;
@@ -45,6 +48,11 @@ void ra_page_history_table(ra_page *p, const ra_history_entry *rows, size_t n);
 int ra_page_path_id(ra_req *r, int64_t *id);
 /* A form field as a positive number (0 when absent or malformed). */
 int64_t ra_page_form_id(const ra_req *r, const char *name);
+/* page_batches.c: a batch's progress bar (batches.js moves it while the batch runs), its
+ * state as a badge, and the script with a refresh for browsers without it. */
+void ra_page_batch_live(ra_page *p, const ra_batch *b, uint64_t planned);
+void ra_page_batch_state(ra_page *p, ra_batch_state st);
+void ra_page_batch_script(ra_page *p, int running);
 /* A store failure as an error page. */
 void ra_page_store_error(ra_req *r, ik_status st);
 

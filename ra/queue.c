@@ -9,7 +9,9 @@
  * download itself (ra_queue_run_now, once = 1).  If one of those is left over by an earlier
  * process (the RA was killed mid-download), its key is gone: a worker still completes it,
  * so that the RA and the signer's ledger agree, and then revokes the certificate
- * (cessationOfOperation) so that no certificate without a holder stays valid. */
+ * (cessationOfOperation) so that no certificate without a holder stays valid.  The same
+ * happens at start to a certificate issued for a download whose .p12 was never handed out
+ * (the process stopped between the signer's answer and the spent credential). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -42,7 +44,7 @@ struct ra_queue {
 	pthread_cond_t work;      /* new requests */
 	pthread_cond_t settled;   /* a request finished (for ra_queue_run_now waiters) */
 	int stopping;
-	int64_t started;          /* generate_here requests older than this are orphans */
+	int64_t started;          /* generate_here requests from then or before are orphans */
 	atomic_uint_fast64_t sent, done, failed, retried;
 	atomic_int signer_up, hsm_up;
 };
@@ -209,27 +211,71 @@ static ik_status send_event(ra_queue *q, const ra_request *r, proto_error *err)
 	return st;
 }
 
-/* A leftover download request: complete it, then revoke what was issued. */
-static void revoke_orphan(ra_queue *q, const ra_request *r)
+/* Queues the revocation (cessationOfOperation) of a certificate whose key was made for a
+ * download that never handed it out; detail says why, for the history. */
+static ik_status queue_orphan_revocation(ra_queue *q, int64_t cert_id, const char *serial,
+    const char *detail)
 {
 	ra_request_new n;
-	ra_hist h = { .actor = "system", .ip = "", .op = "revoke" };
-	char detail[512];
-	ik_status st;
+	ra_hist h = { .actor = "system", .ip = "", .op = "revoke", .target = serial,
+		.detail = detail };
 
 	memset(&n, 0, sizeof(n));
 	n.kind = RA_REQ_REVOKE;
-	n.cert_id = r->cert_id;
+	n.cert_id = cert_id;
 	n.reason = REASON_CESSATION;
 	n.created_by = "system";
+	return ra_store_request_add(q->app->store, &n, &h, NULL);
+}
+
+/* A leftover download request: complete it, then revoke what was issued. */
+static void revoke_orphan(ra_queue *q, const ra_request *r)
+{
+	char detail[512];
+	ik_status st;
+
 	hist_detail(r, r->serial, "the download that made the key was interrupted; its key is lost",
 	    detail, sizeof(detail));
-	h.detail = detail;
-	h.target = r->serial;
-	st = ra_store_request_add(q->app->store, &n, &h, NULL);
+	st = queue_orphan_revocation(q, r->cert_id, r->serial, detail);
 	if (st != IK_OK)
 		ik_log(LOG_ERR, "request %s: cannot queue the revocation of an orphaned certificate: %s",
 		    r->request_id, ik_status_str(st));
+}
+
+/* At start: certificates an earlier process issued for a download but stopped before the
+ * .p12 left it (the request done, no credential spent).  Their key died with that process,
+ * so they are revoked like the leftovers above; the user's credential then finds its
+ * certificate gone and the officer issues anew. */
+static ik_status revoke_undelivered(ra_queue *q, size_t *count)
+{
+	ra_cert rows[64];
+	int64_t after = 0;
+	size_t n = 0;
+	ik_status st;
+
+	*count = 0;
+	do {
+		if ((st = ra_store_cert_undelivered(q->app->store, q->started, after, rows, 64,
+		    &n)) != IK_OK)
+			return st;
+		for (size_t i = 0; i < n; i++) {
+			char detail[256];
+			json_t *j = json_pack("{s:s, s:s, s:s}", "cn", rows[i].cn, "serial",
+			    rows[i].serial, "note", "issued for a download that stopped before the "
+			    ".p12 was handed out; its key is lost");
+			char *txt = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+
+			snprintf(detail, sizeof(detail), "%s", txt != NULL ? txt : "{}");
+			free(txt);
+			json_decref(j);
+			after = rows[i].id;
+			if ((st = queue_orphan_revocation(q, rows[i].id, rows[i].serial, detail)) !=
+			    IK_OK)
+				return st;
+			(*count)++;
+		}
+	} while (n == 64);
+	return IK_OK;
 }
 
 /* The request's outcome and its notices, in one transaction. */
@@ -360,7 +406,7 @@ static ik_status process(ra_queue *q, ra_request *r, int once, proto_error *err)
 	int issuance = r->kind == RA_REQ_ISSUE || r->kind == RA_REQ_RENEW;
 	/* a download's key left over by an earlier process (see the top of this file) */
 	int orphan = issuance && r->generate_here && !once &&
-	    (r->created < q->started || r->attempts > 1);
+	    (r->created <= q->started || r->attempts > 1);
 	ik_status st;
 
 	memset(err, 0, sizeof(*err));
@@ -453,12 +499,37 @@ ik_status ra_queue_start(ra_app *app, unsigned nworkers, ra_queue **out)
 	if (n > 0)
 		ik_log(LOG_NOTICE, "queue: %zu request(s) were with the signer when the RA stopped; "
 		    "sending them again (the signer answers a repeat with the same certificate)", n);
+	{
+		ra_hist h = { .actor = "system", .ip = "", .op = "download_reset",
+			.detail = "{\"note\":\"downloads stopped by a restart before their key was "
+			    "made; their certificates wait for a download again\"}" };
+		if ((st = ra_store_request_drop_keyless(app->store, q->started, &h, &n)) != IK_OK) {
+			ra_queue_stop(q);
+			return st;
+		}
+	}
+	if (n > 0)
+		ik_log(LOG_NOTICE, "queue: %zu download(s) stopped by the restart before their key "
+		    "was made; their credentials work again", n);
+	if ((st = revoke_undelivered(q, &n)) != IK_OK) {
+		ra_queue_stop(q);
+		return st;
+	}
+	if (n > 0)
+		ik_log(LOG_WARNING, "queue: %zu certificate(s) were issued for downloads the RA did "
+		    "not finish before it stopped; their keys are lost: revoking them", n);
 	for (unsigned i = 0; i < nworkers; i++) {
 		if (pthread_create(&q->threads[i], NULL, worker, q) != 0) {
 			ra_queue_stop(q);
 			return IK_ERR_NOMEM;
 		}
 		q->nthreads++;
+	}
+	/* whatever this process creates is from a later second than `started`, so "at or
+	 * before started" means "left over by an earlier process" (times are in seconds) */
+	while (now_s() <= q->started) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
 	}
 	*out = q;
 	return IK_OK;

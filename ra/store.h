@@ -409,6 +409,12 @@ ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
 /* Restart recovery: every sent request goes back to pending (the signer answers a repeated
  * request_id with the certificate it already issued).  *n (may be NULL) gets how many. */
 ik_status ra_store_request_recover(ra_store *s, size_t *n);
+/* Restart recovery of downloads: an issue request made by an end user's download at or
+ * before `before` whose key was never attached (the RA stopped in between) is failed and its
+ * certificate waits for a download again (the credential stays good); h is recorded when
+ * there was any.  *n (may be NULL) gets how many. */
+ik_status ra_store_request_drop_keyless(ra_store *s, int64_t before, const ra_hist *h,
+    size_t *n);
 /* Requests whose state is in state_mask (RA_REQ_STATE_BIT; 0 = all) with id > after_id, in
  * id order. */
 ik_status ra_store_request_list(ra_store *s, unsigned state_mask, int64_t after_id,
@@ -496,6 +502,14 @@ typedef struct ra_batch_info {
 ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out);
 /* The running batch's info; IK_ERR_NOT_FOUND when none runs. */
 ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out);
+
+/* The newest batches first (at most max), with what a list of them shows. */
+typedef struct ra_batch_summary {
+	ra_batch b;
+	uint64_t planned;            /* 0: not a batch with RA-made keys */
+	int64_t downloaded;          /* unix time of the download; 0 = not yet */
+} ra_batch_summary;
+ik_status ra_store_batch_recent(ra_store *s, ra_batch_summary *rows, size_t max, size_t *n);
 
 /* The highest n such that a certificate's common name is prefix, then exactly width
  * decimal digits (n), then suffix; *found 0 (and *max 0) when there is none.  prefix and
@@ -661,6 +675,13 @@ ik_status ra_store_mail_counts(ra_store *s, uint64_t counts[RA_MAIL_SENT + 1]);
 
 /* Active certificates with from < not_after <= until and id > after_id, in id order. */
 ik_status ra_store_cert_expiring(ra_store *s, int64_t from, int64_t until, int64_t after_id,
+    ra_cert *rows, size_t max, size_t *n);
+/* Certificates issued for an end user's download (key made in the RA) by a request
+ * completed at or before `before` that are still active or suspended, with no download
+ * credential spent since that request was made and no revocation asked for: the .p12 was
+ * never handed out (the RA stopped in between), so nobody holds their key.  id > after_id,
+ * in id order. */
+ik_status ra_store_cert_undelivered(ra_store *s, int64_t before, int64_t after_id,
     ra_cert *rows, size_t max, size_t *n);
 /* Deletes download credentials whose lifetime ended at or before before (expires_at <=
  * before): spent or not, they can no longer be used, and keeping them keeps nothing. */

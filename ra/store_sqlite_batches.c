@@ -33,6 +33,9 @@ static const char SQL_BATCH_INSERT[] =
 static const char SQL_BATCH_GET[] = "SELECT " BATCH_COLS " FROM batches WHERE id = ?1";
 static const char SQL_BATCH_RUNNING[] =
     "SELECT " BATCH_COLS " FROM batches WHERE state = 'running'";
+static const char SQL_BATCH_RECENT[] =
+    "SELECT " BATCH_COLS ", planned, IFNULL(downloaded_at, 0) FROM batches"
+    " ORDER BY id DESC LIMIT ?1";
 static const char SQL_BATCH_SEAL[] =
     "UPDATE batches SET sealed = 1, updated_at = ?2 WHERE id = ?1 AND state = 'running'";
 static const char SQL_BATCH_ABORT_CERTS[] =
@@ -72,6 +75,22 @@ static ik_status read_batch(sqlite3_stmt *q, void *out)
 	b->created = sq_col_i64(q, 9);
 	b->updated = sq_col_i64(q, 10);
 	return IK_OK;
+}
+
+static ik_status read_summary(sqlite3_stmt *q, void *out)
+{
+	ra_batch_summary *b = out;
+	ik_status st = read_batch(q, &b->b);
+
+	b->planned = (uint64_t)sq_col_i64(q, 11);
+	b->downloaded = sq_col_i64(q, 12);
+	return st;
+}
+
+ik_status ra_store_batch_recent(ra_store *s, ra_batch_summary *rows, size_t max, size_t *n)
+{
+	return sq_read_page(s, SQL_BATCH_RECENT, NULL, 0, max, read_summary, rows, sizeof(*rows),
+	    n);
 }
 
 static ik_status batch_one(sq_conn *c, const char *sql, int64_t id, int has_id,

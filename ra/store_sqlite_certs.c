@@ -71,6 +71,18 @@ static const char SQL_CERT_EXPIRE[] =
 static const char SQL_CERT_EXPIRING[] =
     "SELECT " CERT_COLS " FROM certificates WHERE state = 'active' AND not_after > ?1"
     " AND not_after <= ?2 AND id > ?3 ORDER BY id LIMIT ?4";
+/* Issued for an end user's download (the key made in the RA) at or before `before`, still valid,
+ * and no credential spent since its request was made: the .p12 never left the RA. */
+static const char SQL_CERT_UNDELIVERED[] =
+    "SELECT " CERT_COLS " FROM certificates WHERE state IN ('active', 'suspended')"
+    " AND id > ?2 AND id IN (SELECT r.cert_id FROM requests r WHERE r.generate_here = 1"
+    " AND r.batch_id IS NULL AND r.kind IN ('issue', 'renew') AND r.state = 'done'"
+    " AND r.updated_at <= ?1"
+    " AND NOT EXISTS (SELECT 1 FROM download_credentials d"
+    "  WHERE d.cert_id IN (r.cert_id, r.old_cert_id) AND d.used_at >= r.created_at)"
+    " AND NOT EXISTS (SELECT 1 FROM requests e WHERE e.cert_id = r.cert_id"
+    "  AND e.kind = 'revoke'))"
+    " ORDER BY id LIMIT ?3";
 static const char SQL_CERT_COUNTS[] =
     "SELECT state, COUNT(*) FROM certificates GROUP BY state";
 static const char SQL_QUOTA_USED[] =
@@ -318,6 +330,15 @@ ik_status ra_store_cert_expiring(ra_store *s, int64_t from, int64_t until, int64
 
 	return sq_read_page(s, SQL_CERT_EXPIRING, v, 3, max, read_cert_row, rows, sizeof(*rows),
 	    n);
+}
+
+ik_status ra_store_cert_undelivered(ra_store *s, int64_t before, int64_t after_id,
+    ra_cert *rows, size_t max, size_t *n)
+{
+	const int64_t v[2] = { before, after_id };
+
+	return sq_read_page(s, SQL_CERT_UNDELIVERED, v, 2, max, read_cert_row, rows,
+	    sizeof(*rows), n);
 }
 
 ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out)

@@ -86,6 +86,17 @@ static const char SQL_REQ_SET_STATE[] =
     " WHERE id = ?1";
 static const char SQL_REQ_RECOVER[] =
     "UPDATE requests SET state = 'pending', updated_at = ?1 WHERE state = 'sent'";
+/* A download's request whose key was never attached (the RA stopped in between): nothing
+ * was sent to the signer, so its certificate waits for a download again. */
+#define KEYLESS "kind = 'issue' AND generate_here = 1 AND pubkey IS NULL" \
+	" AND state = 'pending' AND created_at <= ?1"
+static const char SQL_KEYLESS_CERTS[] =
+    "UPDATE certificates SET state = 'awaiting_download', request_id = NULL, updated_at = ?2"
+    " WHERE state = 'issuing' AND id IN (SELECT cert_id FROM requests WHERE " KEYLESS ")";
+static const char SQL_KEYLESS_REQS[] =
+    "UPDATE requests SET state = 'failed', updated_at = ?2,"
+    " last_error = 'the RA stopped before the download made its key; nothing was issued'"
+    " WHERE " KEYLESS;
 static const char SQL_CERT_ISSUED[] =
     "UPDATE certificates SET serial = ?2, der = ?3, sha256 = ?4, not_before = ?5,"
     " not_after = ?6, state = 'active', updated_at = ?7 WHERE id = ?1 AND state = 'issuing'";
@@ -573,6 +584,28 @@ ik_status ra_store_request_recover(ra_store *s, size_t *n)
 	st = sq_run_ids(c, SQL_REQ_RECOVER, v, 1, &changes);
 	if (st == IK_OK && n != NULL)
 		*n = (size_t)changes;
+	return st;
+}
+
+ik_status ra_store_request_drop_keyless(ra_store *s, int64_t before, const ra_hist *h,
+    size_t *n)
+{
+	sq_conn *c;
+	int64_t v[2] = { before, sq_now() }, certs = 0, reqs = 0;
+	ik_status st;
+
+	if (n != NULL)
+		*n = 0;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	st = sq_run_ids(c, SQL_KEYLESS_CERTS, v, 2, &certs);
+	if (st == IK_OK)
+		st = sq_run_ids(c, SQL_KEYLESS_REQS, v, 2, &reqs);
+	if (st == IK_OK && reqs > 0)
+		st = sq_hist(s, h);
+	st = sq_finish(c, st);
+	if (st == IK_OK && n != NULL)
+		*n = (size_t)reqs;
 	return st;
 }
 

@@ -164,6 +164,7 @@ static void header(ra_page *p, const char *back)
 		nav_item(p, "/ui/users", "nav.users", "/ui/users");
 		if (who->role >= RA_ROLE_OFFICER)
 			nav_item(p, "/ui/bulk", "nav.bulk", "/ui/bulk");
+		nav_item(p, "/ui/batches", "nav.batches", "/ui/batches");
 		nav_item(p, "/ui/history", "nav.history", "/ui/history");
 		ra_html_lit(h, "</nav><div class=\"who\"><span>");
 		ra_html_text(h, who->login);

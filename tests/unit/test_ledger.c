@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 #include <openssl/evp.h>
 #include "ledger.h"
+#include "tmpdb.h"
 
 typedef struct fixture {
 	char dir[64];
@@ -29,10 +30,8 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ik-ledger-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "ledger", "ledger.db") != 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/ledger.db", f->dir);
 	if (sg_ledger_open(f->path, &f->l) != IK_OK)
 		return -1;
 	*state = f;
@@ -42,15 +41,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char p[160];
 
 	sg_ledger_close(f->l);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
+	ik_tmpdb_remove(f->dir, f->path);
 	free(f);
 	return 0;
 }

@@ -23,6 +23,7 @@
 #include "renewal.h"
 #include "scheduler.h"
 #include "store.h"
+#include "tmpdb.h"
 
 #define DAY INT64_C(86400)
 #define T0 INT64_C(1800000000)   /* 2027-01-15T08:00:00Z */
@@ -53,10 +54,8 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ik-sched-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "sched", "ra.db") != 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/ra.db", f->dir);
 	if (ra_store_open(f->path, &f->s) != IK_OK)
 		return -1;
 	snprintf(f->cfg.mail.from, sizeof(f->cfg.mail.from), "ra@inkan.example.jp");
@@ -84,15 +83,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char p[160];
 
 	ra_store_close(f->s);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
+	ik_tmpdb_remove(f->dir, f->path);
 	free(f);
 	return 0;
 }

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 #include <openssl/evp.h>
 #include "store.h"
+#include "tmpdb.h"
 
 typedef struct fixture {
 	char dir[64];
@@ -36,10 +37,8 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ik-store-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "store", "ra.db") != 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/ra.db", f->dir);
 	if (ra_store_open(f->path, &f->s) != IK_OK)
 		return -1;
 	*state = f;
@@ -49,48 +48,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char p[160];
 
 	ra_store_close(f->s);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
+	ik_tmpdb_remove(f->dir, f->path);
 	free(f);
 	return 0;
 }
 
 /* ---- raw access to the file, as an attacker or an operator with sqlite3 would ---- */
-
-static int64_t raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
-static int raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	int rc;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
-}
 
 /* SHA-256 over every row of every table (in rowid order, each column with its type), to
  * show that a rolled-back change left the file's contents exactly as they were. */
@@ -224,8 +189,8 @@ static void test_migrations(void **state)
 	assert_int_equal(ra_store_schema_version(f->s, &dbv, &codev), IK_OK);
 	assert_true(codev >= 1);
 	assert_int_equal(dbv, codev);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM schema_version"), codev);
-	assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version WHERE name ="
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM schema_version"), codev);
+	assert_int_equal(ik_raw_int(f->path, "SELECT version FROM schema_version WHERE name ="
 	    " '001_init.sql'"), 1);
 
 	/* re-open: nothing re-applied, data kept, WAL and foreign keys in force */
@@ -234,7 +199,7 @@ static void test_migrations(void **state)
 	f->s = NULL;
 	assert_int_equal(ra_store_open(f->path, &f->s), IK_OK);
 	assert_int_equal(ra_store_officer_by_login(f->s, "keeper", &o), IK_OK);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM schema_version"), codev);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM schema_version"), codev);
 	{
 		sqlite3 *db;
 		sqlite3_stmt *q;
@@ -257,13 +222,13 @@ static void test_migrations(void **state)
 	/* a database from a newer version of the code is refused, clearly */
 	ra_store_close(f->s);
 	f->s = NULL;
-	assert_int_equal(raw_exec(f->path, "INSERT INTO schema_version VALUES (999,"
+	assert_int_equal(ik_raw_exec(f->path, "INSERT INTO schema_version VALUES (999,"
 	    " '999_future.sql', 0)"), SQLITE_OK);
 	assert_int_equal(ra_store_open_why(f->path, &s2, why, sizeof(why)), IK_ERR_STATE);
 	assert_null(s2);
 	assert_non_null(strstr(why, "999"));
 	assert_non_null(strstr(why, "newer"));
-	assert_int_equal(raw_exec(f->path, "DELETE FROM schema_version WHERE version = 999"),
+	assert_int_equal(ik_raw_exec(f->path, "DELETE FROM schema_version WHERE version = 999"),
 	    SQLITE_OK);
 	assert_int_equal(ra_store_open(f->path, &f->s), IK_OK);
 
@@ -302,7 +267,7 @@ static void test_officers(void **state)
 	    ""), IK_ERR_ARG); /* never a password in clear */
 	assert_int_equal(ra_store_officer_add(f->s, "", RA_OFFICER_OFFICER, PHC, "cli", ""),
 	    IK_ERR_ARG);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op ="
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op ="
 	    " 'officer_added' AND target = 'admin' AND actor = 'cli'"), 1);
 
 	assert_int_equal(ra_store_officer_get(f->s, id, &o), IK_OK);
@@ -334,7 +299,7 @@ static void test_officers(void **state)
 	assert_int_equal(o.failed_logins, 0);
 	assert_int_equal(o.locked_until, 0);
 	/* a lock that ran out reads as 0 */
-	assert_int_equal(raw_exec(f->path, "UPDATE officers SET locked_until = 5"), SQLITE_OK);
+	assert_int_equal(ik_raw_exec(f->path, "UPDATE officers SET locked_until = 5"), SQLITE_OK);
 	assert_int_equal(ra_store_officer_login_failed(f->s, id, 3, now + 600, &until), IK_OK);
 	assert_int_equal(until, 0);
 	assert_int_equal(ra_store_officer_login_failed(f->s, 4242, 3, now, &until),
@@ -427,7 +392,7 @@ static void test_sessions_tokens(void **state)
 	assert_int_equal(ra_store_token_add(f->s, other, "ghost", 4242), IK_ERR_NOT_FOUND);
 	assert_int_equal(ra_store_token_lookup(f->s, th, &who), IK_OK);
 	assert_int_equal(who, b);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM api_tokens WHERE"
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM api_tokens WHERE"
 	    " typeof(hash) = 'blob' AND length(hash) = 32 AND name = 'ci script'"), 1);
 	assert_int_equal(ra_store_token_lookup(f->s, other, &who), IK_ERR_NOT_FOUND);
 	assert_int_equal(ra_store_token_delete(f->s, th), IK_OK);
@@ -493,7 +458,7 @@ static void test_settings(void **state)
 	assert_string_equal(x.keys[4], "renewal.window_days");
 	assert_int_equal(ra_store_setting_delete(f->s, "motd", &H_TEST), IK_OK);
 	assert_int_equal(ra_store_setting_delete(f->s, "motd", &H_TEST), IK_ERR_NOT_FOUND);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"), 3);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"), 3);
 }
 
 /* ---- users and devices ---- */
@@ -550,7 +515,7 @@ static void test_users_devices(void **state)
 		char sql[96];
 		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM devices WHERE id = %lld",
 		    (long long)d1);
-		assert_int_equal(raw_int(f->path, sql), 0); /* model information went with it */
+		assert_int_equal(ik_raw_int(f->path, sql), 0); /* model information went with it */
 	}
 	{
 		ra_cert c;
@@ -876,7 +841,7 @@ static int64_t table_count(const char *path, const char *table)
 	char sql[96];
 
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s", table);
-	return raw_int(path, sql);
+	return ik_raw_int(path, sql);
 }
 
 static void test_rollback(void **state)
@@ -947,7 +912,7 @@ static void test_rollback(void **state)
 	assert_int_equal(ra_store_thread_reset(f->s), 2);
 	assert_int_equal(ra_store_user_by_external_id(f->s, "forgotten", &u), IK_ERR_NOT_FOUND);
 	add_user(f->s, "after-reset"); /* the thread's connection works on */
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM users WHERE external_id ="
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM users WHERE external_id ="
 	    " 'after-reset'"), 1);
 }
 
@@ -1020,13 +985,13 @@ static void test_history(void **state)
 	ra_history_entries_free(rows, n);
 
 	/* append-only in the database too */
-	assert_int_not_equal(raw_exec(f->path, "UPDATE history SET detail = 'x' WHERE id = 3"),
+	assert_int_not_equal(ik_raw_exec(f->path, "UPDATE history SET detail = 'x' WHERE id = 3"),
 	    SQLITE_OK);
-	assert_int_not_equal(raw_exec(f->path, "DELETE FROM history WHERE id = 3"), SQLITE_OK);
+	assert_int_not_equal(ik_raw_exec(f->path, "DELETE FROM history WHERE id = 3"), SQLITE_OK);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
 
 	/* an attacker with the file drops the triggers and edits a row */
-	assert_int_equal(raw_exec(f->path, "DROP TRIGGER history_no_update;"
+	assert_int_equal(ik_raw_exec(f->path, "DROP TRIGGER history_no_update;"
 	    " UPDATE history SET detail = '{\"n\":99}' WHERE id = 7"), SQLITE_OK);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_ERR_STATE);
 	assert_non_null(strstr(bad, "entry 7 "));
@@ -1053,16 +1018,16 @@ static void test_history_relinked(void **state)
 	snprintf(sql, sizeof(sql), "DROP TRIGGER history_no_update; UPDATE history SET"
 	    " detail = '{\"forged\":1}', hash = X'%s' WHERE id = 3", hex);
 	ra_history_entries_free(rows, n);
-	assert_int_equal(raw_exec(f->path, sql), SQLITE_OK);
+	assert_int_equal(ik_raw_exec(f->path, sql), SQLITE_OK);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_ERR_STATE);
 	assert_non_null(strstr(bad, "entry 4 "));
 	assert_non_null(strstr(bad, "prev_hash"));
 
 	/* a removed row */
-	assert_int_equal(raw_exec(f->path, "UPDATE history SET detail = '{}', hash ="
+	assert_int_equal(ik_raw_exec(f->path, "UPDATE history SET detail = '{}', hash ="
 	    " (SELECT prev_hash FROM history WHERE id = 4) WHERE id = 3"), SQLITE_OK);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK); /* repaired */
-	assert_int_equal(raw_exec(f->path, "DROP TRIGGER history_no_delete;"
+	assert_int_equal(ik_raw_exec(f->path, "DROP TRIGGER history_no_delete;"
 	    " DELETE FROM history WHERE id = 6"), SQLITE_OK);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_ERR_STATE);
 	assert_non_null(strstr(bad, "entry 7 "));
@@ -1345,7 +1310,7 @@ static void test_queue_threads(void **state)
 	{
 		char bad[256];
 		assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
-		assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM history"), 2 * NQ);
+		assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history"), 2 * NQ);
 	}
 }
 
@@ -1365,7 +1330,7 @@ static void test_batches(void **state)
 	    &b2), IK_ERR_STATE);
 	assert_int_equal(b2, 0);
 	/* the database itself refuses a second running batch */
-	assert_int_equal(raw_exec(f->path, "INSERT INTO batches(kind, created_by, created_at,"
+	assert_int_equal(ik_raw_exec(f->path, "INSERT INTO batches(kind, created_by, created_at,"
 	    " updated_at) VALUES ('issue', 'sneaky', 0, 0)"), SQLITE_CONSTRAINT);
 	for (int i = 0; i < 3; i++) {
 		char cn[32];
@@ -1594,7 +1559,7 @@ static void test_threads(void **state)
 		assert_int_equal(pthread_join(t[i], &rc), 0);
 		assert_null(rc);
 	}
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM users"), 80);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM users"), 80);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
 }
 

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 #include "store.h"
+#include "tmpdb.h"
 
 typedef struct fixture {
 	char dir[64];
@@ -34,10 +35,8 @@ static int setup(void **state)
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ik-bkeys-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
+	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "bkeys", "ra.db") != 0)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/ra.db", f->dir);
 	if (ra_store_open(f->path, &f->s) != IK_OK)
 		return -1;
 	memcpy(ENV, "IKB1", 4);
@@ -50,45 +49,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	fixture *f = *state;
-	char p[160];
 
 	ra_store_close(f->s);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
+	ik_tmpdb_remove(f->dir, f->path);
 	free(f);
 	return 0;
-}
-
-static int64_t raw_int(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int64_t v = -1;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
-	if (sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
-static int raw_exec(const char *path, const char *sql)
-{
-	sqlite3 *db = NULL;
-	int rc;
-
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
 }
 
 static ra_batch_keyed_new keyed(uint64_t planned, uint64_t quota)
@@ -140,7 +105,7 @@ static void test_create(void **state)
 	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_ERR_ARG);
 	b = keyed(5, 4); /* five do not fit a quota of four */
 	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_ERR_STATE);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM batches"), 0);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM batches"), 0);
 
 	b = keyed(5, 5);
 	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
@@ -163,11 +128,11 @@ static void test_create(void **state)
 	assert_int_equal(bi.b.id, id);
 
 	/* the schema refuses a clear key and a blob that is not a sealed key, by hand too */
-	assert_int_not_equal(raw_exec(f->path, "UPDATE batches SET envelope_key ="
+	assert_int_not_equal(ik_raw_exec(f->path, "UPDATE batches SET envelope_key ="
 	    " '-----BEGIN PRIVATE KEY-----\nMIGHAgEA\n-----END PRIVATE KEY-----'"), SQLITE_OK);
-	assert_int_equal(raw_exec(f->path, "INSERT INTO certificates(cn, validity_days, state,"
+	assert_int_equal(ik_raw_exec(f->path, "INSERT INTO certificates(cn, validity_days, state,"
 	    " created_at, updated_at) VALUES ('x', 1, 'issuing', 0, 0)"), SQLITE_OK);
-	assert_int_not_equal(raw_exec(f->path, "UPDATE certificates SET key_envelope ="
+	assert_int_not_equal(ik_raw_exec(f->path, "UPDATE certificates SET key_envelope ="
 	    " x'308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b020101042000000000000000000000000000000000000000000000000000000000000000000000'"),
 	    SQLITE_OK);
 }
@@ -225,17 +190,17 @@ static void test_add_resumable(void **state)
 	assert_int_equal(add(f->s, id, 1, "client_000001", NULL), IK_ERR_EXISTS);
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM requests WHERE batch_id = %lld",
 	    (long long)id);
-	assert_int_equal(raw_int(f->path, sql), 1);
+	assert_int_equal(ik_raw_int(f->path, sql), 1);
 	assert_int_equal(add(f->s, id, 1, "client_000002", &r1), IK_OK);
 	assert_int_equal(add(f->s, id, 2, "client_000003", &r2), IK_OK);
 	/* all planned are added: no fourth */
 	assert_int_equal(add(f->s, id, 3, "client_000004", NULL), IK_ERR_STATE);
-	assert_int_equal(raw_int(f->path, sql), 3);
+	assert_int_equal(ik_raw_int(f->path, sql), 3);
 	/* each certificate holds its sealed key, added in the same transaction */
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM certificates WHERE key_envelope IS NOT"
 	    " NULL AND request_id IN (%lld, %lld, %lld)", (long long)r0.id, (long long)r1.id,
 	    (long long)r2.id);
-	assert_int_equal(raw_int(f->path, sql), 3);
+	assert_int_equal(ik_raw_int(f->path, sql), 3);
 	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
 	assert_int_equal(bi.b.total, 3);
 	assert_int_equal(bi.issuing, 3);
@@ -346,11 +311,11 @@ static void test_items_and_purge(void **state)
 	assert_memory_equal(ik_buf_ptr(&pem), PEM, strlen(PEM));
 
 	assert_int_equal(ra_store_batch_purge_keys(f->s, id, &H), IK_OK);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM certificates WHERE key_envelope"
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates WHERE key_envelope"
 	    " IS NOT NULL"), 0);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM batches WHERE envelope_key IS NOT"
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM batches WHERE envelope_key IS NOT"
 	    " NULL"), 0);
-	assert_int_equal(raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"),
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"),
 	    2); /* creation and purge */
 	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
 	assert_true(bi.downloaded > 0);
