@@ -13,6 +13,9 @@
 /* api_auth.c: /healthz, /api/v1/login, logout, whoami, password, tokens */
 extern const ra_route ra_api_auth_routes[];
 extern const size_t ra_api_auth_nroutes;
+/* api_certlogin.c: POST /api/v1/login/certificate; officers' login certificates */
+extern const ra_route ra_api_certlogin_routes[];
+extern const size_t ra_api_certlogin_nroutes;
 /* api_users.c: /api/v1/users, /api/v1/devices */
 extern const ra_route ra_api_users_routes[];
 extern const size_t ra_api_users_nroutes;
@@ -60,9 +63,24 @@ typedef enum ra_login_outcome {
 	RA_LOGIN_BAD,
 	RA_LOGIN_LOCKED,
 	RA_LOGIN_ERROR,
+	RA_LOGIN_NO_CERT,   /* certificate login: the browser sent no certificate */
+	RA_LOGIN_OFF,       /* certificate login: [ra] cert_login is off */
 } ra_login_outcome;
 ra_login_outcome ra_auth_login(ra_req *r, const char *login, const char *password,
     char *csrf, size_t csrfsz, int64_t *locked_until);
+/* The same with the certificate of the TLS connection (api_certlogin.c, certlogin.h): a
+ * lock or the IP allow-list apply as for passwords; a bound certificate that is no longer
+ * valid counts as a failed login of its officer. */
+ra_login_outcome ra_auth_login_cert(ra_req *r, char *csrf, size_t csrfsz,
+    int64_t *locked_until);
+/* The pieces both logins share (api_auth.c): a new session for o with the history entry
+ * login_ok (detail how), and a counted failure. */
+ra_login_outcome ra_auth_login_ok(ra_req *r, const ra_officer *o, const char *how,
+    char *csrf, size_t csrfsz);
+ra_login_outcome ra_auth_login_failed(ra_req *r, const ra_officer *o, const char *what,
+    int64_t *locked_until);
+void ra_auth_reply_locked(ra_req *r, int64_t until);   /* 423 locked, until when */
+json_t *ra_auth_officer_json(const ra_principal *who);
 /* Ends r's session (history entry, cookie cleared). */
 ik_status ra_auth_logout(ra_req *r);
 

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "certlogin.h"
 #include "config.h"
+#include "http_heavy.h"
 
 typedef struct cfg_parse {
 	ra_config *cfg;
@@ -175,6 +177,8 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, 7 * 86400, &c->lockout_seconds, p);
 	if (strcmp(name, "workers") == 0)
 		return parse_uint(v, 1, RA_MAX_WORKERS, &c->workers, p);
+	if (strcmp(name, "heavy_workers") == 0)
+		return parse_uint(v, 1, RA_HEAVY_MAX_THREADS, &c->heavy_workers, p);
 	if (strcmp(name, "http_port") == 0) {
 		if (!parse_u64(v, 0, 65535, &x, p))
 			return 0;
@@ -183,6 +187,10 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 	}
 	if (strcmp(name, "ocsp_max_age") == 0)
 		return parse_uint(v, 0, 86400, &c->ocsp_max_age, p);
+	if (strcmp(name, "cert_login") == 0)
+		return parse_bool(v, &c->cert_login, p);
+	if (strcmp(name, "cert_login_ca") == 0)
+		return set_str(c->cert_login_ca, sizeof(c->cert_login_ca), v, p);
 	snprintf(p->why, sizeof(p->why), "unknown key");
 	return 0;
 }
@@ -288,6 +296,28 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	return ok;
 }
 
+/* cert_login needs TLS and a readable bundle of CA certificates (the trust anchor). */
+static ik_status cert_login_check(const char *path, const ra_config *c, char *err,
+    size_t errsz)
+{
+	char why[160];
+
+	if (!c->tls) {
+		snprintf(err, errsz, "%s: [ra] cert_login needs tls = on", path);
+		return IK_ERR_CONFIG;
+	}
+	if (c->cert_login_ca[0] == '\0') {
+		snprintf(err, errsz, "%s: [ra] cert_login is on but cert_login_ca is not set (the "
+		    "Inkan CA certificates, PEM)", path);
+		return IK_ERR_CONFIG;
+	}
+	if (ra_certlogin_anchors_check(c->cert_login_ca, why, sizeof(why)) != IK_OK) {
+		snprintf(err, errsz, "%s: [ra] cert_login_ca: %s: %s", path, c->cert_login_ca, why);
+		return IK_ERR_CONFIG;
+	}
+	return IK_OK;
+}
+
 static ik_status validate(const char *path, ra_config *c, char *err, size_t errsz)
 {
 	if (c->database[0] == '\0') {
@@ -309,6 +339,8 @@ static ik_status validate(const char *path, ra_config *c, char *err, size_t errs
 		snprintf(err, errsz, "%s: [ra] http_port must differ from port", path);
 		return IK_ERR_CONFIG;
 	}
+	if (c->cert_login && cert_login_check(path, c, err, errsz) != IK_OK)
+		return IK_ERR_CONFIG;
 	if (c->session_idle > c->session_lifetime) {
 		snprintf(err, errsz, "%s: [ra] session_idle must not exceed session_lifetime", path);
 		return IK_ERR_CONFIG;
@@ -361,6 +393,7 @@ static void defaults(ra_config *c)
 	c->mail.retry_min = 30;
 	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
+	c->heavy_workers = 2;
 }
 
 ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t errsz)

@@ -140,6 +140,7 @@ static const struct {
 	const size_t *n;
 } route_tables[] = {
 	{ ra_api_auth_routes, &ra_api_auth_nroutes },
+	{ ra_api_certlogin_routes, &ra_api_certlogin_nroutes },
 	{ ra_api_users_routes, &ra_api_users_nroutes },
 	{ ra_api_certs_routes, &ra_api_certs_nroutes },
 	{ ra_api_batches_routes, &ra_api_batches_nroutes },
@@ -159,6 +160,7 @@ static const struct {
 	{ ra_page_history_routes, &ra_page_history_nroutes },
 	{ ra_page_batches_routes, &ra_page_batches_nroutes },
 	{ ra_page_download_routes, &ra_page_download_nroutes },
+	{ ra_page_renew_routes, &ra_page_renew_nroutes },
 };
 
 /* jansson copies request strings (passwords among them) into its own blocks: wipe every

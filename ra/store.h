@@ -122,6 +122,25 @@ ik_status ra_store_officer_set_role(ra_store *s, int64_t id, int role, const ra_
 ik_status ra_store_officer_set_disabled(ra_store *s, int64_t id, int disabled,
     const ra_hist *h);
 
+/* ---- officers' login certificates (client-certificate login) ---- */
+
+typedef struct ra_officer_cert {
+	int64_t officer_id;
+	int64_t cert_id;          /* a row of certificates (issued by the Inkan CA) */
+	uint8_t sha256[32];       /* of its DER, as it was when bound */
+	int64_t created;
+} ra_officer_cert;
+
+/* Binds (or re-binds) officer_id to cert_id with h in one transaction.  IK_ERR_EXISTS when
+ * that certificate is bound to another officer; IK_ERR_NOT_FOUND for an unknown officer or
+ * certificate. */
+ik_status ra_store_officer_cert_bind(ra_store *s, int64_t officer_id, int64_t cert_id,
+    const uint8_t sha256[32], const ra_hist *h);
+/* IK_ERR_NOT_FOUND when the officer had none. */
+ik_status ra_store_officer_cert_unbind(ra_store *s, int64_t officer_id, const ra_hist *h);
+ik_status ra_store_officer_cert_get(ra_store *s, int64_t officer_id, ra_officer_cert *out);
+ik_status ra_store_officer_cert_by_cert(ra_store *s, int64_t cert_id, ra_officer_cert *out);
+
 /* ---- sessions and API tokens (only hashes are stored) ---- */
 
 typedef struct ra_session {
@@ -247,6 +266,22 @@ ik_status ra_store_cert_set_state(ra_store *s, int64_t id, unsigned from_mask,
     ra_cert_state to, int reason, const ra_hist *h);
 /* Active and suspended certificates whose not_after <= now become expired. */
 ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n);
+
+/* A certificate issued elsewhere, written as an issued row without a request or device
+ * (bench/bench_ra_fill's million-row store; an import from an earlier system).  state:
+ * active, suspended, revoked (reason 0..10) or expired.  serial: lowercase hex.  Group many
+ * in one ra_store_begin/commit.  A serial already there: IK_ERR_EXISTS. */
+typedef struct ra_cert_import {
+	const char *serial;
+	const char *cn;
+	int64_t not_before, not_after;
+	ra_cert_state state;
+	int reason;
+	const uint8_t *der;
+	size_t der_len;
+	int64_t created;          /* 0: not_before */
+} ra_cert_import;
+ik_status ra_store_cert_import(ra_store *s, const ra_cert_import *c, int64_t *id);
 
 /* Counters: per state (indexed by ra_cert_state; [0] unused) and the quota use (every
  * certificate not failed). */

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""bench_ra_client: the HTTP side of bench/bench_ra.sh, against a running inkan-rad.
+The officer password comes on stdin (never argv).  Subcommands print one line of numbers.
+
+  singles BASE CA N THREADS      N users+devices (not timed), then N POST .../certificates
+                                 with a CSR over THREADS keep-alive connections; timed until
+                                 the RA holds N more active certificates: "secs"
+  batch BASE CA N                POST /api/v1/batches, timed until finished: "secs done failed"
+  revoke BASE CA HTTPBASE ISSUER.pem K
+                                 K times: revoke one active certificate through the API,
+                                 then poll the CRL over HTTP and OCSP until both show it:
+                                 "median_ms worst_ms"
+  p12 BASE CA FORMAT K THREADS   K download credentials (not timed), then K downloads of
+                                 that format over THREADS connections: "ms_per_file wall_s"
+"""
+import http.client, json, ssl, sys, threading, time, urllib.parse
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import NameOID
+
+PW = sys.stdin.readline().rstrip("\n")
+
+
+class Conn:
+    def __init__(self, base, ca):
+        u = urllib.parse.urlsplit(base)
+        self.host, self.port = u.hostname, u.port
+        self.ctx = ssl.create_default_context(cafile=ca)
+        self.c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx)
+        self.cookie, self.csrf = "", ""
+
+    def req(self, method, path, body=None, ctype="application/json"):
+        h = {"Cookie": self.cookie, "X-CSRF-Token": self.csrf}
+        if body is not None:
+            h["Content-Type"] = ctype
+            if not isinstance(body, (bytes, str)):
+                body = json.dumps(body)
+        for attempt in range(3):
+            try:
+                self.c.request(method, path, body=body, headers=h)
+                r = self.c.getresponse()
+                data = r.read()
+                return r.status, data, r
+            except (http.client.HTTPException, ConnectionError):
+                self.c.close()
+                self.c = http.client.HTTPSConnection(self.host, self.port, context=self.ctx)
+        raise RuntimeError(f"{method} {path}: connection keeps failing")
+
+    def login(self, who="olivia"):
+        st, data, r = self.req("POST", "/api/v1/login", {"login": who, "password": PW})
+        if st != 200:
+            raise RuntimeError(f"login {who}: {st} {data[:200]}")
+        for k, v in r.getheaders():
+            if k.lower() == "set-cookie" and v.startswith("inkan_session="):
+                self.cookie = v.split(";")[0]
+        self.csrf = json.loads(data)["csrf"]
+        return self
+
+    def json(self, method, path, body=None, want=(200, 201, 202)):
+        st, data, _ = self.req(method, path, body)
+        if st not in want:
+            raise RuntimeError(f"{method} {path}: {st} {data[:300]}")
+        return json.loads(data)
+
+
+def logged_in(base, ca):
+    return Conn(base, ca).login()
+
+
+def active_count(c):
+    return c.json("GET", "/api/v1/counters")["by_state"]["active"]
+
+
+def parallel(fn, items, threads):
+    chunks = [items[i::threads] for i in range(threads)]
+    errs = []
+
+    def run(ch):
+        try:
+            fn(ch)
+        except Exception as e:  # reported below
+            errs.append(e)
+    ts = [threading.Thread(target=run, args=(ch,)) for ch in chunks]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errs:
+        raise errs[0]
+
+
+def make_devices(base, ca, n, threads, tag):
+    out = []
+    lock = threading.Lock()
+
+    def work(ids):
+        c = logged_in(base, ca)
+        for i in ids:
+            u = c.json("POST", "/api/v1/users", {"external_id": f"{tag}-{i}"})
+            d = c.json("POST", f"/api/v1/users/{u['id']}/devices", {"name": "laptop"})
+            with lock:
+                out.append((i, d["id"]))
+    parallel(work, list(range(n)), threads)
+    return sorted(out)
+
+
+def csrs(n):
+    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(16)]
+    res = []
+    for i in range(n):
+        b = x509.CertificateSigningRequestBuilder().subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"single-{i:07d}")]))
+        res.append(b.sign(keys[i % 16], hashes.SHA256()).public_bytes(
+            serialization.Encoding.PEM).decode())
+    return res
+
+
+def cmd_singles(base, ca, n, threads):
+    n, threads = int(n), int(threads)
+    devs = make_devices(base, ca, n, threads, f"s{int(time.time())}")
+    reqs = csrs(n)
+    c = logged_in(base, ca)
+    before = active_count(c)
+
+    def work(items):
+        w = logged_in(base, ca)
+        for i, dev in items:
+            w.json("POST", f"/api/v1/devices/{dev}/certificates", {"csr": reqs[i]})
+    t0 = time.monotonic()
+    parallel(work, devs, threads)
+    while active_count(c) < before + n:
+        time.sleep(0.05)
+    print(f"{time.monotonic() - t0:.3f}")
+
+
+def cmd_batch(base, ca, n):
+    c = logged_in(base, ca)
+    t0 = time.monotonic()
+    b = c.json("POST", "/api/v1/batches", {"count": int(n), "cn_pattern": f"b{int(t0 * 10) % 10**9}-%06d",
+               "passphrase": "Batch passphrase 0123!"})
+    while True:
+        s = c.json("GET", f"/api/v1/batches/{b['id']}")
+        if s["state"] != "running":
+            break
+        time.sleep(0.1)
+    print(f"{time.monotonic() - t0:.3f} {s['done']} {s['failed']}")
+
+
+def der_serial(serial_hex):
+    """The DER INTEGER of a serial: what a CRL entry holds."""
+    v = bytes.fromhex(serial_hex if len(serial_hex) % 2 == 0 else "0" + serial_hex)
+    v = v.lstrip(b"\0") or b"\0"
+    if v[0] & 0x80:
+        v = b"\0" + v
+    return bytes([2, len(v)]) + v
+
+
+def cmd_revoke(base, ca, httpbase, issuer_pem, k):
+    k = int(k)
+    issuer = x509.load_pem_x509_certificate(open(issuer_pem, "rb").read())
+    c = logged_in(base, ca)
+    items = c.json("GET", f"/api/v1/certificates?filter=valid&limit={k}")["items"]
+    if len(items) < k:
+        raise RuntimeError(f"only {len(items)} valid certificates to revoke")
+    u = urllib.parse.urlsplit(httpbase)
+    h = http.client.HTTPConnection(u.hostname, u.port)
+    times = []
+    for it in items:
+        ser = it["serial"]
+        oreq = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
+            issuer_name_hash(issuer), issuer_key_hash(issuer), int(ser, 16),
+            hashes.SHA1()).build().public_bytes(serialization.Encoding.DER)
+        needle = der_serial(ser)
+        t0 = time.monotonic()
+        c.json("POST", f"/api/v1/certificates/{it['id']}/revoke", {"reason": "keyCompromise"})
+        crl_ok = ocsp_ok = False
+        while not (crl_ok and ocsp_ok):
+            if not crl_ok:
+                h.request("GET", "/crl/issuing-ca.crl")
+                crl_ok = needle in h.getresponse().read()
+            if not ocsp_ok:
+                h.request("POST", "/ocsp", body=oreq,
+                          headers={"Content-Type": "application/ocsp-request"})
+                r = ocsp.load_der_ocsp_response(h.getresponse().read())
+                ocsp_ok = (r.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL and
+                           r.certificate_status == ocsp.OCSPCertStatus.REVOKED)
+            if time.monotonic() - t0 > 30:
+                raise RuntimeError(f"{ser}: not revoked after 30 s (crl {crl_ok}, ocsp {ocsp_ok})")
+        times.append((time.monotonic() - t0) * 1000)
+    times.sort()
+    print(f"{times[len(times) // 2]:.0f} {times[-1]:.0f}")
+
+
+def issuer_name_hash(issuer):
+    d = hashes.Hash(hashes.SHA1())
+    d.update(issuer.subject.public_bytes())
+    return d.finalize()
+
+
+def issuer_key_hash(issuer):
+    spki = issuer.public_key().public_bytes(serialization.Encoding.DER,
+                                            serialization.PublicFormat.SubjectPublicKeyInfo)
+    # the BIT STRING's contents: the last len(point) bytes of the SPKI
+    pub = issuer.public_key().public_bytes(serialization.Encoding.X962,
+                                           serialization.PublicFormat.UncompressedPoint) \
+        if isinstance(issuer.public_key(), ec.EllipticCurvePublicKey) else None
+    if pub is None:
+        raise RuntimeError("only EC issuers here")
+    assert spki.endswith(pub)
+    d = hashes.Hash(hashes.SHA1())
+    d.update(pub)
+    return d.finalize()
+
+
+def cmd_p12(base, ca, fmt, k, threads):
+    k, threads = int(k), int(threads)
+    devs = make_devices(base, ca, k, min(threads, 8), f"p{fmt[0]}{int(time.time())}")
+    c = logged_in(base, ca)
+    creds = []
+    for _, dev in devs:
+        d = c.json("POST", f"/api/v1/devices/{dev}/certificates", {})["download"]
+        creds.append((d["login"], d["password"]))
+    took = []
+    lock = threading.Lock()
+
+    def work(items):
+        w = Conn(base, ca)
+        for login, secret in items:
+            t = time.monotonic()
+            st, data, _ = w.req("POST", "/download/p12", {
+                "login": login, "secret": secret, "password": "Dl-pass-word 42!",
+                "device": "other", "format": fmt})
+            if st != 200 or len(data) < 200:
+                raise RuntimeError(f"download: {st} {data[:200]}")
+            with lock:
+                took.append(time.monotonic() - t)
+    t0 = time.monotonic()
+    parallel(work, creds, threads)
+    wall = time.monotonic() - t0
+    print(f"{sum(took) / len(took) * 1000:.1f} {wall:.3f}")
+
+
+if __name__ == "__main__":
+    cmds = {"singles": cmd_singles, "batch": cmd_batch, "revoke": cmd_revoke, "p12": cmd_p12}
+    cmds[sys.argv[1]](*sys.argv[2:])
