@@ -340,6 +340,22 @@ static void row(const char *label, double rate, double ratio)
 		printf("| %-58s | %10s | %8s |\n", label, "", r);
 }
 
+/* CPU time is what a busy, shared machine does not distort: the signer's CPU per
+ * certificate (all its threads, SoftHSM included) against the limit's per signature. */
+static void cpu_table(const double *ch1, const double *cs1, const double *ch2, const double *cs2)
+{
+	printf("\n| %-58s | %10s | %8s |\n", "CPU per certificate (all threads, medians)", "µs ",
+	    "ratio");
+	printf("|%s|%s|%s|\n", "------------------------------------------------------------",
+	    "------------", "----------");
+	printf("| %-58s | %10.1f | %8s |\n", "HSM limit, 1 thread: one signature", median(ch1), "");
+	printf("| %-58s | %10.1f | %8.2f |\n", "inkan-signerd, one core: one certificate", median(cs1),
+	    median(ch1) / median(cs1));
+	printf("| %-58s | %10.1f | %8s |\n", "HSM limit, 2 threads: one signature", median(ch2), "");
+	printf("| %-58s | %10.1f | %8.2f |\n", "inkan-signerd, two cores: one certificate",
+	    median(cs2), median(ch2) / median(cs2));
+}
+
 int main(int argc, char **argv)
 {
 	hsm_config hc = { 0 };
@@ -445,17 +461,6 @@ int main(int argc, char **argv)
 	for (int r = 0; r < ROUNDS; r++)
 		printf(" %.2f/%.2f", q1[r], q2[r]);
 	printf(")\n");
-	/* CPU time is what a busy, shared machine does not distort: the signer's CPU per
-	 * certificate (all its threads, SoftHSM included) against the limit's per signature. */
-	printf("\n| %-58s | %10s | %8s |\n", "CPU per certificate (all threads, medians)", "µs ",
-	    "ratio");
-	printf("|%s|%s|%s|\n", "------------------------------------------------------------",
-	    "------------", "----------");
-	printf("| %-58s | %10.1f | %8s |\n", "HSM limit, 1 thread: one signature", median(ch1), "");
-	printf("| %-58s | %10.1f | %8.2f |\n", "inkan-signerd, one core: one certificate", median(cs1),
-	    median(ch1) / median(cs1));
-	printf("| %-58s | %10.1f | %8s |\n", "HSM limit, 2 threads: one signature", median(ch2), "");
-	printf("| %-58s | %10.1f | %8.2f |\n", "inkan-signerd, two cores: one certificate",
-	    median(cs2), median(ch2) / median(cs2));
+	cpu_table(ch1, cs1, ch2, cs2);
 	return 0;
 }
