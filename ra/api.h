@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "auth.h"
 #include "bulk.h"
 #include "http.h"
 #include "store.h"
@@ -81,6 +82,19 @@ ra_login_outcome ra_auth_login_failed(ra_req *r, const ra_officer *o, const char
     int64_t *locked_until);
 void ra_auth_reply_locked(ra_req *r, int64_t until);   /* 423 locked, until when */
 json_t *ra_auth_officer_json(const ra_principal *who);
+/* r's officer changes their own password: the old one checked (a wrong one counts as a
+ * failed login and may lock the account: *locked_until), the new one against the policy
+ * (*rule, RA_OPW_SAME when unchanged); on success the other sessions end and the
+ * history records it.  Shared by POST /api/v1/password and the account page. */
+typedef enum ra_pw_change {
+	RA_PW_CHANGE_OK = 0,
+	RA_PW_CHANGE_BAD_OLD,
+	RA_PW_CHANGE_LOCKED,
+	RA_PW_CHANGE_WEAK,
+	RA_PW_CHANGE_ERROR,
+} ra_pw_change;
+ra_pw_change ra_auth_password_change(ra_req *r, const char *oldpw, const char *newpw,
+    ra_opw_rule *rule, int64_t *locked_until);
 /* Ends r's session (history entry, cookie cleared). */
 ik_status ra_auth_logout(ra_req *r);
 
@@ -143,6 +157,15 @@ typedef struct ra_bulk_outcome {
 ik_status ra_bulk_run(ra_req *r, ra_bulk_kind kind, ra_bulk_format format, int abort_mode,
     int dry_run, const void *data, size_t len, ra_bulk_outcome *out);
 void ra_bulk_outcome_clear(ra_bulk_outcome *o);
+
+/* ---- CSV ---- */
+/* One RFC 4180 field (api_common.c): quoted, quotes doubled, a leading = + - @ defused
+ * with a ' so that a spreadsheet does not run it; then "," or, when last, CRLF. */
+ik_status ra_csv_field(ik_buf *b, const char *s, int last);
+/* The certificates matching q (its cursor and limit ignored), every row, as a streamed
+ * CSV attachment (cert_csv.c): id, common_name, state, serial, not_before, not_after
+ * (UTC ISO 8601), device_id, user_id, revocation_reason, created. */
+void ra_cert_csv_reply(ra_req *r, const ra_cert_query *q, const char *filename);
 
 /* ---- helpers (api_common.c) ---- */
 

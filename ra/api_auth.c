@@ -220,59 +220,87 @@ static void h_whoami(ra_req *r)
 	ra_reply_json(r, 200, j);
 }
 
-static void h_password(ra_req *r)
+ra_pw_change ra_auth_password_change(ra_req *r, const char *oldpw, const char *newpw,
+    ra_opw_rule *rule, int64_t *locked_until)
 {
-	json_t *j = ra_req_json(r);
-	const char *oldpw, *newpw;
-	char phc[RA_PHC_MAX], why[128];
+	char phc[RA_PHC_MAX];
 	ra_officer o;
+	ra_pw_change res = RA_PW_CHANGE_ERROR;
 	ik_status st;
 
-	if (j == NULL)
-		return;
+	*rule = RA_OPW_OK;
+	*locked_until = 0;
 	memset(&o, 0, sizeof(o));
-	if ((oldpw = ra_json_str(r, j, "old", 1024)) == NULL ||
-	    (newpw = ra_json_str(r, j, "new", 1024)) == NULL)
+	if (ra_store_officer_get(r->app->store, r->who.officer_id, &o) != IK_OK)
 		goto out;
-	if ((st = ra_store_officer_get(r->app->store, r->who.officer_id, &o)) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot read the officer");
-		goto out;
-	}
 	st = ra_password_verify(oldpw, o.password);
 	if (st == IK_ERR_AUTH) {
-		int64_t until = 0;
-		switch (ra_auth_login_failed(r, &o, "wrong old password at password change",
-		    &until)) {
-		case RA_LOGIN_LOCKED: ra_auth_reply_locked(r, until); break;
-		case RA_LOGIN_BAD:
-			ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
-			break;
-		default: ra_reply_error(r, 500, "internal", "cannot record the failed login"); break;
+		switch (ra_auth_login_failed(r, &o, "wrong old password at password change", locked_until)) {
+		case RA_LOGIN_LOCKED: res = RA_PW_CHANGE_LOCKED; break;
+		case RA_LOGIN_BAD: res = RA_PW_CHANGE_BAD_OLD; break;
+		default: break;
 		}
 		goto out;
 	}
 	if (st != IK_OK) {
-		ra_reply_error(r, 500, "internal", "the stored password hash is unusable");
+		ik_log(LOG_ERR, "the stored password hash of %s is unusable", o.login);
 		goto out;
 	}
-	if (ra_password_policy(newpw, o.login, why, sizeof(why)) != IK_OK ||
-	    (strcmp(newpw, oldpw) == 0 &&
-	    snprintf(why, sizeof(why), "the new password must differ from the old one") > 0)) {
-		ra_reply_error_field(r, 400, "weak_password", why, "new");
+	*rule = ra_password_rule(newpw, o.login);
+	if (*rule == RA_OPW_OK && strcmp(newpw, oldpw) == 0)
+		*rule = RA_OPW_SAME;
+	if (*rule != RA_OPW_OK) {
+		res = RA_PW_CHANGE_WEAK;
 		goto out;
 	}
 	if (ra_password_hash(newpw, phc, sizeof(phc)) != IK_OK ||
 	    ra_store_officer_set_password(r->app->store, o.id, phc) != IK_OK ||
 	    ra_store_session_delete_others(r->app->store, o.id,
 	        r->who.has_session ? r->who.session_hash : NULL) != IK_OK ||
-	    hist(r, o.login, "password_changed", "") != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot change the password");
+	    hist(r, o.login, "password_changed", "") != IK_OK)
 		goto out;
-	}
-	ra_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+	res = RA_PW_CHANGE_OK;
 out:
 	OPENSSL_cleanse(phc, sizeof(phc));
 	OPENSSL_cleanse(&o, sizeof(o));
+	return res;
+}
+
+static void h_password(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *oldpw, *newpw;
+	char why[128];
+	ra_opw_rule rule;
+	int64_t until = 0;
+
+	if (j == NULL)
+		return;
+	if ((oldpw = ra_json_str(r, j, "old", 1024)) == NULL ||
+	    (newpw = ra_json_str(r, j, "new", 1024)) == NULL)
+		goto out;
+	switch (ra_auth_password_change(r, oldpw, newpw, &rule, &until)) {
+	case RA_PW_CHANGE_OK:
+		ra_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+		break;
+	case RA_PW_CHANGE_BAD_OLD:
+		ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
+		break;
+	case RA_PW_CHANGE_LOCKED:
+		ra_auth_reply_locked(r, until);
+		break;
+	case RA_PW_CHANGE_WEAK:
+		if (rule == RA_OPW_SAME)
+			snprintf(why, sizeof(why), "the new password must differ from the old one");
+		else
+			(void)ra_password_policy(newpw, r->who.login, why, sizeof(why));
+		ra_reply_error_field(r, 400, "weak_password", why, "new");
+		break;
+	default:
+		ra_reply_error(r, 500, "internal", "cannot change the password");
+		break;
+	}
+out:
 	json_decref(j);
 }
 

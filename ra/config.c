@@ -3,13 +3,13 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "certlogin.h"
+#include "cfgline.h"
 #include "config.h"
 #include "http_heavy.h"
 
@@ -18,6 +18,8 @@ typedef struct cfg_parse {
 	char why[256];      /* first error */
 	char where[160];    /* its [section] key */
 	int failed;
+	int line;           /* the line being parsed */
+	int failed_line;    /* the first error's */
 } cfg_parse;
 
 static int set_str(char *dst, size_t dstsz, const char *v, cfg_parse *p)
@@ -179,6 +181,8 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, RA_MAX_WORKERS, &c->workers, p);
 	if (strcmp(name, "heavy_workers") == 0)
 		return parse_uint(v, 1, RA_HEAVY_MAX_THREADS, &c->heavy_workers, p);
+	if (strcmp(name, "heavy_queue") == 0)
+		return parse_uint(v, 1, 4096, &c->heavy_queue, p);
 	if (strcmp(name, "http_port") == 0) {
 		if (!parse_u64(v, 0, 65535, &x, p))
 			return 0;
@@ -291,6 +295,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	if (!ok) {
 		p->failed = 1;
+		p->failed_line = p->line;
 		snprintf(p->where, sizeof(p->where), "[%.40s] %.64s", section, name);
 	}
 	return ok;
@@ -394,6 +399,7 @@ static void defaults(ra_config *c)
 	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
 	c->heavy_workers = 2;
+	c->heavy_queue = 256;
 }
 
 ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t errsz)
@@ -404,13 +410,13 @@ ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t err
 	defaults(cfg);
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
-	line = ini_parse(path, on_key, &p);
+	line = ik_ini_parse(path, on_key, &p, &p.line);
 	if (line < 0) {
 		snprintf(err, errsz, "%s: cannot read the file", path);
 		return IK_ERR_CONFIG;
 	}
 	if (line > 0) {
-		if (p.failed)
+		if (p.failed && p.failed_line == line)
 			snprintf(err, errsz, "%s:%d: %s: %s", path, line, p.where, p.why);
 		else
 			snprintf(err, errsz, "%s:%d: syntax error", path, line);

@@ -58,6 +58,7 @@ typedef struct ra_config {
 	unsigned lockout_seconds;  /* default 900 */
 	unsigned workers;          /* MHD thread pool; default online CPUs (max 64) */
 	unsigned heavy_workers;    /* threads for scrypt / keys / PKCS#12 requests; default 2 */
+	unsigned heavy_queue;      /* ... and how many may wait for them; default 256 */
 	ra_mail_config mail;       /* [mail] */
 	uint16_t http_port;        /* plain-HTTP listener for OCSP/CRL/CA URLs; 0 = none (default) */
 	unsigned ocsp_max_age;     /* OCSP Cache-Control max-age, seconds; default 0 */

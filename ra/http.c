@@ -23,7 +23,6 @@
 #define RA_MAX_ROUTES 256
 #define RA_PEM_MAX (256u * 1024)
 #define RA_DISCARD_MAX (16ull * 1024 * 1024) /* body bytes read and dropped for a 413 */
-#define RA_HEAVY_WAITING 256 /* heavy requests waiting for the pool, at most */
 
 struct ra_http {
 	ra_app *app;
@@ -168,6 +167,96 @@ void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const 
 	disp[n++] = '"';
 	disp[n] = '\0';
 	send_reply(r, status, content_type, data, len, disp);
+}
+
+typedef struct stream {
+	ra_stream_fill fill;
+	void (*done)(void *ctx);
+	void *ctx;
+	ik_buf buf;
+	int end;
+} stream;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	stream *s = cls;
+	size_t n;
+	int k;
+
+	(void)pos;
+	while (ik_buf_remaining(&s->buf) == 0) {
+		if (s->end)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		ik_buf_reset(&s->buf);
+		if ((k = s->fill(s->ctx, &s->buf)) < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		s->end = k == 0;
+	}
+	n = ik_buf_remaining(&s->buf) < max ? ik_buf_remaining(&s->buf) : max;
+	memcpy(out, ik_buf_ptr(&s->buf), n);
+	(void)ik_buf_skip(&s->buf, n);
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	stream *s = cls;
+
+	s->done(s->ctx);
+	ik_buf_cleanup(&s->buf);
+	free(s);
+}
+
+void ra_reply_stream(ra_req *r, unsigned status, const char *content_type,
+    const char *filename, ra_stream_fill fill, void (*done)(void *ctx), void *ctx)
+{
+	struct MHD_Response *resp;
+	stream *s;
+	char disp[160];
+
+	if (r->replied) {
+		ik_log(LOG_ERR, "second reply to %s %s ignored", r->method, r->path);
+		done(ctx);
+		return;
+	}
+	r->replied = 1;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		done(ctx);
+		r->result = MHD_NO;
+		return;
+	}
+	s->fill = fill;
+	s->done = done;
+	s->ctx = ctx;
+	ik_buf_init(&s->buf, 0);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s,
+	    stream_free);
+	if (resp == NULL) {
+		stream_free(s);
+		r->result = MHD_NO;
+		return;
+	}
+	add_security_headers(r, resp);
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	if (filename != NULL) {
+		size_t n = (size_t)snprintf(disp, sizeof(disp), "attachment; filename=\"");
+		for (const char *p = filename; *p != '\0' && n < sizeof(disp) - 2; p++)
+			disp[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_' ? *p : '_';
+		disp[n++] = '"';
+		disp[n] = '\0';
+		MHD_add_response_header(resp, "Content-Disposition", disp);
+	}
+	for (size_t i = 0; i < r->nextra; i++)
+		MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
+	if (r->deferred) {
+		/* on the heavy pool: MHD takes it when the connection is resumed */
+		r->pending = resp;
+		r->pending_status = status;
+		return;
+	}
+	r->result = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
 }
 
 void ra_reply_redirect(ra_req *r, const char *location)
@@ -485,8 +574,8 @@ static void dispatch(ra_http *h, ra_req *r)
 		r->deferred = 1;
 		MHD_suspend_connection(r->conn);
 		if (!ra_heavy_submit(h->heavy, r)) {
-			ra_reply_error(r, 503, "busy", "too many requests of this kind are waiting; "
-			    "try again in a moment");
+			refuse(h, r, 503, "busy", "too many requests of this kind are waiting; try "
+			    "again in a moment");
 			MHD_resume_connection(r->conn);
 		}
 		return;
@@ -791,7 +880,7 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	if ((st = ra_heavy_start(cfg->heavy_workers, RA_HEAVY_WAITING, heavy_run, &h->heavy)) !=
+	if ((st = ra_heavy_start(cfg->heavy_workers, cfg->heavy_queue, heavy_run, &h->heavy)) !=
 	    IK_OK) {
 		snprintf(err, errsz, "cannot start the heavy-request threads: %s", ik_status_str(st));
 		return st;

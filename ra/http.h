@@ -149,6 +149,14 @@ void ra_reply_json(ra_req *r, unsigned status, json_t *j);
 void ra_reply_error(ra_req *r, unsigned status, const char *code, const char *message);
 void ra_reply_error_field(ra_req *r, unsigned status, const char *code, const char *message,
     const char *field);
+/* A reply made while it is sent (chunked): fill appends the next piece to out and returns
+ * 1, or 0 at the end, or -1 on failure (the connection is then cut, so the client sees a
+ * truncated reply, never a short one that looks whole).  done(ctx) runs once when the reply
+ * is over or abandoned (also when it could not be queued); fill runs in the connection's
+ * thread after the handler returned, so ctx owns copies of everything it needs. */
+typedef int (*ra_stream_fill)(void *ctx, ik_buf *out);
+void ra_reply_stream(ra_req *r, unsigned status, const char *content_type,
+    const char *filename, ra_stream_fill fill, void (*done)(void *ctx), void *ctx);
 /* 303 See Other to a local path (a form's result page). */
 void ra_reply_redirect(ra_req *r, const char *location);
 /* filename (NULL = inline) is sent as an attachment with unsafe characters replaced. */

@@ -32,6 +32,12 @@ extern const size_t ra_page_batches_nroutes;
 /* page_history.c: /ui/history */
 extern const ra_route ra_page_history_routes[];
 extern const size_t ra_page_history_nroutes;
+/* page_account.c: /ui/account (own password) */
+extern const ra_route ra_page_account_routes[];
+extern const size_t ra_page_account_nroutes;
+/* page_settings.c: /ui/settings (administrators) */
+extern const ra_route ra_page_settings_routes[];
+extern const size_t ra_page_settings_nroutes;
 /* page_download.c: /download (end users) */
 extern const ra_route ra_page_download_routes[];
 extern const size_t ra_page_download_nroutes;

@@ -384,16 +384,20 @@ ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out)
 	" AND (?6 IS NULL OR device_id = ?6) AND (?7 IS NULL OR user_id = ?7)"
 
 /* A page: the first one, or the one after (?8, ?9) = the (key, id) of the previous page's
- * last row; ?10 the limit.  The key is selected last, for the next cursor.  The redundant
- * "key >= ?8" lets SQLite seek in the (key, id) index instead of scanning from the start,
- * so a page costs the same wherever it is: keyset, not OFFSET. */
+ * last row; ?10 the limit.  The key is selected last, for the next cursor.  The page after
+ * is two seeks in the (key, id) index — the rest of the rows with key ?8 (id past ?9), then
+ * the keys past ?8 — merged, so a page costs the same wherever it is, also inside a long
+ * run of equal keys (a bulk file's rows share one created_at): SQLite seeks a row-value
+ * "(key, id) > (?8, ?9)" only on key, and would scan the whole run for every page. */
 #define CERT_PAGE_FIRST(key, dir) \
 	"SELECT " CERT_COLS ", " key " FROM certificates WHERE" CERT_FILTER \
 	" ORDER BY " key " " dir ", id " dir " LIMIT ?10"
 #define CERT_PAGE_AFTER(key, cmp, dir) \
-	"SELECT " CERT_COLS ", " key " FROM certificates WHERE" CERT_FILTER \
-	" AND " key " " cmp "= ?8 AND (" key ", id) " cmp " (?8, ?9)" \
-	" ORDER BY " key " " dir ", id " dir " LIMIT ?10"
+	"SELECT * FROM (SELECT " CERT_COLS ", " key " AS k FROM certificates WHERE" CERT_FILTER \
+	" AND " key " = ?8 AND id " cmp " ?9 ORDER BY id " dir " LIMIT ?10)" \
+	" UNION ALL SELECT * FROM (SELECT " CERT_COLS ", " key " AS k FROM certificates WHERE" \
+	CERT_FILTER " AND " key " " cmp " ?8 ORDER BY " key " " dir ", id " dir " LIMIT ?10)" \
+	" ORDER BY k " dir ", id " dir " LIMIT ?10"
 
 #define CERT_PAGES(key) { \
 	{ CERT_PAGE_FIRST(key, "ASC"), CERT_PAGE_AFTER(key, ">", "ASC") }, \

@@ -255,11 +255,11 @@ s=$(ik_req POST /download/renew/switch -b "$UJ" --data-urlencode "login=$RL" --d
 [ "$(cert_field "$CA" state)" = active ] || ik_fail "a refused switch revoked something"
 s=$(post /download/renew/switch login="$RL" secret="$RPW" action=switch); expect_page 202 renew.switched "$s" "switch"
 grep -qi "$NEWSER" "$TMP/body" || ik_fail "the switched page does not name the new serial"
-for _ in $(seq 1 100); do [ "$(cert_field "$CA" state)" = revoked ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(cert_field "$CA" state)" = revoked ] && break; sleep 0.1; done
 [ "$(cert_field "$CA" state)" = revoked ] || ik_fail "old certificate not revoked"
 [ "$(cert_field "$CA" reason)" = 4 ] || ik_fail "old certificate not revoked as superseded"
 oncrl=0
-for _ in $(seq 1 50); do
+for _ in $(seq 1 300); do
 	curl -s --cacert "$TMP/tls.pem" -o "$TMP/crl.der" "$BASE/crl/issuing-ca.crl"
 	if openssl crl -inform DER -in "$TMP/crl.der" -noout -text 2>/dev/null | tr -d ' ' | grep -qix "SerialNumber:$OLDSER"; then oncrl=1; break; fi
 	sleep 0.1
@@ -305,7 +305,7 @@ s=$(page "/download/renew?id=$RD")
 s=$(post /download/renew/file login="$RD" secret="$RPW" device=linux); expect_page 409 renew.closed "$s" "link used after the window closed"
 s=$(ik_api admin "$ADM" PUT /api/v1/settings "{\"renewal_window_start\":\"$today\",\"renewal_window_end\":\"$later\"}")
 s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/$CD/revoke" '{"reason":"keyCompromise"}'); ik_expect 202 - "$s" "revoke dave's certificate"
-for _ in $(seq 1 100); do [ "$(cert_field "$CD" state)" = revoked ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ "$(cert_field "$CD" state)" = revoked ] && break; sleep 0.1; done
 s=$(post /download/renew/file login="$RD" secret="$RPW" device=linux); expect_page 409 renew.not_eligible "$s" "link for a revoked certificate"
 for _ in 1 2 3 4 5; do s=$(post /download/renew/file login="$RD" secret=Wrong-Pass-123 device=linux); done
 s=$(post /download/renew/file login="$RD" secret="$RPW" device=linux); expect_page 423 renew.locked "$s" "locked link"
