@@ -40,6 +40,7 @@ typedef struct ra_store ra_store;
 #define RA_HISTORY_DETAIL_MAX 65536
 #define RA_PAGE_MAX 100              /* rows per page of a listing */
 #define RA_CURSOR_MAX 640            /* a keyset cursor string, NUL included */
+#define RA_CN_SEARCH_MIN 3           /* CN search: substring from this many characters */
 
 /* ---- open, close, transactions ---- */
 
@@ -292,7 +293,9 @@ typedef enum ra_cert_sort {
 typedef struct ra_cert_query {
 	ra_cert_filter filter;
 	int64_t now;              /* for valid/expired; 0 = the current time */
-	const char *cn_contains;  /* substring, case-insensitive for ASCII; NULL/"" = any */
+	/* case-insensitive for ASCII; NULL/"" = any.  RA_CN_SEARCH_MIN characters or more: a
+	 * substring of the CN; fewer (1 or 2 UTF-8 characters): the CN starts with it. */
+	const char *cn_contains;
 	int64_t issued_from;      /* not_before >= issued_from; 0 = open */
 	int64_t issued_to;        /* not_before < issued_to; 0 = open */
 	int64_t device_id;        /* 0 = any */
@@ -313,7 +316,11 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *q, ra_cert *rows,
  * the page before c (a "previous page" link lists it and shows the rows reversed). */
 void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
     char out[RA_CURSOR_MAX]);
-/* How many certificates match q's filters (sort, limit and cursor ignored). */
+/* How many certificates match q's filters (sort, limit and cursor ignored).  Exact for the
+ * state filters alone (kept counters, no scan); with a CN, date, device or user filter it
+ * counts at most RA_CERT_COUNT_CAP + 1: a result above RA_CERT_COUNT_CAP means "more than
+ * RA_CERT_COUNT_CAP". */
+#define RA_CERT_COUNT_CAP 1000
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *q, uint64_t *count);
 
 /* ---- the request queue ---- */

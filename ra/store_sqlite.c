@@ -17,7 +17,7 @@ extern const char *const ra_migrations[];
 extern const char *const ra_migration_names[];
 
 #define BUSY_TIMEOUT_MS 10000
-#define CACHE_SLOTS 256 /* power of two, above the number of statement texts */
+#define CACHE_SLOTS 512 /* power of two, above the number of statement texts */
 
 typedef struct sq_slot {
 	const char *sql;
