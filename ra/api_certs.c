@@ -344,8 +344,10 @@ static void h_list(ra_req *r)
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, ra_cert_json(&rows[i]));
-	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:o}", "items", items, "total",
-	    (json_int_t)count, "next", next[0] ? json_string(next) : json_null()));
+	/* a search counts up to RA_CERT_COUNT_CAP: beyond, total is the cap and total_capped */
+	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:b, s:o}", "items", items, "total",
+	    (json_int_t)(count > RA_CERT_COUNT_CAP ? RA_CERT_COUNT_CAP : count), "total_capped",
+	    count > RA_CERT_COUNT_CAP, "next", next[0] ? json_string(next) : json_null()));
 out:
 	free(rows);
 }

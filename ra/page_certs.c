@@ -286,9 +286,15 @@ static void h_list(ra_req *r)
 	{
 		char t[24];
 		const char *args[1] = { t };
-		snprintf(t, sizeof(t), "%llu", (unsigned long long)total);
+		int more = total > RA_CERT_COUNT_CAP; /* a search counts up to the cap */
+		snprintf(t, sizeof(t), "%llu", more ? (unsigned long long)RA_CERT_COUNT_CAP :
+		    (unsigned long long)total);
 		ra_html_lit(h, "<p class=\"total\">");
-		ra_html_msgv(h, "certs.total", args, 1);
+		ra_html_msgv(h, more ? "certs.total_more" : "certs.total", args, 1);
+		if (ra_cert_cn_is_prefix(lp.cn)) {
+			ra_html_lit(h, " ");
+			ra_html_msg(h, "certs.cn_prefix");
+		}
 		ra_html_lit(h, "</p>");
 	}
 	if (officer) {

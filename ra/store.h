@@ -306,6 +306,16 @@ typedef struct ra_cert_query {
 	const char *cursor;       /* NULL/"": the first page; else a next cursor from before */
 } ra_cert_query;
 
+/* 1 when a cn_contains of sub is a prefix search (1 to RA_CN_SEARCH_MIN - 1 characters). */
+static inline int ra_cert_cn_is_prefix(const char *sub)
+{
+	size_t n = 0;
+
+	for (; sub != NULL && *sub != '\0'; sub++)
+		n += ((unsigned char)*sub & 0xc0) != 0x80;
+	return n >= 1 && n < RA_CN_SEARCH_MIN;
+}
+
 /* One page: rows (room for RA_PAGE_MAX) get up to q->limit certificates; next gets the
  * cursor of the page after ("" on the last page).  A cursor from another sort order or a
  * malformed one is IK_ERR_ARG.  Rows changed between pages are seen at their new place;

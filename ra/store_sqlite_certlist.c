@@ -203,15 +203,6 @@ static void terms_free(terms *t)
 	free(t->hi);
 }
 
-static size_t utf8_chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
 static ik_status terms_make(const ra_cert_query *cq, terms *t)
 {
 	const char *sub = cq->cn_contains;
@@ -223,7 +214,7 @@ static ik_status terms_make(const ra_cert_query *cq, terms *t)
 	if (sub == NULL || sub[0] == '\0')
 		return IK_OK;
 	n = strlen(sub);
-	if (utf8_chars(sub) >= RA_CN_SEARCH_MIN) {
+	if (!ra_cert_cn_is_prefix(sub)) {
 		char *w;
 		if (sq_like_contains(sub, &t->like) != IK_OK ||
 		    (t->match = malloc(2 * n + 3)) == NULL)
@@ -621,8 +612,8 @@ ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *cq, uint64_t *co
 		goto out;
 	bind_all(c, q, cq, &t);
 	sq_bind_i64(c, q, 10, RA_CERT_COUNT_CAP + 1);
-	if ((st = probe_run(c, q, &n)) == IK_OK)
-		*count = n > 0 ? (uint64_t)n : 0;
+	if ((st = probe_run(c, q, &n)) == IK_OK) /* P_EXPIRED adds two capped counts */
+		*count = n <= 0 ? 0 : n > RA_CERT_COUNT_CAP ? RA_CERT_COUNT_CAP + 1 : (uint64_t)n;
 out:
 	terms_free(&t);
 	return st;
