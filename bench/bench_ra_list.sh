@@ -56,13 +56,13 @@ line "one request, idle (ms)" "JSON" "HTML"
 for k in "${!names[@]}"; do
 	line "${names[$k]}" "$(one_ms "/api/v1/certificates${api[$k]}")" "$(one_ms "/ui/certs${ui[$k]}")"
 done
-read -r b _ < <(wrk_run /healthz)
+read -r b50 _ b99 _ < <(wrk_run /healthz)
 printf '%s\n' "$OFFICER_PW" | python3 "$src/bench/bench_ra_client.py" batch "$BASE" "$TMP/tls.pem" "$n" \
 	> "$TMP/batch.out" & bp=$!
 sleep 2
 echo
 echo "wrk -t2 -c4 ${secs}s per row, a $n batch running: p50 / p99 ms, max ms, requests, errors"
-line "baseline /healthz" "$b" ""
+line "baseline /healthz" "$b50 / $b99" ""
 for k in "${!names[@]}"; do
 	read -r a50 _ a99 amax areq aerr < <(wrk_run "/api/v1/certificates${api[$k]}")
 	read -r u50 _ u99 umax ureq uerr < <(wrk_run "/ui/certs${ui[$k]}")

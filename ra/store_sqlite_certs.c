@@ -65,9 +65,12 @@ static const char SQL_CERT_SET_STATE[] =
     "UPDATE certificates SET state = ?2, reason = ?3, updated_at = ?4,"
     " current = CASE WHEN ?2 IN ('active', 'suspended') THEN current ELSE 0 END"
     " WHERE id = ?1";
+/* IFNULL(not_after, 0): the form certs_state_not_after indexes (an issued row has one), so
+ * the expiry job reads only the rows that expire instead of the whole table */
 static const char SQL_CERT_EXPIRE[] =
     "UPDATE certificates SET state = 'expired', current = 0, updated_at = ?2"
-    " WHERE state IN ('active', 'suspended') AND not_after <= ?1";
+    " WHERE state IN ('active', 'suspended') AND IFNULL(not_after, 0) <= ?1"
+    " AND not_after IS NOT NULL";
 static const char SQL_CERT_EXPIRING[] =
     "SELECT " CERT_COLS " FROM certificates WHERE state = 'active' AND not_after > ?1"
     " AND not_after <= ?2 AND id > ?3 ORDER BY id LIMIT ?4";
