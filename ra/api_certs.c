@@ -321,6 +321,7 @@ static void h_list(ra_req *r)
 	uint64_t count = 0;
 	char next[RA_CURSOR_MAX] = "";
 	json_t *items;
+	int capped;
 	ik_status st;
 
 	if (!parse_filter(r, &q))
@@ -345,9 +346,10 @@ static void h_list(ra_req *r)
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, ra_cert_json(&rows[i]));
 	/* a search counts up to RA_CERT_COUNT_CAP: beyond, total is the cap and total_capped */
+	capped = ra_cert_count_capped(&q, count);
 	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:b, s:o}", "items", items, "total",
-	    (json_int_t)(count > RA_CERT_COUNT_CAP ? RA_CERT_COUNT_CAP : count), "total_capped",
-	    count > RA_CERT_COUNT_CAP, "next", next[0] ? json_string(next) : json_null()));
+	    (json_int_t)(capped ? RA_CERT_COUNT_CAP : count), "total_capped", capped,
+	    "next", next[0] ? json_string(next) : json_null()));
 out:
 	free(rows);
 }

@@ -286,7 +286,7 @@ static void h_list(ra_req *r)
 	{
 		char t[24];
 		const char *args[1] = { t };
-		int more = total > RA_CERT_COUNT_CAP; /* a search counts up to the cap */
+		int more = ra_cert_count_capped(&q, total); /* a search counts up to the cap */
 		snprintf(t, sizeof(t), "%llu", more ? (unsigned long long)RA_CERT_COUNT_CAP :
 		    (unsigned long long)total);
 		ra_html_lit(h, "<p class=\"total\">");

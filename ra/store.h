@@ -332,6 +332,13 @@ void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
  * RA_CERT_COUNT_CAP". */
 #define RA_CERT_COUNT_CAP 1000
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *q, uint64_t *count);
+/* 1 when ra_store_cert_count(q) stops at RA_CERT_COUNT_CAP + 1 (a CN, date, device or user
+ * filter); 0 when it is exact (a state filter alone). */
+static inline int ra_cert_count_capped(const ra_cert_query *q, uint64_t count)
+{
+	return count > RA_CERT_COUNT_CAP && ((q->cn_contains != NULL && q->cn_contains[0] != '\0') ||
+	    q->issued_from != 0 || q->issued_to != 0 || q->device_id != 0 || q->user_id != 0);
+}
 
 /* ---- the request queue ---- */
 
