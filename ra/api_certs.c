@@ -336,8 +336,10 @@ static void h_list(ra_req *r)
 		    "cursor");
 		goto out;
 	}
-	if (st == IK_OK)
+	if (st == IK_OK && (next[0] != '\0' || (q.cursor != NULL && q.cursor[0] != '\0')))
 		st = ra_store_cert_count(r->app->store, &q, &count);
+	else if (st == IK_OK)
+		count = n; /* the whole result is on this first page */
 	if (st != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
 		goto out;

@@ -260,8 +260,10 @@ static void h_list(ra_req *r)
 		ra_ui_error(r, 400, "bad_cursor");
 		return;
 	}
-	if (st == IK_OK)
+	if (st == IK_OK && (backward || next[0] != '\0' || (cursor != NULL && cursor[0] != '\0')))
 		st = ra_store_cert_count(r->app->store, &q, &total);
+	else if (st == IK_OK)
+		total = n; /* the whole result is on this first page */
 	if (st != IK_OK) {
 		free(rows);
 		ra_page_store_error(r, st);

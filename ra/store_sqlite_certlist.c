@@ -45,7 +45,7 @@ static const char *const sort_idx[NSORT] = { "created", "cn", "not_before", "not
 	"  OR (?1 = 2 AND (state = 'expired' OR (state = 'active' AND not_after <= ?2)))" \
 	"  OR (?1 = 3 AND state = 'revoked')" \
 	"  OR (?1 = 4 AND state = 'suspended'))" \
-	" AND (?3 IS NULL OR cn LIKE ?3 ESCAPE '\\')" \
+	" AND (?3 IS NULL OR certificates.cn LIKE ?3 ESCAPE '\\')" \
 	" AND (?4 IS NULL OR not_before >= ?4) AND (?5 IS NULL OR not_before < ?5)" \
 	" AND (?6 IS NULL OR device_id = ?6) AND (?7 IS NULL OR user_id = ?7)"
 #define NB_RANGE "IFNULL(not_before, 0) >= IFNULL(?4, -9223372036854775807)" \
@@ -157,7 +157,11 @@ static char *count_sql(path p)
 		free(o);
 		return NULL;
 	}
-	if (p == P_EXPIRED)
+	if (p == P_FTS) /* the matches in rowid order, each looked up: stops at the cap */
+		w = snprintf(o, 3072, "SELECT COUNT(*) FROM (SELECT 1 FROM certs_cn_fts CROSS JOIN"
+		    " certificates NOT INDEXED ON certificates.id = certs_cn_fts.rowid"
+		    " WHERE certs_cn_fts MATCH ?11 AND" CERT_FILTER " LIMIT ?10)");
+	else if (p == P_EXPIRED)
 		w = snprintf(o, 3072, "SELECT (SELECT COUNT(*) FROM (SELECT 1 %s AND" CERT_FILTER
 		    " LIMIT ?10)) + (SELECT COUNT(*) FROM (SELECT 1 %s AND" CERT_FILTER
 		    " LIMIT ?10))", a, b);
@@ -327,8 +331,9 @@ static path base_path(ra_cert_filter f)
 
 /* The path for q: a device or user first; else the smallest driving set of at most
  * DRIVE_MAX rows (CN, or the dates unless the page walks not_before anyway); else the
- * state filter's index.  For a count (counting = 1) a large CN set still drives when the
- * state filter is no smaller: the count stops at RA_CERT_COUNT_CAP + 1 matches. */
+ * state filter's index.  For a count (counting = 1) a large CN set still drives (its
+ * matches in rowid order, stopping at RA_CERT_COUNT_CAP + 1) unless the state filter holds
+ * at most 4 DRIVE_MAX rows. */
 static ik_status choose(sq_conn *c, const ra_cert_query *cq, const terms *t, int counting,
     path *out)
 {
@@ -355,8 +360,9 @@ static ik_status choose(sq_conn *c, const ra_cert_query *cq, const terms *t, int
 		return IK_OK;
 	if ((st = state_n(c, filter_state(cq->filter), &n_st)) != IK_OK)
 		return st;
+	/* a small state (suspended, revoked) is read whole; else the CN matches until the cap */
 	if (cq->filter == RA_CERT_FILTER_ALL || cq->filter == RA_CERT_FILTER_VALID ||
-	    cq->filter == RA_CERT_FILTER_EXPIRED || n_st > DRIVE_MAX)
+	    cq->filter == RA_CERT_FILTER_EXPIRED || n_st > 4 * DRIVE_MAX)
 		*out = p_cn;
 	return IK_OK;
 }
