@@ -14,12 +14,17 @@
 #   IK_SOCKET_GROUP  group of the socket ("" leaves it to the directory, e.g. a setgid dir)
 #   IK_RA_PEER       "ra_uid = N" or "ra_user = NAME": the only peer the signer admits
 #   IK_LEDGER        the signer's ledger
-#   IK_CRL_URL IK_OCSP_URL  URLs put in every certificate
+#   IK_CRL_URL IK_OCSP_URL  URLs put in the certificates (the CRL in every profile, OCSP in
+#                    the client profile; the RA serves both on IK_HTTP_PORT)
 #   IK_HOST          the appliance's name or address (RA TLS certificate CN, public URL)
 #   IK_LISTEN IK_PORT  the RA's listening address and port
 #   IK_PUBLIC_URL    the RA's public URL                  [https://$IK_HOST:$IK_PORT]
 #   IK_HTTP_PORT     the RA's plain-HTTP port for the CRL, OCSP, CA certificates [80]
 #   IK_RA_CONF IK_RA_DB IK_TLS_KEY IK_TLS_CERT  the RA's config, store and TLS files
+#   IK_MAIL_KEY IK_MAIL_CERT  where the RA keeps its mail-signing key and certificate
+#                    ("" = beside IK_RA_CONF, which must then be writable by the RA)
+#   IK_MAIL_SENDMAIL the sendmail-compatible command suggested (commented) in ra.conf
+#                    [/usr/sbin/sendmail -t -i]
 #   IK_ADMIN_PW_FILE where the first administrator's generated password goes (0400)
 #   IK_AS_SIGNER IK_AS_RA  command prefixes that run a command as the signer's / the RA's
 #                    user ("" = as the caller), e.g. "setpriv --reuid=inkan-ra ... --"
@@ -29,6 +34,10 @@ IK_ORG=${IK_ORG:-Inkan Demo}
 IK_COUNTRY=${IK_COUNTRY:-JP}
 IK_AS_SIGNER=${IK_AS_SIGNER:-}
 IK_AS_RA=${IK_AS_RA:-}
+IK_HTTP_PORT=${IK_HTTP_PORT:-80}
+IK_MAIL_KEY=${IK_MAIL_KEY:-}
+IK_MAIL_CERT=${IK_MAIL_CERT:-}
+IK_MAIL_SENDMAIL=${IK_MAIL_SENDMAIL:-/usr/sbin/sendmail -t -i}
 IK_SIGNER_PID=
 
 ik_prov_log() { echo "inkan-provision: $*" >&2; }
@@ -42,7 +51,8 @@ ik_prov_token() {
 	"$IK_SOFTHSM_TOKEN" "$IK_HSM_DIR" "$IK_TOKEN" >/dev/null
 }
 
-# The demo key ceremony: root and issuing-CA keys on the token, their certificates in IK_CA_DIR.
+# The demo key ceremony: root, issuing-CA and OCSP responder keys on the token, the
+# certificates in IK_CA_DIR.
 ik_prov_ceremony() {
 	[ -f "$IK_CA_DIR/issuing-ca.pem" ] && return 0
 	ik_prov_log "running the demo key ceremony (org '$IK_ORG', country $IK_COUNTRY)"
@@ -81,8 +91,24 @@ CONF
 	export SOFTHSM2_CONF="$IK_HSM_DIR/softhsm2.conf"
 }
 
-# The signer's config (docs/CONFIG.md): a client profile and the tls profile the RA's own
-# HTTPS certificate is issued under.
+# The signer's [profile.mail]: the RA's mail-signing certificate (S/MIME notices).
+ik_prov_mail_profile() {
+	cat <<CONF
+# the RA's mail-signing certificate (S/MIME notices; the RA asks for it at first start)
+[profile.mail]
+usage = email
+max_days = 397
+key_types = ec-p256
+subject_allowed = CN
+subject_required = CN
+O = $IK_ORG
+C = $IK_COUNTRY
+crl_url = $IK_CRL_URL
+CONF
+}
+
+# The signer's config (docs/CONFIG.md): a client profile (CRL and OCSP URLs), the tls
+# profile the RA's own HTTPS certificate is issued under and the RA's mail profile.
 ik_prov_signer_conf() {
 	[ -f "$IK_SIGNER_CONF" ] && return 0
 	local group_line= ocsp_line=
@@ -129,8 +155,34 @@ subject_required = CN
 O = $IK_ORG
 C = $IK_COUNTRY
 crl_url = $IK_CRL_URL
+
+$(ik_prov_mail_profile)
 CONF
 	)
+}
+
+# A signer config from before the mail profile existed gets it appended (nothing else in it
+# is touched).
+ik_prov_signer_conf_mail() {
+	grep -q '^\[profile\.mail\]' "$IK_SIGNER_CONF" && return 0
+	ik_prov_log "adding [profile.mail] to $IK_SIGNER_CONF"
+	{ echo; ik_prov_mail_profile; } >> "$IK_SIGNER_CONF"
+}
+
+# The OCSP responder's key (label inkan-ocsp, id 03; docs/OCSP.md), as the signer's user: the
+# demo ceremony makes it, an older token or an imported ceremony may lack it.
+ik_prov_ocsp_key() {
+	local out
+	if out=$(SOFTHSM2_CONF="$IK_HSM_DIR/softhsm2.conf" $IK_AS_SIGNER inkan-token keygen \
+		--label "$IK_TOKEN" --pin-file "$IK_HSM_DIR/user.pin" --key-label inkan-ocsp \
+		--key-id 03 --alg ec-p256 2>&1); then
+		ik_prov_log "generated the OCSP responder key 'inkan-ocsp' on token '$IK_TOKEN'"
+		return 0
+	fi
+	case "$out" in
+	*"already exists"*) return 0 ;;
+	*) ik_prov_die "the OCSP responder key: $out" ;;
+	esac
 }
 
 ik_signctl_as_ra() { $IK_AS_RA inkan-signctl -s "$IK_SOCKET" "$@"; }
@@ -188,6 +240,10 @@ ik_prov_ra_tls() {
 
 ik_prov_ra_conf() {
 	[ -f "$IK_RA_CONF" ] && return 0
+	local key_line="#key = $(dirname "$IK_RA_CONF")/mail-signing.key"
+	local cert_line="#cert = $(dirname "$IK_RA_CONF")/mail-signing.pem"
+	[ -n "$IK_MAIL_KEY" ] && key_line="key = $IK_MAIL_KEY"
+	[ -n "$IK_MAIL_CERT" ] && cert_line="cert = $IK_MAIL_CERT"
 	ik_prov_log "writing $IK_RA_CONF"
 	(umask 027; cat > "$IK_RA_CONF" <<CONF
 # Inkan RA (keys in ra/config.c and docs/CONFIG.md).
@@ -201,8 +257,21 @@ database = $IK_RA_DB
 signer_socket = $IK_SOCKET
 public_url = ${IK_PUBLIC_URL:-https://$IK_HOST:$IK_PORT}
 profile = client
-# plain HTTP for the CRL (and OCSP, CA certificates) at the URLs in the certificates
-http_port = ${IK_HTTP_PORT:-80}
+# OCSP, the CRL and the CA certificates over plain HTTP (the URLs in the certificates)
+http_port = $IK_HTTP_PORT
+
+# Notices by mail, S/MIME-signed with a certificate the signer issues to the RA at its first
+# start (docs/CONFIG.md).  Off until from is set; set it and a working sendmail-compatible
+# command (msmtp or postfix), then restart the RA.  The values shown are the defaults.
+[mail]
+#from = inkan@example.jp
+#sendmail = $IK_MAIL_SENDMAIL
+$key_line
+$cert_line
+#cert_days = 365
+#timeout = 60
+#retry_min = 30
+#retry_max = 3600
 CONF
 	)
 }

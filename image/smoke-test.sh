@@ -2,9 +2,10 @@
 # smoke-test.sh IMAGE.qcow2: boot an appliance image built with `build-image.sh ... --smoke`
 # under qemu-system-x86_64 (UEFI/OVMF; KVM when /dev/kvm is usable, else software emulation)
 # with user-mode networking restricted to the guest (no traffic leaves this machine; only the
-# guest's 443 is forwarded to a loopback port), and check from the host that first boot ran,
-# both daemons are active under systemd, the UI answers over HTTPS with a certificate from the
-# appliance's own CA, the administrator logs in and a certificate is issued from a CSR.
+# guest's 443 and 80 are forwarded to loopback ports), and check from the host that first boot
+# ran, both daemons are active under systemd, the UI answers over HTTPS with a certificate from
+# the appliance's own CA, the administrator logs in, a certificate is issued from a CSR, and
+# its CRL and OCSP URLs answer over plain HTTP (port 80).
 # Long (minutes under software emulation): not part of every CI run.
 set -euo pipefail
 img=${1:?usage: smoke-test.sh IMAGE.qcow2}
@@ -31,19 +32,26 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 
 qemu-img create -q -f qcow2 -F qcow2 -b "$(cd "$(dirname "$img")" && pwd)/$(basename "$img")" "$tmp/disk.qcow2"
-for _ in $(seq 1 20); do
-	port=$((20000 + RANDOM % 40000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
+free_port() {
+	local p
+	for _ in $(seq 1 20); do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+	done
+	echo "$p"
+}
+port=$(free_port)
+hport=$(free_port)
+[ "$hport" != "$port" ] || hport=$((port + 1))
 accel=(-accel tcg)
 if [ "${INKAN_SMOKE_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then accel=(-accel kvm -cpu host); fi
 t0=$(date +%s)
 qemu-system-x86_64 -machine q35 "${accel[@]}" -m 2048 -smp 2 -bios "$ovmf" \
 	-drive file="$tmp/disk.qcow2",if=virtio,format=qcow2 \
-	-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:443 -device virtio-net-pci,netdev=n0 \
+	-netdev user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:"$port"-:443,hostfwd=tcp:127.0.0.1:"$hport"-:80 -device virtio-net-pci,netdev=n0 \
 	-display none -monitor none -serial file:"$tmp/console.log" -no-reboot &
 qpid=$!
-echo "smoke-test: booting ($(echo "${accel[1]}" | cut -d, -f1)), HTTPS on 127.0.0.1:$port"
+echo "smoke-test: booting ($(echo "${accel[1]}" | cut -d, -f1)), HTTPS on 127.0.0.1:$port, HTTP on 127.0.0.1:$hport"
 
 # first boot tells the smoke image's console the admin password and the units' state
 while ! grep -q 'INKAN-SMOKE done' "$tmp/console.log" 2>/dev/null; do
@@ -101,3 +109,16 @@ cp "$tmp/body" "$tmp/leaf.pem"
 openssl verify -CAfile "$tmp/root.pem" -untrusted "$tmp/ica.pem" "$tmp/leaf.pem" >/dev/null || fail "issued certificate does not verify"
 openssl x509 -in "$tmp/leaf.pem" -noout -subject | grep -q smoke-laptop || fail "issued certificate subject"
 ok "admin logged in; a certificate issued from a CSR verifies against the appliance's root"
+
+# the URLs in the certificate (http://HOST/crl/..., http://HOST/ocsp, port 80) answer from the
+# host through the guest's nftables (CRL_PORT): the CRL and a verified OCSP "good"
+openssl x509 -in "$tmp/leaf.pem" -noout -ext crlDistributionPoints | grep -qF "URI:http://$host/crl/issuing-ca.crl" \
+	|| fail "CRL URL in the certificate: $(openssl x509 -in "$tmp/leaf.pem" -noout -ext crlDistributionPoints)"
+[ "$(openssl x509 -in "$tmp/leaf.pem" -noout -ocsp_uri)" = "http://$host/ocsp" ] \
+	|| fail "OCSP URL in the certificate: $(openssl x509 -in "$tmp/leaf.pem" -noout -ocsp_uri)"
+curl -sf -o "$tmp/crl.der" "http://127.0.0.1:$hport/crl/issuing-ca.crl" || fail "CRL over plain HTTP"
+openssl crl -inform DER -in "$tmp/crl.der" -CAfile "$tmp/ica.pem" -noout 2>&1 | grep -q 'verify OK' || fail "the CRL does not verify"
+openssl ocsp -issuer "$tmp/ica.pem" -cert "$tmp/leaf.pem" -url "http://127.0.0.1:$hport/ocsp" \
+	-CAfile "$tmp/root.pem" > "$tmp/ocsp.out" 2>&1 || fail "openssl ocsp: $(cat "$tmp/ocsp.out")"
+grep -q 'Response verify OK' "$tmp/ocsp.out" && grep -q 'leaf.pem: good' "$tmp/ocsp.out" || fail "OCSP: $(cat "$tmp/ocsp.out")"
+ok "port 80: the CRL (verified) and OCSP (good, verified) at the certificate's URLs"

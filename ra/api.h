@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
+#include "auth.h"
 #include "bulk.h"
 #include "http.h"
 #include "store.h"
@@ -13,6 +14,9 @@
 /* api_auth.c: /healthz, /api/v1/login, logout, whoami, password, tokens */
 extern const ra_route ra_api_auth_routes[];
 extern const size_t ra_api_auth_nroutes;
+/* api_certlogin.c: POST /api/v1/login/certificate; officers' login certificates */
+extern const ra_route ra_api_certlogin_routes[];
+extern const size_t ra_api_certlogin_nroutes;
 /* api_users.c: /api/v1/users, /api/v1/devices */
 extern const ra_route ra_api_users_routes[];
 extern const size_t ra_api_users_nroutes;
@@ -60,9 +64,37 @@ typedef enum ra_login_outcome {
 	RA_LOGIN_BAD,
 	RA_LOGIN_LOCKED,
 	RA_LOGIN_ERROR,
+	RA_LOGIN_NO_CERT,   /* certificate login: the browser sent no certificate */
+	RA_LOGIN_OFF,       /* certificate login: [ra] cert_login is off */
 } ra_login_outcome;
 ra_login_outcome ra_auth_login(ra_req *r, const char *login, const char *password,
     char *csrf, size_t csrfsz, int64_t *locked_until);
+/* The same with the certificate of the TLS connection (api_certlogin.c, certlogin.h): a
+ * lock or the IP allow-list apply as for passwords; a bound certificate that is no longer
+ * valid counts as a failed login of its officer. */
+ra_login_outcome ra_auth_login_cert(ra_req *r, char *csrf, size_t csrfsz,
+    int64_t *locked_until);
+/* The pieces both logins share (api_auth.c): a new session for o with the history entry
+ * login_ok (detail how), and a counted failure. */
+ra_login_outcome ra_auth_login_ok(ra_req *r, const ra_officer *o, const char *how,
+    char *csrf, size_t csrfsz);
+ra_login_outcome ra_auth_login_failed(ra_req *r, const ra_officer *o, const char *what,
+    int64_t *locked_until);
+void ra_auth_reply_locked(ra_req *r, int64_t until);   /* 423 locked, until when */
+json_t *ra_auth_officer_json(const ra_principal *who);
+/* r's officer changes their own password: the old one checked (a wrong one counts as a
+ * failed login and may lock the account: *locked_until), the new one against the policy
+ * (*rule, RA_OPW_SAME when unchanged); on success the other sessions end and the
+ * history records it.  Shared by POST /api/v1/password and the account page. */
+typedef enum ra_pw_change {
+	RA_PW_CHANGE_OK = 0,
+	RA_PW_CHANGE_BAD_OLD,
+	RA_PW_CHANGE_LOCKED,
+	RA_PW_CHANGE_WEAK,
+	RA_PW_CHANGE_ERROR,
+} ra_pw_change;
+ra_pw_change ra_auth_password_change(ra_req *r, const char *oldpw, const char *newpw,
+    ra_opw_rule *rule, int64_t *locked_until);
 /* Ends r's session (history entry, cookie cleared). */
 ik_status ra_auth_logout(ra_req *r);
 
@@ -125,6 +157,15 @@ typedef struct ra_bulk_outcome {
 ik_status ra_bulk_run(ra_req *r, ra_bulk_kind kind, ra_bulk_format format, int abort_mode,
     int dry_run, const void *data, size_t len, ra_bulk_outcome *out);
 void ra_bulk_outcome_clear(ra_bulk_outcome *o);
+
+/* ---- CSV ---- */
+/* One RFC 4180 field (api_common.c): quoted, quotes doubled, a leading = + - @ defused
+ * with a ' so that a spreadsheet does not run it; then "," or, when last, CRLF. */
+ik_status ra_csv_field(ik_buf *b, const char *s, int last);
+/* The certificates matching q (its cursor and limit ignored), every row, as a streamed
+ * CSV attachment (cert_csv.c): id, common_name, state, serial, not_before, not_after
+ * (UTC ISO 8601), device_id, user_id, revocation_reason, created. */
+void ra_cert_csv_reply(ra_req *r, const ra_cert_query *q, const char *filename);
 
 /* ---- helpers (api_common.c) ---- */
 

@@ -29,7 +29,7 @@ static void iso_time(int64_t t, char *out, size_t outsz)
 		snprintf(out, outsz, "%lld", (long long)t);
 }
 
-static void reply_locked(ra_req *r, int64_t until)
+void ra_auth_reply_locked(ra_req *r, int64_t until)
 {
 	char when[32], msg[128];
 
@@ -38,9 +38,10 @@ static void reply_locked(ra_req *r, int64_t until)
 	ra_reply_error(r, 423, "locked", msg);
 }
 
-static json_t *officer_json(const ra_principal *who)
+json_t *ra_auth_officer_json(const ra_principal *who)
 {
-	return json_pack("{s:s, s:s}", "login", who->login, "role", ra_role_name(who->role));
+	return json_pack("{s:I, s:s, s:s}", "id", (json_int_t)who->officer_id, "login", who->login,
+	    "role", ra_role_name(who->role));
 }
 
 static ik_status set_session_cookie(ra_req *r, const char *token, int clear)
@@ -53,8 +54,8 @@ static ik_status set_session_cookie(ra_req *r, const char *token, int clear)
 	return ra_req_add_header(r, "Set-Cookie", cookie);
 }
 
-/* A failed password for o: count it, lock at the threshold, record it. */
-static ra_login_outcome login_failed(ra_req *r, ra_officer *o, const char *what,
+/* A failed login for o: count it, lock at the threshold, record it. */
+ra_login_outcome ra_auth_login_failed(ra_req *r, const ra_officer *o, const char *what,
     int64_t *locked_until)
 {
 	const ra_config *cfg = r->app->cfg;
@@ -91,7 +92,8 @@ out:
 	return st;
 }
 
-static ra_login_outcome login_ok(ra_req *r, ra_officer *o, char *csrf, size_t csrfsz)
+ra_login_outcome ra_auth_login_ok(ra_req *r, const ra_officer *o, const char *how,
+    char *csrf, size_t csrfsz)
 {
 	char token[64];
 	const char *old = ra_req_cookie(r, RA_SESSION_COOKIE);
@@ -106,7 +108,7 @@ static ra_login_outcome login_ok(ra_req *r, ra_officer *o, char *csrf, size_t cs
 		goto out;
 	if (ra_store_officer_login_ok(r->app->store, o->id) != IK_OK ||
 	    session_start(r, o, token, sizeof(token), csrf, csrfsz) != IK_OK ||
-	    hist(r, o->login, "login_ok", "") != IK_OK || set_session_cookie(r, token, 0) != IK_OK)
+	    hist(r, o->login, "login_ok", how) != IK_OK || set_session_cookie(r, token, 0) != IK_OK)
 		goto out;
 	r->who.role = (ra_role)o->role;
 	r->who.officer_id = o->id;
@@ -146,9 +148,9 @@ ra_login_outcome ra_auth_login(ra_req *r, const char *login, const char *passwor
 	}
 	st = ra_password_verify(password, o.password);
 	if (st == IK_OK)
-		res = login_ok(r, &o, csrf, csrfsz);
+		res = ra_auth_login_ok(r, &o, "", csrf, csrfsz);
 	else if (st == IK_ERR_AUTH)
-		res = login_failed(r, &o, "wrong password", locked_until);
+		res = ra_auth_login_failed(r, &o, "wrong password", locked_until);
 out:
 	OPENSSL_cleanse(&o, sizeof(o));
 	return res;
@@ -169,13 +171,13 @@ static void h_login(ra_req *r)
 	switch (ra_auth_login(r, login, password, csrf, sizeof(csrf), &until)) {
 	case RA_LOGIN_OK:
 		ra_reply_json(r, 200, json_pack("{s:s, s:o}", "csrf", csrf, "officer",
-		    officer_json(&r->who)));
+		    ra_auth_officer_json(&r->who)));
 		break;
 	case RA_LOGIN_BAD:
 		ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
 		break;
 	case RA_LOGIN_LOCKED:
-		reply_locked(r, until);
+		ra_auth_reply_locked(r, until);
 		break;
 	default:
 		ra_reply_error(r, 500, "internal", "cannot check the login");
@@ -210,7 +212,7 @@ static void h_logout(ra_req *r)
 
 static void h_whoami(ra_req *r)
 {
-	json_t *j = json_pack("{s:o, s:s}", "officer", officer_json(&r->who), "via",
+	json_t *j = json_pack("{s:o, s:s}", "officer", ra_auth_officer_json(&r->who), "via",
 	    r->who.via_bearer ? "token" : "session");
 
 	if (j != NULL && r->who.has_session)
@@ -218,58 +220,87 @@ static void h_whoami(ra_req *r)
 	ra_reply_json(r, 200, j);
 }
 
-static void h_password(ra_req *r)
+ra_pw_change ra_auth_password_change(ra_req *r, const char *oldpw, const char *newpw,
+    ra_opw_rule *rule, int64_t *locked_until)
 {
-	json_t *j = ra_req_json(r);
-	const char *oldpw, *newpw;
-	char phc[RA_PHC_MAX], why[128];
+	char phc[RA_PHC_MAX];
 	ra_officer o;
+	ra_pw_change res = RA_PW_CHANGE_ERROR;
 	ik_status st;
 
-	if (j == NULL)
-		return;
+	*rule = RA_OPW_OK;
+	*locked_until = 0;
 	memset(&o, 0, sizeof(o));
-	if ((oldpw = ra_json_str(r, j, "old", 1024)) == NULL ||
-	    (newpw = ra_json_str(r, j, "new", 1024)) == NULL)
+	if (ra_store_officer_get(r->app->store, r->who.officer_id, &o) != IK_OK)
 		goto out;
-	if ((st = ra_store_officer_get(r->app->store, r->who.officer_id, &o)) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot read the officer");
-		goto out;
-	}
 	st = ra_password_verify(oldpw, o.password);
 	if (st == IK_ERR_AUTH) {
-		int64_t until = 0;
-		switch (login_failed(r, &o, "wrong old password at password change", &until)) {
-		case RA_LOGIN_LOCKED: reply_locked(r, until); break;
-		case RA_LOGIN_BAD:
-			ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
-			break;
-		default: ra_reply_error(r, 500, "internal", "cannot record the failed login"); break;
+		switch (ra_auth_login_failed(r, &o, "wrong old password at password change", locked_until)) {
+		case RA_LOGIN_LOCKED: res = RA_PW_CHANGE_LOCKED; break;
+		case RA_LOGIN_BAD: res = RA_PW_CHANGE_BAD_OLD; break;
+		default: break;
 		}
 		goto out;
 	}
 	if (st != IK_OK) {
-		ra_reply_error(r, 500, "internal", "the stored password hash is unusable");
+		ik_log(LOG_ERR, "the stored password hash of %s is unusable", o.login);
 		goto out;
 	}
-	if (ra_password_policy(newpw, o.login, why, sizeof(why)) != IK_OK ||
-	    (strcmp(newpw, oldpw) == 0 &&
-	    snprintf(why, sizeof(why), "the new password must differ from the old one") > 0)) {
-		ra_reply_error_field(r, 400, "weak_password", why, "new");
+	*rule = ra_password_rule(newpw, o.login);
+	if (*rule == RA_OPW_OK && strcmp(newpw, oldpw) == 0)
+		*rule = RA_OPW_SAME;
+	if (*rule != RA_OPW_OK) {
+		res = RA_PW_CHANGE_WEAK;
 		goto out;
 	}
 	if (ra_password_hash(newpw, phc, sizeof(phc)) != IK_OK ||
 	    ra_store_officer_set_password(r->app->store, o.id, phc) != IK_OK ||
 	    ra_store_session_delete_others(r->app->store, o.id,
 	        r->who.has_session ? r->who.session_hash : NULL) != IK_OK ||
-	    hist(r, o.login, "password_changed", "") != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot change the password");
+	    hist(r, o.login, "password_changed", "") != IK_OK)
 		goto out;
-	}
-	ra_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+	res = RA_PW_CHANGE_OK;
 out:
 	OPENSSL_cleanse(phc, sizeof(phc));
 	OPENSSL_cleanse(&o, sizeof(o));
+	return res;
+}
+
+static void h_password(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *oldpw, *newpw;
+	char why[128];
+	ra_opw_rule rule;
+	int64_t until = 0;
+
+	if (j == NULL)
+		return;
+	if ((oldpw = ra_json_str(r, j, "old", 1024)) == NULL ||
+	    (newpw = ra_json_str(r, j, "new", 1024)) == NULL)
+		goto out;
+	switch (ra_auth_password_change(r, oldpw, newpw, &rule, &until)) {
+	case RA_PW_CHANGE_OK:
+		ra_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
+		break;
+	case RA_PW_CHANGE_BAD_OLD:
+		ra_reply_error(r, 401, "bad_credentials", "wrong login or password");
+		break;
+	case RA_PW_CHANGE_LOCKED:
+		ra_auth_reply_locked(r, until);
+		break;
+	case RA_PW_CHANGE_WEAK:
+		if (rule == RA_OPW_SAME)
+			snprintf(why, sizeof(why), "the new password must differ from the old one");
+		else
+			(void)ra_password_policy(newpw, r->who.login, why, sizeof(why));
+		ra_reply_error_field(r, 400, "weak_password", why, "new");
+		break;
+	default:
+		ra_reply_error(r, 500, "internal", "cannot change the password");
+		break;
+	}
+out:
 	json_decref(j);
 }
 
@@ -306,10 +337,10 @@ static void h_healthz(ra_req *r)
 
 const ra_route ra_api_auth_routes[] = {
 	{ "GET", "/healthz", h_healthz, RA_ROLE_NONE, 0 },
-	{ "POST", "/api/v1/login", h_login, RA_ROLE_NONE, RA_RF_IPLIST },
+	{ "POST", "/api/v1/login", h_login, RA_ROLE_NONE, RA_RF_IPLIST | RA_RF_HEAVY },
 	{ "POST", "/api/v1/logout", h_logout, RA_ROLE_AUDITOR, RA_RF_CSRF },
 	{ "GET", "/api/v1/whoami", h_whoami, RA_ROLE_AUDITOR, 0 },
-	{ "POST", "/api/v1/password", h_password, RA_ROLE_AUDITOR, RA_RF_CSRF },
+	{ "POST", "/api/v1/password", h_password, RA_ROLE_AUDITOR, RA_RF_CSRF | RA_RF_HEAVY },
 	{ "POST", "/api/v1/tokens", h_token_create, RA_ROLE_ADMIN, RA_RF_CSRF },
 };
 const size_t ra_api_auth_nroutes = sizeof(ra_api_auth_routes) / sizeof(ra_api_auth_routes[0]);

@@ -171,12 +171,13 @@ out:
 }
 
 const ra_route ra_api_batches_routes[] = {
-	{ "POST", "/api/v1/batches", h_create, RA_ROLE_OFFICER, RA_RF_CSRF },
+	{ "POST", "/api/v1/batches", h_create, RA_ROLE_OFFICER, RA_RF_CSRF | RA_RF_HEAVY },
 	/* before {id}: the first matching route wins */
 	{ "GET", "/api/v1/batches/running", h_running, RA_ROLE_AUDITOR, 0 },
 	{ "GET", "/api/v1/batches/{id}", h_show, RA_ROLE_AUDITOR, 0 },
 	{ "POST", "/api/v1/batches/{id}/abort", h_abort, RA_ROLE_OFFICER, RA_RF_CSRF },
-	{ "POST", "/api/v1/batches/{id}/download", h_download, RA_ROLE_OFFICER, RA_RF_CSRF },
+	{ "POST", "/api/v1/batches/{id}/download", h_download, RA_ROLE_OFFICER,
+	    RA_RF_CSRF | RA_RF_HEAVY },
 };
 const size_t ra_api_batches_nroutes =
     sizeof(ra_api_batches_routes) / sizeof(ra_api_batches_routes[0]);

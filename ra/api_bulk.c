@@ -28,10 +28,34 @@ typedef struct bulk_run {
 	unsigned credential_days;
 } bulk_run;
 
+/* The stable code of each reason this file gives (the pages word it as "bulkerr.<code>"). */
+static const struct {
+	const char *reason, *code;
+} row_codes[] = {
+	{ "not found", "store_not_found" },
+	{ "already exists", "store_exists" },
+	{ "the database is busy; try again", "store_busy" },
+	{ "a value is out of range or too long", "store_range" },
+	{ "database error", "store_error" },
+	{ "over the contracted number of certificates", "over_quota" },
+	{ "the device already holds a live certificate", "device_has_cert" },
+	{ "cannot make the download credential", "credential" },
+	{ "no live certificate with this value", "no_live_cert" },
+	{ "several live certificates carry this name: give the serial", "several_certs" },
+	{ "the certificate is not active or suspended", "not_revocable" },
+	{ "over the contracted number of certificates, or the certificate cannot be renewed",
+	  "not_renewable" },
+};
+
 static void row_error(bulk_run *b, size_t row, const char *column, const char *reason)
 {
-	json_array_append_new(b->errors, json_pack("{s:I, s:s, s:s}", "row", (json_int_t)row,
-	    "column", column, "reason", reason));
+	const char *code = "store_error";
+
+	for (size_t i = 0; i < sizeof(row_codes) / sizeof(row_codes[0]); i++)
+		if (strcmp(reason, row_codes[i].reason) == 0)
+			code = row_codes[i].code;
+	json_array_append_new(b->errors, json_pack("{s:I, s:s, s:s, s:s, s:[]}", "row",
+	    (json_int_t)row, "column", column, "reason", reason, "code", code, "args"));
 }
 
 static const char *store_reason(ik_status st)

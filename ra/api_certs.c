@@ -356,6 +356,17 @@ out:
 	free(rows);
 }
 
+/* GET /api/v1/certificates.csv?filter=&cn=&issued_from=&issued_to=&sort=&order=: every
+ * matching certificate (not a page), streamed */
+static void h_list_csv(ra_req *r)
+{
+	ra_cert_query q;
+
+	if (!parse_filter(r, &q))
+		return;
+	ra_cert_csv_reply(r, &q, "certificates.csv");
+}
+
 /* GET /api/v1/certificates/{id}: the certificate and its history */
 static void h_show(ra_req *r)
 {
@@ -694,6 +705,7 @@ static void h_counters(ra_req *r)
 const ra_route ra_api_certs_routes[] = {
 	{ "POST", "/api/v1/devices/{id}/certificates", h_issue, RA_ROLE_OFFICER, RA_RF_CSRF },
 	{ "GET", "/api/v1/certificates", h_list, RA_ROLE_AUDITOR, 0 },
+	{ "GET", "/api/v1/certificates.csv", h_list_csv, RA_ROLE_AUDITOR, 0 },
 	{ "GET", "/api/v1/certificates/{id}", h_show, RA_ROLE_AUDITOR, 0 },
 	{ "GET", "/api/v1/certificates/{id}/pem", h_pem, RA_ROLE_AUDITOR, 0 },
 	{ "POST", "/api/v1/certificates/{id}/revoke", h_revoke, RA_ROLE_OFFICER, RA_RF_CSRF },

@@ -176,3 +176,16 @@ int ra_cn_ok(const char *cn)
 	}
 	return chars <= 64;
 }
+
+ik_status ra_csv_field(ik_buf *b, const char *s, int last)
+{
+	ik_status st = ik_buf_put_u8(b, '"');
+
+	if (st == IK_OK && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
+		st = ik_buf_put_u8(b, '\'');
+	for (; st == IK_OK && *s != '\0'; s++)
+		st = *s == '"' ? ik_buf_put(b, "\"\"", 2) : ik_buf_put_u8(b, (uint8_t)*s);
+	if (st == IK_OK)
+		st = ik_buf_put(b, last ? "\"\r\n" : "\",", last ? 3 : 2);
+	return st;
+}

@@ -6,11 +6,9 @@
 
 #include "api.h"
 #include "auth.h"
-#include "policy.h"
 #include "mail.h"
 #include "queue.h"
-#include "renewal.h"
-#include "scheduler.h"
+#include "settings.h"
 
 static int history_query(ra_req *r, ra_history_query *q)
 {
@@ -62,21 +60,6 @@ static void h_history(ra_req *r)
 	ra_history_entries_free(rows, n);
 }
 
-/* RFC 4180 field: quoted, quotes doubled; a leading = + - @ gets a ' so that a spreadsheet
- * does not run it as a formula. */
-static ik_status csv_field(ik_buf *b, const char *s, int last)
-{
-	ik_status st = ik_buf_put_u8(b, '"');
-
-	if (st == IK_OK && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@'))
-		st = ik_buf_put_u8(b, '\'');
-	for (; st == IK_OK && *s != '\0'; s++)
-		st = *s == '"' ? ik_buf_put(b, "\"\"", 2) : ik_buf_put_u8(b, (uint8_t)*s);
-	if (st == IK_OK)
-		st = ik_buf_put(b, last ? "\"\r\n" : "\",", last ? 3 : 2);
-	return st;
-}
-
 static void h_history_csv(ra_req *r)
 {
 	ra_history_query q;
@@ -100,16 +83,16 @@ static void h_history_csv(ra_req *r)
 			snprintf(id, sizeof(id), "%lld", (long long)rows[i].id);
 			for (int k = 0; k < 32; k++)
 				snprintf(hash + 2 * k, 3, "%02x", rows[i].hash[k]);
-			st = csv_field(&out, id, 0);
+			st = ra_csv_field(&out, id, 0);
 			if (st == IK_OK)
-				st = csv_field(&out, json_is_string(t) ? json_string_value(t) : "", 0);
+				st = ra_csv_field(&out, json_is_string(t) ? json_string_value(t) : "", 0);
 			json_decref(t);
-			if (st == IK_OK) st = csv_field(&out, rows[i].actor, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].ip, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].op, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].target, 0);
-			if (st == IK_OK) st = csv_field(&out, rows[i].detail, 0);
-			if (st == IK_OK) st = csv_field(&out, hash, 1);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].actor, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].ip, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].op, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].target, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, rows[i].detail, 0);
+			if (st == IK_OK) st = ra_csv_field(&out, hash, 1);
 			q.after_id = rows[i].id;
 		}
 		ra_history_entries_free(rows, n);
@@ -138,34 +121,7 @@ static void h_history_verify(ra_req *r)
 		ra_api_store_error(r, st, "history");
 }
 
-/* ---- settings (administrators) ---- */
-
-static const struct {
-	const char *key;
-	const char *what;
-} settings[] = {
-	{ "quota", "contracted number of certificates (0 = no limit)" },
-	{ "ip_allowlist", "officer IP allow-list: CIDRs separated by spaces or commas" },
-	{ "renewal_window_days", "days before expiry from which users may renew (0 = off)" },
-	{ "renewal_window_start", "renewal window: first day, MM-DD (yearly) or YYYY-MM-DD" },
-	{ "renewal_window_end", "renewal window: last day, MM-DD (yearly) or YYYY-MM-DD" },
-	{ "renewal_window_utc_offset", "UTC offset of the window's days (default +09:00)" },
-	{ "notify_addresses", "officers' notification e-mail addresses, comma separated" },
-	{ "notify_lang", "language of the officers' mail: ja (default) or en" },
-	{ "pin_distributor_addresses", "who gets 'access PIN ready' (default notify_addresses)" },
-	{ "expiry_notice_days", "expiry reminders, days before the end (default 30,7,1)" },
-	{ "download_purge_days", "days after their end download credentials are purged (30)" },
-	{ "p12_password_min_length", "shortest PKCS#12 password end users may choose (8..64)" },
-	{ "p12_password_classes", "how many of lower, upper, digit, symbol it must mix (0..4)" },
-};
-
-static int setting_known(const char *key)
-{
-	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
-		if (strcmp(key, settings[i].key) == 0)
-			return 1;
-	return 0;
-}
+/* ---- settings (administrators; the rules are settings.c's) ---- */
 
 static int setting_json(void *ctx, const char *key, const char *value)
 {
@@ -186,76 +142,25 @@ static void h_settings_get(ra_req *r)
 	ra_reply_json(r, 200, o);
 }
 
-static int value_ok(ra_req *r, const char *key, const char *value)
-{
-	char why[256], msg[320];
-
-	if (strncmp(key, "renewal_window_", 15) == 0) {
-		if (!ra_renewal_setting_ok(key, value, why, sizeof(why))) {
-			ra_reply_error_field(r, 400, "bad_field", why, key);
-			return 0;
-		}
-	} else if (strcmp(key, "notify_addresses") == 0 ||
-	    strcmp(key, "pin_distributor_addresses") == 0) {
-		char list[RA_SETTING_MAX], *save = NULL, *w;
-		snprintf(list, sizeof(list), "%s", value);
-		for (w = strtok_r(list, ", \t", &save); w != NULL; w = strtok_r(NULL, ", \t", &save))
-			if (!ra_mail_addr_ok(w)) {
-				snprintf(msg, sizeof(msg), "%s: '%.64s' is not a plain address local@domain",
-				    key, w);
-				ra_reply_error_field(r, 400, "bad_field", msg, key);
-				return 0;
-			}
-	} else if (strcmp(key, "notify_lang") == 0) {
-		if (strcmp(value, "ja") != 0 && strcmp(value, "en") != 0) {
-			ra_reply_error_field(r, 400, "bad_field", "notify_lang: ja or en", key);
-			return 0;
-		}
-	} else if (strcmp(key, "expiry_notice_days") == 0) {
-		unsigned th[RA_SCHED_THRESHOLDS_MAX];
-		if (ra_sched_thresholds(value, th, why, sizeof(why)) == 0) {
-			ra_reply_error_field(r, 400, "bad_field", why, key);
-			return 0;
-		}
-	} else if (strcmp(key, "quota") == 0 || strcmp(key, "download_purge_days") == 0) {
-		char *end;
-		long long v = strtoll(value, &end, 10);
-		if (*value == '\0' || *end != '\0' || v < 0 || v > 100000000) {
-			snprintf(msg, sizeof(msg), "%s: a whole number from 0 to 100000000", key);
-			ra_reply_error_field(r, 400, "bad_field", msg, key);
-			return 0;
-		}
-	} else if (strncmp(key, "p12_password_", 13) == 0 &&
-	    !ra_policy_setting_ok(key, value, why, sizeof(why))) {
-		ra_reply_error_field(r, 400, "bad_field", why, key);
-		return 0;
-	} else if (strcmp(key, "ip_allowlist") == 0 &&
-	    ra_cidr_list_check(value, why, sizeof(why)) != IK_OK) {
-		snprintf(msg, sizeof(msg), "ip_allowlist: %s", why);
-		ra_reply_error_field(r, 400, "bad_field", msg, key);
-		return 0;
-	} else if (strcmp(key, "ip_allowlist") == 0 && value[0] != '\0' &&
-	    !ra_ip_in_list(value, r->ip)) {
-		/* an administrator may not lock themselves out */
-		ra_reply_error_field(r, 400, "bad_field", "ip_allowlist: your own address is not in "
-		    "the list; you would lock yourself out", key);
-		return 0;
-	}
-	return 1;
-}
-
 /* PUT /api/v1/settings {"key": "value", ...}: all or nothing */
 static void h_settings_put(ra_req *r)
 {
 	json_t *j = ra_req_json(r), *v;
-	const char *key;
+	const char *key, **keys = NULL, **values = NULL;
+	size_t n = 0;
 	ik_status st;
-	char msg[160];
+	char msg[320];
 
 	if (j == NULL)
 		return;
+	keys = calloc(json_object_size(j) + 1, sizeof(*keys));
+	values = calloc(json_object_size(j) + 1, sizeof(*values));
+	if (keys == NULL || values == NULL) {
+		ra_reply_error(r, 500, "internal", "out of memory");
+		goto out;
+	}
 	json_object_foreach(j, key, v) {
-		if (!setting_known(key)) {
+		if (!ra_setting_known(key)) {
 			snprintf(msg, sizeof(msg), "%.60s: unknown setting", key);
 			ra_reply_error_field(r, 400, "unknown_setting", msg, key);
 			goto out;
@@ -265,35 +170,23 @@ static void h_settings_put(ra_req *r)
 			ra_reply_error_field(r, 400, "bad_field", msg, key);
 			goto out;
 		}
-		if (!value_ok(r, key, json_string_value(v)))
-			goto out;
-	}
-	if ((st = ra_store_begin(r->app->store)) != IK_OK) {
-		ra_api_store_error(r, st, "setting");
-		goto out;
-	}
-	json_object_foreach(j, key, v) {
-		char detail[RA_SETTING_MAX + 64];
-		json_t *d = json_pack("{s:s}", "value", json_string_value(v));
-		char *s = json_dumps(d, JSON_COMPACT);
-		ra_hist h;
-		snprintf(detail, sizeof(detail), "%s", s != NULL ? s : "");
-		free(s);
-		json_decref(d);
-		h = ra_api_hist(r, "setting_change", key, detail);
-		if ((st = ra_store_setting_set(r->app->store, key, json_string_value(v), &h)) != IK_OK) {
-			(void)ra_store_rollback(r->app->store);
-			ra_api_store_error(r, st, "setting");
+		if (ra_setting_check(key, json_string_value(v), r->ip, msg, sizeof(msg)) !=
+		    RA_SETTING_OK) {
+			ra_reply_error_field(r, 400, "bad_field", msg, key);
 			goto out;
 		}
+		keys[n] = key;
+		values[n++] = json_string_value(v);
 	}
-	if ((st = ra_store_commit(r->app->store)) != IK_OK) {
-		(void)ra_store_rollback(r->app->store);
+	if ((st = ra_settings_save(r->app->store, r->who.login, r->ip, keys, values, n)) !=
+	    IK_OK) {
 		ra_api_store_error(r, st, "setting");
 		goto out;
 	}
 	h_settings_get(r);
 out:
+	free(keys);
+	free(values);
 	json_decref(j);
 }
 

@@ -277,24 +277,36 @@ static int utf8_printable(const unsigned char *s, size_t n)
 	return 1;
 }
 
-ik_status ra_password_policy(const char *password, const char *login, char *why, size_t whysz)
+ra_opw_rule ra_password_rule(const char *password, const char *login)
 {
 	size_t n = strlen(password);
 
-	if (n < RA_PASSWORD_MIN || n > RA_PASSWORD_MAX) {
+	if (n < RA_PASSWORD_MIN || n > RA_PASSWORD_MAX)
+		return RA_OPW_LENGTH;
+	if (!utf8_printable((const unsigned char *)password, n))
+		return RA_OPW_CHARS;
+	if (login != NULL && strcasecmp(password, login) == 0)
+		return RA_OPW_LOGIN;
+	return RA_OPW_OK;
+}
+
+ik_status ra_password_policy(const char *password, const char *login, char *why, size_t whysz)
+{
+	switch (ra_password_rule(password, login)) {
+	case RA_OPW_OK:
+		return IK_OK;
+	case RA_OPW_LENGTH:
 		snprintf(why, whysz, "the password must be %d to %d characters long",
 		    RA_PASSWORD_MIN, RA_PASSWORD_MAX);
-		return IK_ERR_ARG;
-	}
-	if (!utf8_printable((const unsigned char *)password, n)) {
+		break;
+	case RA_OPW_CHARS:
 		snprintf(why, whysz, "the password must be UTF-8 text without control characters");
-		return IK_ERR_ARG;
-	}
-	if (login != NULL && strcasecmp(password, login) == 0) {
+		break;
+	default:
 		snprintf(why, whysz, "the password must not be the login name");
-		return IK_ERR_ARG;
+		break;
 	}
-	return IK_OK;
+	return IK_ERR_ARG;
 }
 
 ik_status ra_login_check(const char *login)

@@ -24,6 +24,15 @@ void ra_password_dummy(const char *password);
 /* Officer password policy: RA_PASSWORD_MIN..MAX bytes, valid UTF-8 without control
  * characters, not the login.  IK_ERR_ARG with why filled on refusal. */
 ik_status ra_password_policy(const char *password, const char *login, char *why, size_t whysz);
+/* The same as a rule broken (the pages name it in their language); RA_OPW_OK if none. */
+typedef enum ra_opw_rule {
+	RA_OPW_OK = 0,
+	RA_OPW_LENGTH,      /* not RA_PASSWORD_MIN..MAX bytes */
+	RA_OPW_CHARS,       /* not UTF-8 text, or a control character */
+	RA_OPW_LOGIN,       /* the login name itself */
+	RA_OPW_SAME,        /* (password change) the same as the current one */
+} ra_opw_rule;
+ra_opw_rule ra_password_rule(const char *password, const char *login);
 
 /* Officer logins: 1..RA_LOGIN_MAX of [A-Za-z0-9._@-]. */
 #define RA_LOGIN_MAX 64

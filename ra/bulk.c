@@ -118,13 +118,12 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 
 /* Keeps the error unless the cap is reached; force (the error that makes the file
  * unusable) is kept past the cap, so the officer always learns why. */
-__attribute__((format(printf, 6, 0)))
-static void verror(bulk_ctx *c, int force, size_t row, const char *column,
-    const char *header, const char *fmt, va_list ap)
+static void keep_error(bulk_ctx *c, int force, size_t row, const char *column,
+    const char *header, const ra_bulkf_why *w)
 {
 	ra_bulk_result *r = c->res;
 	ra_bulk_error *e;
-	char reason[512];
+	int bad = 0;
 
 	c->errors_seen++;
 	if (r->nerrors >= c->lim.max_errors && !force) {
@@ -135,52 +134,75 @@ static void verror(bulk_ctx *c, int force, size_t row, const char *column,
 		c->nomem = c->stop = 1;
 		return;
 	}
-	vsnprintf(reason, sizeof(reason), fmt, ap);
 	e = &r->errors[r->nerrors];
+	memset(e, 0, sizeof(*e));
 	e->row = row;
 	e->column = strdup(column);
 	e->header = header != NULL && strcmp(header, column) != 0 ? strdup(header) : NULL;
-	e->reason = strdup(reason);
-	if (e->column == NULL || e->reason == NULL || (header != NULL && e->header == NULL &&
-	    strcmp(header, column) != 0)) {
+	e->reason = strdup(w->text);
+	e->code = w->code;
+	for (size_t i = 0; i < w->nargs && i < RA_BULK_ARGS; i++)
+		if ((e->args[e->nargs++] = strdup(w->args[i])) == NULL)
+			bad = 1;
+	if (bad || e->column == NULL || e->reason == NULL || (header != NULL &&
+	    e->header == NULL && strcmp(header, column) != 0)) {
 		free(e->column);
 		free(e->header);
 		free(e->reason);
+		for (size_t i = 0; i < e->nargs; i++)
+			free(e->args[i]);
 		c->nomem = c->stop = 1;
 		return;
 	}
 	r->nerrors++;
 }
 
-__attribute__((format(printf, 4, 5)))
-static void add_error(bulk_ctx *c, size_t row, const char *column, const char *fmt, ...)
+__attribute__((format(printf, 7, 0)))
+static void verror(bulk_ctx *c, int force, size_t row, const char *column,
+    const char *header, const char *code, const char *fmt, va_list ap)
+{
+	ra_bulkf_why w;
+
+	ra_bulkf_vset(&w, code, fmt, ap);
+	keep_error(c, force, row, column, header, &w);
+}
+
+__attribute__((format(printf, 5, 6)))
+static void add_error(bulk_ctx *c, size_t row, const char *column, const char *code,
+    const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, 0, row, column, NULL, fmt, ap);
+	verror(c, 0, row, column, NULL, code, fmt, ap);
 	va_end(ap);
 }
 
 /* An error on the i-th column of the current data row: named canonically, with the
  * header as written when an alias was used. */
-__attribute__((format(printf, 3, 4)))
-static void col_error(bulk_ctx *c, size_t i, const char *fmt, ...)
+__attribute__((format(printf, 4, 5)))
+static void col_error(bulk_ctx *c, size_t i, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, 0, c->record, cols[c->colmap[i]].name, c->colname[i], fmt, ap);
+	verror(c, 0, c->record, cols[c->colmap[i]].name, c->colname[i], code, fmt, ap);
 	va_end(ap);
 }
 
-__attribute__((format(printf, 3, 4)))
-static void fatal(bulk_ctx *c, size_t row, const char *fmt, ...)
+/* The same with a value check's reason. */
+static void col_why(bulk_ctx *c, size_t i, const ra_bulkf_why *w)
+{
+	keep_error(c, 0, c->record, cols[c->colmap[i]].name, c->colname[i], w);
+}
+
+__attribute__((format(printf, 4, 5)))
+static void fatal(bulk_ctx *c, size_t row, const char *code, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	verror(c, 1, row, "", NULL, fmt, ap);
+	verror(c, 1, row, "", NULL, code, fmt, ap);
 	va_end(ap);
 	c->res->fatal = 1;
 	c->stop = 1;
@@ -295,10 +317,10 @@ static void check_dup(bulk_ctx *c, dupset *s, const char *a, const char *b, size
 		return;
 	ra_bulkf_quote(q, sizeof(q), shown);
 	if (b == NULL) {
-		col_error(c, i, "duplicate %s %s: already in row %zu", what, q, first);
+		col_error(c, i, "duplicate", "duplicate %s %s: already in row %zu", what, q, first);
 	} else {
 		ra_bulkf_quote(q2, sizeof(q2), a);
-		col_error(c, i, "user %s already has device %s in row %zu", q2, q, first);
+		col_error(c, i, "duplicate_device", "user %s already has device %s in row %zu", q2, q, first);
 	}
 }
 
@@ -361,13 +383,14 @@ static const char *cell(const bulk_ctx *c, size_t i)
 /* One header cell; 0 if it is usable. */
 static int header_cell(bulk_ctx *c, ra_bulk_kind kind, size_t i)
 {
-	char why[RA_BULKF_WHY], list[256], col[4];
+	ra_bulkf_why why;
+	char list[256], col[4];
 	const char *name;
 	int id;
 
 	c->colmap[i] = -1;
 	if (c->f[i].flags & F_TOOLONG) {
-		add_error(c, c->record, "", "column %zu (%s): the name is longer than %d bytes",
+		add_error(c, c->record, "", "header_long", "column %zu (%s): the name is longer than %d bytes",
 		    i + 1, letters(i + 1, col), MAX_HEADER_BYTES);
 		return -1;
 	}
@@ -378,27 +401,27 @@ static int header_cell(bulk_ctx *c, ra_bulk_kind kind, size_t i)
 	}
 	if (name[0] == '\0')
 		return 0; /* a column without a name: its values must stay empty */
-	if (ra_bulkf_text(name, MAX_HEADER_BYTES, MAX_HEADER_BYTES, 0, why, sizeof(why)) != 0) {
-		add_error(c, c->record, "", "column %zu (%s): the name %s", i + 1,
-		    letters(i + 1, col), why);
+	if (ra_bulkf_text(name, MAX_HEADER_BYTES, MAX_HEADER_BYTES, 0, &why) != 0) {
+		add_error(c, c->record, "", "header_text", "column %zu (%s): the name %s", i + 1,
+		    letters(i + 1, col), why.text);
 		return -1;
 	}
 	column_list(kind, list, sizeof(list));
 	id = lookup_column(name);
 	if (id < 0 && (c->f[i].flags & F_QUOTED)) {
-		add_error(c, c->record, name, "unknown column (TSV values are not quoted: remove "
-		    "the double quotes, or upload the file as CSV)");
+		add_error(c, c->record, name, "unknown_column_quoted", "unknown column (TSV "
+		    "values are not quoted: remove the double quotes, or upload the file as CSV)");
 		return -1;
 	}
 	if (id < 0 || cols[id].use[kind] == NO) {
-		add_error(c, c->record, name, "unknown column for %s files; they have: %s",
+		add_error(c, c->record, name, "unknown_column", "unknown column for %s files; they have: %s",
 		    ra_bulk_kind_name(kind), list);
 		return -1;
 	}
 	if (c->present[id] != 0) {
 		char col2[4];
 
-		add_error(c, c->record, cols[id].name, "column appears twice (columns %s and %s)",
+		add_error(c, c->record, cols[id].name, "column_twice", "column appears twice (columns %s and %s)",
 		    letters(c->present[id], col2), letters(i + 1, col));
 		return -1;
 	}
@@ -425,13 +448,13 @@ static void header_row(bulk_ctx *c, ra_bulk_kind kind)
 
 	if (no_known_column(c, n)) {
 		column_list(kind, list, sizeof(list));
-		fatal(c, c->record, "this row should be the header, naming the columns, but it "
+		fatal(c, c->record, "no_header", "this row should be the header, naming the columns, but it "
 		    "names none; %s files have: %s", ra_bulk_kind_name(kind), list);
 		return;
 	}
 	if (c->nf > MAX_COLS) {
-		add_error(c, c->record, "", "the header has %zu columns; at most %d are allowed",
-		    c->nf, MAX_COLS);
+		add_error(c, c->record, "", "too_many_columns",
+		    "the header has %zu columns; at most %d are allowed", c->nf, MAX_COLS);
 		bad = 1;
 	}
 	for (size_t i = 0; i < n && !c->nomem; i++)
@@ -439,13 +462,14 @@ static void header_row(bulk_ctx *c, ra_bulk_kind kind)
 	c->ncols = n;
 	for (int id = 0; id < COL_N; id++) {
 		if (cols[id].use[kind] == REQ && c->present[id] == 0) {
-			add_error(c, c->record, cols[id].name, "required column is missing");
+			add_error(c, c->record, cols[id].name, "column_missing", "required column is missing");
 			bad = 1;
 		}
 	}
 	if (kind != RA_BULK_ISSUE && c->present[COL_SERIAL] == 0 && c->present[COL_CN] == 0) {
-		add_error(c, c->record, "serial", "required column is missing: a %s file needs "
-		    "a serial or a common_name column", ra_bulk_kind_name(kind));
+		add_error(c, c->record, "serial", "column_serial_or_cn", "required column is "
+		    "missing: a %s file needs a serial or a common_name column",
+		    ra_bulk_kind_name(kind));
 		bad = 1;
 	}
 	if (bad) {
@@ -458,29 +482,29 @@ static void header_row(bulk_ctx *c, ra_bulk_kind kind)
 /* ---- data rows ---- */
 
 /* Check value v of known column id and store it in the row; 0 if it is good. */
-static int store_value(bulk_ctx *c, ra_bulk_row *row, int id, const char *v, char *why,
-    size_t whysz)
+static int store_value(bulk_ctx *c, ra_bulk_row *row, int id, const char *v,
+    ra_bulkf_why *why)
 {
 	char **dst = NULL;
 	int r = 0;
 
 	switch (id) {
-	case COL_USER: r = ra_bulkf_user(v, why, whysz); dst = &row->user; break;
-	case COL_EMAIL: r = ra_bulkf_email(v, why, whysz); dst = &row->email; break;
-	case COL_DEVICE: r = ra_bulkf_text(v, 64, 256, 0, why, whysz); dst = &row->device; break;
-	case COL_CN: r = ra_bulkf_common_name(v, why, whysz); dst = &row->common_name; break;
+	case COL_USER: r = ra_bulkf_user(v, why); dst = &row->user; break;
+	case COL_EMAIL: r = ra_bulkf_email(v, why); dst = &row->email; break;
+	case COL_DEVICE: r = ra_bulkf_text(v, 64, 256, 0, why); dst = &row->device; break;
+	case COL_CN: r = ra_bulkf_common_name(v, why); dst = &row->common_name; break;
 	case COL_DISPLAY_NAME:
-		r = ra_bulkf_text(v, 128, 512, 0, why, whysz);
+		r = ra_bulkf_text(v, 128, 512, 0, why);
 		dst = &row->display_name;
 		break;
-	case COL_NOTE: r = ra_bulkf_text(v, 512, 2048, 1, why, whysz); dst = &row->note; break;
+	case COL_NOTE: r = ra_bulkf_text(v, 512, 2048, 1, why); dst = &row->note; break;
 	case COL_VALIDITY_DAYS:
-		return ra_bulkf_days(v, c->lim.max_validity_days, &row->validity_days, why, whysz);
-	case COL_KEY_TYPE: return ra_bulkf_key(v, &row->key_type, why, whysz);
-	case COL_REASON: return ra_bulkf_reason(v, &row->reason, why, whysz);
-	case COL_REVOKE_OLD: return ra_bulkf_bool(v, &row->revoke_old, why, whysz);
+		return ra_bulkf_days(v, c->lim.max_validity_days, &row->validity_days, why);
+	case COL_KEY_TYPE: return ra_bulkf_key(v, &row->key_type, why);
+	case COL_REASON: return ra_bulkf_reason(v, &row->reason, why);
+	case COL_REVOKE_OLD: return ra_bulkf_bool(v, &row->revoke_old, why);
 	case COL_SERIAL:
-		if ((r = ra_bulkf_serial(v, row->serial, &row->serial_len, why, whysz)) != 0)
+		if ((r = ra_bulkf_serial(v, row->serial, &row->serial_len, why)) != 0)
 			return r;
 		for (size_t k = 0; k < row->serial_len; k++)
 			snprintf(row->serial_hex + 2 * k, 3, "%02x", row->serial[k]);
@@ -500,41 +524,42 @@ static void check_cell(bulk_ctx *c, ra_bulk_kind kind, ra_bulk_row *row, size_t 
     int good[COL_N])
 {
 	const fld *f = i < c->nf ? &c->f[i] : NULL;
-	char why[RA_BULKF_WHY], col[4];
+	ra_bulkf_why why;
+	char col[4];
 	int id = c->colmap[i];
 	const char *v;
 
 	if (id < 0) {
 		if (f != NULL && (f->len > 0 || f->flags != 0))
-			add_error(c, c->record, "", "a value in column %zu (%s), which has no name "
+			add_error(c, c->record, "", "value_no_column", "a value in column %zu (%s), which has no name "
 			    "in the header", i + 1, letters(i + 1, col));
 		return;
 	}
 	if (f != NULL && (f->len > 0 || f->flags != 0))
 		good[id] = -1;
 	if (f != NULL && (f->flags & F_TOOLONG)) {
-		col_error(c, i, "is %zu bytes long; the limit is %zu", f->len,
+		col_error(c, i, "value_long", "is %zu bytes long; the limit is %zu", f->len,
 		    c->lim.max_field_bytes);
 		return;
 	}
 	if (f != NULL && (f->flags & F_QUOTED)) {
-		col_error(c, i, "TSV values are not quoted: remove the double quotes, or upload "
+		col_error(c, i, "value_quoted", "TSV values are not quoted: remove the double quotes, or upload "
 		    "the file as CSV");
 		return;
 	}
 	v = f != NULL && f->len > 0 ? cell(c, i) : NULL;
 	if (v == NULL) {
 		if (cols[id].use[kind] == REQ)
-			col_error(c, i, "required value is empty");
+			col_error(c, i, "value_empty", "required value is empty");
 		return;
 	}
-	if (id != COL_NOTE && ra_bulkf_text(v, SIZE_MAX, SIZE_MAX, 0, why, sizeof(why)) != 0) {
-		col_error(c, i, "%s", why);
+	if (id != COL_NOTE && ra_bulkf_text(v, SIZE_MAX, SIZE_MAX, 0, &why) != 0) {
+		col_why(c, i, &why);
 		return;
 	}
-	if (store_value(c, row, id, v, why, sizeof(why)) != 0) {
+	if (store_value(c, row, id, v, &why) != 0) {
 		if (!c->nomem)
-			col_error(c, i, "%s", why);
+			col_why(c, i, &why);
 		return;
 	}
 	good[id] = 1;
@@ -564,7 +589,7 @@ static void data_row(bulk_ctx *c, ra_bulk_kind kind)
 	char col[4];
 
 	if (c->ndata >= c->lim.max_rows) {
-		fatal(c, c->record, "more than %zu data rows: split the file", c->lim.max_rows);
+		fatal(c, c->record, "too_many_rows", "more than %zu data rows: split the file", c->lim.max_rows);
 		return;
 	}
 	if (grow((void **)&r->rows, &c->rows_cap, r->nrows + 1, sizeof(*row)) != 0) {
@@ -577,15 +602,16 @@ static void data_row(bulk_ctx *c, ra_bulk_kind kind)
 	row->revoke_old = -1;
 	c->ndata++;
 	if (c->extra_col != 0)
-		add_error(c, c->record, "", "a value in column %zu (%s), but the header has only "
-		    "%zu columns", c->extra_col, letters(c->extra_col, col), c->ncols);
+		add_error(c, c->record, "", "value_past_header", "a value in column %zu (%s), but "
+		    "the header has only %zu columns", c->extra_col, letters(c->extra_col, col),
+		    c->ncols);
 	for (size_t i = 0; i < c->ncols && !c->nomem; i++)
 		check_cell(c, kind, row, i, good);
 	if (kind != RA_BULK_ISSUE && good[COL_SERIAL] == 0 && good[COL_CN] == 0) {
 		if (c->present[COL_SERIAL] != 0)
-			col_error(c, c->present[COL_SERIAL] - 1, "give a serial or a common_name");
+			col_error(c, c->present[COL_SERIAL] - 1, "serial_or_cn", "give a serial or a common_name");
 		else
-			col_error(c, c->present[COL_CN] - 1, "required value is empty");
+			col_error(c, c->present[COL_CN] - 1, "value_empty", "required value is empty");
 	}
 	if (!c->nomem)
 		check_row_dups(c, kind, row, good);
@@ -723,7 +749,7 @@ static void split_csv(bulk_ctx *c, const uint8_t *p, size_t n)
 	}
 	csv_free(&cp);
 	if (err == CSV_EPARSE && !c->stop)
-		fatal(c, c->record + 1, at_end ?
+		fatal(c, c->record + 1, at_end ? "csv_unclosed" : "csv_quote", at_end ?
 		    "malformed CSV: a quoted value is not closed (a double quote is missing)" :
 		    "malformed CSV: a double quote inside an unquoted value, or text after a "
 		    "closing quote");
@@ -770,11 +796,11 @@ static int check_encoding(bulk_ctx *c, const uint8_t *p, size_t n)
 	const uint8_t *z;
 
 	if (n >= 2 && ((p[0] == 0xff && p[1] == 0xfe) || (p[0] == 0xfe && p[1] == 0xff))) {
-		fatal(c, 0, "file is UTF-16, not UTF-8: save it as UTF-8 (in Excel: CSV UTF-8)");
+		fatal(c, 0, "utf16", "file is UTF-16, not UTF-8: save it as UTF-8 (in Excel: CSV UTF-8)");
 		return -1;
 	}
 	if ((z = memchr(p, 0, n)) != NULL) {
-		fatal(c, 0, "file contains a NUL byte on line %zu (UTF-16 or not a text file?): "
+		fatal(c, 0, "nul_byte", "file contains a NUL byte on line %zu (UTF-16 or not a text file?): "
 		    "save it as UTF-8 text", line_of(p, (size_t)(z - p)));
 		return -1;
 	}
@@ -783,7 +809,7 @@ static int check_encoding(bulk_ctx *c, const uint8_t *p, size_t n)
 		size_t k = p[i] < 0x80 ? 1 : ra_bulkf_utf8(p + i, n - i, &cp);
 
 		if (k == 0) {
-			fatal(c, 0, "file is not UTF-8 (Shift_JIS? save as UTF-8): invalid byte "
+			fatal(c, 0, "not_utf8", "file is not UTF-8 (Shift_JIS? save as UTF-8): invalid byte "
 			    "0x%02X on line %zu", p[i], line_of(p, i));
 			return -1;
 		}
@@ -795,7 +821,7 @@ static int check_encoding(bulk_ctx *c, const uint8_t *p, size_t n)
 static void run(bulk_ctx *c, ra_bulk_format format, const uint8_t *p, size_t n)
 {
 	if (n > c->lim.max_bytes) {
-		fatal(c, 0, "file is %zu bytes; the limit is %zu", n, c->lim.max_bytes);
+		fatal(c, 0, "file_large", "file is %zu bytes; the limit is %zu", n, c->lim.max_bytes);
 		return;
 	}
 	if (n > 0 && check_encoding(c, p, n) != 0)
@@ -820,9 +846,9 @@ static void run(bulk_ctx *c, ra_bulk_format format, const uint8_t *p, size_t n)
 	if (c->stop)
 		return;
 	if (!c->have_header)
-		fatal(c, 0, "file is empty: it needs a header row and at least one data row");
+		fatal(c, 0, "file_empty", "file is empty: it needs a header row and at least one data row");
 	else if (c->ndata == 0)
-		fatal(c, 0, "file has a header row but no data rows");
+		fatal(c, 0, "no_data", "file has a header row but no data rows");
 }
 
 ik_status ra_bulk_parse(ra_bulk_kind kind, ra_bulk_format format, const void *data,

@@ -78,11 +78,18 @@ typedef struct ra_bulk_row {
 	uint8_t reason;             /* revoke: RA_BULK_REASON_*, unspecified if not given */
 } ra_bulk_row;
 
+#define RA_BULK_ARGS 4
+#define RA_BULK_ARG_MAX 256
+
 typedef struct ra_bulk_error {
 	size_t row;     /* row number in the file (header = 1); 0 = the file as a whole */
 	char *column;   /* canonical column name; an unknown column as written; "" if none */
 	char *header;   /* the column's name as written in the file if it differs, else NULL */
 	char *reason;   /* English sentence */
+	const char *code;  /* stable, static: "email_no_at", ... (the web pages show the
+	                    * catalog message "bulkerr.<code>" with args as {1}..{4}) */
+	char *args[RA_BULK_ARGS];  /* the values the reason names, as strings; NULL past nargs */
+	size_t nargs;
 } ra_bulk_error;
 
 typedef struct ra_bulk_result {
@@ -108,7 +115,8 @@ void ra_bulk_free(ra_bulk_result *r); /* accepts NULL */
 /* 1 if the file has no error at all (abort mode may go ahead), else 0. */
 int ra_bulk_clean(const ra_bulk_result *r);
 
-/* [{"row":3,"column":"email","reason":"..."}, ...] plus "header" when an alias was used.
+/* [{"row":3,"column":"email","reason":"...","code":"...","args":[...]}, ...] plus
+ * "header" when an alias was used.
  * A new reference, or NULL on allocation failure. */
 json_t *ra_bulk_errors_json(const ra_bulk_result *r);
 /* "row 3, column email: ...\n" per error ("row 3: ..." without a column, the bare reason

@@ -34,6 +34,8 @@ void ra_bulk_free(ra_bulk_result *r)
 		free(r->errors[i].column);
 		free(r->errors[i].header);
 		free(r->errors[i].reason);
+		for (size_t k = 0; k < r->errors[i].nargs; k++)
+			free(r->errors[i].args[k]);
 	}
 	free(r->errors);
 	free(r);
@@ -56,9 +58,25 @@ json_t *ra_bulk_errors_json(const ra_bulk_result *r)
 		const ra_bulk_error *e = &r->errors[i];
 		json_t *o = json_pack("{s:I,s:s,s:s}", "row", (json_int_t)e->row, "column",
 		    e->column, "reason", e->reason);
+		json_t *args = json_array();
 
-		if (o == NULL)
+		for (size_t k = 0; args != NULL && k < e->nargs; k++) {
+			json_t *v = json_string(e->args[k]);
+			if (json_array_append_new(args, v != NULL ? v : json_string("?")) != 0) {
+				json_decref(args);
+				args = NULL;
+			}
+		}
+		if (o == NULL || args == NULL) {
+			json_decref(o);
+			json_decref(args);
 			goto fail;
+		}
+		if (json_object_set_new(o, "args", args) != 0 ||
+		    json_object_set_new(o, "code", json_string(e->code != NULL ? e->code : "")) != 0) {
+			json_decref(o);
+			goto fail;
+		}
 		if (e->header != NULL &&
 		    json_object_set_new(o, "header", json_string(e->header)) != 0) {
 			json_decref(o);

@@ -3,19 +3,23 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "certlogin.h"
+#include "cfgline.h"
 #include "config.h"
+#include "http_heavy.h"
 
 typedef struct cfg_parse {
 	ra_config *cfg;
 	char why[256];      /* first error */
 	char where[160];    /* its [section] key */
 	int failed;
+	int line;           /* the line being parsed */
+	int failed_line;    /* the first error's */
 } cfg_parse;
 
 static int set_str(char *dst, size_t dstsz, const char *v, cfg_parse *p)
@@ -175,6 +179,10 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, 7 * 86400, &c->lockout_seconds, p);
 	if (strcmp(name, "workers") == 0)
 		return parse_uint(v, 1, RA_MAX_WORKERS, &c->workers, p);
+	if (strcmp(name, "heavy_workers") == 0)
+		return parse_uint(v, 1, RA_HEAVY_MAX_THREADS, &c->heavy_workers, p);
+	if (strcmp(name, "heavy_queue") == 0)
+		return parse_uint(v, 1, 4096, &c->heavy_queue, p);
 	if (strcmp(name, "http_port") == 0) {
 		if (!parse_u64(v, 0, 65535, &x, p))
 			return 0;
@@ -183,6 +191,10 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 	}
 	if (strcmp(name, "ocsp_max_age") == 0)
 		return parse_uint(v, 0, 86400, &c->ocsp_max_age, p);
+	if (strcmp(name, "cert_login") == 0)
+		return parse_bool(v, &c->cert_login, p);
+	if (strcmp(name, "cert_login_ca") == 0)
+		return set_str(c->cert_login_ca, sizeof(c->cert_login_ca), v, p);
 	snprintf(p->why, sizeof(p->why), "unknown key");
 	return 0;
 }
@@ -283,9 +295,32 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	if (!ok) {
 		p->failed = 1;
+		p->failed_line = p->line;
 		snprintf(p->where, sizeof(p->where), "[%.40s] %.64s", section, name);
 	}
 	return ok;
+}
+
+/* cert_login needs TLS and a readable bundle of CA certificates (the trust anchor). */
+static ik_status cert_login_check(const char *path, const ra_config *c, char *err,
+    size_t errsz)
+{
+	char why[160];
+
+	if (!c->tls) {
+		snprintf(err, errsz, "%s: [ra] cert_login needs tls = on", path);
+		return IK_ERR_CONFIG;
+	}
+	if (c->cert_login_ca[0] == '\0') {
+		snprintf(err, errsz, "%s: [ra] cert_login is on but cert_login_ca is not set (the "
+		    "Inkan CA certificates, PEM)", path);
+		return IK_ERR_CONFIG;
+	}
+	if (ra_certlogin_anchors_check(c->cert_login_ca, why, sizeof(why)) != IK_OK) {
+		snprintf(err, errsz, "%s: [ra] cert_login_ca: %s: %s", path, c->cert_login_ca, why);
+		return IK_ERR_CONFIG;
+	}
+	return IK_OK;
 }
 
 static ik_status validate(const char *path, ra_config *c, char *err, size_t errsz)
@@ -309,6 +344,8 @@ static ik_status validate(const char *path, ra_config *c, char *err, size_t errs
 		snprintf(err, errsz, "%s: [ra] http_port must differ from port", path);
 		return IK_ERR_CONFIG;
 	}
+	if (c->cert_login && cert_login_check(path, c, err, errsz) != IK_OK)
+		return IK_ERR_CONFIG;
 	if (c->session_idle > c->session_lifetime) {
 		snprintf(err, errsz, "%s: [ra] session_idle must not exceed session_lifetime", path);
 		return IK_ERR_CONFIG;
@@ -361,6 +398,8 @@ static void defaults(ra_config *c)
 	c->mail.retry_min = 30;
 	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
+	c->heavy_workers = 2;
+	c->heavy_queue = 256;
 }
 
 ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t errsz)
@@ -371,13 +410,13 @@ ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t err
 	defaults(cfg);
 	memset(&p, 0, sizeof(p));
 	p.cfg = cfg;
-	line = ini_parse(path, on_key, &p);
+	line = ik_ini_parse(path, on_key, &p, &p.line);
 	if (line < 0) {
 		snprintf(err, errsz, "%s: cannot read the file", path);
 		return IK_ERR_CONFIG;
 	}
 	if (line > 0) {
-		if (p.failed)
+		if (p.failed && p.failed_line == line)
 			snprintf(err, errsz, "%s:%d: %s: %s", path, line, p.where, p.why);
 		else
 			snprintf(err, errsz, "%s:%d: syntax error", path, line);

@@ -57,9 +57,14 @@ typedef struct ra_config {
 	unsigned lockout_threshold; /* consecutive failures; default 5 */
 	unsigned lockout_seconds;  /* default 900 */
 	unsigned workers;          /* MHD thread pool; default online CPUs (max 64) */
+	unsigned heavy_workers;    /* threads for scrypt / keys / PKCS#12 requests; default 2 */
+	unsigned heavy_queue;      /* ... and how many may wait for them; default 256 */
 	ra_mail_config mail;       /* [mail] */
 	uint16_t http_port;        /* plain-HTTP listener for OCSP/CRL/CA URLs; 0 = none (default) */
 	unsigned ocsp_max_age;     /* OCSP Cache-Control max-age, seconds; default 0 */
+	int cert_login;            /* officers may log in with a bound client certificate; off */
+	char cert_login_ca[PATH_MAX]; /* PEM: the Inkan CA certificates a login certificate must
+	                            * chain to; required when cert_login is on */
 } ra_config;
 
 /* Load and validate; on failure err says "file:line: [section] key: what is wrong". */

@@ -504,6 +504,6 @@ out:
 }
 
 const ra_route ra_download_routes[] = {
-	{ "POST", "/download/p12", h_p12, RA_ROLE_NONE, 0 },
+	{ "POST", "/download/p12", h_p12, RA_ROLE_NONE, RA_RF_HEAVY },
 };
 const size_t ra_download_nroutes = sizeof(ra_download_routes) / sizeof(ra_download_routes[0]);

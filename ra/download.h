@@ -50,6 +50,8 @@ typedef enum ra_dl_outcome {
 	RA_DL_REFUSED,      /* the CA refused the certificate */
 	RA_DL_BUSY,
 	RA_DL_ERROR,
+	RA_DL_CLOSED,       /* self-service renewal: the renewal window is closed */
+	RA_DL_NOT_RENEWABLE, /* self-service renewal: renewed, revoked, expired since the offer */
 } ra_dl_outcome;
 
 /* 1. The credential by login: locked, used and expired are refused; with secret (NULL
@@ -89,5 +91,29 @@ void ra_download_reply(ra_req *r, ra_dl_outcome o, const ik_buf *p12, const char
     const char *why);
 /* The PKCS#12 flavour for a device type; 0 for an unknown one. */
 int ra_download_device(const char *device, ra_p12_flavour *out);
+
+/* ---- renewal by the users themselves (download_renew.c): the steps that the JSON calls
+ * and the pages share ---- */
+typedef enum ra_rn_outcome {
+	RA_RN_OK = 0,       /* accepted: the same whether or not a certificate matched */
+	RA_RN_MAIL_OFF,     /* mail is not configured: no link can be sent */
+	RA_RN_CLOSED,       /* the renewal window is closed (and no renewal by days) */
+	RA_RN_POLICY,       /* the chosen password breaks the policy (why says which rule) */
+	RA_RN_ERROR,
+} ra_rn_outcome;
+/* 1. user id, address on file, the new .p12's password: a renewal credential and its mail
+ * for each of the user's certificates that may be renewed now (history entry either way). */
+ra_rn_outcome ra_renew_request(ra_req *r, const char *user, const char *email,
+    const char *password, char *why, size_t whysz);
+/* 2. After ra_download_check of a renewal credential d with secret: RA_DL_CLOSED or
+ * RA_DL_NOT_RENEWABLE (recorded), else ra_download_p12's outcomes for the renewal of d's
+ * certificate under secret (in->password is set here). */
+ra_dl_outcome ra_renew_p12(ra_req *r, const ra_download *d, const char *secret, ra_dl_in *in,
+    ik_buf *p12, char *name, size_t namesz, char *why, size_t whysz);
+/* 3. After ra_download_check_spent: the switch to the renewal d downloaded.  *old_id and
+ * *req_out as ra_renewal_switch; IK_ERR_NOT_FOUND when d has no downloaded renewal,
+ * IK_ERR_STATE when the old certificate is already revoked, expired or on its way. */
+ik_status ra_renew_switch(ra_req *r, const ra_download *d, const char *actor, ra_cert *fresh,
+    int64_t *old_id, ra_request *req_out);
 
 #endif

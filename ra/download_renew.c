@@ -117,52 +117,38 @@ static int offer(ra_req *r, const ra_cert *c, const char *phc, int64_t now)
 	return 1;
 }
 
-/* POST /download/renew/request {"user", "email", "password"} */
-static void h_request(ra_req *r)
+ra_rn_outcome ra_renew_request(ra_req *r, const char *user, const char *email,
+    const char *password, char *why, size_t whysz)
 {
-	json_t *j = ra_req_json(r);
-	const char *user, *email, *password, *ids[1];
-	char phc[RA_STORE_SECRET_HASH_MAX + 1] = "", why[256];
+	const char *ids[1] = { user };
+	char phc[RA_STORE_SECRET_HASH_MAX + 1] = "";
 	ra_renewal_window w;
 	ra_pw_policy policy;
 	ra_user u;
 	ra_device *devs = NULL;
 	size_t n = 0, offered = 0;
 	int64_t now = (int64_t)time(NULL), after = 0;
+	ra_rn_outcome res = RA_RN_ERROR;
 	int match;
 
-	if (j == NULL)
-		return;
-	if ((user = ra_json_str(r, j, "user", RA_STORE_NAME_MAX)) == NULL ||
-	    (email = ra_json_str(r, j, "email", RA_STORE_EMAIL_MAX)) == NULL ||
-	    (password = ra_json_str(r, j, "password", RA_P12_MAX_PASSWORD)) == NULL)
-		goto out;
-	if (!ra_mail_enabled(r->app)) {
-		ra_reply_error(r, 409, "mail_off", "renewal by the users themselves needs mail, which "
-		    "is not configured; ask your administrator");
-		goto out;
-	}
+	why[0] = '\0';
+	if (!ra_mail_enabled(r->app))
+		return RA_RN_MAIL_OFF;
 	if (ra_renewal_window_get(r->app->store, now, &w) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "the renewal window settings are unusable");
-		goto out;
+		snprintf(why, whysz, "the renewal window settings are unusable");
+		return RA_RN_ERROR;
 	}
-	if (!w.open && w.days == 0) {
-		ra_reply_error(r, 409, "window_closed", "the renewal window is closed; ask your "
-		    "administrator");
-		goto out;
-	}
+	if (!w.open && w.days == 0)
+		return RA_RN_CLOSED;
 	if (ra_policy_p12_password(r->app->store, &policy) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "the password policy settings are unusable");
-		goto out;
+		snprintf(why, whysz, "the password policy settings are unusable");
+		return RA_RN_ERROR;
 	}
-	ids[0] = user;
-	if (ra_pw_check(&policy, password, ids, 1, why, sizeof(why)) != RA_PW_OK) {
-		ra_reply_error_field(r, 400, "password_policy", why, "password");
-		goto out;
-	}
+	if (ra_pw_check(&policy, password, ids, 1, why, whysz) != RA_PW_OK)
+		return RA_RN_POLICY;
 	/* the slow hash always, so that a match and a miss take the same time */
 	if (ra_password_hash(password, phc, sizeof(phc)) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "cannot hash the password");
+		snprintf(why, whysz, "cannot hash the password");
 		goto out;
 	}
 	match = ra_store_user_by_external_id(r->app->store, user, &u) == IK_OK &&
@@ -192,12 +178,83 @@ static void h_request(ra_req *r)
 	}
 	if (offered > 0)
 		ra_mailer_kick(r->app->mailer);
-	ra_reply_json(r, 202, json_pack("{s:s}", "status", "if a certificate of yours can be "
-	    "renewed now, a mail with the download link is on its way to your address"));
+	res = RA_RN_OK;
 out:
 	free(devs);
 	OPENSSL_cleanse(phc, sizeof(phc));
+	return res;
+}
+
+/* POST /download/renew/request {"user", "email", "password"} */
+static void h_request(ra_req *r)
+{
+	json_t *j = ra_req_json(r);
+	const char *user, *email, *password;
+	char why[256];
+
+	if (j == NULL)
+		return;
+	if ((user = ra_json_str(r, j, "user", RA_STORE_NAME_MAX)) == NULL ||
+	    (email = ra_json_str(r, j, "email", RA_STORE_EMAIL_MAX)) == NULL ||
+	    (password = ra_json_str(r, j, "password", RA_P12_MAX_PASSWORD)) == NULL)
+		goto out;
+	switch (ra_renew_request(r, user, email, password, why, sizeof(why))) {
+	case RA_RN_OK:
+		ra_reply_json(r, 202, json_pack("{s:s}", "status", "if a certificate of yours can "
+		    "be renewed now, a mail with the download link is on its way to your address"));
+		break;
+	case RA_RN_MAIL_OFF:
+		ra_reply_error(r, 409, "mail_off", "renewal by the users themselves needs mail, which "
+		    "is not configured; ask your administrator");
+		break;
+	case RA_RN_CLOSED:
+		ra_reply_error(r, 409, "window_closed", "the renewal window is closed; ask your "
+		    "administrator");
+		break;
+	case RA_RN_POLICY:
+		ra_reply_error_field(r, 400, "password_policy", why, "password");
+		break;
+	default:
+		ra_reply_error(r, 500, "internal", why[0] != '\0' ? why : "cannot take the request");
+		break;
+	}
+out:
 	json_decref(j);
+}
+
+ra_dl_outcome ra_renew_p12(ra_req *r, const ra_download *d, const char *secret, ra_dl_in *in,
+    ik_buf *p12, char *name, size_t namesz, char *why, size_t whysz)
+{
+	ra_renewal_window w;
+	ra_cert c;
+	ra_request_new n;
+	int64_t now = (int64_t)time(NULL), quota = 0;
+
+	why[0] = '\0';
+	if (ra_store_cert_get(r->app->store, d->cert_id, &c) != IK_OK ||
+	    ra_renewal_window_get(r->app->store, now, &w) != IK_OK ||
+	    ra_store_setting_get_int(r->app->store, "quota", 0, &quota) != IK_OK)
+		return RA_DL_ERROR;
+	if (!ra_renewal_eligible(&w, &c, now)) {
+		int closed = !w.open && w.days == 0;
+		ra_hist h = { .actor = d->login, .ip = r->ip, .op = "download_refused",
+		    .target = d->login, .detail = closed ? "{\"why\":\"renewal window closed\"}" :
+		    "{\"why\":\"not renewable now\"}" };
+		(void)ra_history_record(r->app->store, &h);
+		return closed ? RA_DL_CLOSED : RA_DL_NOT_RENEWABLE;
+	}
+	memset(&n, 0, sizeof(n));
+	n.kind = RA_REQ_RENEW;
+	n.old_cert_id = c.id;
+	n.validity_days = c.validity_days;
+	n.quota = quota > 0 ? (uint64_t)quota : 0;
+	in->password = secret;    /* the .p12 comes under the password the user chose */
+	in->renew = &n;
+	{
+		ra_dl_outcome o = ra_download_p12(r, d, in, p12, name, namesz, why, whysz);
+		in->renew = NULL;
+		return o;
+	}
 }
 
 /* POST /download/renew {"login", "secret", "device", "format"?, "key_type"?} */
@@ -208,13 +265,8 @@ static void h_renew(ra_req *r)
 	ra_download d;
 	ra_dl_in in;
 	ra_dl_outcome o;
-	ra_renewal_window w;
-	ra_cert c;
-	ra_request_new n;
 	ik_buf p12;
 	char why[256], name[RA_CN_MAX + 8];
-	int64_t now = (int64_t)time(NULL), quota = 0;
-	ik_status st;
 
 	memset(&d, 0, sizeof(d));
 	memset(&in, 0, sizeof(in));
@@ -230,34 +282,15 @@ static void h_renew(ra_req *r)
 		ra_download_reply_check(r, o);
 		goto out;
 	}
-	if ((st = ra_store_cert_get(r->app->store, d.cert_id, &c)) != IK_OK) {
-		ra_api_store_error(r, st, "certificate");
-		goto out;
-	}
-	if (ra_renewal_window_get(r->app->store, now, &w) != IK_OK ||
-	    ra_store_setting_get_int(r->app->store, "quota", 0, &quota) != IK_OK) {
-		ra_reply_error(r, 500, "internal", "the settings are unusable");
-		goto out;
-	}
-	if (!ra_renewal_eligible(&w, &c, now)) {
-		ra_hist h = { .actor = login, .ip = r->ip, .op = "download_refused", .target = login,
-		    .detail = "{\"why\":\"not renewable now\"}" };
-		(void)ra_history_record(r->app->store, &h);
+	o = ra_renew_p12(r, &d, secret, &in, &p12, name, sizeof(name), why, sizeof(why));
+	if (o == RA_DL_CLOSED || o == RA_DL_NOT_RENEWABLE)
 		ra_reply_error(r, 409, "not_renewable", "this certificate cannot be renewed by you "
 		    "now (the renewal window is closed, or it was renewed, revoked or has expired)");
-		goto out;
-	}
-	memset(&n, 0, sizeof(n));
-	n.kind = RA_REQ_RENEW;
-	n.old_cert_id = c.id;
-	n.validity_days = c.validity_days;
-	n.quota = quota > 0 ? (uint64_t)quota : 0;
-	in.password = secret;     /* the .p12 comes under the password the user chose */
-	in.renew = &n;
-	o = ra_download_p12(r, &d, &in, &p12, name, sizeof(name), why, sizeof(why));
-	if (o == RA_DL_STATE)
+	else if (o == RA_DL_STATE)
 		ra_reply_error(r, 409, "state", "this certificate cannot be renewed now (a renewal "
 		    "is already on its way, or it is no longer active)");
+	else if (o == RA_DL_ERROR && why[0] == '\0')
+		ra_reply_error(r, 500, "internal", "the certificate or the settings are unusable");
 	else
 		ra_download_reply(r, o, &p12, name, why);
 out:
@@ -320,6 +353,15 @@ static ik_status renewed_cert(ra_store *s, const ra_download *d, ra_cert *fresh)
 	return IK_OK;
 }
 
+ik_status ra_renew_switch(ra_req *r, const ra_download *d, const char *actor, ra_cert *fresh,
+    int64_t *old_id, ra_request *req_out)
+{
+	*old_id = 0;
+	if (d->used == 0 || renewed_cert(r->app->store, d, fresh) != IK_OK)
+		return IK_ERR_NOT_FOUND;
+	return ra_renewal_switch(r->app, fresh, actor, r->ip, old_id, req_out);
+}
+
 /* POST /download/switch {"login", "secret"} */
 static void h_switch(ra_req *r)
 {
@@ -342,12 +384,12 @@ static void h_switch(ra_req *r)
 		ra_download_reply_check(r, o);
 		goto out;
 	}
-	if (d.used == 0 || renewed_cert(r->app->store, &d, &fresh) != IK_OK) {
+	st = ra_renew_switch(r, &d, login, &fresh, &old_id, &req);
+	if (st == IK_ERR_NOT_FOUND) {
 		ra_reply_error(r, 409, "not_renewed", "there is no downloaded renewal for this "
 		    "credential to switch to");
 		goto out;
 	}
-	st = ra_renewal_switch(r->app, &fresh, login, r->ip, &old_id, &req);
 	if (st == IK_ERR_STATE) {
 		ra_reply_error(r, 409, "state", "the old certificate is already revoked, expired or "
 		    "on its way to being revoked");
@@ -367,9 +409,9 @@ out:
 
 const ra_route ra_download_renew_routes[] = {
 	{ "GET", "/download/renewal-window", h_window, RA_ROLE_NONE, 0 },
-	{ "POST", "/download/renew/request", h_request, RA_ROLE_NONE, 0 },
-	{ "POST", "/download/renew", h_renew, RA_ROLE_NONE, 0 },
-	{ "POST", "/download/switch", h_switch, RA_ROLE_NONE, 0 },
+	{ "POST", "/download/renew/request", h_request, RA_ROLE_NONE, RA_RF_HEAVY },
+	{ "POST", "/download/renew", h_renew, RA_ROLE_NONE, RA_RF_HEAVY },
+	{ "POST", "/download/switch", h_switch, RA_ROLE_NONE, RA_RF_HEAVY },
 };
 const size_t ra_download_renew_nroutes =
     sizeof(ra_download_renew_routes) / sizeof(ra_download_renew_routes[0]);

@@ -11,11 +11,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <gnutls/gnutls.h>
 #include <openssl/crypto.h>
 
 #include "auth.h"
 #include "form.h"
 #include "http.h"
+#include "http_heavy.h"
 #include "log.h"
 
 #define RA_MAX_ROUTES 256
@@ -26,10 +28,12 @@ struct ra_http {
 	ra_app *app;
 	struct MHD_Daemon *d;
 	struct MHD_Daemon *plain;  /* http_port: public routes only (RA_RF_PLAIN) */
+	ra_heavy *heavy;           /* the RA_RF_HEAVY routes' threads */
 	ra_html_error_fn html_error;
 	const ra_route *routes[RA_MAX_ROUTES];
 	size_t nroutes;
 	char *cert_pem;
+	char *trust_pem;   /* cert_login: the CA certificates named in a certificate request */
 	char *key_pem;
 	size_t key_len;
 };
@@ -102,6 +106,12 @@ static void send_reply(ra_req *r, unsigned status, const char *ctype, const void
 		MHD_add_response_header(resp, "Content-Disposition", disposition);
 	for (size_t i = 0; i < r->nextra; i++)
 		MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
+	if (r->deferred) {
+		/* on the heavy pool: MHD takes it when the connection is resumed */
+		r->pending = resp;
+		r->pending_status = status;
+		return;
+	}
 	r->result = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 }
@@ -159,6 +169,96 @@ void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const 
 	send_reply(r, status, content_type, data, len, disp);
 }
 
+typedef struct stream {
+	ra_stream_fill fill;
+	void (*done)(void *ctx);
+	void *ctx;
+	ik_buf buf;
+	int end;
+} stream;
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+	stream *s = cls;
+	size_t n;
+	int k;
+
+	(void)pos;
+	while (ik_buf_remaining(&s->buf) == 0) {
+		if (s->end)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		ik_buf_reset(&s->buf);
+		if ((k = s->fill(s->ctx, &s->buf)) < 0)
+			return MHD_CONTENT_READER_END_WITH_ERROR;
+		s->end = k == 0;
+	}
+	n = ik_buf_remaining(&s->buf) < max ? ik_buf_remaining(&s->buf) : max;
+	memcpy(out, ik_buf_ptr(&s->buf), n);
+	(void)ik_buf_skip(&s->buf, n);
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	stream *s = cls;
+
+	s->done(s->ctx);
+	ik_buf_cleanup(&s->buf);
+	free(s);
+}
+
+void ra_reply_stream(ra_req *r, unsigned status, const char *content_type,
+    const char *filename, ra_stream_fill fill, void (*done)(void *ctx), void *ctx)
+{
+	struct MHD_Response *resp;
+	stream *s;
+	char disp[160];
+
+	if (r->replied) {
+		ik_log(LOG_ERR, "second reply to %s %s ignored", r->method, r->path);
+		done(ctx);
+		return;
+	}
+	r->replied = 1;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		done(ctx);
+		r->result = MHD_NO;
+		return;
+	}
+	s->fill = fill;
+	s->done = done;
+	s->ctx = ctx;
+	ik_buf_init(&s->buf, 0);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, stream_read, s,
+	    stream_free);
+	if (resp == NULL) {
+		stream_free(s);
+		r->result = MHD_NO;
+		return;
+	}
+	add_security_headers(r, resp);
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	if (filename != NULL) {
+		size_t n = (size_t)snprintf(disp, sizeof(disp), "attachment; filename=\"");
+		for (const char *p = filename; *p != '\0' && n < sizeof(disp) - 2; p++)
+			disp[n++] = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			    (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_' ? *p : '_';
+		disp[n++] = '"';
+		disp[n] = '\0';
+		MHD_add_response_header(resp, "Content-Disposition", disp);
+	}
+	for (size_t i = 0; i < r->nextra; i++)
+		MHD_add_response_header(resp, r->extra[i][0], r->extra[i][1]);
+	if (r->deferred) {
+		/* on the heavy pool: MHD takes it when the connection is resumed */
+		r->pending = resp;
+		r->pending_status = status;
+		return;
+	}
+	r->result = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+}
+
 void ra_reply_redirect(ra_req *r, const char *location)
 {
 	static const char body[] = "see other\n";
@@ -185,6 +285,25 @@ const char *ra_req_query(const ra_req *r, const char *name)
 const char *ra_req_cookie(const ra_req *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
+
+ik_status ra_req_peer_cert(const ra_req *r, ik_buf *der)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *certs;
+	unsigned n = 0;
+
+	if (r->plain || !r->app->cfg->tls)
+		return IK_ERR_NOT_FOUND;
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL ||
+	    gnutls_certificate_type_get((gnutls_session_t)ci->tls_session) != GNUTLS_CRT_X509)
+		return IK_ERR_NOT_FOUND;
+	/* the client's chain as sent, its own certificate first; nothing is verified here */
+	certs = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (certs == NULL || n == 0 || certs[0].size == 0)
+		return IK_ERR_NOT_FOUND;
+	return ik_buf_put(der, certs[0].data, certs[0].size);
 }
 
 static int header_safe(const char *s)
@@ -396,6 +515,15 @@ static int parse_form(ra_http *h, ra_req *r)
 	return 1;
 }
 
+static void run_handler(ra_req *r)
+{
+	r->route->handler(r);
+	if (!r->replied) {
+		ik_log(LOG_ERR, "handler for %s %s did not reply", r->method, r->route->pattern);
+		ra_reply_error(r, 500, "internal", "internal error");
+	}
+}
+
 static void dispatch(ra_http *h, ra_req *r)
 {
 	const ra_route *rt;
@@ -441,11 +569,32 @@ static void dispatch(ra_http *h, ra_req *r)
 		refuse(h, r, 403, "csrf", "missing or wrong CSRF token");
 		return;
 	}
-	rt->handler(r);
-	if (!r->replied) {
-		ik_log(LOG_ERR, "handler for %s %s did not reply", r->method, rt->pattern);
-		ra_reply_error(r, 500, "internal", "internal error");
+	if ((rt->flags & RA_RF_HEAVY) && h->heavy != NULL) {
+		/* the reply comes from the pool; MHD calls handle() again on resume */
+		r->deferred = 1;
+		MHD_suspend_connection(r->conn);
+		if (!ra_heavy_submit(h->heavy, r)) {
+			refuse(h, r, 503, "busy", "too many requests of this kind are waiting; try "
+			    "again in a moment");
+			MHD_resume_connection(r->conn);
+		}
+		return;
 	}
+	run_handler(r);
+}
+
+/* On a heavy-pool thread: the handler, then the connection resumed to send its reply. */
+static void heavy_run(ra_req *r)
+{
+	run_handler(r);
+	MHD_resume_connection(r->conn);
+}
+
+/* A request still waiting when the pool stops. */
+static void heavy_cancel(ra_req *r)
+{
+	ra_reply_error(r, 503, "busy", "the server is stopping");
+	MHD_resume_connection(r->conn);
 }
 
 /* ---- MHD callbacks ----------------------------------------------------------------- */
@@ -495,6 +644,8 @@ static void req_free(ra_req *r)
 		return;
 	ik_buf_cleanup(&r->body);
 	ra_form_free(r->form);
+	if (r->pending != NULL)
+		MHD_destroy_response(r->pending);
 	for (size_t i = 0; i < r->nextra; i++) {
 		free(r->extra[i][0]);
 		free(r->extra[i][1]);
@@ -537,6 +688,17 @@ static enum MHD_Result handle(ra_http *h, int plain, struct MHD_Connection *c, c
 			}
 		}
 		return MHD_YES;
+	}
+	if (r->deferred) {
+		/* resumed by the heavy pool: its reply, if it made one (else still running) */
+		enum MHD_Result res = MHD_YES;
+		if (r->pending != NULL) {
+			res = MHD_queue_response(c, r->pending_status, r->pending);
+			MHD_destroy_response(r->pending);
+			r->pending = NULL;
+			r->deferred = 0;
+		}
+		return res;
 	}
 	if (*upload_data_size > 0) {
 		if (!r->too_large && (ik_size_add(r->body.len, *upload_data_size, &total) != 0 ||
@@ -706,7 +868,9 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 {
 	const ra_config *cfg = h->app->cfg;
 	struct sockaddr_storage ss;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+	    MHD_ALLOW_SUSPEND_RESUME;
+	ik_status st;
 	size_t cert_len = 0;
 	int v6 = 0;
 
@@ -716,6 +880,11 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
+	if ((st = ra_heavy_start(cfg->heavy_workers, cfg->heavy_queue, heavy_run, &h->heavy)) !=
+	    IK_OK) {
+		snprintf(err, errsz, "cannot start the heavy-request threads: %s", ik_status_str(st));
+		return st;
+	}
 	if (cfg->tls) {
 		if (read_pem(cfg->tls_cert, &h->cert_pem, &cert_len) != IK_OK ||
 		    read_pem(cfg->tls_key, &h->key_pem, &h->key_len) != IK_OK) {
@@ -724,6 +893,13 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 			return IK_ERR_CONFIG;
 		}
 		flags |= MHD_USE_TLS;
+		/* a trust list makes libmicrohttpd ask for (not require) a client certificate;
+		 * what it is worth is decided per login by certlogin.c, not by the handshake */
+		if (cfg->cert_login && read_pem(cfg->cert_login_ca, &h->trust_pem, &cert_len) !=
+		    IK_OK) {
+			snprintf(err, errsz, "cannot read [ra] cert_login_ca %s", cfg->cert_login_ca);
+			return IK_ERR_CONFIG;
+		}
 	}
 	h->d = MHD_start_daemon(flags, cfg->port, NULL, NULL, on_request, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
@@ -736,6 +912,7 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 	    cfg->tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, h->key_pem,
 	    MHD_OPTION_HTTPS_MEM_CERT, h->cert_pem,
 	    MHD_OPTION_HTTPS_PRIORITIES, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2",
+	    h->trust_pem != NULL ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, h->trust_pem,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		snprintf(err, errsz, "cannot start the HTTP%s server on %s port %u (address in "
@@ -750,6 +927,8 @@ void ra_http_free(ra_http *h)
 {
 	if (h == NULL)
 		return;
+	/* every suspended connection resumed (with its reply or a 503) before MHD stops */
+	ra_heavy_stop(h->heavy, heavy_cancel);
 	if (h->plain != NULL)
 		MHD_stop_daemon(h->plain);
 	if (h->d != NULL)
@@ -759,5 +938,6 @@ void ra_http_free(ra_http *h)
 		free(h->key_pem);
 	}
 	free(h->cert_pem);
+	free(h->trust_pem);
 	free(h);
 }

@@ -83,6 +83,9 @@ typedef struct ra_req {
 	const char *cache_control; /* if set, the whole Cache-Control value (must outlive the reply call) */
 	int plain;              /* came in on the plain-HTTP listener (cfg->http_port) */
 	ra_form *form;          /* RA_RF_FORM routes: the parsed form body */
+	int deferred;           /* RA_RF_HEAVY: running on the heavy pool, connection suspended */
+	struct MHD_Response *pending; /* ... and its reply, queued when the connection resumes */
+	unsigned pending_status;
 } ra_req;
 
 /* A handler must answer through exactly one ra_reply_* call; one that does not gets 500. */
@@ -95,6 +98,9 @@ typedef void (*ra_handler)(ra_req *req);
                           * its field csrf must match, logged in or not (see auth.h) */
 #define RA_RF_PLAIN 16u  /* also served on the plain-HTTP listener (OCSP, CRL, CA certificates:
                           * the http:// URLs in certificates); anonymous routes only */
+#define RA_RF_HEAVY 32u  /* costly (scrypt, key generation, PKCS#12, ZIP): runs on the heavy
+                          * pool (http_heavy.h), not on an HTTP thread; 503 busy when its
+                          * wait list is full */
 
 struct ra_route {
 	const char *method;    /* "GET", "POST", ... */
@@ -124,6 +130,10 @@ void ra_http_free(ra_http *h);   /* stops the daemon; accepts NULL */
 const char *ra_req_header(const ra_req *r, const char *name);
 const char *ra_req_query(const ra_req *r, const char *name);
 const char *ra_req_cookie(const ra_req *r, const char *name);
+/* The DER of the certificate the client presented in the TLS handshake (asked for only when
+ * [ra] cert_login is on), appended to der; IK_ERR_NOT_FOUND when there is none.  It is not
+ * verified: see certlogin.h. */
+ik_status ra_req_peer_cert(const ra_req *r, ik_buf *der);
 /* A header for the reply (Set-Cookie, ...); copied.  IK_ERR_ARG when full or malformed. */
 ik_status ra_req_add_header(ra_req *r, const char *name, const char *value);
 
@@ -139,6 +149,14 @@ void ra_reply_json(ra_req *r, unsigned status, json_t *j);
 void ra_reply_error(ra_req *r, unsigned status, const char *code, const char *message);
 void ra_reply_error_field(ra_req *r, unsigned status, const char *code, const char *message,
     const char *field);
+/* A reply made while it is sent (chunked): fill appends the next piece to out and returns
+ * 1, or 0 at the end, or -1 on failure (the connection is then cut, so the client sees a
+ * truncated reply, never a short one that looks whole).  done(ctx) runs once when the reply
+ * is over or abandoned (also when it could not be queued); fill runs in the connection's
+ * thread after the handler returned, so ctx owns copies of everything it needs. */
+typedef int (*ra_stream_fill)(void *ctx, ik_buf *out);
+void ra_reply_stream(ra_req *r, unsigned status, const char *content_type,
+    const char *filename, ra_stream_fill fill, void (*done)(void *ctx), void *ctx);
 /* 303 See Other to a local path (a form's result page). */
 void ra_reply_redirect(ra_req *r, const char *location);
 /* filename (NULL = inline) is sent as an attachment with unsafe characters replaced. */

@@ -4,8 +4,15 @@
  * config ([mail] key) and asks the signer (ISSUE, [mail] profile, a usage = email profile)
  * for a certificate whose CN is [mail] from; it is kept in [mail] cert.  The request id is
  * derived from the key and the day, so a retry after a crash gets the same certificate.
- * It is asked again when the certificate is missing, does not match the key, or has less
- * than a month to run.  Until there is one, mails wait in the queue.
+ * It is asked again when the certificate is missing, does not match the key, or has run
+ * out.  Until there is one, mails wait in the queue.
+ *
+ * Rotation (ra_mailer_rotate, run by the scheduler): at two thirds of the certificate's
+ * life the RA makes a new key, has the signer issue its certificate, writes both beside
+ * the old ones and renames them into place (key first: a crash in between leaves a key
+ * whose certificate the next start asks for again, under the same request id), and only
+ * then swaps the identity the sender signs with.  Until the swap the old one signs; if any
+ * step fails the old one stays and the next run tries again.  Never unsigned.
  *
  * Sending: claim the oldest due mail, compose and sign it, run the sendmail command with
  * the message on stdin (fork/exec, no shell), mark it sent — or put it back with a delay
@@ -23,6 +30,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -38,7 +46,6 @@ extern char **environ;
 
 #define MAIL_IDLE_MS 1000
 #define IDENTITY_RETRY 30          /* seconds between tries to get the signing certificate */
-#define IDENTITY_RENEW_DAYS 30     /* ask for a new certificate this long before the end */
 #define OUTPUT_KEEP 400            /* bytes of the command's output kept for last_error */
 
 struct ra_mailer {
@@ -48,9 +55,10 @@ struct ra_mailer {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stopping;
-	ra_mail_identity id;       /* used by the sender thread only */
+	pthread_mutex_t idlock;    /* id and identity_until: the sender signs, rotation swaps */
+	ra_mail_identity id;
 	int64_t identity_next;     /* next try to load/obtain it */
-	int64_t identity_until;    /* renew from here on */
+	int64_t identity_until;    /* its end: obtain a new one from here on */
 	atomic_uint_fast64_t sent, failed;
 	atomic_int identity_ok;
 };
@@ -323,12 +331,49 @@ static int64_t cert_end(const X509 *x)
 	return (int64_t)timegm(&tm);
 }
 
-/* The certificate is ours: our key, the from address as rfc822Name, time left. */
+static int64_t cert_start(const X509 *x)
+{
+	struct tm tm;
+
+	if (ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm) != 1)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+/* The certificate is ours: our key, the from address as rfc822Name, not run out. */
 static int cert_good(const ra_mailer *m, X509 *x, EVP_PKEY *k, int64_t now)
 {
 	return x != NULL && X509_check_private_key(x, k) == 1 &&
-	    X509_check_email(x, m->app->cfg->mail.from, 0, 0) == 1 &&
-	    cert_end(x) - now > (int64_t)IDENTITY_RENEW_DAYS * 86400;
+	    X509_check_email(x, m->app->cfg->mail.from, 0, 0) == 1 && cert_end(x) > now;
+}
+
+/* PEM of x (and of k when not NULL) written beside path as path.new (0600 for the key),
+ * synced, then renamed into place: the key first. */
+static ik_status pem_save(const char *path, EVP_PKEY *k, X509 *x)
+{
+	char tmp[PATH_MAX + 8];
+	FILE *f;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.new", path);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, k != NULL ? 0600 : 0644);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return IK_ERR_IO;
+	}
+	if ((k != NULL ? PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) :
+	    PEM_write_X509(f, x)) != 1 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		fclose(f);
+		unlink(tmp);
+		return IK_ERR_IO;
+	}
+	if (fclose(f) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return IK_ERR_IO;
+	}
+	return IK_OK;
 }
 
 static ik_status cert_issue(ra_mailer *m, EVP_PKEY *k, int64_t now, X509 **out)
@@ -343,8 +388,6 @@ static ik_status cert_issue(ra_mailer *m, EVP_PKEY *k, int64_t now, X509 **out)
 	ik_buf reply;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	const uint8_t *p;
-	char tmp[PATH_MAX + 8];
-	FILE *f;
 	ik_status st = IK_ERR_CRYPTO;
 
 	*out = NULL;
@@ -387,16 +430,7 @@ static ik_status cert_issue(ra_mailer *m, EVP_PKEY *k, int64_t now, X509 **out)
 		st = IK_ERR_CRYPTO;
 		goto out;
 	}
-	/* write beside, then rename: a reader never sees half a file */
-	snprintf(tmp, sizeof(tmp), "%s.new", mc->cert);
-	if ((f = fopen(tmp, "we")) == NULL || PEM_write_X509(f, *out) != 1 || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, mc->cert) != 0) {
-		ik_log(LOG_ERR, "mail: cannot write %s: %s", mc->cert, strerror(errno));
-		st = IK_OK; /* the certificate is usable in memory; next start asks again */
-	} else {
-		ik_log(LOG_NOTICE, "mail: the signer issued the mail-signing certificate for %s "
-		    "(%s)", mc->from, mc->cert);
-	}
+	ik_log(LOG_NOTICE, "mail: the signer issued a mail-signing certificate for %s", mc->from);
 	st = IK_OK;
 out:
 	EVP_MD_CTX_free(md);
@@ -457,15 +491,17 @@ static ik_status identity_ensure(ra_mailer *m, int64_t now)
 		} else {
 			X509_free(id.cert);
 			id.cert = fresh;
+			if (pem_save(m->app->cfg->mail.cert, NULL, fresh) != IK_OK)
+				/* usable in memory; the next start asks again */
+				ik_log(LOG_ERR, "mail: cannot write %s: %s", m->app->cfg->mail.cert,
+				    strerror(errno));
 		}
 	}
 	if ((st = chain_load(m, &id.chain)) != IK_OK)
 		goto fail;
 	identity_clear(&m->id);
 	m->id = id;
-	m->identity_until = cert_end(id.cert) - (int64_t)IDENTITY_RENEW_DAYS * 86400;
-	if (m->identity_until <= now)
-		m->identity_until = now + IDENTITY_RETRY;
+	m->identity_until = cert_end(id.cert);
 	atomic_store(&m->identity_ok, 1);
 	return IK_OK;
 fail:
@@ -474,6 +510,91 @@ fail:
 		return IK_OK; /* the old one still signs */
 	atomic_store(&m->identity_ok, 0);
 	return st == IK_OK ? IK_ERR_HSM_UNAVAILABLE : st;
+}
+
+/* ---- rotation ---- */
+
+static void serial_text(const X509 *x, char *out, size_t outsz)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+
+	snprintf(out, outsz, "%s", hex != NULL ? hex : "?");
+	for (char *p = out; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+/* A new key, its certificate and the chain, saved into place; *out gets the identity. */
+static ik_status identity_new(ra_mailer *m, int64_t now, ra_mail_identity *out)
+{
+	const ra_mail_config *mc = &m->app->cfg->mail;
+	ra_mail_identity id;
+	ik_status st;
+
+	memset(&id, 0, sizeof(id));
+	if ((id.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL) {
+		st = IK_ERR_CRYPTO;
+		goto out;
+	}
+	if ((st = cert_issue(m, id.key, now, &id.cert)) != IK_OK ||
+	    (st = chain_load(m, &id.chain)) != IK_OK)
+		goto out;
+	if ((st = pem_save(mc->key, id.key, NULL)) != IK_OK ||
+	    (st = pem_save(mc->cert, NULL, id.cert)) != IK_OK) {
+		ik_log(LOG_ERR, "mail: cannot write the new signing key/certificate (%s, %s): %s",
+		    mc->key, mc->cert, strerror(errno));
+		goto out;
+	}
+	*out = id;
+	memset(&id, 0, sizeof(id));
+out:
+	identity_clear(&id);
+	return st;
+}
+
+ik_status ra_mailer_rotate(ra_mailer *m, int64_t now, int *rotated)
+{
+	ra_mail_identity fresh, old;
+	char was[80], is[80], detail[256];
+	int64_t from, until;
+	ik_status st;
+
+	*rotated = 0;
+	pthread_mutex_lock(&m->idlock);
+	from = m->id.cert != NULL ? cert_start(m->id.cert) : 0;
+	until = m->id.cert != NULL ? cert_end(m->id.cert) : 0;
+	if (m->id.cert != NULL)
+		serial_text(m->id.cert, was, sizeof(was));
+	pthread_mutex_unlock(&m->idlock);
+	/* none yet (the sender obtains the first), or not two thirds through its life */
+	if (until == 0 || until <= from || now < from + (until - from) / 3 * 2)
+		return IK_OK;
+	if ((st = identity_new(m, now, &fresh)) != IK_OK) {
+		ik_log(LOG_WARNING, "mail: rotating the signing certificate %s (valid until %lld) "
+		    "failed: %s; it keeps signing, tried again later", was, (long long)until,
+		    ik_status_str(st));
+		return st;
+	}
+	serial_text(fresh.cert, is, sizeof(is));
+	pthread_mutex_lock(&m->idlock);
+	old = m->id;
+	m->id = fresh;
+	m->identity_until = cert_end(fresh.cert);
+	pthread_mutex_unlock(&m->idlock);
+	identity_clear(&old);
+	atomic_store(&m->identity_ok, 1);
+	*rotated = 1;
+	snprintf(detail, sizeof(detail), "{\"old_serial\":\"%s\",\"new_serial\":\"%s\","
+	    "\"not_after\":%lld}", was, is, (long long)cert_end(fresh.cert));
+	ik_log(LOG_NOTICE, "mail: new signing key and certificate %s (was %s)", is, was);
+	if ((st = ra_history_append(m->app->store, "system", "", "mail_cert_rotated", detail)) !=
+	    IK_OK)
+		ik_log(LOG_ERR, "mail: cannot record the rotation in the history: %s",
+		    ik_status_str(st));
+	return st;
 }
 
 /* ---- the sender ---- */
@@ -495,12 +616,15 @@ ik_status ra_mailer_step(ra_mailer *m, int64_t now)
 	ik_buf msg;
 	ik_status st;
 
-	if ((st = identity_ensure(m, now)) != IK_OK)
+	pthread_mutex_lock(&m->idlock);
+	if ((st = identity_ensure(m, now)) != IK_OK ||
+	    (st = ra_store_mail_claim(m->app->store, now, &mail)) != IK_OK) {
+		pthread_mutex_unlock(&m->idlock);
 		return st;
-	if ((st = ra_store_mail_claim(m->app->store, now, &mail)) != IK_OK)
-		return st;
+	}
 	ik_buf_init(&msg, 8u * 1024 * 1024);
-	st = ra_mail_compose(&mail, mc->from, now, &m->id, &msg);
+	st = ra_mail_compose(&mail, mc->from, now, &m->id, &msg); /* signed, or not sent */
+	pthread_mutex_unlock(&m->idlock);
 	if (st != IK_OK)
 		snprintf(why, sizeof(why), "cannot compose the message: %s", ik_status_str(st));
 	else if ((st = ra_sendmail_argv(mc->sendmail, buf, argv)) != IK_OK)
@@ -570,6 +694,7 @@ ik_status ra_mailer_start(ra_app *app, ra_mailer **out)
 		return IK_ERR_NOMEM;
 	m->app = app;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->idlock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	if ((st = ra_store_mail_recover(app->store, &n)) != IK_OK) {
 		ra_mailer_stop(m);
@@ -596,6 +721,7 @@ ik_status ra_mailer_new_manual(ra_app *app, ra_mailer **out)
 		return IK_ERR_NOMEM;
 	m->app = app;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->idlock, NULL);
 	pthread_cond_init(&m->wake, NULL);
 	*out = m;
 	return IK_OK;
@@ -613,6 +739,7 @@ void ra_mailer_stop(ra_mailer *m)
 		pthread_join(m->thread, NULL);
 	identity_clear(&m->id);
 	pthread_cond_destroy(&m->wake);
+	pthread_mutex_destroy(&m->idlock);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }

@@ -69,6 +69,13 @@ void ra_mailer_kick(ra_mailer *m);   /* accepts NULL: a mail was queued */
  * then the oldest due mail, if any.  IK_ERR_NOT_FOUND when nothing was due. */
 ik_status ra_mailer_step(ra_mailer *m, int64_t now);
 
+/* Rotation of the signing identity, run by the scheduler: once now is two thirds through
+ * the certificate's life, a new key and certificate are obtained and saved, then swapped in
+ * (the old one signs until then and stays if anything fails); recorded in the history as
+ * mail_cert_rotated.  *rotated is 1 when it happened.  IK_OK when not due or before the
+ * sender has an identity. */
+ik_status ra_mailer_rotate(ra_mailer *m, int64_t now, int *rotated);
+
 /* Runs argv[0] with argv (no shell), message on its stdin, at most timeout_s seconds
  * (then killed).  IK_OK on exit status 0; else IK_ERR_IO and why holds the exit status and
  * the start of its standard error. */

@@ -32,6 +32,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: inkan-rad [-c CONFIG] [--syslog]          serve\n"
+	    "       inkan-rad --check-config [-c CONFIG | CONFIG]  validate the config and exit\n"
 	    "       inkan-rad add-officer -c CONFIG --login LOGIN --role ROLE\n"
 	    "                 (the password is read from stdin; ROLE is auditor, officer or "
 	    "administrator)\n"
@@ -140,6 +141,7 @@ static const struct {
 	const size_t *n;
 } route_tables[] = {
 	{ ra_api_auth_routes, &ra_api_auth_nroutes },
+	{ ra_api_certlogin_routes, &ra_api_certlogin_nroutes },
 	{ ra_api_users_routes, &ra_api_users_nroutes },
 	{ ra_api_certs_routes, &ra_api_certs_nroutes },
 	{ ra_api_batches_routes, &ra_api_batches_nroutes },
@@ -157,8 +159,11 @@ static const struct {
 	{ ra_page_users_routes, &ra_page_users_nroutes },
 	{ ra_page_bulk_routes, &ra_page_bulk_nroutes },
 	{ ra_page_history_routes, &ra_page_history_nroutes },
+	{ ra_page_account_routes, &ra_page_account_nroutes },
+	{ ra_page_settings_routes, &ra_page_settings_nroutes },
 	{ ra_page_batches_routes, &ra_page_batches_nroutes },
 	{ ra_page_download_routes, &ra_page_download_nroutes },
+	{ ra_page_renew_routes, &ra_page_renew_nroutes },
 };
 
 /* jansson copies request strings (passwords among them) into its own blocks: wipe every
@@ -258,6 +263,7 @@ int main(int argc, char **argv)
 		{ "login", required_argument, NULL, 'l' },
 		{ "role", required_argument, NULL, 'r' },
 		{ "syslog", no_argument, NULL, 's' },
+		{ "check-config", no_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -267,7 +273,7 @@ int main(int argc, char **argv)
 	ra_store *store = NULL;
 	ra_i18n *i18n = NULL;
 	char err[512];
-	int use_syslog = 0, c, rc;
+	int use_syslog = 0, check = 0, c, rc;
 	ik_status st;
 
 	if (argc > 1 && argv[1][0] != '-') {
@@ -281,11 +287,15 @@ int main(int argc, char **argv)
 		case 'l': login = optarg; break;
 		case 'r': role = optarg; break;
 		case 's': use_syslog = 1; break;
+		case 'k': check = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || (strcmp(cmd, "serve") != 0 && strcmp(cmd, "add-officer") != 0 &&
+	if (check && optind == argc - 1) /* inkan-rad --check-config FILE */
+		path = argv[optind++];
+	if (optind != argc || (check && strcmp(cmd, "serve") != 0) ||
+	    (strcmp(cmd, "serve") != 0 && strcmp(cmd, "add-officer") != 0 &&
 	    strcmp(cmd, "verify-history") != 0) ||
 	    (strcmp(cmd, "add-officer") == 0 && (login == NULL || role == NULL))) {
 		usage(stderr);
@@ -295,6 +305,10 @@ int main(int argc, char **argv)
 	if (ra_config_load(path, &cfg, err, sizeof(err)) != IK_OK) {
 		fprintf(stderr, "inkan-rad: %s\n", err);
 		return 1;
+	}
+	if (check) { /* as start-up loads it, but no store, socket or signer is opened */
+		printf("%s: OK\n", path);
+		return 0;
 	}
 	if ((st = ra_store_open(cfg.database, &store)) != IK_OK) {
 		fprintf(stderr, "inkan-rad: cannot open the database %s: %s\n", cfg.database,

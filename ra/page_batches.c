@@ -707,11 +707,11 @@ static void h_js(ra_req *r)
 const ra_route ra_page_batches_routes[] = {
 	{ "GET", "/static/batches.js", h_js, RA_ROLE_NONE, 0 },
 	{ "GET", "/ui/batches", h_list, RA_ROLE_AUDITOR, RA_RF_HTML },
-	{ "POST", "/ui/batches", h_start, RA_ROLE_OFFICER, RA_RF_HTML | RA_RF_FORM },
+	{ "POST", "/ui/batches", h_start, RA_ROLE_OFFICER, RA_RF_HTML | RA_RF_FORM | RA_RF_HEAVY },
 	{ "GET", "/ui/batches/{id}", h_detail, RA_ROLE_AUDITOR, RA_RF_HTML },
 	{ "POST", "/ui/batches/{id}/abort", h_abort, RA_ROLE_OFFICER, RA_RF_HTML | RA_RF_FORM },
 	{ "POST", "/ui/batches/{id}/download", h_download, RA_ROLE_OFFICER,
-	    RA_RF_HTML | RA_RF_FORM },
+	    RA_RF_HTML | RA_RF_FORM | RA_RF_HEAVY },
 };
 const size_t ra_page_batches_nroutes =
     sizeof(ra_page_batches_routes) / sizeof(ra_page_batches_routes[0]);

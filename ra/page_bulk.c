@@ -57,13 +57,15 @@ static void upload_form(ra_page *p, int revoke, int valid)
 	ra_html_lit(h, "</button></form>");
 }
 
+/* GET /ui/bulk[?kind=revoke]: the upload form (revoke chosen from the certificate list) */
 static void h_bulk_get(ra_req *r)
 {
+	const char *kind = ra_ui_query(r, "kind", 8);
 	ra_page p;
 
 	if (ra_page_begin(&p, r, "bulk.title", NULL) != IK_OK)
 		return;
-	upload_form(&p, 0, 0);
+	upload_form(&p, kind != NULL && strcmp(kind, "revoke") == 0, 0);
 	ra_page_end(&p, 200);
 }
 
@@ -72,6 +74,32 @@ static const char *jstr(json_t *o, const char *key)
 	const char *s = json_string_value(json_object_get(o, key));
 
 	return s != NULL ? s : "";
+}
+
+/* An error's reason in the page's language: the catalog's "bulkerr.<code>" with its
+ * args; the English reason when the code has no message. */
+static void error_reason(ra_page *p, json_t *e)
+{
+	const char *args[RA_BULK_ARGS];
+	json_t *ja = json_object_get(e, "args");
+	char key[96];
+	size_t n = 0;
+
+	snprintf(key, sizeof(key), "bulkerr.%s", jstr(e, "code"));
+	if (jstr(e, "code")[0] == '\0' || !ra_i18n_has(p->r->app->i18n, key)) {
+		ra_html_text(&p->h, jstr(e, "reason"));
+		return;
+	}
+	for (; n < RA_BULK_ARGS && n < json_array_size(ja); n++) {
+		args[n] = json_string_value(json_array_get(ja, n));
+		if (args[n] == NULL)
+			args[n] = "";
+	}
+	ra_html_lit(&p->h, "<span title=\"");
+	ra_html_text(&p->h, jstr(e, "reason"));
+	ra_html_lit(&p->h, "\">");
+	ra_html_msgv(&p->h, key, args, n);
+	ra_html_lit(&p->h, "</span>");
 }
 
 static void errors_table(ra_page *p, json_t *errors)
@@ -102,7 +130,7 @@ static void errors_table(ra_page *p, json_t *errors)
 		ra_html_text(h, json_object_get(e, "header") != NULL ? jstr(e, "header") :
 		    jstr(e, "column"));
 		ra_html_lit(h, "</td><td>");
-		ra_html_text(h, jstr(e, "reason"));
+		error_reason(p, e);
 		ra_html_lit(h, "</td></tr>\n");
 	}
 	ra_html_lit(h, "</tbody></table>");

@@ -33,11 +33,12 @@ static int pick(const char *s, const char *const *names, size_t n, int def)
 	return def;
 }
 
-/* /ui/certs?... with lp's filters, a sort and order, and optionally a cursor. */
+/* ?... with lp's filters (after /ui/certs or /ui/certs.csv), a sort and order, and
+ * optionally a cursor. */
 static void list_href(ra_html *h, const list_params *lp, int sort, int desc,
     const char *curname, const char *cur)
 {
-	ra_html_lit(h, "/ui/certs?filter=");
+	ra_html_lit(h, "?filter=");
 	ra_html_url(h, filters[lp->filter]);
 	ra_html_lit(h, "&amp;sort=");
 	ra_html_url(h, sorts[sort]);
@@ -146,6 +147,7 @@ static void sort_head(ra_page *p, const list_params *lp, int select)
 			ra_html_msg(h, cols[i].key);
 		} else {
 			ra_html_lit(h, "<a class=\"sort\" href=\"");
+			ra_html_lit(h, "/ui/certs");
 			list_href(h, lp, cols[i].sort, here ? !lp->desc : 0, NULL, NULL);
 			ra_html_lit(h, "\">");
 			ra_html_msg(h, cols[i].key);
@@ -206,6 +208,56 @@ static void done_notice(ra_page *p)
 		ra_page_notice(p, "info", "certs.done_none", NULL, 0);
 }
 
+/* The list's filters from the query into lp and q (no cursor); 0 for a malformed date
+ * (then ignored). */
+static int list_read(ra_req *r, list_params *lp, ra_cert_query *q, int backward)
+{
+	int ok = 1;
+
+	memset(lp, 0, sizeof(*lp));
+	lp->filter = pick(ra_req_query(r, "filter"), filters, 5, RA_CERT_FILTER_ALL);
+	lp->sort = pick(ra_req_query(r, "sort"), sorts, 5, RA_CERT_SORT_CREATED);
+	lp->desc = ra_req_query(r, "order") == NULL ||
+	    strcmp(ra_req_query(r, "order"), "asc") != 0;
+	lp->cn = ra_ui_query(r, "cn", 64);
+	lp->from = ra_ui_query(r, "from", 10);
+	lp->to = ra_ui_query(r, "to", 10);
+	lp->limit = RA_PAGE_MAX;
+	if (ra_ui_query(r, "limit", 3) != NULL) {
+		unsigned long v = strtoul(ra_req_query(r, "limit"), NULL, 10);
+		lp->limit = v >= 1 && v <= RA_PAGE_MAX ? (unsigned)v : RA_PAGE_MAX;
+	}
+	lp->cn = lp->cn != NULL ? lp->cn : "";
+	lp->from = lp->from != NULL ? lp->from : "";
+	lp->to = lp->to != NULL ? lp->to : "";
+	memset(q, 0, sizeof(*q));
+	q->filter = (ra_cert_filter)lp->filter;
+	q->sort = (ra_cert_sort)lp->sort;
+	q->descending = backward ? !lp->desc : lp->desc;
+	q->cn_contains = lp->cn;
+	q->issued_from = ra_ui_parse_date(lp->from, 0);
+	q->issued_to = ra_ui_parse_date(lp->to, 1);     /* the whole "to" day */
+	if (q->issued_from < 0 || q->issued_to < 0) {
+		ok = 0;
+		q->issued_from = q->issued_to = 0;
+		lp->from = lp->to = "";
+	}
+	return ok;
+}
+
+/* GET /ui/certs.csv?<the list's filters>: every matching row, not only one page */
+static void h_list_csv(ra_req *r)
+{
+	list_params lp;
+	ra_cert_query q;
+
+	if (!list_read(r, &lp, &q, 0)) {
+		ra_ui_error(r, 400, "bad_form");
+		return;
+	}
+	ra_cert_csv_reply(r, &q, "certificates.csv");
+}
+
 static void h_list(ra_req *r)
 {
 	list_params lp;
@@ -221,33 +273,7 @@ static void h_list(ra_req *r)
 	ra_html *h;
 	ik_status st;
 
-	memset(&lp, 0, sizeof(lp));
-	lp.filter = pick(ra_req_query(r, "filter"), filters, 5, RA_CERT_FILTER_ALL);
-	lp.sort = pick(ra_req_query(r, "sort"), sorts, 5, RA_CERT_SORT_CREATED);
-	lp.desc = ra_req_query(r, "order") == NULL || strcmp(ra_req_query(r, "order"), "asc") != 0;
-	lp.cn = ra_ui_query(r, "cn", 64);
-	lp.from = ra_ui_query(r, "from", 10);
-	lp.to = ra_ui_query(r, "to", 10);
-	lp.limit = RA_PAGE_MAX;
-	if (ra_ui_query(r, "limit", 3) != NULL) {
-		unsigned long v = strtoul(ra_req_query(r, "limit"), NULL, 10);
-		lp.limit = v >= 1 && v <= RA_PAGE_MAX ? (unsigned)v : RA_PAGE_MAX;
-	}
-	lp.cn = lp.cn != NULL ? lp.cn : "";
-	lp.from = lp.from != NULL ? lp.from : "";
-	lp.to = lp.to != NULL ? lp.to : "";
-	memset(&q, 0, sizeof(q));
-	q.filter = (ra_cert_filter)lp.filter;
-	q.sort = (ra_cert_sort)lp.sort;
-	q.descending = backward ? !lp.desc : lp.desc;
-	q.cn_contains = lp.cn;
-	q.issued_from = ra_ui_parse_date(lp.from, 0);
-	q.issued_to = ra_ui_parse_date(lp.to, 1);     /* the whole "to" day */
-	if (q.issued_from < 0 || q.issued_to < 0) {
-		bad_date = 1;
-		q.issued_from = q.issued_to = 0;
-		lp.from = lp.to = "";
-	}
+	bad_date = !list_read(r, &lp, &q, backward);
 	q.cursor = backward ? prev : cursor;
 	q.limit = lp.limit;
 	if ((rows = calloc(RA_PAGE_MAX, sizeof(*rows))) == NULL) {
@@ -297,12 +323,24 @@ static void h_list(ra_req *r)
 			ra_html_lit(h, " ");
 			ra_html_msg(h, "certs.cn_prefix");
 		}
+		ra_html_lit(h, "</p><p class=\"exports\"><a id=\"export-csv\" class=\"button\" "
+		    "download href=\"/ui/certs.csv");
+		list_href(h, &lp, lp.sort, lp.desc, NULL, NULL);
+		ra_html_lit(h, "\">");
+		ra_html_msg(h, "certs.export_csv");
+		ra_html_lit(h, "</a>");
+		if (r->who.role >= RA_ROLE_OFFICER) {
+			ra_html_lit(h, " <a id=\"bulk-revoke\" href=\"/ui/bulk?kind=revoke\">");
+			ra_html_msg(h, "certs.bulk_revoke");
+			ra_html_lit(h, "</a>");
+		}
 		ra_html_lit(h, "</p>");
 	}
 	if (officer) {
 		ra_html_lit(h, "<form method=\"post\" action=\"/ui/certs/change\" class=\"picks\">");
 		ra_page_csrf(&p);
 		ra_html_lit(h, "<input type=\"hidden\" name=\"back\" value=\"");
+		ra_html_lit(h, "/ui/certs");
 		list_href(h, &lp, lp.sort, lp.desc, NULL, NULL);
 		ra_html_lit(h, "\">");
 		actions(&p);
@@ -325,6 +363,7 @@ static void h_list(ra_req *r)
 	if (n > 0 && (backward ? next[0] != '\0' : cursor != NULL && cursor[0] != '\0')) {
 		ra_store_cert_cursor(&rows[0], q.sort, !lp.desc, cur);
 		ra_html_lit(h, "<a rel=\"prev\" href=\"");
+		ra_html_lit(h, "/ui/certs");
 		list_href(h, &lp, lp.sort, lp.desc, "prev", cur);
 		ra_html_lit(h, "\">");
 		ra_html_msg(h, "pages.prev");
@@ -333,6 +372,7 @@ static void h_list(ra_req *r)
 	if (n > 0 && (backward || next[0] != '\0')) {
 		ra_store_cert_cursor(&rows[n - 1], q.sort, lp.desc, cur);
 		ra_html_lit(h, "<a rel=\"next\" href=\"");
+		ra_html_lit(h, "/ui/certs");
 		list_href(h, &lp, lp.sort, lp.desc, "cursor", cur);
 		ra_html_lit(h, "\">");
 		ra_html_msg(h, "pages.next");
@@ -506,6 +546,7 @@ static void h_show(ra_req *r)
 
 const ra_route ra_page_certs_routes[] = {
 	{ "GET", "/ui/certs", h_list, RA_ROLE_AUDITOR, RA_RF_HTML },
+	{ "GET", "/ui/certs.csv", h_list_csv, RA_ROLE_AUDITOR, RA_RF_HTML },
 	{ "POST", "/ui/certs/change", h_change, RA_ROLE_OFFICER, RA_RF_HTML | RA_RF_FORM },
 	{ "GET", "/ui/certs/{id}", h_show, RA_ROLE_AUDITOR, RA_RF_HTML },
 };

@@ -1,5 +1,6 @@
-/* page_login: the officers' login page (password; the lockout says until when) and
- * logout.  The work is api_auth.c's ra_auth_login, shared with POST /api/v1/login. */
+/* page_login: the officers' login page (password, or a certificate when [ra] cert_login is
+ * on; the lockout says until when) and logout.  The work is api_auth.c's ra_auth_login (and
+ * api_certlogin.c's ra_auth_login_cert), shared with the JSON API. */
 #include <stdio.h>
 #include <string.h>
 #include <openssl/crypto.h>
@@ -42,7 +43,20 @@ static void login_page(ra_req *r, unsigned status, const char *login, const char
 	    "autocomplete=\"current-password\" required maxlength=\"1024\">"
 	    "<button type=\"submit\" class=\"primary\">");
 	ra_html_msg(h, "login.submit");
-	ra_html_lit(h, "</button></form><p class=\"aside\">");
+	ra_html_lit(h, "</button></form>");
+	if (r->app->cfg->cert_login) { /* [ra] cert_login: the same session, by certificate */
+		ra_html_lit(h, "<form class=\"card narrow\" method=\"post\" "
+		    "action=\"/login/certificate\"><p>");
+		ra_html_msg(h, "login.cert_or");
+		ra_html_lit(h, "</p>");
+		ra_page_csrf(&p);
+		ra_html_lit(h, "<input type=\"hidden\" name=\"next\" value=\"");
+		ra_html_text(h, next_or_home(next));
+		ra_html_lit(h, "\"><button type=\"submit\" id=\"cert-login\">");
+		ra_html_msg(h, "login.cert_submit");
+		ra_html_lit(h, "</button></form>");
+	}
+	ra_html_lit(h, "<p class=\"aside\">");
 	ra_html_msg(h, "login.enduser");
 	ra_html_lit(h, " <a href=\"/download\">");
 	ra_html_msg(h, "login.enduser_link");
@@ -98,6 +112,23 @@ static void h_login_post(ra_req *r)
 	OPENSSL_cleanse(csrf, sizeof(csrf));
 }
 
+static void h_login_cert(ra_req *r)
+{
+	const char *next = ra_form_line(r->form, "next", RA_UI_BACK_MAX);
+	char csrf[64];
+	int64_t until = 0;
+
+	switch (ra_auth_login_cert(r, csrf, sizeof(csrf), &until)) {
+	case RA_LOGIN_OK: ra_reply_redirect(r, next_or_home(next)); break;
+	case RA_LOGIN_NO_CERT: login_page(r, 401, NULL, next, "error", "login.cert_none", NULL); break;
+	case RA_LOGIN_BAD: login_page(r, 401, NULL, next, "error", "login.cert_bad", NULL); break;
+	case RA_LOGIN_LOCKED: login_page(r, 423, NULL, next, "error", "login.cert_bad", NULL); break;
+	case RA_LOGIN_OFF: ra_ui_error(r, 404, "not_found"); break;
+	default: ra_ui_error(r, 500, "internal"); break;
+	}
+	OPENSSL_cleanse(csrf, sizeof(csrf));
+}
+
 static void h_logout(ra_req *r)
 {
 	if (ra_auth_logout(r) != IK_OK) {
@@ -109,7 +140,10 @@ static void h_logout(ra_req *r)
 
 const ra_route ra_page_login_routes[] = {
 	{ "GET", "/login", h_login_get, RA_ROLE_NONE, RA_RF_HTML | RA_RF_IPLIST },
-	{ "POST", "/login", h_login_post, RA_ROLE_NONE, RA_RF_HTML | RA_RF_IPLIST | RA_RF_FORM },
+	{ "POST", "/login", h_login_post, RA_ROLE_NONE,
+	    RA_RF_HTML | RA_RF_IPLIST | RA_RF_FORM | RA_RF_HEAVY },
+	{ "POST", "/login/certificate", h_login_cert, RA_ROLE_NONE,
+	    RA_RF_HTML | RA_RF_IPLIST | RA_RF_FORM },
 	{ "POST", "/logout", h_logout, RA_ROLE_AUDITOR, RA_RF_HTML | RA_RF_FORM },
 };
 const size_t ra_page_login_nroutes =

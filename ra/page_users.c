@@ -4,12 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 
 #include "api.h"
 #include "download.h"
 #include "form.h"
 #include "pages.h"
+#include "renewal.h"
 
 #define DEFAULT_VALIDITY_DAYS 365
 #define MAX_VALIDITY_DAYS 1095
@@ -206,6 +208,24 @@ static void fact(ra_html *h, const char *key, const char *value)
 }
 
 /* GET /ui/users/{id} */
+/* While the renewal window is open: a banner saying so, with its days. */
+static void renewal_banner(ra_page *p)
+{
+	ra_renewal_window w;
+	char from[16], to[16];
+	const char *args[2] = { from, to };
+
+	if (ra_renewal_window_get(p->r->app->store, (int64_t)time(NULL), &w) != IK_OK ||
+	    !w.open)
+		return;
+	ra_renewal_date(w.start, w.offset_min, from);
+	ra_renewal_date(w.end - 1, w.offset_min, to);    /* the last day, included */
+	ra_html_lit(&p->h, "<p class=\"notice info banner\" id=\"renewal-banner\" "
+	    "role=\"status\">");
+	ra_html_msgv(&p->h, "renewal.banner", args, 2);
+	ra_html_lit(&p->h, "</p>\n");
+}
+
 static void h_user(ra_req *r)
 {
 	ra_user u;
@@ -231,6 +251,7 @@ static void h_user(ra_req *r)
 	if (ra_page_begin(&p, r, "user.title", NULL) != IK_OK)
 		goto out;
 	h = &p.h;
+	renewal_banner(&p);
 	ra_html_lit(h, "<dl class=\"facts\">");
 	fact(h, "user.external_id", u.external_id);
 	fact(h, "user.display_name", u.display_name);
@@ -380,6 +401,7 @@ static void device_page(ra_req *r, int64_t id, unsigned status, const char *err_
 	if (ra_page_begin(&p, r, "device.title", NULL) != IK_OK)
 		return;
 	h = &p.h;
+	renewal_banner(&p);
 	if (err_key != NULL)
 		ra_page_notice(&p, "error", err_key, args, 1);
 	snprintf(uid, sizeof(uid), "%lld", (long long)u.id);

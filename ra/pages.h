@@ -5,6 +5,8 @@
 #define RA_PAGES_H
 
 #include <stddef.h>
+#include "buf.h"
+#include "download.h"
 #include "http.h"
 #include "store.h"
 #include "ui.h"
@@ -30,9 +32,35 @@ extern const size_t ra_page_batches_nroutes;
 /* page_history.c: /ui/history */
 extern const ra_route ra_page_history_routes[];
 extern const size_t ra_page_history_nroutes;
+/* page_account.c: /ui/account (own password) */
+extern const ra_route ra_page_account_routes[];
+extern const size_t ra_page_account_nroutes;
+/* page_settings.c: /ui/settings (administrators) */
+extern const ra_route ra_page_settings_routes[];
+extern const size_t ra_page_settings_nroutes;
 /* page_download.c: /download (end users) */
 extern const ra_route ra_page_download_routes[];
 extern const size_t ra_page_download_nroutes;
+/* page_renew.c: /download/renew (the users' own renewal while the window is open) */
+extern const ra_route ra_page_renew_routes[];
+extern const size_t ra_page_renew_nroutes;
+
+/* The end user's pieces that page_download.c lends page_renew.c. */
+/* The root CA links; the install steps per platform (the iOS profile's too). */
+void ra_page_dl_ca_links(ra_page *p);
+void ra_page_dl_install(ra_page *p);
+/* The new .p12 password (the settings' policy, strength hint) and its confirmation. */
+void ra_page_dl_new_password(ra_page *p);
+/* The device select and, for iPhone/iPad, the choice profile (profile=1) or .p12. */
+void ra_page_dl_device(ra_page *p, const char *chosen, int profile);
+/* The form's "file" for device into *profile; 0 for a value that is neither. */
+int ra_page_dl_file_kind(const ra_req *r, const char *device, int *profile);
+/* The catalog key for a policy refusal's why (pw.<rule>, else dl.weak; key is storage). */
+const char *ra_page_dl_policy_key(const ra_req *r, const char *why, char *key, size_t keysz);
+/* The HTTP status and message key of a refused download outcome. */
+void ra_page_dl_outcome(ra_dl_outcome o, unsigned *status, const char **key);
+/* The reply: the .p12 named name, or (profile) the .mobileconfig carrying it. */
+void ra_page_dl_send(ra_req *r, const ik_buf *p12, const char *name, int profile);
 
 /* Helpers the pages share (page_common.c). */
 /* The state of a certificate as a badge. */

@@ -21,7 +21,7 @@ struct ra_sched {
 	ra_app *app;
 	ra_clock_fn clock;
 	void *ctx;
-	int64_t last_expire, last_remind, last_purge, last_crl;   /* 0: never */
+	int64_t last_expire, last_remind, last_purge, last_crl, last_mailcert; /* 0: never */
 	pthread_t thread;
 	int started, stopping;
 	pthread_mutex_t lock;
@@ -199,6 +199,9 @@ ik_status ra_sched_tick(ra_sched *s, ra_sched_report *rep)
 		s->last_crl = now;
 		r.crl_refreshed = ra_publish_refresh(s->app->publish) == IK_OK;
 	}
+	if (s->app->mailer != NULL && due(&s->last_mailcert, now, RA_SCHED_MAILCERT_EVERY) &&
+	    (st = ra_mailer_rotate(s->app->mailer, now, &r.mail_cert_rotated)) != IK_OK)
+		first = first == IK_OK ? st : first; /* logged by mail.c; the old one signs */
 	(void)ra_store_thread_reset(s->app->store);
 	if (rep != NULL)
 		*rep = r;

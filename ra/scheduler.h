@@ -1,6 +1,7 @@
 /* scheduler: the RA's timed work, inside inkan-rad (no cron): marking certificates past
  * notAfter expired, expiry reminders (once per threshold), purging download credentials
- * after their lifetime, and refreshing the published CRL before its nextUpdate.  The clock
+ * after their lifetime, refreshing the published CRL before its nextUpdate, and rotating
+ * the mail-signing key and certificate at two thirds of its life (mail.h).  The clock
  * is injectable, so tests drive the tasks through time with ra_sched_tick. */
 #ifndef RA_SCHEDULER_H
 #define RA_SCHEDULER_H
@@ -14,6 +15,7 @@
 #define RA_SCHED_REMIND_EVERY 300
 #define RA_SCHED_PURGE_EVERY 3600
 #define RA_SCHED_CRL_EVERY 300
+#define RA_SCHED_MAILCERT_EVERY 3600   /* mail-signing certificate: rotate when due */
 #define RA_SCHED_THRESHOLDS_MAX 8
 #define RA_SCHED_DEFAULT_THRESHOLDS "30,7,1"   /* setting expiry_notice_days */
 #define RA_SCHED_DEFAULT_PURGE_DAYS 30         /* setting download_purge_days */
@@ -25,6 +27,7 @@ typedef struct ra_sched_report {
 	size_t reminders;         /* certificates a reminder was queued for (new or repeated) */
 	size_t purged;            /* download credentials deleted */
 	int crl_refreshed;
+	int mail_cert_rotated;    /* the mail-signing key and certificate were replaced */
 } ra_sched_report;
 
 /* A scheduler on clock (NULL: the real time), without a thread. */

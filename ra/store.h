@@ -123,6 +123,25 @@ ik_status ra_store_officer_set_role(ra_store *s, int64_t id, int role, const ra_
 ik_status ra_store_officer_set_disabled(ra_store *s, int64_t id, int disabled,
     const ra_hist *h);
 
+/* ---- officers' login certificates (client-certificate login) ---- */
+
+typedef struct ra_officer_cert {
+	int64_t officer_id;
+	int64_t cert_id;          /* a row of certificates (issued by the Inkan CA) */
+	uint8_t sha256[32];       /* of its DER, as it was when bound */
+	int64_t created;
+} ra_officer_cert;
+
+/* Binds (or re-binds) officer_id to cert_id with h in one transaction.  IK_ERR_EXISTS when
+ * that certificate is bound to another officer; IK_ERR_NOT_FOUND for an unknown officer or
+ * certificate. */
+ik_status ra_store_officer_cert_bind(ra_store *s, int64_t officer_id, int64_t cert_id,
+    const uint8_t sha256[32], const ra_hist *h);
+/* IK_ERR_NOT_FOUND when the officer had none. */
+ik_status ra_store_officer_cert_unbind(ra_store *s, int64_t officer_id, const ra_hist *h);
+ik_status ra_store_officer_cert_get(ra_store *s, int64_t officer_id, ra_officer_cert *out);
+ik_status ra_store_officer_cert_by_cert(ra_store *s, int64_t cert_id, ra_officer_cert *out);
+
 /* ---- sessions and API tokens (only hashes are stored) ---- */
 
 typedef struct ra_session {

@@ -1,6 +1,6 @@
 /* store_sqlite_certlist: the officer's certificate list at a million rows — one statement per
  * filter shape (access path × sort key × order × first/next page), each served by an index
- * that matches it (migration 004), keyset cursors, and counts from the kept counters. */
+ * that matches it (migration 005_cert_list), keyset cursors, and counts from the kept counters. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -107,44 +107,62 @@ static int from_where(char *o, size_t n, path p, int k, int b)
 	}
 }
 
-/* One page statement of branch b: the key is selected last, for the next cursor.  The
- * redundant "key >= ?8" lets SQLite seek in the (…, key, id) index: keyset, not OFFSET. */
+/* One page statement of branch b: the key is selected last, for the next cursor.  After a
+ * cursor (?8, ?9) = the (key, id) of the previous page's last row, a path that walks an
+ * index takes two seeks in it — the rest of the rows with key ?8 (id past ?9), then the keys
+ * past ?8 — merged: SQLite seeks a row value "(key, id) > (?8, ?9)" only on key and would
+ * scan a whole run of equal keys (a bulk file's rows share one created_at) for every page.
+ * A fetched-and-sorted set just filters on the row value. */
 static int page_branch(char *o, size_t n, path p, int k, int desc, int after, int b)
 {
 	char fw[512], ks[256] = "";
 	const char *key = sort_key[k], *dir = desc ? "DESC" : "ASC", *cmp = desc ? "<" : ">";
+	int walk = p == P_ALL || p == P_STATE || (p == P_EXPIRED && b == 0);
 
 	if (from_where(fw, sizeof(fw), p, k, b) >= (int)sizeof(fw))
 		return -1;
+	if (after && walk)
+		return snprintf(o, n, "SELECT * FROM (SELECT " SQ_CERT_COLS ", %s AS k %s AND"
+		    CERT_FILTER " AND %s = ?8 AND id %s ?9 ORDER BY id %s LIMIT ?10)"
+		    " UNION ALL SELECT * FROM (SELECT " SQ_CERT_COLS ", %s AS k %s AND" CERT_FILTER
+		    " AND %s %s ?8 ORDER BY %s %s, id %s LIMIT ?10) ORDER BY k %s, id %s LIMIT ?10",
+		    key, fw, key, cmp, dir, key, fw, key, cmp, key, dir, dir, dir, dir);
 	if (after)
-		snprintf(ks, sizeof(ks), " AND %s %s= ?8 AND (%s, id) %s (?8, ?9)", key, cmp, key,
-		    cmp);
-	return snprintf(o, n, "SELECT " SQ_CERT_COLS ", %s %s AND" CERT_FILTER "%s"
+		snprintf(ks, sizeof(ks), " AND (%s, id) %s (?8, ?9)", key, cmp);
+	return snprintf(o, n, "SELECT " SQ_CERT_COLS ", %s AS k %s AND" CERT_FILTER "%s"
 	    " ORDER BY %s %s, id %s LIMIT ?10", key, fw, ks, key, dir, dir);
 }
 
+#define PAGE_SQL_MAX 12288
+
 static char *page_sql(path p, int k, int desc, int after)
 {
-	char a[2048], b[2048], *o = malloc(4608);
-	int w;
+	char *a = malloc(PAGE_SQL_MAX / 2), *b = malloc(PAGE_SQL_MAX / 2), *o = malloc(PAGE_SQL_MAX);
+	int w, ok = 0;
 
-	if (o == NULL || page_branch(a, sizeof(a), p, k, desc, after, 0) >= (int)sizeof(a))
-		goto bad;
+	if (a == NULL || b == NULL || o == NULL ||
+	    page_branch(a, PAGE_SQL_MAX / 2, p, k, desc, after, 0) >= PAGE_SQL_MAX / 2)
+		goto out;
 	if (p != P_EXPIRED) {
 		memcpy(o, a, strlen(a) + 1);
-		return o;
+		ok = 1;
+		goto out;
 	}
-	if (page_branch(b, sizeof(b), p, k, desc, after, 1) >= (int)sizeof(b))
-		goto bad;
+	if (page_branch(b, PAGE_SQL_MAX / 2, p, k, desc, after, 1) >= PAGE_SQL_MAX / 2)
+		goto out;
 	/* two disjoint sorted branches, each at most a page, merged */
-	w = snprintf(o, 4608, "SELECT * FROM (%s) UNION ALL SELECT * FROM (%s)"
-	    " ORDER BY 16 %s, 1 %s LIMIT ?10", a, b, desc ? "DESC" : "ASC",
+	w = snprintf(o, PAGE_SQL_MAX, "SELECT * FROM (SELECT * FROM (%s)) UNION ALL"
+	    " SELECT * FROM (%s) ORDER BY 16 %s, 1 %s LIMIT ?10", a, b, desc ? "DESC" : "ASC",
 	    desc ? "DESC" : "ASC");
-	if (w > 0 && w < 4608)
-		return o;
-bad:
-	free(o);
-	return NULL;
+	ok = w > 0 && w < PAGE_SQL_MAX;
+out:
+	free(a);
+	free(b);
+	if (!ok) {
+		free(o);
+		o = NULL;
+	}
+	return o;
 }
 
 static char *count_sql(path p)

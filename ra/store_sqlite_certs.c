@@ -86,7 +86,7 @@ static const char SQL_CERT_UNDELIVERED[] =
     " AND NOT EXISTS (SELECT 1 FROM requests e WHERE e.cert_id = r.cert_id"
     "  AND e.kind = 'revoke'))"
     " ORDER BY id LIMIT ?3";
-/* cert_state_counts is kept by triggers (migration 004): no scan of the table */
+/* cert_state_counts is kept by triggers (migration 005_cert_list): no scan of the table */
 static const char SQL_CERT_COUNTS[] = "SELECT state, n FROM cert_state_counts";
 static const char SQL_QUOTA_USED[] =
     "SELECT IFNULL(SUM(n), 0) FROM cert_state_counts WHERE state <> 'failed'";

@@ -166,12 +166,19 @@ static void header(ra_page *p, const char *back)
 			nav_item(p, "/ui/bulk", "nav.bulk", "/ui/bulk");
 		nav_item(p, "/ui/batches", "nav.batches", "/ui/batches");
 		nav_item(p, "/ui/history", "nav.history", "/ui/history");
+		if (who->role >= RA_ROLE_ADMIN)
+			nav_item(p, "/ui/settings", "nav.settings", "/ui/settings");
 		ra_html_lit(h, "</nav><div class=\"who\"><span>");
 		ra_html_text(h, who->login);
 		ra_html_lit(h, " (");
 		ra_html_msg(h, who->role == RA_ROLE_ADMIN ? "role.administrator" :
 		    who->role == RA_ROLE_OFFICER ? "role.officer" : "role.auditor");
-		ra_html_lit(h, ")</span><form method=\"post\" action=\"/logout\">");
+		ra_html_lit(h, ")</span><a href=\"/ui/account\" id=\"nav-account\"");
+		if (strcmp(p->r->path, "/ui/account") == 0)
+			ra_html_lit(h, " class=\"here\" aria-current=\"page\"");
+		ra_html_lit(h, ">");
+		ra_html_msg(h, "nav.account");
+		ra_html_lit(h, "</a><form method=\"post\" action=\"/logout\">");
 		ra_page_csrf(p);
 		ra_html_lit(h, "<button type=\"submit\" class=\"link\">");
 		ra_html_msg(h, "nav.logout");

@@ -3,13 +3,13 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
-#include <ini.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cfgline.h"
 #include "config.h"
 
 typedef struct cfg_parse {
@@ -17,6 +17,8 @@ typedef struct cfg_parse {
 	char why[256];      /* first error */
 	char where[160];    /* its [section] key */
 	int failed;
+	int line;           /* the line being parsed */
+	int failed_line;    /* the first error's */
 } cfg_parse;
 
 static const char *const attr_names[PROTO_ATTR_MAX + 1] = {
@@ -381,6 +383,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 	}
 	if (!ok) {
 		p->failed = 1;
+		p->failed_line = p->line;
 		snprintf(p->where, sizeof(p->where), "[%.40s] %.64s", section, name);
 	}
 	return ok;
@@ -485,13 +488,13 @@ ik_status sg_config_load(const char *path, sg_config *cfg, char *err, size_t err
 	online = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg->workers = online < 1 ? 1u : online > SG_MAX_WORKERS ? SG_MAX_WORKERS : (unsigned)online;
 
-	line = ini_parse(path, on_key, &p);
+	line = ik_ini_parse(path, on_key, &p, &p.line);
 	if (line < 0) {
 		snprintf(err, errsz, "%s: cannot read the file", path);
 		return IK_ERR_CONFIG;
 	}
 	if (line > 0) {
-		if (p.failed)
+		if (p.failed && p.failed_line == line)
 			snprintf(err, errsz, "%s:%d: %s: %s", path, line, p.where, p.why);
 		else
 			snprintf(err, errsz, "%s:%d: syntax error", path, line);

@@ -21,7 +21,7 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: inkan-signerd [-c CONFIG] [--check-config] [--syslog]\n"
+	fprintf(f, "usage: inkan-signerd [-c CONFIG] [--check-config [CONFIG]] [--syslog]\n"
 	    "  -c CONFIG        config file (default /etc/inkan/signer.conf)\n"
 	    "  --check-config   validate the config and exit\n"
 	    "  --syslog         log to syslog instead of stderr\n");
@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
+	if (check && optind == argc - 1) /* inkan-signerd --check-config FILE */
+		path = argv[optind++];
 	if (optind != argc) {
 		usage(stderr);
 		return 2;

@@ -1,6 +1,7 @@
 // Inkan web pages: a little plain JavaScript.  Everything works without it; it adds
 // "select all on this page", confirmation of destructive buttons, a password strength
-// hint, and opens the install steps of the chosen device.
+// hint, and opens the install steps of the chosen device (and shows the iPhone/iPad file
+// choice only for those).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
 	var all = document.getElementById("pick-all");
@@ -46,5 +47,15 @@ document.addEventListener("DOMContentLoaded", function () {
 		};
 		device.addEventListener("change", open);
 		open();
+		// iPhone/iPad: the choice of configuration profile or .p12 only for those devices
+		var iosFile = document.getElementById("ios-file");
+		if (iosFile) {
+			var show = function () {
+				var for_ = (iosFile.getAttribute("data-devices") || "").split(" ");
+				iosFile.hidden = for_.indexOf(device.value) < 0;
+			};
+			device.addEventListener("change", show);
+			show();
+		}
 	}
 });

@@ -259,8 +259,12 @@ try {
 	ok("history: filter by operation and text, chain verified, CSV export");
 
 	// ---- CSRF: every form route refuses a missing or a wrong token ----
-	const forms = ["/login", "/logout", "/lang", "/ui/users", "/ui/users/1/devices",
-		"/ui/devices/1/issue", "/ui/certs/change", "/ui/bulk", "/download", "/download/file"];
+	// (/ui/settings is for administrators: test_ui_officer.sh checks its token)
+	const forms = ["/login", "/login/certificate", "/logout", "/lang", "/ui/users",
+		"/ui/users/1/devices", "/ui/devices/1/issue", "/ui/certs/change", "/ui/bulk",
+		"/ui/account", "/ui/batches", "/ui/batches/1/abort", "/ui/batches/1/download",
+		"/download", "/download/file", "/download/renew/ask", "/download/renew/file",
+		"/download/renew/switch"];
 	for (const path of forms) {
 		for (const csrf of [null, "forged-token"]) {
 			const form = { lang: "en", back: "/ui", login: "x", secret: "y", external_id: "csrf-x",

@@ -117,13 +117,21 @@ grep -qE '^\s*ip saddr \$ADMIN_NET tcp dport 22' "$R/etc/inkan/inkan.nft" || ik_
 ik_ok "sysusers: inkan-signer, inkan-ra (in inkan-sock), no shells; tmpfiles: 0700 state dirs, setgid 2750 socket dir; nftables parses"
 
 # ---- the packaged first boot, with the packaged programs, into a scratch root ----
-for _ in $(seq 1 20); do
-	port=$((20000 + RANDOM % 40000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
-done
+free_port() {
+	local p
+	for _ in $(seq 1 20); do
+		p=$((20000 + RANDOM % 40000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
+	done
+	echo "$p"
+}
+port=$(free_port)
+hport=$(free_port)
+[ "$hport" != "$port" ] || hport=$((port + 1))
 I="$TMP/inst"
 env -u INKAN_BUILD PATH="$R/usr/sbin:/usr/sbin:/usr/bin:/sbin:/bin" "$R/usr/lib/inkan/inkan-firstboot" \
-	--root "$I" --no-users --host 127.0.0.1 --listen 127.0.0.1 --port "$port" --org "Inkan Deb" >"$TMP/fb.out" 2>&1 \
+	--root "$I" --no-users --host 127.0.0.1 --listen 127.0.0.1 --port "$port" --http-port "$hport" \
+	--org "Inkan Deb" >"$TMP/fb.out" 2>&1 \
 	|| ik_fail "inkan-firstboot: $(cat "$TMP/fb.out")"
 for f in /etc/inkan/signer.conf /etc/inkan/ra.conf /var/lib/inkan/admin.password /var/lib/inkan/ra/tls.key /var/lib/inkan/signer/hsm/user.pin; do
 	[ -f "$I$f" ] || ik_fail "first boot did not make $f"
@@ -131,8 +139,19 @@ done
 [ "$(stat -c %a "$I/var/lib/inkan/admin.password")" = 400 ] || ik_fail "admin password file mode"
 [ "$(stat -c %a "$I/var/lib/inkan/signer")" = 700 ] || ik_fail "signer state mode"
 export SOFTHSM2_CONF="$I/var/lib/inkan/signer/hsm/softhsm2.conf"
-"$R/usr/sbin/inkan-signerd" -c "$I/etc/inkan/signer.conf" --check-config | grep ': OK (2 profiles)' >/dev/null \
+"$R/usr/sbin/inkan-signerd" -c "$I/etc/inkan/signer.conf" --check-config | grep ': OK (3 profiles)' >/dev/null \
 	|| ik_fail "--check-config on the first-boot signer config"
+"$R/usr/sbin/inkan-rad" --check-config "$I/etc/inkan/ra.conf" | grep ': OK$' >/dev/null \
+	|| ik_fail "--check-config on the first-boot RA config"
+# the same features as the demo (firmware/provision.sh): OCSP URL, mail profile, plain HTTP,
+# [mail] with its defaults commented and the key in the RA's state directory
+grep -qx "ocsp_url = http://127.0.0.1:$hport/ocsp" "$I/etc/inkan/signer.conf" || ik_fail "no ocsp_url in signer.conf"
+grep -qx "crl_url = http://127.0.0.1:$hport/crl/issuing-ca.crl" "$I/etc/inkan/signer.conf" || ik_fail "crl_url in signer.conf"
+grep -qx '\[profile.mail\]' "$I/etc/inkan/signer.conf" || ik_fail "no [profile.mail] in signer.conf"
+grep -qx "http_port = $hport" "$I/etc/inkan/ra.conf" || ik_fail "no http_port in ra.conf"
+for l in '[mail]' '#from = inkan@example.jp' '#sendmail = /usr/bin/msmtp -t' "key = $I/var/lib/inkan/ra/mail-signing.key" '#retry_max = 3600'; do
+	grep -qxF "$l" "$I/etc/inkan/ra.conf" || ik_fail "ra.conf lacks '$l': $(cat "$I/etc/inkan/ra.conf")"
+done
 printf '[signer]\nsocket = /x\nbogus_key = 1\n' > "$TMP/bad.conf"
 "$R/usr/sbin/inkan-signerd" -c "$TMP/bad.conf" --check-config 2>"$TMP/err" && ik_fail "unknown key accepted"
 grep -q 'bogus_key' "$TMP/err" || ik_fail "--check-config does not name the bad key: $(cat "$TMP/err")"
@@ -159,3 +178,14 @@ s=$(curl -s --cacert "$CA" -o "$TMP/body" -w '%{http_code}' -H 'Content-Type: ap
 curl -sf --cacert "$CA" -o "$TMP/crl.der" "$BASE/crl/issuing-ca.crl" || ik_fail "CRL"
 openssl crl -inform DER -in "$TMP/crl.der" -noout -issuer | grep 'Inkan Deb' >/dev/null || ik_fail "CRL issuer"
 ik_ok "packaged first boot: demo CA, configs, RA TLS certificate from the signer (verified by curl against the root), admin logs in"
+
+# the URLs in the certificates answer over plain HTTP: the CRL, and OCSP for the RA's own TLS
+# certificate, signed by the responder key first boot put on the token
+curl -sf -o "$TMP/crl80.der" "http://127.0.0.1:$hport/crl/issuing-ca.crl" || ik_fail "CRL over plain HTTP"
+cmp -s "$TMP/crl.der" "$TMP/crl80.der" || ik_fail "the plain-HTTP CRL differs from the HTTPS one"
+openssl x509 -in "$I/var/lib/inkan/ra/tls.pem" -out "$TMP/ra-leaf.pem"
+openssl ocsp -issuer "$I/var/lib/inkan/signer/ca/issuing-ca.pem" -cert "$TMP/ra-leaf.pem" \
+	-url "http://127.0.0.1:$hport/ocsp" -CAfile "$CA" >"$TMP/ocsp.out" 2>&1 || ik_fail "openssl ocsp: $(cat "$TMP/ocsp.out")"
+grep -q 'Response verify OK' "$TMP/ocsp.out" && grep -q "ra-leaf.pem: good" "$TMP/ocsp.out" \
+	|| ik_fail "OCSP for the RA's TLS certificate: $(cat "$TMP/ocsp.out")"
+ik_ok "first boot's plain-HTTP port serves the CRL and OCSP (good, verified) like the demo's"

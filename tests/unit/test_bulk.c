@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include "bulk.h"
+#include "i18n.h"
 
 #define ISSUE_HDR "user,email,device,common_name\n"
 
@@ -354,8 +356,8 @@ static void test_header_aliases(void **state)
 	free(s);
 	j = ra_bulk_errors_json(r);
 	s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-	assert_string_equal(s, "[{\"column\":\"email\",\"header\":\"メールアドレス\","
-	    "\"reason\":\"must have exactly one @\",\"row\":2}]");
+	assert_string_equal(s, "[{\"args\":[],\"code\":\"email_at\",\"column\":\"email\","
+	    "\"header\":\"メールアドレス\",\"reason\":\"must have exactly one @\",\"row\":2}]");
 	free(s);
 	json_decref(j);
 	ra_bulk_free(r);
@@ -847,7 +849,7 @@ static void test_json_and_text(void **state)
 	assert_non_null(j);
 	s = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(s, "[{\"row\":2,\"column\":\"serial\",\"reason\":\"must be "
-	    "hexadecimal, e.g. 4f:a2:01 or 4FA201\"}]");
+	    "hexadecimal, e.g. 4f:a2:01 or 4FA201\",\"args\":[],\"code\":\"serial_hex\"}]");
 	free(s);
 	json_decref(j);
 	s = ra_bulk_errors_text(r);
@@ -864,7 +866,7 @@ static void test_json_and_text(void **state)
 	j = ra_bulk_errors_json(r);
 	s = json_dumps(j, JSON_COMPACT);
 	assert_string_equal(s, "[{\"row\":0,\"column\":\"\",\"reason\":\"file is empty: it "
-	    "needs a header row and at least one data row\"}]");
+	    "needs a header row and at least one data row\",\"args\":[],\"code\":\"file_empty\"}]");
 	free(s);
 	json_decref(j);
 	ra_bulk_free(r);
@@ -895,6 +897,55 @@ static void test_quoted_echo(void **state)
 	expect_err(r, 0, 3, "common_name", "duplicate common_name \"A \\\\\\\"QUOTED\\\\\\\" "
 	    "NAME THAT IS LONG ENOUGH TO...\": already in row 2");
 	ra_bulk_free(r);
+}
+
+/* Every error carries a stable code with its values as args, and the web pages' catalogs
+ * word each code in both languages. */
+static void test_error_codes(void **state)
+{
+	ra_i18n *cat = NULL;
+	char why[256], key[96];
+	ra_bulk_result *r[2];
+
+	(void)state;
+	assert_int_equal(ra_i18n_load(&cat, why, sizeof(why)), IK_OK);
+	r[0] = parse(RA_BULK_ISSUE, RA_BULK_CSV, "user,email,device,common_name,validity_days,"
+	    "key_type\nu1,not-an-email,pc,cn1,,\nu2,u2@example.jp,pc,cn2,5000,\n"
+	    "u3,u3@example.jp,pc,cn1,,\nu4,u4@example.jp,pc,cn4,,dsa\n");
+	assert_int_equal(r[0]->nerrors, 4);
+	assert_string_equal(r[0]->errors[0].code, "email_at");
+	assert_int_equal(r[0]->errors[0].nargs, 0);
+	assert_string_equal(r[0]->errors[1].code, "days_max");
+	assert_int_equal(r[0]->errors[1].nargs, 1);
+	assert_string_equal(r[0]->errors[1].args[0], "1095");
+	assert_string_equal(r[0]->errors[2].code, "duplicate");
+	assert_int_equal(r[0]->errors[2].nargs, 3);
+	assert_string_equal(r[0]->errors[2].args[0], "common_name");
+	assert_string_equal(r[0]->errors[2].args[2], "2");
+	assert_string_equal(r[0]->errors[3].code, "key_type");
+	r[1] = parse(RA_BULK_REVOKE, RA_BULK_CSV, "serial,reason\nzz,keyCompromise\n"
+	    "01,certificateHold\n02,cACompromise\n\"03\",\n\x80\n");
+	assert_true(r[1]->fatal);
+	assert_string_equal(r[1]->errors[0].code, "not_utf8");
+	assert_int_equal(r[1]->errors[0].nargs, 2);
+	assert_string_equal(r[1]->errors[0].args[0], "80");
+	assert_string_equal(r[1]->errors[0].args[1], "6");
+	ra_bulk_free(r[1]);
+	r[1] = parse(RA_BULK_REVOKE, RA_BULK_CSV, "serial,reason\nzz,keyCompromise\n"
+	    "01,certificateHold\n02,cACompromise\n03,x\n");
+	assert_int_equal(r[1]->nerrors, 4);
+	assert_string_equal(r[1]->errors[0].code, "serial_hex");
+	assert_string_equal(r[1]->errors[1].code, "reason_hold");
+	assert_string_equal(r[1]->errors[2].code, "reason_ca");
+	assert_string_equal(r[1]->errors[3].code, "reason_unknown");
+	for (size_t k = 0; k < 2; k++) {
+		for (size_t i = 0; i < r[k]->nerrors; i++) {
+			snprintf(key, sizeof(key), "bulkerr.%s", r[k]->errors[i].code);
+			assert_true(ra_i18n_has(cat, key));
+		}
+		ra_bulk_free(r[k]);
+	}
+	ra_i18n_free(cat);
 }
 
 static void test_args_and_names(void **state)
@@ -964,6 +1015,7 @@ int main(void)
 		cmocka_unit_test(test_auto_format),
 		cmocka_unit_test(test_json_and_text),
 		cmocka_unit_test(test_quoted_echo),
+		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_args_and_names),
 	};
 

@@ -1,4 +1,4 @@
--- 004_cert_list: the officer list at a million certificates (issue 11 item 5).
+-- 005_cert_list: the officer list at a million certificates (issue 11 item 5).
 --  * cert_state_counts: how many certificates are in each state, kept by triggers, so a page
 --    never counts the table (total, the dashboard, the quota check);
 --  * one index per (state, sort key, id): a state filter pages by keyset in its own index;

@@ -1,0 +1,46 @@
+/* certlogin: officers' client-certificate login ([ra] cert_login).  The TLS layer only asks
+ * for a certificate; here it is judged: it must chain to the configured Inkan CA
+ * (cert_login_ca), be within its validity, be the very certificate this RA recorded (same
+ * serial and SHA-256), be active in the RA's store right now (not revoked, suspended,
+ * expired or superseded: the store, not a CRL), and be bound to an officer. */
+#ifndef RA_CERTLOGIN_H
+#define RA_CERTLOGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "http.h"
+#include "status.h"
+#include "store.h"
+
+typedef enum ra_certlogin_result {
+	RA_CL_OK = 0,
+	RA_CL_NO_CERT,      /* the client sent no certificate */
+	RA_CL_UNTRUSTED,    /* does not chain to cert_login_ca, or unusable for client auth */
+	RA_CL_UNKNOWN,      /* chains, but this RA has no record of that certificate */
+	RA_CL_NOT_VALID,    /* expired, not yet valid, revoked, suspended, superseded */
+	RA_CL_NOT_BOUND,    /* bound to no officer */
+	RA_CL_ERROR,        /* the store or the trust anchors failed */
+} ra_certlogin_result;
+
+typedef struct ra_certlogin_id {
+	int64_t officer_id;         /* 0 unless the certificate is bound */
+	int64_t cert_id;            /* 0 unless the RA knows the certificate */
+	char serial[RA_SERIAL_HEX_MAX + 1];
+	char why[160];              /* for the history and the log; no secrets */
+} ra_certlogin_id;
+
+/* At config load: path is a readable PEM file of CA certificates (at least one, all
+ * CA:TRUE).  IK_ERR_CONFIG with why filled otherwise. */
+ik_status ra_certlogin_anchors_check(const char *path, char *why, size_t whysz);
+
+/* The certificate of r's TLS connection judged as above.  out->officer_id is set as soon
+ * as a binding is found, also for RA_CL_NOT_VALID (so that the failure is counted). */
+ra_certlogin_result ra_certlogin_identify(ra_req *r, ra_certlogin_id *out);
+
+/* A certificate of the RA's store fit to be bound: issued, active, for client
+ * authentication, chaining to cert_login_ca.  sha256 gets its hash.  IK_ERR_STATE with why
+ * filled when not fit, IK_ERR_NOT_FOUND when unknown. */
+ik_status ra_certlogin_bindable(ra_app *app, int64_t cert_id, uint8_t sha256[32], char *why,
+    size_t whysz);
+
+#endif
