@@ -6,10 +6,12 @@
 # (INKAN_BUILD/INKAN_SRC set); alone: bench/bench_ra.sh [N] [BIG] after bench/run built
 # build-bench/.  N certificates (default 10000), BIG rows in the RA store and revoked entries
 # in the ledger (default 1000000).  About 10 minutes with the defaults, most of it filling.
+# A third argument `issuance` stops after the issuance rows (for before -> after runs).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
 big=${2:-1000000}
+only=${3:-}
 [ "$big" -ge 1000 ] || big=1000
 export INKAN_BUILD=${INKAN_BUILD:-$src/build-bench} INKAN_SRC=$src
 . "$src/tests/integration/lib.sh"
@@ -48,12 +50,13 @@ idle_s=$(rss "$SIGNER_PID"); idle_r=$(rss "$RAD_PID")
 lim() { "$B/bench_ra_hsm" limit inkan "$TMP/hsm/user.pin" inkan-issuing-ca "$1" 2; }
 singles=$(( n / 5 )); [ "$singles" -ge 100 ] || singles=100
 l1=$(lim "$n")
-read -r t_batch b_done b_failed < <(client batch "$BASE" "$TMP/tls.pem" "$n")
+read -r t_batch b_done b_failed t_create < <(client batch "$BASE" "$TMP/tls.pem" "$n")
 l2=$(lim "$n")
-t_single=$(client singles "$BASE" "$TMP/tls.pem" "$singles" 8)
+read -r t_single t_posted < <(client singles "$BASE" "$TMP/tls.pem" "$singles" 8)
 l3=$(lim "$n")
 lmed=$(printf '%s\n' "$l1" "$l2" "$l3" | sort -n | sed -n 2p)
 r_batch=$(div "$b_done" "$t_batch" 0); r_single=$(div "$singles" "$t_single" 0)
+r_issue=$(div "$b_done" "$(python3 -c "print($t_batch - $t_create)")" 0)
 after_s=$(rss "$SIGNER_PID"); after_r=$(rss "$RAD_PID")
 ledger_n=$(sqlite3 -readonly "$TMP/ledger.sqlite" "SELECT COUNT(*) FROM certs" 2>/dev/null || echo "?")
 echo
@@ -61,8 +64,11 @@ head3 "issuance through the RA (EC P-256, SoftHSM, 2 cores)" "per second" "ratio
 line "HSM limit: EVP_DigestSign of a prepared TBS, 2 threads (median)" "$lmed" "1.00"
 line "  (the three measurements around the runs)" "$l1 $l2 $l3" ""
 line "RA batch: $b_done certs, POST /api/v1/batches -> finished" "$r_batch" "$(div "$r_batch" "$lmed")"
+line "  the same after the POST (its envelope key: ${t_create} s)" "$r_issue" "$(div "$r_issue" "$lmed")"
 line "RA singles: $singles CSRs, 8 connections, -> all active" "$r_single" "$(div "$r_single" "$lmed")"
+line "  of which the POSTs alone (answered 202)" "$(div "$singles" "$t_posted" 0)" "$(div "$(div "$singles" "$t_posted" 3)" "$lmed")"
 echo "(batch failures: $b_failed; signer ledger now holds $ledger_n certificate rows; load $(load))"
+[ "$only" != issuance ] || exit 0
 
 # ---- 2. openssl ca per certificate through the pkcs11 engine, the same 1000 CSRs' worth
 m=1000; [ "$n" -ge 1000 ] || m=$n

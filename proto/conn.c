@@ -41,6 +41,11 @@ static ik_status read_all(int fd, uint8_t *p, size_t n)
 	return IK_OK;
 }
 
+ik_status proto_write(int fd, const uint8_t *p, size_t n)
+{
+	return write_all(fd, p, n);
+}
+
 ik_status proto_send(int fd, uint16_t type, uint32_t id, const uint8_t *body, size_t len)
 {
 	uint8_t hdr[PROTO_HDR_LEN];

@@ -235,6 +235,8 @@ ik_status proto_decode_empty(const uint8_t *p, size_t n);
 
 /* Frames over a connected stream socket (blocking I/O, EINTR handled). */
 ik_status proto_send(int fd, uint16_t type, uint32_t id, const uint8_t *body, size_t len);
+/* Writes n bytes as they are (frames the caller encoded, e.g. several pipelined requests). */
+ik_status proto_write(int fd, const uint8_t *p, size_t n);
 /* Reads one frame: header, then the body into 'body' (reset first).  A header error is
  * returned after the header is decoded (h filled in); the body is then NOT read and the
  * caller must reply and close.  A clean EOF before any byte is IK_ERR_PROTO_CLOSED. */

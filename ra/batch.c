@@ -1,8 +1,9 @@
-/* batch: the worker thread of "issue N more" batches.  For the running batch it makes one
- * device key at a time in memory, seals it to the batch's envelope public key, and stores
- * the issue request and the sealed key in one transaction (ra_store_batch_add_keyed); the
- * queue workers take the requests to the signer.  It frees the key at once: from then on
- * only the sealed copy exists.
+/* batch: the worker thread of "issue N more" batches.  For the running batch it makes a
+ * group of device keys in memory, seals each to the batch's envelope public key, and stores
+ * the group's issue requests and sealed keys in one transaction (ra_store_batch_add_keyed
+ * per key, inside it) while a short-lived second thread makes the next group's keys; the
+ * queue workers take the requests to the signer.  It frees each key once sealed: from then
+ * on only the sealed copy exists.
  *
  * Crash safety: the store's count of the batch's requests, read in the transaction that
  * adds the next one, says how far the batch got, so after a kill -9 the worker goes on
@@ -25,6 +26,7 @@
 
 #define BATCH_IDLE_MS 1000        /* nothing to do: look again after this */
 #define BATCH_RETRY_MS 1000       /* the store was busy or failed: wait this long */
+#define BATCH_GROUP 32            /* keys made ahead and added in one transaction */
 
 struct ra_batcher {
 	ra_app *app;
@@ -54,6 +56,33 @@ static void prepared_drop(prepared *p)
 	ik_buf_reset(&p->envelope);
 }
 
+/* Keys made ahead for one batch, the oldest first: this group's, and the next one's. */
+#define AHEAD_MAX (2 * BATCH_GROUP)
+typedef struct ahead {
+	prepared p[AHEAD_MAX];
+	size_t n;
+} ahead;
+
+static void ahead_drop(ahead *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		prepared_drop(&a->p[i]);
+	a->n = 0;
+}
+
+/* The first k keys were stored: the rest move up (their buffers change places). */
+static void ahead_shift(ahead *a, size_t k)
+{
+	prepared done[BATCH_GROUP];
+
+	for (size_t i = 0; i < k; i++)
+		prepared_drop(&a->p[i]);
+	memcpy(done, a->p, k * sizeof(a->p[0]));
+	memmove(a->p, a->p + k, (a->n - k) * sizeof(a->p[0]));
+	memcpy(a->p + (a->n - k), done, k * sizeof(a->p[0]));
+	a->n -= k;
+}
+
 ik_status ra_cn_pattern_split(const char *pattern, ra_cn_parts *out)
 {
 	char why[128];
@@ -72,8 +101,8 @@ ik_status ra_cn_pattern_split(const char *pattern, ra_cn_parts *out)
 	return IK_OK;
 }
 
-/* The next common name of the pattern: one above the highest used. */
-static ik_status next_cn(ra_store *s, const char *pattern, char *cn, size_t cnsz)
+/* The next number of the pattern: one above the highest used. */
+static ik_status next_number(ra_store *s, const char *pattern, uint64_t *next)
 {
 	ra_cn_parts parts;
 	uint64_t max = 0;
@@ -84,7 +113,8 @@ static ik_status next_cn(ra_store *s, const char *pattern, char *cn, size_t cnsz
 	    (st = ra_store_cert_cn_max(s, parts.prefix, parts.width, parts.suffix, &max,
 	    &found)) != IK_OK)
 		return st;
-	return ra_cn_format(pattern, found ? max + 1 : 1, cn, cnsz);
+	*next = found ? max + 1 : 1;
+	return IK_OK;
 }
 
 static ik_status prepare(const ra_batch_info *bi, prepared *p)
@@ -106,6 +136,26 @@ static ik_status prepare(const ra_batch_info *bi, prepared *p)
 	p->key = NULL;
 	p->batch_id = bi->b.id;
 	return IK_OK;
+}
+
+/* The next group's keys, made on a second thread (the other core) while this one stores
+ * the current group: it writes only the slots it is given. */
+typedef struct maker {
+	const ra_batch_info *bi;
+	prepared *p;
+	size_t want, made;
+	ik_status st;
+} maker;
+
+static void *make_keys(void *arg)
+{
+	maker *m = arg;
+
+	m->st = IK_OK;
+	for (m->made = 0; m->made < m->want; m->made++)
+		if ((m->st = prepare(m->bi, &m->p[m->made])) != IK_OK)
+			break;
+	return NULL;
 }
 
 /* seal (why == NULL) or abort, and the notice, in one transaction */
@@ -155,14 +205,91 @@ static void stop_batch(ra_app *app, const ra_batch_info *bi, const char *why)
 		    (unsigned long long)bi->b.total, (unsigned long long)bi->planned, why);
 }
 
+/* Adds the first keys of a (want of them, all made for bi's batch) in one transaction, each
+ * under its next common name and index; *added says how many went in.  The status is that
+ * of the first one refused (the ones before it stay). */
+static ik_status add_group(ra_batcher *w, const ra_batch_info *bi, ahead *a, size_t want,
+    size_t *added)
+{
+	ra_store *s = w->app->store;
+	char cn[RA_CN_MAX + 1];
+	uint64_t next = 0;
+	int64_t quota = 0;
+	ik_status st, tx;
+
+	*added = 0;
+	if (ra_store_setting_get_int(s, "quota", 0, &quota) != IK_OK)
+		quota = 0;
+	if ((tx = ra_store_begin(s)) != IK_OK)
+		return tx;
+	st = next_number(s, bi->b.cn_pattern, &next);
+	for (size_t k = 0; st == IK_OK && k < want; k++) {
+		ra_batch_item_new it = { .batch_id = bi->b.id, .index = bi->b.total + k, .cn = cn,
+		    .spki = ik_buf_ptr(&a->p[k].spki), .spki_len = ik_buf_remaining(&a->p[k].spki),
+		    .envelope = ik_buf_ptr(&a->p[k].envelope),
+		    .envelope_len = ik_buf_remaining(&a->p[k].envelope),
+		    .quota = quota > 0 ? (uint64_t)quota : 0 };
+
+		if ((st = ra_cn_format(bi->b.cn_pattern, next + k, cn, sizeof(cn))) == IK_OK &&
+		    (st = ra_store_batch_add_keyed(s, &it, NULL, NULL)) == IK_OK)
+			(*added)++;
+	}
+	if (*added == 0) {
+		(void)ra_store_rollback(s);
+		return st;
+	}
+	if ((tx = ra_store_commit(s)) != IK_OK) {
+		*added = 0;
+		return tx;
+	}
+	return st;
+}
+
+/* What follows a group's add: go on, stop the batch (names or quota used up), or wait. */
+static int after_add(ra_batcher *w, const ra_batch_info *bi, ahead *a, ik_status st,
+    size_t added)
+{
+	switch (st) {
+	case IK_OK:
+		return 1;
+	case IK_ERR_ARG: /* ra_cn_format: a number wider than the pattern */
+		stop_batch(w->app, bi, "the common-name pattern has run out of numbers");
+		return 1;
+	case IK_ERR_EXISTS:
+		/* added already, or the name was taken: read again (keep the keys) */
+		if (added > 0 || ++a->p[0].collisions < 100)
+			return 1;
+		ik_log(LOG_ERR, "batch %lld: common name %llu of the pattern keeps being taken; "
+		    "waiting", (long long)bi->b.id, (unsigned long long)(bi->b.total + 1));
+		a->p[0].collisions = 0;
+		return 0;
+	case IK_ERR_STATE: {
+		ra_batch_info again;
+		/* still running with room to add: then it was the quota */
+		if (ra_store_batch_info(w->app->store, bi->b.id, &again) == IK_OK &&
+		    again.b.state == RA_BATCH_RUNNING && !again.b.sealed &&
+		    again.b.total < again.planned)
+			stop_batch(w->app, &again, "the contracted number of certificates is used up");
+		ahead_drop(a);
+		return 1;
+	}
+	default:
+		ik_log(LOG_ERR, "batch %lld: cannot add certificates: %s (will retry)",
+		    (long long)bi->b.id, ik_status_str(st));
+		return 0;
+	}
+}
+
 /* One unit of work.  Returns 1 when it did something (go on at once), 0 when there is
  * nothing to do or it must wait. */
-static int step(ra_batcher *w, prepared *p)
+static int step(ra_batcher *w, ahead *a)
 {
 	ra_store *s = w->app->store;
 	ra_batch_info bi;
-	char cn[RA_CN_MAX + 1];
-	int64_t quota = 0;
+	size_t want, left, added = 0;
+	maker m;
+	pthread_t t;
+	int helper;
 	ik_status st;
 
 	st = ra_store_batch_running_info(s, &bi);
@@ -170,7 +297,7 @@ static int step(ra_batcher *w, prepared *p)
 		if (st != IK_ERR_NOT_FOUND)
 			ik_log(LOG_ERR, "batch worker: cannot read the running batch: %s",
 			    ik_status_str(st));
-		prepared_drop(p);
+		ahead_drop(a);
 		return 0;
 	}
 	if (bi.planned == 0 || bi.b.sealed) /* not one with RA-made keys, or all added */
@@ -183,68 +310,54 @@ static int step(ra_batcher *w, prepared *p)
 		}
 		ik_log(LOG_INFO, "batch %lld: all %llu requests added", (long long)bi.b.id,
 		    (unsigned long long)bi.planned);
-		prepared_drop(p);
+		ahead_drop(a);
 		return 1;
 	}
-	if (p->batch_id != bi.b.id && (st = prepare(&bi, p)) != IK_OK) {
-		ik_log(LOG_ERR, "batch %lld: cannot make a device key: %s", (long long)bi.b.id,
-		    ik_status_str(st));
-		return 0;
+	if (a->n > 0 && a->p[0].batch_id != bi.b.id)
+		ahead_drop(a);
+	want = bi.planned - bi.b.total < BATCH_GROUP ? (size_t)(bi.planned - bi.b.total) :
+	    BATCH_GROUP;
+	for (; a->n < want; a->n++) {
+		if ((st = prepare(&bi, &a->p[a->n])) != IK_OK) {
+			ik_log(LOG_ERR, "batch %lld: cannot make a device key: %s",
+			    (long long)bi.b.id, ik_status_str(st));
+			return 0;
+		}
 	}
-	if ((st = next_cn(s, bi.b.cn_pattern, cn, sizeof(cn))) != IK_OK) {
-		if (st == IK_ERR_ARG)
-			stop_batch(w->app, &bi, "the common-name pattern has run out of numbers");
-		return st == IK_ERR_ARG;
+	left = bi.planned - bi.b.total < AHEAD_MAX ? (size_t)(bi.planned - bi.b.total) :
+	    AHEAD_MAX;
+	m = (maker){ .bi = &bi, .p = &a->p[a->n], .want = left > a->n ? left - a->n : 0 };
+	helper = m.want > 0 && pthread_create(&t, NULL, make_keys, &m) == 0;
+	st = add_group(w, &bi, a, want, &added);
+	if (helper) {
+		pthread_join(t, NULL);
+		a->n += m.made;
+		if (m.st != IK_OK)
+			ik_log(LOG_ERR, "batch %lld: cannot make a device key: %s",
+			    (long long)bi.b.id, ik_status_str(m.st));
 	}
-	if (ra_store_setting_get_int(s, "quota", 0, &quota) != IK_OK)
-		quota = 0;
-	{
-		ra_batch_item_new it = { .batch_id = bi.b.id, .index = bi.b.total, .cn = cn,
-		    .spki = ik_buf_ptr(&p->spki), .spki_len = ik_buf_remaining(&p->spki),
-		    .envelope = ik_buf_ptr(&p->envelope),
-		    .envelope_len = ik_buf_remaining(&p->envelope),
-		    .quota = quota > 0 ? (uint64_t)quota : 0 };
-		st = ra_store_batch_add_keyed(s, &it, NULL, NULL);
-	}
-	switch (st) {
-	case IK_OK:
-		p->collisions = 0;
-		prepared_drop(p);
+	if (added > 0) {
+		ahead_shift(a, added);
+		a->p[0].collisions = 0;
 		ra_queue_kick(w->app->queue);
-		return 1;
-	case IK_ERR_EXISTS:
-		/* added already, or the name was taken: read again (keep the key) */
-		if (++p->collisions < 100)
-			return 1;
-		ik_log(LOG_ERR, "batch %lld: %s keeps being taken; waiting", (long long)bi.b.id, cn);
-		p->collisions = 0;
-		return 0;
-	case IK_ERR_STATE: {
-		ra_batch_info again;
-		/* still running with room to add: then it was the quota */
-		if (ra_store_batch_info(s, bi.b.id, &again) == IK_OK &&
-		    again.b.state == RA_BATCH_RUNNING && !again.b.sealed &&
-		    again.b.total < again.planned)
-			stop_batch(w->app, &again, "the contracted number of certificates is used up");
-		prepared_drop(p);
-		return 1;
 	}
-	default:
-		ik_log(LOG_ERR, "batch %lld: cannot add certificate %s: %s (will retry)",
-		    (long long)bi.b.id, cn, ik_status_str(st));
-		return 0;
-	}
+	return after_add(w, &bi, a, st, added);
 }
 
 static void *worker(void *arg)
 {
 	ra_batcher *w = arg;
-	prepared p;
+	ahead *a = calloc(1, sizeof(*a));
 
-	memset(&p, 0, sizeof(p));
-	ik_buf_init(&p.spki, RA_SPKI_MAX);
-	ik_buf_init(&p.envelope, RA_BATCH_ENVELOPE_MAX);
-	ik_buf_set_secret(&p.envelope);
+	if (a == NULL) {
+		ik_log(LOG_ERR, "batch worker: out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < AHEAD_MAX; i++) {
+		ik_buf_init(&a->p[i].spki, RA_SPKI_MAX);
+		ik_buf_init(&a->p[i].envelope, RA_BATCH_ENVELOPE_MAX);
+		ik_buf_set_secret(&a->p[i].envelope);
+	}
 	for (;;) {
 		int busy;
 
@@ -255,7 +368,7 @@ static void *worker(void *arg)
 		}
 		w->kicked = 0;
 		pthread_mutex_unlock(&w->lock);
-		busy = step(w, &p);
+		busy = step(w, a);
 		if (ra_store_thread_reset(w->app->store) != 0)
 			ik_log(LOG_ERR, "batch worker: a transaction was left open");
 		if (busy)
@@ -269,9 +382,12 @@ static void *worker(void *arg)
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
-	prepared_drop(&p);
-	ik_buf_cleanup(&p.spki);
-	ik_buf_cleanup(&p.envelope);
+	ahead_drop(a);
+	for (size_t i = 0; i < AHEAD_MAX; i++) {
+		ik_buf_cleanup(&a->p[i].spki);
+		ik_buf_cleanup(&a->p[i].envelope);
+	}
+	free(a);
 	return NULL;
 }
 

@@ -179,6 +179,10 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, 7 * 86400, &c->lockout_seconds, p);
 	if (strcmp(name, "workers") == 0)
 		return parse_uint(v, 1, RA_MAX_WORKERS, &c->workers, p);
+	if (strcmp(name, "queue_workers") == 0)
+		return parse_uint(v, 1, 16, &c->queue_workers, p);
+	if (strcmp(name, "queue_group") == 0)
+		return parse_uint(v, 1, 128, &c->queue_group, p);
 	if (strcmp(name, "heavy_workers") == 0)
 		return parse_uint(v, 1, RA_HEAVY_MAX_THREADS, &c->heavy_workers, p);
 	if (strcmp(name, "heavy_queue") == 0)
@@ -398,6 +402,8 @@ static void defaults(ra_config *c)
 	c->mail.retry_min = 30;
 	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
+	c->queue_workers = 2;
+	c->queue_group = 64;
 	c->heavy_workers = 2;
 	c->heavy_queue = 256;
 }

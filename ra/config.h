@@ -57,6 +57,8 @@ typedef struct ra_config {
 	unsigned lockout_threshold; /* consecutive failures; default 5 */
 	unsigned lockout_seconds;  /* default 900 */
 	unsigned workers;          /* MHD thread pool; default online CPUs (max 64) */
+	unsigned queue_workers;    /* request queue threads, 1..16; default 2 */
+	unsigned queue_group;      /* requests a queue thread claims and pipelines, 1..128; 64 */
 	unsigned heavy_workers;    /* threads for scrypt / keys / PKCS#12 requests; default 2 */
 	unsigned heavy_queue;      /* ... and how many may wait for them; default 256 */
 	ra_mail_config mail;       /* [mail] */

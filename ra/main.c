@@ -177,6 +177,7 @@ static void json_free_wiped(void *p)
 
 static int serve(ra_app *app)
 {
+	unsigned pool;
 	ra_http *h = NULL;
 	sigset_t set;
 	char err[256];
@@ -192,7 +193,11 @@ static int serve(ra_app *app)
 		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	json_set_alloc_funcs(malloc, json_free_wiped);
-	if ((st = ra_signer_new(app->cfg->signer_socket, 4, &app->signer)) != IK_OK ||
+	/* a connection for each queue worker (held for a group) and each heavy thread (a
+	 * download's issuance), and two for the rest (CRL, status, OCSP) */
+	pool = app->cfg->queue_workers + app->cfg->heavy_workers + 2;
+	if ((st = ra_signer_new(app->cfg->signer_socket, pool > 24 ? 24 : pool,
+	    &app->signer)) != IK_OK ||
 	    (st = ra_publish_new(app->signer, &app->publish)) != IK_OK) {
 		ik_log(LOG_ERR, "cannot set up the signer client: %s", ik_status_str(st));
 		goto out;
@@ -204,7 +209,8 @@ static int serve(ra_app *app)
 		ik_log(LOG_ERR, "cannot start the mail sender: %s", ik_status_str(st));
 		goto out;
 	}
-	if ((st = ra_queue_start(app, 2, &app->queue)) != IK_OK) {
+	if ((st = ra_queue_start(app, app->cfg->queue_workers, app->cfg->queue_group,
+	    &app->queue)) != IK_OK) {
 		ik_log(LOG_ERR, "cannot start the request queue: %s", ik_status_str(st));
 		goto out;
 	}

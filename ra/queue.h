@@ -12,9 +12,10 @@
 #include "status.h"
 #include "store.h"
 
-/* Starts nworkers (1..16) threads.  Requests left "sent" by an earlier process go back to
- * pending first. */
-ik_status ra_queue_start(ra_app *app, unsigned nworkers, ra_queue **out);
+/* Starts nworkers (1..16) threads; each claims up to group (1..128) requests at a time and
+ * sends their issuances pipelined over one signer connection.  Requests left "sent" by an
+ * earlier process go back to pending first. */
+ik_status ra_queue_start(ra_app *app, unsigned nworkers, unsigned group, ra_queue **out);
 /* Stops and joins the workers (a request in flight finishes first).  Accepts NULL. */
 void ra_queue_stop(ra_queue *q);
 /* Wakes a worker: new requests were added. */

@@ -1,6 +1,7 @@
 /* signer_client: a pool of persistent connections to inkan-signerd.  Each call borrows a
- * connection, runs one request/reply, and gives it back; a broken connection is closed and
- * replaced (idempotent verbs are retried once on a fresh one). */
+ * connection, runs one request/reply (or a pipelined group of ISSUEs), and gives it back; a
+ * broken connection is closed and replaced (idempotent verbs are retried once on a fresh
+ * one). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +10,7 @@
 
 #include "signer_client.h"
 
-#define RA_SIGNER_MAX_POOL 16
+#define RA_SIGNER_MAX_POOL 24
 
 struct ra_signer {
 	char path[108];
@@ -207,5 +208,127 @@ ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err
 	if (st == IK_OK)
 		st = proto_decode_status_reply(ik_buf_ptr(&rep), ik_buf_remaining(&rep), r);
 	ik_buf_cleanup(&rep);
+	return st;
+}
+
+/* ---- pipelined ISSUE: n requests written at once, n replies matched by id ---- */
+
+static void drop_conn(ra_signer *s, unsigned i)
+{
+	close(s->fd[i]);
+	s->fd[i] = -1;
+}
+
+/* Writes every request of g still without an answer as one stream of frames (ids 1..n). */
+static ik_status pipe_send(int fd, const ra_signer_group *g, const uint8_t *got,
+    ik_buf *out)
+{
+	ik_status st = IK_OK;
+
+	ik_buf_reset(out);
+	for (size_t k = 0; k < g->n && st == IK_OK; k++) {
+		uint8_t hdr[PROTO_HDR_LEN];
+		proto_header h = { .version = PROTO_VERSION, .type = PROTO_ISSUE,
+			.id = (uint32_t)(k + 1) };
+		size_t len = ik_buf_remaining(&g->req[k]);
+
+		if (got[k])
+			continue;
+		h.len = (uint32_t)len;
+		proto_header_encode(hdr, &h);
+		if ((st = ik_buf_put(out, hdr, sizeof(hdr))) == IK_OK)
+			st = ik_buf_put(out, ik_buf_ptr(&g->req[k]), len);
+	}
+	if (st != IK_OK)
+		return st;
+	/* one write: blocking, and the signer reads while it answers, so it cannot stall
+	 * against our reading (the group is far below its per-connection limit) */
+	return proto_write(fd, ik_buf_ptr(out), ik_buf_remaining(out));
+}
+
+/* One reply of the group: its slot by id, its status and decoded body. */
+static ik_status pipe_recv_one(int fd, ra_signer_group *g, uint8_t *got, ik_buf *body)
+{
+	proto_header h;
+	proto_error e;
+	size_t k;
+	ik_status st = proto_recv(fd, PROTO_MAX_REPLY, &h, body);
+
+	if (st != IK_OK)
+		return st;
+	if (h.id == 0 || h.id > g->n || got[h.id - 1])
+		return IK_ERR_PROTO_FIELD; /* not one we are waiting for: the stream is lost */
+	k = h.id - 1;
+	got[k] = 1;
+	memset(&g->err[k], 0, sizeof(g->err[k]));
+	if (h.type == PROTO_ERROR) {
+		if (proto_decode_error(ik_buf_ptr(body), ik_buf_remaining(body), &e) != IK_OK ||
+		    e.status == IK_OK)
+			return IK_ERR_PROTO_FIELD;
+		g->err[k] = e;
+		g->st[k] = (ik_status)e.status;
+		return IK_OK;
+	}
+	if (h.type != (PROTO_ISSUE | PROTO_REPLY))
+		return IK_ERR_PROTO_FIELD;
+	/* keep the body: the decoded reply borrows from it */
+	ik_buf_reset(&g->reply[k]);
+	if ((st = ik_buf_put(&g->reply[k], ik_buf_ptr(body), ik_buf_remaining(body))) != IK_OK)
+		return st;
+	g->st[k] = proto_decode_issue_reply(ik_buf_ptr(&g->reply[k]),
+	    ik_buf_remaining(&g->reply[k]), &g->rep[k]);
+	if (g->st[k] != IK_OK)
+		snprintf(g->err[k].detail, sizeof(g->err[k].detail), "malformed ISSUE reply");
+	return IK_OK;
+}
+
+static size_t pipe_waiting(const ra_signer_group *g, const uint8_t *got)
+{
+	size_t w = 0;
+
+	for (size_t k = 0; k < g->n; k++)
+		w += !got[k];
+	return w;
+}
+
+ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
+{
+	uint8_t *got;
+	unsigned i;
+	ik_buf frames, body;
+	ik_status st = IK_ERR_IO;
+
+	if (g->n == 0 || g->n > RA_SIGNER_GROUP_MAX)
+		return IK_ERR_ARG;
+	if ((got = calloc(g->n, 1)) == NULL)
+		return IK_ERR_NOMEM;
+	ik_buf_init(&frames, 0);
+	ik_buf_init(&body, 0);
+	i = acquire(s);
+	/* a connection lost midway: what has no answer yet is sent once more on a fresh one
+	 * (ISSUE is idempotent per request id: a repeat gets the same certificate) */
+	for (int t = 0; t < 2; t++) {
+		if (s->fd[i] < 0 && (st = connect_hello(s, i)) != IK_OK)
+			break;
+		st = pipe_send(s->fd[i], g, got, &frames);
+		for (size_t w = pipe_waiting(g, got); st == IK_OK && w > 0; w--)
+			st = pipe_recv_one(s->fd[i], g, got, &body);
+		if (st == IK_OK)
+			break;
+		drop_conn(s, i);
+		if (!transport_failure(st))
+			break; /* a reply that fits no request: do not send again blindly */
+	}
+	release(s, i);
+	for (size_t k = 0; k < g->n; k++) {
+		if (got[k])
+			continue;
+		g->st[k] = st != IK_OK ? st : IK_ERR_IO;
+		memset(&g->err[k], 0, sizeof(g->err[k]));
+	}
+	st = pipe_waiting(g, got) == 0 ? IK_OK : st;
+	free(got);
+	ik_buf_cleanup(&frames);
+	ik_buf_cleanup(&body);
 	return st;
 }

@@ -9,7 +9,7 @@
 
 typedef struct ra_signer ra_signer;
 
-/* pool: connections kept open (1..16).  Connecting is lazy: a signer that is down now is
+/* pool: connections kept open (1..24).  Connecting is lazy: a signer that is down now is
  * not an error here, only at the first call (IK_ERR_IO). */
 ik_status ra_signer_new(const char *socket_path, unsigned pool, ra_signer **out);
 void ra_signer_free(ra_signer *s);
@@ -25,6 +25,25 @@ ik_status ra_signer_issue(ra_signer *s, const proto_issue *m, ik_buf *reply,
 /* type: PROTO_REVOKE, PROTO_HOLD or PROTO_RELEASE */
 ik_status ra_signer_event(ra_signer *s, uint16_t type, const proto_revoke *m,
     proto_revoke_reply *r, proto_error *err);
+/* A group of ISSUE requests pipelined over one connection: all written at once, the replies
+ * (in any order) matched by id.  req[k] holds the encoded ISSUE body (proto_encode_issue);
+ * on return st[k] is IK_OK with rep[k] decoded (borrowing from reply[k]) or the refusal with
+ * err[k], or a transport status (IK_ERR_IO, ...) when no answer came even after one resend
+ * on a fresh connection.  The caller owns every array (n entries, buffers initialised).
+ * Returns IK_OK when every request has an answer, else the transport failure. */
+#define RA_SIGNER_GROUP_MAX 128 /* well below the signer's per-connection queue */
+
+typedef struct ra_signer_group {
+	size_t n;
+	ik_buf *req;
+	ik_buf *reply;
+	proto_issue_reply *rep;
+	ik_status *st;
+	proto_error *err;
+} ra_signer_group;
+
+ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g);
+
 ik_status ra_signer_crl(ra_signer *s, ik_buf *reply, proto_crl_reply *r, proto_error *err);
 ik_status ra_signer_chain(ra_signer *s, ik_buf *reply, proto_chain_reply *r, proto_error *err);
 ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err);

@@ -441,6 +441,12 @@ ik_status ra_store_request_set_spki(ra_store *s, int64_t id, const uint8_t *spki
  * pending -> sent, attempts + 1, atomically (two workers never get the same row).
  * IK_ERR_NOT_FOUND when there is none. */
 ik_status ra_store_request_claim(ra_store *s, int64_t now, ra_request *out);
+/* The same for up to max (1..RA_CLAIM_GROUP_MAX) requests in one transaction, oldest first:
+ * rows[0..*n) get them.  IK_ERR_NOT_FOUND when there is none.  The commit does not wait for
+ * the disk (a claim lost in a power cut changes nothing: a restart resends what was sent). */
+#define RA_CLAIM_GROUP_MAX 128
+ik_status ra_store_request_claim_group(ra_store *s, int64_t now, size_t max,
+    ra_request *rows, size_t *n);
 /* The same for one given request (a download waiting for its own certificate);
  * IK_ERR_STATE unless it is pending with its key. */
 ik_status ra_store_request_claim_id(ra_store *s, int64_t id, ra_request *out);

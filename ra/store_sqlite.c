@@ -1,7 +1,8 @@
 /* store_sqlite: the SQLite backend of store.h, part 1 — per-thread connections (WAL,
  * foreign keys, busy timeout), embedded migrations with a schema_version table, the
- * statement cache, nested transactions.  The tables are in store_sqlite_*.c.  Prepared
- * statements with bound parameters only; the only SQL text run as is are the migrations. */
+ * statement cache (transactions: store_sqlite_tx.c).  The tables are in store_sqlite_*.c.
+ * Prepared statements with bound parameters only; the only SQL text run as is are the
+ * migrations. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,36 +11,11 @@
 #include <time.h>
 
 #include "log.h"
-#include "store_sqlite_int.h"
+#include "store_sqlite_conn.h"
 
 /* generated from ra/migrations/NNN_name.sql by ra/embed_migrations.cmake */
 extern const char *const ra_migrations[];
 extern const char *const ra_migration_names[];
-
-#define BUSY_TIMEOUT_MS 10000
-#define CACHE_SLOTS 512 /* power of two, above the number of statement texts */
-
-typedef struct sq_slot {
-	const char *sql;
-	sqlite3_stmt *q;
-} sq_slot;
-
-struct sq_conn {
-	ra_store *store;
-	sqlite3 *db;
-	int depth;          /* transaction nesting: 0 = none */
-	int broken;         /* SQLite ended the transaction by itself; only rollbacks now */
-	int bind_rc;        /* first failed bind since the last step */
-	sq_slot cache[CACHE_SLOTS];
-	sq_conn *prev, *next;
-};
-
-struct ra_store {
-	char *path;
-	pthread_key_t key;      /* this thread's sq_conn */
-	pthread_mutex_t lock;   /* guards conns */
-	sq_conn *conns;         /* every open connection, to close them all */
-};
 
 int64_t sq_now(void)
 {
@@ -86,6 +62,8 @@ static ik_status map_rc(sq_conn *c, int rc, const char *sql)
 
 static void conn_close(sq_conn *c)
 {
+	if (c->depth > 0 && c->store != NULL)
+		sq_writer_leave(c->store); /* its transaction ends with it */
 	for (size_t i = 0; i < CACHE_SLOTS; i++)
 		sqlite3_finalize(c->cache[i].q);
 	sqlite3_close(c->db);
@@ -109,7 +87,7 @@ static void conn_release(void *p)
 	conn_close(c);
 }
 
-static ik_status exec_sql(sq_conn *c, const char *sql)
+ik_status sq_exec_sql(sq_conn *c, const char *sql)
 {
 	int rc = sqlite3_exec(c->db, sql, NULL, NULL, NULL);
 
@@ -138,7 +116,7 @@ static ik_status conn_open(ra_store *s, sq_conn **out)
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	/* secure_delete: deleted content (a batch's sealed keys after its download) is
 	 * overwritten with zeros, not left in free space of the file */
-	if (exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
+	if (sq_exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
 	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;") != IK_OK) {
 		conn_close(c);
 		return IK_ERR_IO;
@@ -429,142 +407,6 @@ void sq_clip_text(const char *in, char out[RA_STORE_TEXT_MAX + 1])
 	out[n] = '\0';
 }
 
-/* ---- transactions ---- */
-
-static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
-static const char SQL_COMMIT[] = "COMMIT";
-static const char SQL_ROLLBACK[] = "ROLLBACK";
-static const char SQL_SAVEPOINT[] = "SAVEPOINT ra_sp";
-static const char SQL_RELEASE[] = "RELEASE ra_sp";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO ra_sp";
-
-static ik_status run_fixed(sq_conn *c, const char *sql)
-{
-	sqlite3_stmt *q;
-	ik_status st = sq_stmt(c, sql, &q);
-
-	if (st != IK_OK)
-		return st;
-	st = sq_exec(c, q, NULL);
-	sq_reset(q);
-	return st;
-}
-
-ik_status sq_begin(sq_conn *c)
-{
-	ik_status st;
-
-	if (c->broken)
-		return IK_ERR_STATE;
-	st = run_fixed(c, c->depth == 0 ? SQL_BEGIN : SQL_SAVEPOINT);
-	if (st == IK_OK)
-		c->depth++;
-	return st;
-}
-
-/* SQLite may end a transaction by itself (some I/O and memory errors): then only the
- * rollbacks that unwind our nesting are left to do. */
-static int tx_gone(sq_conn *c)
-{
-	return c->depth > 0 && sqlite3_get_autocommit(c->db);
-}
-
-ik_status sq_rollback(sq_conn *c)
-{
-	ik_status st = IK_OK;
-
-	if (c->depth == 0)
-		return IK_ERR_STATE;
-	if (tx_gone(c))
-		c->broken = 1;
-	if (!c->broken) {
-		if (c->depth == 1) {
-			st = run_fixed(c, SQL_ROLLBACK);
-		} else if ((st = run_fixed(c, SQL_ROLLBACK_TO)) == IK_OK) {
-			st = run_fixed(c, SQL_RELEASE);
-		}
-		if (st != IK_OK)
-			c->broken = 1;
-	}
-	if (--c->depth == 0) {
-		if (!sqlite3_get_autocommit(c->db))
-			(void)exec_sql(c, "ROLLBACK");
-		c->broken = 0;
-	}
-	return st;
-}
-
-ik_status sq_commit(sq_conn *c)
-{
-	ik_status st;
-
-	if (c->depth == 0)
-		return IK_ERR_STATE;
-	if (tx_gone(c))
-		c->broken = 1;
-	if (c->broken) {
-		ik_log(LOG_ERR, "store: commit of a transaction the database already ended");
-		(void)sq_rollback(c);
-		return IK_ERR_IO;
-	}
-	st = run_fixed(c, c->depth == 1 ? SQL_COMMIT : SQL_RELEASE);
-	if (st != IK_OK) {
-		(void)sq_rollback(c);
-		return st;
-	}
-	c->depth--;
-	return IK_OK;
-}
-
-ik_status sq_finish(sq_conn *c, ik_status st)
-{
-	if (st == IK_OK)
-		return sq_commit(c);
-	(void)sq_rollback(c);
-	return st;
-}
-
-ik_status ra_store_begin(ra_store *s)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : sq_begin(c);
-}
-
-ik_status ra_store_commit(ra_store *s)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : sq_commit(c);
-}
-
-ik_status ra_store_rollback(ra_store *s)
-{
-	sq_conn *c;
-	ik_status st = sq_get_conn(s, &c);
-
-	return st != IK_OK ? st : sq_rollback(c);
-}
-
-int ra_store_thread_reset(ra_store *s)
-{
-	sq_conn *c = pthread_getspecific(s->key);
-	int levels = 0;
-
-	while (c != NULL && c->depth > 0) {
-		(void)sq_rollback(c);
-		levels++;
-	}
-	return levels;
-}
-
-ik_status sq_hist(ra_store *s, const ra_hist *h)
-{
-	return h == NULL ? IK_OK : ra_history_record(s, h);
-}
-
 /* ---- open, migrations, close ---- */
 
 static int code_version(void)
@@ -621,7 +463,7 @@ static ik_status apply_migrations(sq_conn *c, const char *path, char *why, size_
 		    st == IK_ERR_BUSY ? "database locked" : sqlite3_errmsg(c->db));
 		return st;
 	}
-	st = exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version ("
+	st = sq_exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_version ("
 	    "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)");
 	if (st == IK_OK)
 		st = read_version(c, &have);
@@ -638,7 +480,7 @@ static ik_status apply_migrations(sq_conn *c, const char *path, char *why, size_
 	for (int v = have + 1; v <= want && st == IK_OK; v++) {
 		sqlite3_stmt *q;
 
-		if ((st = exec_sql(c, ra_migrations[v - 1])) != IK_OK) {
+		if ((st = sq_exec_sql(c, ra_migrations[v - 1])) != IK_OK) {
 			say(why, whysz, "%s: migration %s failed: %s", path, ra_migration_names[v - 1],
 			    sqlite3_errmsg(c->db));
 			break;
@@ -701,6 +543,8 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 		return IK_ERR_NOMEM;
 	}
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->wlock, NULL);
+	pthread_cond_init(&s->wfree, NULL);
 	if ((st = conn_open(s, &c)) != IK_OK) {
 		say(why, whysz, "%s: cannot open the database", path);
 		goto fail;
@@ -719,6 +563,8 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 fail:
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->wfree);
 	free(s->path);
 	free(s);
 	return st;
@@ -751,6 +597,8 @@ void ra_store_close(ra_store *s)
 	}
 	pthread_mutex_unlock(&s->lock);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->wlock);
+	pthread_cond_destroy(&s->wfree);
 	free(s->path);
 	free(s);
 }

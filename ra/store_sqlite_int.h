@@ -68,6 +68,11 @@ ik_status sq_begin(sq_conn *c);
 ik_status sq_commit(sq_conn *c);
 ik_status sq_rollback(sq_conn *c);
 ik_status sq_finish(sq_conn *c, ik_status st);
+/* A transaction whose commit does not wait for the disk (synchronous = NORMAL): for a change
+ * that a power cut may undo without harm.  WAL frames reach the disk in order, so it is
+ * never lost while a later durable commit stays; the next sq_begin is durable again. */
+ik_status sq_begin_lazy(sq_conn *c);
+ik_status sq_finish_lazy(sq_conn *c, ik_status st);
 
 /* Records h (if not NULL) in the history, in the current transaction. */
 ik_status sq_hist(ra_store *s, const ra_hist *h);

@@ -78,6 +78,10 @@ static const char SQL_REQ_CLAIM[] =
     "UPDATE requests SET state = 'sent', attempts = attempts + 1, updated_at = ?1"
     " WHERE id = (SELECT id FROM requests WHERE " CLAIMABLE " AND next_attempt_at <= ?1"
     " ORDER BY id LIMIT 1) RETURNING id";
+static const char SQL_REQ_CLAIM_GROUP[] =
+    "UPDATE requests SET state = 'sent', attempts = attempts + 1, updated_at = ?1"
+    " WHERE id IN (SELECT id FROM requests WHERE " CLAIMABLE " AND next_attempt_at <= ?1"
+    " ORDER BY id LIMIT ?2) RETURNING id";
 static const char SQL_REQ_CLAIM_ID[] =
     "UPDATE requests SET state = 'sent', attempts = attempts + 1, updated_at = ?2"
     " WHERE id = ?1 AND " CLAIMABLE;
@@ -388,6 +392,53 @@ ik_status ra_store_request_claim(ra_store *s, int64_t now, ra_request *out)
 	if (st == IK_OK)
 		st = row ? req_one(c, SQL_REQ_GET, id, NULL, out) : IK_ERR_NOT_FOUND;
 	return sq_finish(c, st);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+ik_status ra_store_request_claim_group(ra_store *s, int64_t now, size_t max,
+    ra_request *rows, size_t *n)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int64_t *ids;
+	size_t got = 0;
+	int row = 1;
+	ik_status st;
+
+	*n = 0;
+	if (max == 0 || max > RA_CLAIM_GROUP_MAX)
+		return IK_ERR_ARG;
+	if ((ids = calloc(max, sizeof(*ids))) == NULL)
+		return IK_ERR_NOMEM;
+	/* a claim need not reach the disk before the signer is asked: after any restart every
+	 * "sent" request is pending again anyway, and the signer answers a repeat in kind */
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin_lazy(c)) != IK_OK) {
+		free(ids);
+		return st;
+	}
+	if ((st = sq_stmt(c, SQL_REQ_CLAIM_GROUP, &q)) == IK_OK) {
+		sq_bind_i64(c, q, 1, now);
+		sq_bind_i64(c, q, 2, (int64_t)max);
+		while ((st = sq_step(c, q, &row)) == IK_OK && row && got < max)
+			ids[got++] = sq_col_i64(q, 0);
+		sq_reset(q);
+	}
+	/* RETURNING gives no order: the oldest first, as claimed */
+	qsort(ids, got, sizeof(*ids), cmp_id);
+	for (size_t i = 0; st == IK_OK && i < got; i++)
+		st = req_one(c, SQL_REQ_GET, ids[i], NULL, &rows[i]);
+	if (st == IK_OK && got == 0)
+		st = IK_ERR_NOT_FOUND;
+	free(ids);
+	if ((st = sq_finish_lazy(c, st)) == IK_OK)
+		*n = got;
+	return st;
 }
 
 ik_status ra_store_request_claim_id(ra_store *s, int64_t id, ra_request *out)

@@ -62,6 +62,15 @@ case "$out" in *"ra.conf:14: [ra] colour: unknown key"*) ;; *) fail "unknown key
 write_config 8443 "batch_cn_pattern = client_%s"
 if out=$("$RAD" verify-history -c "$TMP/ra.conf" 2>&1); then fail "bad pattern accepted"; fi
 case "$out" in *"[ra] batch_cn_pattern:"*) ;; *) fail "bad pattern message: $out" ;; esac
+for bad in "queue_workers = 0" "queue_workers = 17" "queue_workers = two" "queue_group = 0" \
+	"queue_group = 129"; do
+	write_config 8443 "$bad"
+	if out=$("$RAD" verify-history -c "$TMP/ra.conf" 2>&1); then fail "$bad accepted"; fi
+	case "$out" in *"ra.conf:14: [ra] ${bad%% *}:"*) ;; *) fail "$bad message: $out" ;; esac
+done
+write_config 8443 "queue_workers = 4
+queue_group = 128"
+out=$("$RAD" verify-history -c "$TMP/ra.conf" 2>&1) || fail "queue_workers 4, queue_group 128 refused: $out"
 write_config 8443
 sed -i '/^tls_cert/d' "$TMP/ra.conf"
 if out=$("$RAD" verify-history -c "$TMP/ra.conf" 2>&1); then fail "tls without cert accepted"; fi

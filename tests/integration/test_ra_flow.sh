@@ -91,6 +91,11 @@ s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$C1"); ik_expect 200 - "$s" "s
 [ "$(ik_json 'd["state"]')" = active ] || ik_fail "state after download: $(cat "$TMP/body")"
 SER1=$(ik_json 'd["serial"]')
 [ "$(openssl x509 -in "$TMP/taro-leaf.pem" -noout -serial | cut -d= -f2 | tr A-F a-f)" = "$SER1" ] || ik_fail "serial differs"
+# the validity the RA stored (read from the signer's DER without a full parse) is the leaf's
+for f in not_before:startdate not_after:enddate; do
+	want=$(date -u -d "$(openssl x509 -in "$TMP/taro-leaf.pem" -noout -"${f#*:}" | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ)
+	[ "$(ik_json "d[\"${f%%:*}\"]")" = "$want" ] || ik_fail "${f%%:*} stored differs from the certificate's ($want)"
+done
 ik_json '[h["op"] for h in d["history"]]' | grep -q "'download'" || ik_fail "download not in the certificate's history"
 ik_ok "credential spent: reuse refused (410); the certificate is active with its history"
 

@@ -1266,8 +1266,35 @@ typedef struct worker {
 	ra_store *s;
 	int64_t claimed[NQ];
 	size_t n;
+	size_t group;   /* 0: one at a time; else claim_group of this many, answered in one tx */
 	ik_status err;
 } worker;
+
+static void *claim_groups(worker *w)
+{
+	ra_request rows[7];
+	size_t n = 0;
+	ik_status st;
+
+	for (;;) {
+		st = ra_store_request_claim_group(w->s, (int64_t)time(NULL), w->group, rows, &n);
+		if (st == IK_ERR_NOT_FOUND)
+			break;
+		if (st == IK_OK)
+			st = ra_store_begin(w->s);
+		for (size_t i = 0; st == IK_OK && i < n; i++) {
+			w->claimed[w->n++] = rows[i].id;
+			st = answer(w->s, rows[i].id, (unsigned)(0x1000 + rows[i].id), 1000, 2000);
+		}
+		if (st == IK_OK)
+			st = ra_store_commit(w->s);
+		if (st != IK_OK) {
+			w->err = st;
+			break;
+		}
+	}
+	return NULL;
+}
 
 static void *claim_all(void *p)
 {
@@ -1275,6 +1302,8 @@ static void *claim_all(void *p)
 	ra_request r;
 	ik_status st;
 
+	if (w->group > 0)
+		return claim_groups(w);
 	for (;;) {
 		st = ra_store_request_claim(w->s, (int64_t)time(NULL), &r);
 		if (st == IK_ERR_NOT_FOUND)
@@ -1311,6 +1340,7 @@ static void test_queue_threads(void **state)
 	for (int i = 0; i < NWORKERS; i++) {
 		memset(&w[i], 0, sizeof(w[i]));
 		w[i].s = f->s;
+		w[i].group = i % 2 == 0 ? 0 : (size_t)(3 + 2 * i) % 8; /* 1 and 3 claim 5 and 1 */
 		assert_int_equal(pthread_create(&t[i], NULL, claim_all, &w[i]), 0);
 	}
 	for (int i = 0; i < NWORKERS; i++) {
@@ -1332,6 +1362,53 @@ static void test_queue_threads(void **state)
 		assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
 		assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history"), 2 * NQ);
 	}
+}
+
+/* Claims in groups: bounded, oldest first, each row once; answered in one transaction. */
+static void test_queue_groups(void **state)
+{
+	fixture *f = *state;
+	ra_request rows[RA_CLAIM_GROUP_MAX], one;
+	int64_t now = (int64_t)time(NULL);
+	uint64_t counts[RA_REQ_FAILED + 1];
+	size_t n = 99;
+
+	assert_int_equal(ra_store_request_claim_group(f->s, now, 4, rows, &n), IK_ERR_NOT_FOUND);
+	assert_int_equal(n, 0);
+	for (int i = 0; i < 10; i++) {
+		char cn[32];
+		snprintf(cn, sizeof(cn), "g%02d", i);
+		queue_issue(f->s, 0, cn, 0);
+	}
+	assert_int_equal(ra_store_request_claim_group(f->s, now, 0, rows, &n), IK_ERR_ARG);
+	assert_int_equal(ra_store_request_claim_group(f->s, now, RA_CLAIM_GROUP_MAX + 1, rows, &n),
+	    IK_ERR_ARG);
+	assert_int_equal(ra_store_request_claim_group(f->s, now, 4, rows, &n), IK_OK);
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(rows[i].state, RA_REQ_SENT);
+		assert_int_equal(rows[i].attempts, 1);
+		assert_int_equal(rows[i].spki_len, sizeof(SPKI));
+		if (i > 0)
+			assert_true(rows[i].id > rows[i - 1].id);
+	}
+	assert_int_equal(ra_store_request_claim(f->s, now, &one), IK_OK); /* the fifth */
+	assert_true(one.id > rows[3].id);
+	assert_int_equal(ra_store_request_claim_group(f->s, now, RA_CLAIM_GROUP_MAX, rows + 4, &n),
+	    IK_OK);
+	assert_int_equal(n, 5);
+	assert_true(rows[4].id > one.id);
+	assert_int_equal(ra_store_request_claim_group(f->s, now, 4, rows, &n), IK_ERR_NOT_FOUND);
+	/* every answer in one transaction, as a queue worker records a group */
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	for (size_t i = 0; i < 9; i++)
+		assert_int_equal(answer(f->s, rows[i].id, (unsigned)(0x2000 + i), now, now + 86400),
+		    IK_OK);
+	assert_int_equal(answer(f->s, one.id, 0x2fff, now, now + 86400), IK_OK);
+	assert_int_equal(ra_store_commit(f->s), IK_OK);
+	assert_int_equal(ra_store_request_counts(f->s, counts), IK_OK);
+	assert_int_equal(counts[RA_REQ_DONE], 10);
+	assert_int_equal(counts[RA_REQ_SENT], 0);
 }
 
 /* ---- batches ---- */
@@ -1597,6 +1674,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history_relinked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queue_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_downloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),

@@ -1,0 +1,46 @@
+/* store_sqlite_conn: the connection and store structures, shared by store_sqlite.c (open,
+ * statements) and store_sqlite_tx.c (transactions) only. */
+#ifndef RA_STORE_SQLITE_CONN_H
+#define RA_STORE_SQLITE_CONN_H
+
+#include <pthread.h>
+#include "store_sqlite_int.h"
+
+#define BUSY_TIMEOUT_MS 10000
+#define CACHE_SLOTS 512 /* power of two, above the number of statement texts */
+
+typedef struct sq_slot {
+	const char *sql;
+	sqlite3_stmt *q;
+} sq_slot;
+
+struct sq_conn {
+	ra_store *store;
+	sqlite3 *db;
+	int depth;          /* transaction nesting: 0 = none */
+	int broken;         /* SQLite ended the transaction by itself; only rollbacks now */
+	int bind_rc;        /* first failed bind since the last step */
+	int lazy;           /* synchronous = NORMAL now (sq_begin_lazy); FULL otherwise */
+	sq_slot cache[CACHE_SLOTS];
+	sq_conn *prev, *next;
+};
+
+struct ra_store {
+	char *path;
+	pthread_key_t key;      /* this thread's sq_conn */
+	pthread_mutex_t lock;   /* guards conns */
+	sq_conn *conns;         /* every open connection, to close them all */
+	/* The process's threads take turns at write transactions here, woken as soon as the
+	 * one before commits, rather than in SQLite's busy handler, which sleeps (up to 100 ms
+	 * at a time) and polls.  Other processes still meet SQLite's own lock. */
+	pthread_mutex_t wlock;
+	pthread_cond_t wfree;
+	int writing;
+};
+
+/* sqlite3_exec of fixed SQL text, its result code mapped */
+ik_status sq_exec_sql(sq_conn *c, const char *sql);
+/* The process's write turn is free again (the outermost transaction ended). */
+void sq_writer_leave(ra_store *s);
+
+#endif
