@@ -3,8 +3,12 @@
  * HSM limit (EVP_DigestSign of a prepared TBS, 1 and 2 threads).  Two signers: one kept to
  * one core (1 worker, taskset by bench/run; this client then runs on the other core) against
  * the 1-thread limit, one with 2 workers on both cores against the 2-thread limit, in three
- * interleaved rounds (medians).  Prints one table with the ratios.
+ * interleaved rounds (medians).  Prints a table of rates with the ratios, then one of CPU
+ * time.
+ * The CPU table sets the CPU time per certificate (the signer's threads, SoftHSM included)
+ * against the CPU time per signature of the limit: a figure the machine's load moves little.
  * Usage: bench_issue SOCKET_1CORE SOCKET_2CORES TOKEN PINFILE KEYLABEL N CA.pem */
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -123,19 +127,74 @@ typedef struct hsm_arg {
 	size_t tbs_len;
 	long n;
 	long fails;
+	double cpu; /* out: this thread's CPU seconds */
 } hsm_arg;
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void *hsm_thread(void *argp)
 {
 	hsm_arg *a = argp;
 	uint8_t sig[1024];
+	double c0 = thread_cpu_s();
 
 	for (long i = 0; i < a->n; i++) {
 		size_t siglen = sizeof(sig);
 		if (hsm_sign(a->h, a->k, a->tbs, a->tbs_len, sig, &siglen) != IK_OK)
 			a->fails++;
 	}
+	a->cpu = thread_cpu_s() - c0;
 	return NULL;
+}
+
+/* CPU seconds used so far by every thread of process pid (/proc/PID/task/TID/schedstat:
+ * nanoseconds on a CPU), or -1. */
+static double proc_cpu_s(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	double total = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		unsigned long long ns;
+		FILE *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%llu", &ns) == 1)
+			total += (double)ns / 1e9;
+		fclose(f);
+	}
+	closedir(d);
+	return total;
+}
+
+/* The pid of the process at the other end of a Unix socket (the signer). */
+static pid_t socket_peer_pid(const char *path)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	pid_t pid = -1;
+	int fd;
+
+	if (proto_connect(path, &fd) != IK_OK)
+		return -1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && len == sizeof(cred))
+		pid = cred.pid;
+	close(fd);
+	return pid;
 }
 
 /* ---- inkan: pipelined ISSUE requests over the socket ---- */
@@ -235,9 +294,9 @@ static double run_socket(const char *path, long n, int conns, int tag, int cpu, 
 	return now_s() - t0;
 }
 
-/* n signatures of the prepared TBS on 'threads' threads: seconds */
+/* n signatures of the prepared TBS on 'threads' threads: seconds (*cpu: CPU seconds) */
 static double hsm_limit(hsm_ctx *h, hsm_key *k, const uint8_t *tbs, size_t len, long n,
-    int threads)
+    int threads, double *cpu)
 {
 	pthread_t t[2];
 	hsm_arg a[2];
@@ -247,8 +306,11 @@ static double hsm_limit(hsm_ctx *h, hsm_key *k, const uint8_t *tbs, size_t len, 
 		a[i] = (hsm_arg){ .h = h, .k = k, .tbs = tbs, .tbs_len = len, .n = n / threads };
 		pthread_create(&t[i], NULL, hsm_thread, &a[i]);
 	}
-	for (int i = 0; i < threads; i++)
+	*cpu = 0;
+	for (int i = 0; i < threads; i++) {
 		pthread_join(t[i], NULL);
+		*cpu += a[i].cpu;
+	}
 	return now_s() - t0;
 }
 
@@ -278,6 +340,22 @@ static void row(const char *label, double rate, double ratio)
 		printf("| %-58s | %10s | %8s |\n", label, "", r);
 }
 
+/* CPU time is what a busy, shared machine does not distort: the signer's CPU per
+ * certificate (all its threads, SoftHSM included) against the limit's per signature. */
+static void cpu_table(const double *ch1, const double *cs1, const double *ch2, const double *cs2)
+{
+	printf("\n| %-58s | %10s | %8s |\n", "CPU per certificate (all threads, medians)", "µs ",
+	    "ratio");
+	printf("|%s|%s|%s|\n", "------------------------------------------------------------",
+	    "------------", "----------");
+	printf("| %-58s | %10.1f | %8s |\n", "HSM limit, 1 thread: one signature", median(ch1), "");
+	printf("| %-58s | %10.1f | %8.2f |\n", "inkan-signerd, one core: one certificate", median(cs1),
+	    median(ch1) / median(cs1));
+	printf("| %-58s | %10.1f | %8s |\n", "HSM limit, 2 threads: one signature", median(ch2), "");
+	printf("| %-58s | %10.1f | %8.2f |\n", "inkan-signerd, two cores: one certificate",
+	    median(cs2), median(ch2) / median(cs2));
+}
+
 int main(int argc, char **argv)
 {
 	hsm_config hc = { 0 };
@@ -287,8 +365,10 @@ int main(int argc, char **argv)
 	long n, nnaive;
 	double t0, t_naive, t_hsm1, t_hsm2, t_sock1, t_sock2;
 	double h1[ROUNDS], h2[ROUNDS], s1[ROUNDS], s2[ROUNDS], q1[ROUNDS], q2[ROUNDS];
+	double ch1[ROUNDS], ch2[ROUNDS], cs1[ROUNDS], cs2[ROUNDS]; /* CPU µs per certificate */
 	uint8_t tbs[400];
-	char label[96];
+	char label[96], alg[32];
+	pid_t pid1, pid2;
 
 	if (argc != 8) {
 		fprintf(stderr, "usage: bench_issue SOCKET_1CORE SOCKET_2CORES TOKEN PINFILE KEYLABEL N"
@@ -304,6 +384,13 @@ int main(int argc, char **argv)
 	hc.pin_fd = -1;
 	if (hsm_open(&hc, &h) != IK_OK || hsm_key_find(h, argv[5], NULL, 0, &k) != IK_OK) {
 		fprintf(stderr, "bench: cannot open the token\n");
+		return 1;
+	}
+	snprintf(alg, sizeof(alg), "%s", hsm_key_alg(k) == HSM_KEY_EC_P256 ? "EC P-256" :
+	    hsm_key_alg(k) == HSM_KEY_EC_P384 ? "EC P-384" :
+	    hsm_key_alg(k) == HSM_KEY_RSA_3072 ? "RSA-3072" : "RSA-4096");
+	if ((pid1 = socket_peer_pid(argv[1])) <= 0 || (pid2 = socket_peer_pid(argv[2])) <= 0) {
+		fprintf(stderr, "bench: cannot reach the signers\n");
 		return 1;
 	}
 
@@ -331,10 +418,17 @@ int main(int argc, char **argv)
 	RAND_bytes(tbs, sizeof(tbs));
 	for (int r = 0; r < ROUNDS; r++) {
 		long ok1 = 0, ok2 = 0;
-		t_hsm1 = hsm_limit(h, k, tbs, sizeof(tbs), n, 1);
+		double c0, c1, c2;
+		t_hsm1 = hsm_limit(h, k, tbs, sizeof(tbs), n, 1, &c1);
+		ch1[r] = c1 * 1e6 / (double)n;
+		c0 = proc_cpu_s(pid1);
 		t_sock1 = run_socket(argv[1], n, 1, (int)time(NULL) * 10 + r, 1, &ok1);
-		t_hsm2 = hsm_limit(h, k, tbs, sizeof(tbs), n, 2);
+		cs1[r] = (proc_cpu_s(pid1) - c0) * 1e6 / (double)n;
+		t_hsm2 = hsm_limit(h, k, tbs, sizeof(tbs), n, 2, &c2);
+		ch2[r] = c2 * 1e6 / (double)n;
+		c0 = proc_cpu_s(pid2);
 		t_sock2 = run_socket(argv[2], n, 2, (int)time(NULL) * 10 + r, -1, &ok2);
+		cs2[r] = (proc_cpu_s(pid2) - c0) * 1e6 / (double)n;
 		if (ok1 != n || ok2 != n - n % 2) {
 			fprintf(stderr, "bench: only %ld and %ld of %ld certificates issued\n", ok1, ok2, n);
 			return 1;
@@ -350,7 +444,8 @@ int main(int argc, char **argv)
 
 	double r_naive = (double)nnaive / t_naive, r_h1 = median(h1), r_h2 = median(h2),
 	       r_s1 = median(s1), r_s2 = median(s2);
-	printf("| %-58s | %10s | %8s |\n", "operation (EC P-256, SoftHSM)", "per second", "ratio");
+	snprintf(label, sizeof(label), "operation (%s, SoftHSM)", alg);
+	printf("| %-58s | %10s | %8s |\n", label, "per second", "ratio");
 	printf("|%s|%s|%s|\n", "------------------------------------------------------------",
 	    "------------", "----------");
 	row("baseline: OpenSSL X509_sign loop, 1 thread", r_naive, 1.0);
@@ -366,5 +461,6 @@ int main(int argc, char **argv)
 	for (int r = 0; r < ROUNDS; r++)
 		printf(" %.2f/%.2f", q1[r], q2[r]);
 	printf(")\n");
+	cpu_table(ch1, cs1, ch2, cs2);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #define WRITE_TIMEOUT_MS 5000
 #define FRAME_TIMEOUT_MS 10000 /* a frame begun must be complete within this */
 #define SMALL_REPLY 8192       /* replies up to this size go out in one send */
+#define PACE_QUEUED 16         /* see workers_busy */
 
 struct sg_conn {
 	int fd;
@@ -173,6 +174,7 @@ static void queue_push(sg_server *s, sg_job *j)
 static sg_job *queue_pop(sg_server *s)
 {
 	sg_job *j;
+	int low = 0;
 
 	pthread_mutex_lock(&s->qlock);
 	while (s->qhead == NULL && !(atomic_load(&s->stopping) && s->parked == 0))
@@ -182,9 +184,11 @@ static sg_job *queue_pop(sg_server *s)
 		s->qhead = j->next;
 		if (s->qhead == NULL)
 			s->qtail = NULL;
-		s->qlen--;
+		low = s->qlen-- == (size_t)PACE_QUEUED * s->nworkers;
 	}
 	pthread_mutex_unlock(&s->qlock);
+	if (low) /* the work left may not outlast a commit: have the ledger commit now */
+		sg_ledger_nudge(s->ledger);
 	return j;
 }
 
@@ -620,9 +624,23 @@ static ik_status check_key_matches_ca(sg_server *s)
 	return st;
 }
 
+/* The ledger's pacer: while the workers have at least this many jobs queued per worker,
+ * the committer lets its next commit grow (see sg_ledger_set_pacer). */
+static int workers_busy(void *arg)
+{
+	sg_server *s = arg;
+	size_t n;
+
+	pthread_mutex_lock(&s->qlock);
+	n = s->qlen;
+	pthread_mutex_unlock(&s->qlock);
+	return n >= (size_t)PACE_QUEUED * s->nworkers;
+}
+
 static ik_status start_threads(sg_server *s)
 {
 	s->nworkers = s->cfg.workers;
+	sg_ledger_set_pacer(s->ledger, workers_busy, s);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		sg_worker *w = &s->workers[i];
 		w->s = s;

@@ -5,10 +5,24 @@
 ik_setup ec-p256
 ik_start_signer
 
+t0=$(( $(date +%s%N) / 1000000 ))
 ik_issue alice alice --attr OU=Sales
+t1=$(( $(date +%s%N) / 1000000 ))
 openssl verify -CAfile "$TMP/ca/root-ca.pem" -untrusted "$TMP/ca/issuing-ca.pem" \
 	-purpose sslclient "$TMP/alice.pem" >/dev/null || ik_fail "chain does not verify"
 ik_ok "EC P-256 leaf verifies root -> issuing CA -> leaf for sslclient"
+
+# serial: 19 bytes, the drawing time in ms (6 bytes) then 104 random bits; a second one
+# differs in its random part
+s=$(ik_serial "$TMP/alice.pem")
+[ "${#s}" -eq 38 ] || ik_fail "serial $s is not 19 bytes"
+ms=$(( 16#${s:0:12} ))
+[ "$ms" -ge "$t0" ] && [ "$ms" -le "$t1" ] || ik_fail "serial $s: time $ms not in [$t0, $t1]"
+ik_issue alice2 alice2
+s2=$(ik_serial "$TMP/alice2.pem")
+[ "${#s2}" -eq 38 ] && [ "${s2:12}" != "${s:12}" ] && [ "$(( 16#${s2:0:12} ))" -ge "$ms" ] ||
+	ik_fail "second serial $s2 after $s"
+ik_ok "serials are the drawing time in ms and 104 random bits (19 bytes, positive)"
 
 text=$(openssl x509 -in "$TMP/alice.pem" -noout -text)
 subject=$(openssl x509 -in "$TMP/alice.pem" -noout -subject -nameopt RFC2253)
@@ -82,7 +96,7 @@ ik_ok "a request id reused for a different request is refused"
 
 # serials are distinct and the ledger has one row per certificate
 n=$(/usr/bin/python3 -c "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from certs').fetchone()[0])" "$TMP/ledger.sqlite")
-[ "$n" = 3 ] || ik_fail "ledger has $n certificates, expected 3"
+[ "$n" = 4 ] || ik_fail "ledger has $n certificates, expected 4"
 ik_ok "ledger holds exactly one row per certificate"
 
 ik_signctl chain -o "$TMP/chain.pem"
