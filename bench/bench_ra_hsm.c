@@ -55,7 +55,7 @@ static int limit(char **argv)
 	hsm_ctx *h = NULL;
 	hsm_key *k = NULL;
 	long n = strtol(argv[3], NULL, 10);
-	int threads = atoi(argv[4]);
+	int threads = (int)strtol(argv[4], NULL, 10);
 	pthread_t t[8];
 	sign_arg a[8];
 	uint8_t tbs[400];

@@ -603,6 +603,168 @@ ik_status proto_decode_ocsp_reply(const uint8_t *p, size_t n, proto_ocsp_reply *
 	return finish(&b, IK_OK);
 }
 
+/* ---- PROFILES reply ---- */
+
+static int valid_url(const char *s, int may_be_empty)
+{
+	size_t n = strlen(s);
+
+	return (n > 0 || may_be_empty) && n <= PROTO_MAX_URL &&
+	    printable_ascii((const uint8_t *)s, n);
+}
+
+/* Everything the decoder checks of one profile, so the encoder can refuse first. */
+static int valid_profile(const proto_profile *pr)
+{
+	unsigned seen = 0;
+
+	if (!valid_name(pr->name, strlen(pr->name)) || pr->usage > PROTO_USAGE_MAX ||
+	    pr->key_types == 0 || (pr->key_types & ~PROTO_KEY_ALL) != 0 ||
+	    pr->rsa_min_bits < 2048 || pr->rsa_min_bits > 8192 || pr->max_days == 0 ||
+	    pr->max_days > PROTO_MAX_PROFILE_DAYS || pr->backdate > PROTO_MAX_BACKDATE ||
+	    (pr->attrs_allowed & ~PROTO_ATTR_MASK) != 0 ||
+	    (pr->attrs_required & ~PROTO_ATTR_MASK) != 0 || pr->nfixed > PROTO_ATTR_MAX ||
+	    !valid_url(pr->crl_url, 0) || !valid_url(pr->ocsp_url, 1) ||
+	    !valid_url(pr->ca_issuers_url, 1))
+		return 0;
+	for (uint8_t i = 0; i < pr->nfixed; i++) {
+		const proto_attr_val *a = &pr->fixed[i];
+		size_t vn = strlen(a->value);
+		if (a->type < 1 || a->type > PROTO_ATTR_MAX || (seen & (1u << a->type)) != 0 ||
+		    vn == 0 || vn > PROTO_MAX_ATTR_LEN || !valid_text((const uint8_t *)a->value, vn))
+			return 0;
+		seen |= 1u << a->type;
+	}
+	return 1;
+}
+
+static ik_status put_profile(ik_buf *b, const proto_profile *pr)
+{
+	ik_status st;
+
+	if ((st = ik_buf_put_cstring(b, pr->name)) != IK_OK ||
+	    (st = ik_buf_put_u8(b, pr->usage)) != IK_OK ||
+	    (st = ik_buf_put_u8(b, pr->key_types)) != IK_OK ||
+	    (st = ik_buf_put_u32(b, pr->rsa_min_bits)) != IK_OK ||
+	    (st = ik_buf_put_u32(b, pr->max_days)) != IK_OK ||
+	    (st = ik_buf_put_u32(b, pr->backdate)) != IK_OK ||
+	    (st = ik_buf_put_u8(b, pr->attrs_allowed)) != IK_OK ||
+	    (st = ik_buf_put_u8(b, pr->attrs_required)) != IK_OK ||
+	    (st = ik_buf_put_u8(b, pr->nfixed)) != IK_OK)
+		return st;
+	for (uint8_t i = 0; i < pr->nfixed; i++)
+		if ((st = ik_buf_put_u8(b, pr->fixed[i].type)) != IK_OK ||
+		    (st = ik_buf_put_cstring(b, pr->fixed[i].value)) != IK_OK)
+			return st;
+	if ((st = ik_buf_put_cstring(b, pr->crl_url)) != IK_OK ||
+	    (st = ik_buf_put_cstring(b, pr->ocsp_url)) != IK_OK)
+		return st;
+	return ik_buf_put_cstring(b, pr->ca_issuers_url);
+}
+
+ik_status proto_encode_profiles_reply(ik_buf *b, const proto_profiles_reply *m)
+{
+	ik_status st;
+
+	if (m->n == 0 || m->n > PROTO_MAX_PROFILES)
+		return IK_ERR_ARG;
+	for (uint8_t i = 0; i < m->n; i++) { /* all checked before anything is written */
+		if (!valid_profile(&m->p[i]))
+			return IK_ERR_ARG;
+		for (uint8_t k = 0; k < i; k++)
+			if (strcmp(m->p[k].name, m->p[i].name) == 0)
+				return IK_ERR_ARG;
+	}
+	if ((st = ik_buf_put_u8(b, m->n)) != IK_OK)
+		return st;
+	for (uint8_t i = 0; i < m->n; i++)
+		if ((st = put_profile(b, &m->p[i])) != IK_OK)
+			return st;
+	return IK_OK;
+}
+
+/* A URL of 0 (if may_be_empty) or 1..PROTO_MAX_URL printable ASCII bytes. */
+static ik_status get_url(ik_buf *b, char out[PROTO_MAX_URL + 1], int may_be_empty)
+{
+	const uint8_t *p;
+	size_t n;
+	ik_status st = ik_buf_get_string_ptr(b, &p, &n, PROTO_MAX_URL);
+
+	if (st != IK_OK)
+		return st;
+	if ((n == 0 && !may_be_empty) || !printable_ascii(p, n))
+		return IK_ERR_PROTO_FIELD;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return IK_OK;
+}
+
+/* u8 / u32 fields of a profile, each checked as soon as it is read. */
+static ik_status get_u8_in(ik_buf *b, uint8_t *v, unsigned lo, unsigned hi, unsigned mask)
+{
+	ik_status st = ik_buf_get_u8(b, v);
+
+	if (st == IK_OK && (*v < lo || *v > hi || (*v & ~mask) != 0))
+		st = IK_ERR_PROTO_FIELD;
+	return st;
+}
+
+static ik_status get_u32_in(ik_buf *b, uint32_t *v, uint32_t lo, uint32_t hi)
+{
+	ik_status st = ik_buf_get_u32(b, v);
+
+	if (st == IK_OK && (*v < lo || *v > hi))
+		st = IK_ERR_PROTO_FIELD;
+	return st;
+}
+
+static ik_status get_profile(ik_buf *b, proto_profile *pr)
+{
+	unsigned seen = 0;
+	ik_status st;
+
+	if ((st = get_checked(b, pr->name, sizeof(pr->name), PROTO_MAX_NAME, valid_name)) != IK_OK ||
+	    (st = get_u8_in(b, &pr->usage, 0, PROTO_USAGE_MAX, 0xffu)) != IK_OK ||
+	    (st = get_u8_in(b, &pr->key_types, 1, PROTO_KEY_ALL, PROTO_KEY_ALL)) != IK_OK ||
+	    (st = get_u32_in(b, &pr->rsa_min_bits, 2048, 8192)) != IK_OK ||
+	    (st = get_u32_in(b, &pr->max_days, 1, PROTO_MAX_PROFILE_DAYS)) != IK_OK ||
+	    (st = get_u32_in(b, &pr->backdate, 0, PROTO_MAX_BACKDATE)) != IK_OK ||
+	    (st = get_u8_in(b, &pr->attrs_allowed, 0, 0xff, PROTO_ATTR_MASK)) != IK_OK ||
+	    (st = get_u8_in(b, &pr->attrs_required, 0, 0xff, PROTO_ATTR_MASK)) != IK_OK ||
+	    (st = get_u8_in(b, &pr->nfixed, 0, PROTO_ATTR_MAX, 0xffu)) != IK_OK)
+		return st;
+	for (uint8_t i = 0; i < pr->nfixed; i++) {
+		if ((st = get_attr(b, &pr->fixed[i])) != IK_OK)
+			return st;
+		if ((seen & (1u << pr->fixed[i].type)) != 0)
+			return IK_ERR_PROTO_FIELD; /* one fixed value per attribute */
+		seen |= 1u << pr->fixed[i].type;
+	}
+	if ((st = get_url(b, pr->crl_url, 0)) != IK_OK ||
+	    (st = get_url(b, pr->ocsp_url, 1)) != IK_OK)
+		return st;
+	return get_url(b, pr->ca_issuers_url, 1);
+}
+
+ik_status proto_decode_profiles_reply(const uint8_t *p, size_t n, proto_profiles_reply *m)
+{
+	ik_buf b;
+	ik_status st;
+
+	ik_buf_view(&b, p, n);
+	memset(m, 0, sizeof(*m));
+	if ((st = get_u8_in(&b, &m->n, 1, PROTO_MAX_PROFILES, 0xffu)) != IK_OK)
+		return st;
+	for (uint8_t i = 0; i < m->n; i++) {
+		if ((st = get_profile(&b, &m->p[i])) != IK_OK)
+			return st;
+		for (uint8_t k = 0; k < i; k++)
+			if (strcmp(m->p[k].name, m->p[i].name) == 0)
+				return IK_ERR_PROTO_FIELD;
+	}
+	return finish(&b, IK_OK);
+}
+
 /* ---- ERROR ---- */
 
 ik_status proto_encode_error(ik_buf *b, const proto_error *m)
@@ -654,6 +816,7 @@ const char *proto_type_name(uint16_t type)
 	case PROTO_GET_CRL: return "get-crl";
 	case PROTO_STATUS: return "status";
 	case PROTO_OCSP: return "ocsp";
+	case PROTO_PROFILES: return "profiles";
 	default: return type == PROTO_ERROR ? "error" : "unknown";
 	}
 }

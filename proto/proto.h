@@ -27,6 +27,10 @@
 #define PROTO_MAX_OCSP_HASH 64      /* SHA-512 */
 #define PROTO_MAX_NONCE 32          /* RFC 8954: 1..32 octets */
 #define PROTO_MAX_OCSP_RESPONSE (64u * 1024u)
+#define PROTO_MAX_PROFILES 8        /* profiles in a PROFILES reply (the signer's limit) */
+#define PROTO_MAX_URL 256           /* CRL / OCSP / caIssuers URL of a profile */
+#define PROTO_MAX_PROFILE_DAYS 1095 /* max_days of a profile: 3 years */
+#define PROTO_MAX_BACKDATE 86400    /* backdate of a profile, seconds */
 
 /* Message types: one enum, one dispatcher switch per process.  A reply has the
  * request's type with PROTO_REPLY set; any refusal is PROTO_ERROR. */
@@ -40,7 +44,8 @@ enum proto_type {
 	PROTO_GET_CRL = 7,
 	PROTO_STATUS = 8,
 	PROTO_OCSP = 9,
-	PROTO_TYPE_MAX = 9,
+	PROTO_PROFILES = 10,
+	PROTO_TYPE_MAX = 10,
 	PROTO_REPLY = 0x8000,
 	PROTO_ERROR = 0xffff,
 };
@@ -185,6 +190,43 @@ typedef struct proto_ocsp_reply {
 	size_t response_len;
 } proto_ocsp_reply;
 
+/* PROFILES: the signer's certificate profiles, read-only, as its config defines them. */
+enum proto_usage {
+	PROTO_USAGE_CLIENT = 0, /* EKU clientAuth */
+	PROTO_USAGE_SERVER = 1, /* EKU serverAuth, the CN as a DNS/IP subjectAltName */
+	PROTO_USAGE_EMAIL = 2,  /* EKU emailProtection, the CN as an rfc822Name */
+	PROTO_USAGE_MAX = 2,
+};
+
+/* Allowed key types of a profile (bit mask). */
+#define PROTO_KEY_EC_P256 0x1u
+#define PROTO_KEY_EC_P384 0x2u
+#define PROTO_KEY_RSA 0x4u
+#define PROTO_KEY_ALL 0x7u
+/* Subject attribute masks: bit (1u << enum proto_attr), bits 1..7. */
+#define PROTO_ATTR_MASK 0xfeu
+
+typedef struct proto_profile {
+	char name[PROTO_MAX_NAME + 1];
+	uint8_t usage;                         /* enum proto_usage */
+	uint8_t key_types;                     /* PROTO_KEY_*, not 0 */
+	uint32_t rsa_min_bits;                 /* 2048..8192 */
+	uint32_t max_days;                     /* 1..PROTO_MAX_PROFILE_DAYS */
+	uint32_t backdate;                     /* 0..PROTO_MAX_BACKDATE seconds */
+	uint8_t attrs_allowed;                 /* PROTO_ATTR_MASK bits */
+	uint8_t attrs_required;
+	uint8_t nfixed;                        /* 0..PROTO_ATTR_MAX, one per type at most */
+	proto_attr_val fixed[PROTO_ATTR_MAX];  /* values every certificate carries */
+	char crl_url[PROTO_MAX_URL + 1];       /* printable ASCII, 1..256 */
+	char ocsp_url[PROTO_MAX_URL + 1];      /* 0..256; empty = none */
+	char ca_issuers_url[PROTO_MAX_URL + 1];
+} proto_profile;
+
+typedef struct proto_profiles_reply {
+	uint8_t n;                             /* 1..PROTO_MAX_PROFILES, names distinct */
+	proto_profile p[PROTO_MAX_PROFILES];
+} proto_profiles_reply;
+
 /* Digest length of an enum proto_hash, 0 for an unknown value. */
 size_t proto_hash_len(uint8_t hash);
 
@@ -203,7 +245,7 @@ ik_status proto_header_decode(const uint8_t in[PROTO_HDR_LEN], size_t max_body,
 /* Bodies.  encode appends to b.  decode reads exactly n bytes: a short field is
  * IK_ERR_PROTO_TRUNCATED, leftover bytes IK_ERR_PROTO_TRAILING, a bad value
  * IK_ERR_PROTO_FIELD.  Decoded pointers borrow from p. Empty-bodied requests
- * (GET_CHAIN, GET_CRL, STATUS) decode with proto_decode_empty. */
+ * (GET_CHAIN, GET_CRL, STATUS, PROFILES) decode with proto_decode_empty. */
 ik_status proto_encode_hello(ik_buf *b, const proto_hello *m);
 ik_status proto_decode_hello(const uint8_t *p, size_t n, proto_hello *m);
 ik_status proto_encode_hello_reply(ik_buf *b, const proto_hello_reply *m);
@@ -229,6 +271,8 @@ ik_status proto_encode_ocsp(ik_buf *b, const proto_ocsp *m);
 ik_status proto_decode_ocsp(const uint8_t *p, size_t n, proto_ocsp *m);
 ik_status proto_encode_ocsp_reply(ik_buf *b, const proto_ocsp_reply *m);
 ik_status proto_decode_ocsp_reply(const uint8_t *p, size_t n, proto_ocsp_reply *m);
+ik_status proto_encode_profiles_reply(ik_buf *b, const proto_profiles_reply *m);
+ik_status proto_decode_profiles_reply(const uint8_t *p, size_t n, proto_profiles_reply *m);
 ik_status proto_encode_error(ik_buf *b, const proto_error *m);
 ik_status proto_decode_error(const uint8_t *p, size_t n, proto_error *m);
 ik_status proto_decode_empty(const uint8_t *p, size_t n);

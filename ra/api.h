@@ -38,6 +38,9 @@ extern const size_t ra_api_lifecycle_nroutes;
 /* api_history.c: /api/v1/history, /api/v1/history/verify, /api/v1/settings, /metrics */
 extern const ra_route ra_api_history_routes[];
 extern const size_t ra_api_history_nroutes;
+/* api_profiles.c: /api/v1/profiles (the signer's profiles, read-only) */
+extern const ra_route ra_api_profiles_routes[];
+extern const size_t ra_api_profiles_nroutes;
 
 /* ---- renewal (api_certs.c), shared with bulk files ---- */
 typedef struct ra_renew_args {

@@ -321,6 +321,7 @@ static void h_list(ra_req *r)
 	uint64_t count = 0;
 	char next[RA_CURSOR_MAX] = "";
 	json_t *items;
+	int capped;
 	ik_status st;
 
 	if (!parse_filter(r, &q))
@@ -335,8 +336,10 @@ static void h_list(ra_req *r)
 		    "cursor");
 		goto out;
 	}
-	if (st == IK_OK)
+	if (st == IK_OK && (next[0] != '\0' || (q.cursor != NULL && q.cursor[0] != '\0')))
 		st = ra_store_cert_count(r->app->store, &q, &count);
+	else if (st == IK_OK)
+		count = n; /* the whole result is on this first page */
 	if (st != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
 		goto out;
@@ -344,8 +347,11 @@ static void h_list(ra_req *r)
 	items = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(items, ra_cert_json(&rows[i]));
-	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:o}", "items", items, "total",
-	    (json_int_t)count, "next", next[0] ? json_string(next) : json_null()));
+	/* a search counts up to RA_CERT_COUNT_CAP: beyond, total is the cap and total_capped */
+	capped = ra_cert_count_capped(&q, count);
+	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:b, s:o}", "items", items, "total",
+	    (json_int_t)(capped ? RA_CERT_COUNT_CAP : count), "total_capped", capped,
+	    "next", next[0] ? json_string(next) : json_null()));
 out:
 	free(rows);
 }

@@ -146,6 +146,7 @@ static const struct {
 	{ ra_api_certs_routes, &ra_api_certs_nroutes },
 	{ ra_api_batches_routes, &ra_api_batches_nroutes },
 	{ ra_api_history_routes, &ra_api_history_nroutes },
+	{ ra_api_profiles_routes, &ra_api_profiles_nroutes },
 	{ ra_api_bulk_routes, &ra_api_bulk_nroutes },
 	{ ra_download_routes, &ra_download_nroutes },
 	{ ra_download_renew_routes, &ra_download_renew_nroutes },

@@ -286,8 +286,10 @@ static void h_list(ra_req *r)
 		ra_ui_error(r, 400, "bad_cursor");
 		return;
 	}
-	if (st == IK_OK)
+	if (st == IK_OK && (backward || next[0] != '\0' || (cursor != NULL && cursor[0] != '\0')))
 		st = ra_store_cert_count(r->app->store, &q, &total);
+	else if (st == IK_OK)
+		total = n; /* the whole result is on this first page */
 	if (st != IK_OK) {
 		free(rows);
 		ra_page_store_error(r, st);
@@ -312,9 +314,15 @@ static void h_list(ra_req *r)
 	{
 		char t[24];
 		const char *args[1] = { t };
-		snprintf(t, sizeof(t), "%llu", (unsigned long long)total);
+		int more = ra_cert_count_capped(&q, total); /* a search counts up to the cap */
+		snprintf(t, sizeof(t), "%llu", more ? (unsigned long long)RA_CERT_COUNT_CAP :
+		    (unsigned long long)total);
 		ra_html_lit(h, "<p class=\"total\">");
-		ra_html_msgv(h, "certs.total", args, 1);
+		ra_html_msgv(h, more ? "certs.total_more" : "certs.total", args, 1);
+		if (ra_cert_cn_is_prefix(lp.cn)) {
+			ra_html_lit(h, " ");
+			ra_html_msg(h, "certs.cn_prefix");
+		}
 		ra_html_lit(h, "</p><p class=\"exports\"><a id=\"export-csv\" class=\"button\" "
 		    "download href=\"/ui/certs.csv");
 		list_href(h, &lp, lp.sort, lp.desc, NULL, NULL);

@@ -1,6 +1,6 @@
 /* page_settings: the administrators' settings page — every setting of settings.c in one
  * form (checked by the same rules as PUT /api/v1/settings, each error next to its field),
- * and what the RA knows of the signer's profiles and CA chain, read-only. */
+ * and, read-only, the signer's certificate profiles (asked with PROFILES) and the CA chain. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include "pages.h"
 #include "publish.h"
 #include "settings.h"
+#include "signer_client.h"
 
 #define NSET 32    /* room for every setting of settings.c */
 
@@ -90,7 +91,147 @@ static void field(ra_page *p, size_t i, const char *value, int bad)
 	ra_html_lit(h, "</p></div>\n");
 }
 
-/* What the RA knows of the signer's side: the profile names it asks for and the chain. */
+static const char *const attr_names[PROTO_ATTR_MAX + 1] = {
+	"", "CN", "O", "OU", "L", "ST", "C", "serialNumber",
+};
+
+/* "CN OU" for an attribute mask; the none message when empty. */
+static void attr_list(ra_html *h, uint8_t mask)
+{
+	int any = 0;
+
+	for (unsigned a = 1; a <= PROTO_ATTR_MAX; a++)
+		if (mask & (1u << a)) {
+			if (any)
+				ra_html_lit(h, " ");
+			ra_html_text(h, attr_names[a]);
+			any = 1;
+		}
+	if (!any)
+		ra_html_msg(h, "sprof.none");
+}
+
+static void url_line(ra_html *h, const char *label_key, const char *url)
+{
+	ra_html_lit(h, "<div>");
+	ra_html_msg(h, label_key);
+	ra_html_lit(h, ": <span class=\"mono\">");
+	if (url[0] != '\0')
+		ra_html_text(h, url);
+	else
+		ra_html_msg(h, "sprof.none");
+	ra_html_lit(h, "</span></div>");
+}
+
+/* One row of the signer's profiles table. */
+static void profile_row(ra_page *p, const proto_profile *pr)
+{
+	static const char *const usage_keys[PROTO_USAGE_MAX + 1] = {
+		"sprof.usage_client", "sprof.usage_server", "sprof.usage_email",
+	};
+	static const char *const key_names[3] = { "EC P-256", "EC P-384", "RSA" };
+	const ra_config *cfg = p->r->app->cfg;
+	ra_html *h = &p->h;
+	char num[2][24];
+	const char *args[2] = { num[0], num[1] };
+
+	ra_html_lit(h, "<tr><td class=\"mono\">");
+	ra_html_text(h, pr->name);
+	if (strcmp(pr->name, cfg->profile) == 0) {
+		ra_html_lit(h, "<div class=\"aside\">");
+		ra_html_msg(h, "sprof.used_client");
+		ra_html_lit(h, "</div>");
+	}
+	if (cfg->mail.from[0] != '\0' && strcmp(pr->name, cfg->mail.profile) == 0) {
+		ra_html_lit(h, "<div class=\"aside\">");
+		ra_html_msg(h, "sprof.used_mail");
+		ra_html_lit(h, "</div>");
+	}
+	ra_html_lit(h, "</td><td>");
+	ra_html_msg(h, usage_keys[pr->usage]);
+	ra_html_lit(h, "</td><td>");
+	for (unsigned i = 0, any = 0; i < 3; i++)
+		if (pr->key_types & (1u << i)) {
+			if (any++)
+				ra_html_lit(h, ", ");
+			if (i == 2) {
+				snprintf(num[0], sizeof(num[0]), "%u", pr->rsa_min_bits);
+				ra_html_msgv(h, "sprof.rsa", args, 1);
+			} else {
+				ra_html_text(h, key_names[i]);
+			}
+		}
+	ra_html_lit(h, "</td><td>");
+	snprintf(num[0], sizeof(num[0]), "%u", pr->max_days);
+	snprintf(num[1], sizeof(num[1]), "%u", pr->backdate);
+	ra_html_msgv(h, "sprof.days", args, 2);
+	ra_html_lit(h, "</td><td><div>");
+	ra_html_msg(h, "sprof.allowed");
+	ra_html_lit(h, " <span class=\"mono\">");
+	attr_list(h, pr->attrs_allowed);
+	ra_html_lit(h, "</span></div><div>");
+	ra_html_msg(h, "sprof.required");
+	ra_html_lit(h, " <span class=\"mono\">");
+	attr_list(h, pr->attrs_required);
+	ra_html_lit(h, "</span></div>");
+	for (uint8_t i = 0; i < pr->nfixed; i++) {
+		ra_html_lit(h, "<div>");
+		ra_html_msg(h, "sprof.fixed");
+		ra_html_lit(h, " <span class=\"mono\">");
+		ra_html_text(h, attr_names[pr->fixed[i].type]);
+		ra_html_lit(h, "=");
+		ra_html_text(h, pr->fixed[i].value);
+		ra_html_lit(h, "</span></div>");
+	}
+	ra_html_lit(h, "</td><td>");
+	url_line(h, "sprof.crl", pr->crl_url);
+	url_line(h, "sprof.ocsp", pr->ocsp_url);
+	url_line(h, "sprof.ca_issuers", pr->ca_issuers_url);
+	ra_html_lit(h, "</td></tr>");
+}
+
+/* The signer's own profiles, asked now; a signer that is away (or too old) is said so
+ * and the rest of the page works. */
+static void signer_profiles(ra_page *p)
+{
+	static const char *const cols[] = { "sprof.name", "sprof.usage", "sprof.keys",
+		"sprof.validity", "sprof.subject", "sprof.urls" };
+	ra_html *h = &p->h;
+	proto_profiles_reply *r = calloc(1, sizeof(*r));
+	proto_error err;
+	ik_status st = IK_ERR_NOMEM;
+
+	memset(&err, 0, sizeof(err));
+	ra_html_lit(h, "<h3>");
+	ra_html_msg(h, "sprof.heading");
+	ra_html_lit(h, "</h3>");
+	if (r != NULL)
+		st = p->r->app->signer == NULL ? IK_ERR_IO :
+		    ra_signer_profiles(p->r->app->signer, r, &err);
+	if (st != IK_OK) {
+		const char *args[1] = { ik_status_code(st) };
+		ra_html_lit(h, "<p class=\"notice error\" id=\"signer-profiles-away\">");
+		ra_html_msgv(h, st == IK_ERR_PROTO_VERB ? "sprof.old" : "sprof.away", args, 1);
+		ra_html_lit(h, "</p>");
+		free(r);
+		return;
+	}
+	ra_html_lit(h, "<p class=\"aside\">");
+	ra_html_msg(h, "sprof.note");
+	ra_html_lit(h, "</p><table class=\"grid\" id=\"signer-profiles\"><thead><tr>");
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++) {
+		ra_html_lit(h, "<th>");
+		ra_html_msg(h, cols[i]);
+		ra_html_lit(h, "</th>");
+	}
+	ra_html_lit(h, "</tr></thead><tbody>");
+	for (uint8_t i = 0; i < r->n; i++)
+		profile_row(p, &r->p[i]);
+	ra_html_lit(h, "</tbody></table>");
+	free(r);
+}
+
+/* The signer's side: the profile names the RA asks for, the signer's profiles, the chain. */
 static void profiles(ra_page *p)
 {
 	const ra_config *cfg = p->r->app->cfg;
@@ -112,7 +253,9 @@ static void profiles(ra_page *p)
 		ra_html_text(h, cfg->mail.profile);
 	else
 		ra_html_msg(h, "settings.mail_off");
-	ra_html_lit(h, "</dd></dl><h3>");
+	ra_html_lit(h, "</dd></dl>");
+	signer_profiles(p);
+	ra_html_lit(h, "<h3>");
 	ra_html_msg(h, "settings.chain");
 	ra_html_lit(h, "</h3>");
 	for (unsigned i = 0; p->r->app->publish != NULL && (i == 0 || i < count); i++) {

@@ -332,3 +332,16 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
 	ik_buf_cleanup(&body);
 	return st;
 }
+
+ik_status ra_signer_profiles(ra_signer *s, proto_profiles_reply *r, proto_error *err)
+{
+	ik_buf rep;
+	ik_status st;
+
+	ik_buf_init(&rep, 0);
+	st = call_empty(s, PROTO_PROFILES, &rep, err);
+	if (st == IK_OK)
+		st = proto_decode_profiles_reply(ik_buf_ptr(&rep), ik_buf_remaining(&rep), r);
+	ik_buf_cleanup(&rep);
+	return st;
+}

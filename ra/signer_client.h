@@ -47,5 +47,8 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g);
 ik_status ra_signer_crl(ra_signer *s, ik_buf *reply, proto_crl_reply *r, proto_error *err);
 ik_status ra_signer_chain(ra_signer *s, ik_buf *reply, proto_chain_reply *r, proto_error *err);
 ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err);
+/* The signer's certificate profiles (PROFILES).  A signer older than the verb answers
+ * IK_ERR_PROTO_VERB. */
+ik_status ra_signer_profiles(ra_signer *s, proto_profiles_reply *r, proto_error *err);
 
 #endif

@@ -40,6 +40,7 @@ typedef struct ra_store ra_store;
 #define RA_HISTORY_DETAIL_MAX 65536
 #define RA_PAGE_MAX 100              /* rows per page of a listing */
 #define RA_CURSOR_MAX 640            /* a keyset cursor string, NUL included */
+#define RA_CN_SEARCH_MIN 3           /* CN search: substring from this many characters */
 
 /* ---- open, close, transactions ---- */
 
@@ -311,7 +312,9 @@ typedef enum ra_cert_sort {
 typedef struct ra_cert_query {
 	ra_cert_filter filter;
 	int64_t now;              /* for valid/expired; 0 = the current time */
-	const char *cn_contains;  /* substring, case-insensitive for ASCII; NULL/"" = any */
+	/* case-insensitive for ASCII; NULL/"" = any.  RA_CN_SEARCH_MIN characters or more: a
+	 * substring of the CN; fewer (1 or 2 UTF-8 characters): the CN starts with it. */
+	const char *cn_contains;
 	int64_t issued_from;      /* not_before >= issued_from; 0 = open */
 	int64_t issued_to;        /* not_before < issued_to; 0 = open */
 	int64_t device_id;        /* 0 = any */
@@ -321,6 +324,16 @@ typedef struct ra_cert_query {
 	size_t limit;             /* 1..RA_PAGE_MAX; 0 = RA_PAGE_MAX */
 	const char *cursor;       /* NULL/"": the first page; else a next cursor from before */
 } ra_cert_query;
+
+/* 1 when a cn_contains of sub is a prefix search (1 to RA_CN_SEARCH_MIN - 1 characters). */
+static inline int ra_cert_cn_is_prefix(const char *sub)
+{
+	size_t n = 0;
+
+	for (; sub != NULL && *sub != '\0'; sub++)
+		n += ((unsigned char)*sub & 0xc0) != 0x80;
+	return n >= 1 && n < RA_CN_SEARCH_MIN;
+}
 
 /* One page: rows (room for RA_PAGE_MAX) get up to q->limit certificates; next gets the
  * cursor of the page after ("" on the last page).  A cursor from another sort order or a
@@ -332,8 +345,19 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *q, ra_cert *rows,
  * the page before c (a "previous page" link lists it and shows the rows reversed). */
 void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
     char out[RA_CURSOR_MAX]);
-/* How many certificates match q's filters (sort, limit and cursor ignored). */
+/* How many certificates match q's filters (sort, limit and cursor ignored).  Exact for the
+ * state filters alone (kept counters, no scan); with a CN, date, device or user filter it
+ * counts at most RA_CERT_COUNT_CAP + 1: a result above RA_CERT_COUNT_CAP means "more than
+ * RA_CERT_COUNT_CAP". */
+#define RA_CERT_COUNT_CAP 1000
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *q, uint64_t *count);
+/* 1 when ra_store_cert_count(q) stops at RA_CERT_COUNT_CAP + 1 (a CN, date, device or user
+ * filter); 0 when it is exact (a state filter alone). */
+static inline int ra_cert_count_capped(const ra_cert_query *q, uint64_t count)
+{
+	return count > RA_CERT_COUNT_CAP && ((q->cn_contains != NULL && q->cn_contains[0] != '\0') ||
+	    q->issued_from != 0 || q->issued_to != 0 || q->device_id != 0 || q->user_id != 0);
+}
 
 /* ---- the request queue ---- */
 

@@ -51,12 +51,12 @@ int sq_validity_ok(unsigned days)
 
 /* ---- certificates ---- */
 
-#define CERT_COLS "id, device_id, user_id, request_id, serial, cn, validity_days, not_before," \
-	" not_after, state, reason, current, sha256, created_at, updated_at"
+#define CERT_COLS SQ_CERT_COLS
 
 static const char SQL_CERT_INSERT[] =
     "INSERT INTO certificates(device_id, user_id, cn, validity_days, state, created_at,"
     " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+static const char SQL_CERT_FTS_ADD[] = "INSERT INTO certs_cn_fts(rowid, cn) VALUES (?1, ?2)";
 static const char SQL_CERT_GET[] = "SELECT " CERT_COLS " FROM certificates WHERE id = ?1";
 static const char SQL_CERT_BY_SERIAL[] =
     "SELECT " CERT_COLS " FROM certificates WHERE serial = ?1";
@@ -65,9 +65,12 @@ static const char SQL_CERT_SET_STATE[] =
     "UPDATE certificates SET state = ?2, reason = ?3, updated_at = ?4,"
     " current = CASE WHEN ?2 IN ('active', 'suspended') THEN current ELSE 0 END"
     " WHERE id = ?1";
+/* IFNULL(not_after, 0): the form certs_state_not_after indexes (an issued row has one), so
+ * the expiry job reads only the rows that expire instead of the whole table */
 static const char SQL_CERT_EXPIRE[] =
     "UPDATE certificates SET state = 'expired', current = 0, updated_at = ?2"
-    " WHERE state IN ('active', 'suspended') AND not_after <= ?1";
+    " WHERE state IN ('active', 'suspended') AND IFNULL(not_after, 0) <= ?1"
+    " AND not_after IS NOT NULL";
 static const char SQL_CERT_EXPIRING[] =
     "SELECT " CERT_COLS " FROM certificates WHERE state = 'active' AND not_after > ?1"
     " AND not_after <= ?2 AND id > ?3 ORDER BY id LIMIT ?4";
@@ -83,12 +86,12 @@ static const char SQL_CERT_UNDELIVERED[] =
     " AND NOT EXISTS (SELECT 1 FROM requests e WHERE e.cert_id = r.cert_id"
     "  AND e.kind = 'revoke'))"
     " ORDER BY id LIMIT ?3";
-static const char SQL_CERT_COUNTS[] =
-    "SELECT state, COUNT(*) FROM certificates GROUP BY state";
+/* cert_state_counts is kept by triggers (migration 005_cert_list): no scan of the table */
+static const char SQL_CERT_COUNTS[] = "SELECT state, n FROM cert_state_counts";
 static const char SQL_QUOTA_USED[] =
-    "SELECT COUNT(*) FROM certificates WHERE state <> 'failed'";
+    "SELECT IFNULL(SUM(n), 0) FROM cert_state_counts WHERE state <> 'failed'";
 
-static ik_status read_cert(sqlite3_stmt *q, ra_cert *o)
+ik_status sq_cert_row(sqlite3_stmt *q, ra_cert *o)
 {
 	char state[24];
 	ik_status st;
@@ -125,7 +128,7 @@ ik_status sq_cert_read(sq_conn *c, int64_t id, ra_cert *out)
 		return st;
 	sq_bind_i64(c, q, 1, id);
 	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_cert(q, out) : IK_ERR_NOT_FOUND;
+		st = row ? sq_cert_row(q, out) : IK_ERR_NOT_FOUND;
 	sq_reset(q);
 	return st;
 }
@@ -145,11 +148,33 @@ ik_status sq_cert_insert(sq_conn *c, int64_t device_id, int64_t user_id, const c
 	sq_bind_i64(c, q, 4, validity_days);
 	sq_bind_text(c, q, 5, ra_cert_state_name(state));
 	sq_bind_i64(c, q, 6, sq_now());
+	if ((st = sq_begin(c)) != IK_OK) {
+		sq_reset(q);
+		return st;
+	}
 	if ((st = sq_exec(c, q, NULL)) == IK_OK)
 		*id = sq_last_id(c);
 	sq_reset(q);
+	if (st == IK_OK)
+		st = sq_cert_fts_add(c, *id, cn);
+	if ((st = sq_finish(c, st)) != IK_OK)
+		*id = 0;
 	/* certs_one_pending: the device already has a certificate on its way */
 	return st == IK_ERR_EXISTS ? IK_ERR_STATE : st;
+}
+
+ik_status sq_cert_fts_add(sq_conn *c, int64_t id, const char *cn)
+{
+	sqlite3_stmt *q;
+	ik_status st = sq_stmt(c, SQL_CERT_FTS_ADD, &q);
+
+	if (st != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, id);
+	sq_bind_text(c, q, 2, cn);
+	st = sq_exec(c, q, NULL);
+	sq_reset(q);
+	return st;
 }
 
 ik_status sq_quota_check(sq_conn *c, uint64_t quota)
@@ -223,7 +248,7 @@ ik_status ra_store_cert_by_serial(ra_store *s, const char *serial, ra_cert *out)
 		return st;
 	sq_bind_text(c, q, 1, lower);
 	if ((st = sq_step(c, q, &row)) == IK_OK)
-		st = row ? read_cert(q, out) : IK_ERR_NOT_FOUND;
+		st = row ? sq_cert_row(q, out) : IK_ERR_NOT_FOUND;
 	sq_reset(q);
 	return st;
 }
@@ -320,7 +345,7 @@ ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n)
 
 static ik_status read_cert_row(sqlite3_stmt *q, void *out)
 {
-	return read_cert(q, out);
+	return sq_cert_row(q, out);
 }
 
 ik_status ra_store_cert_expiring(ra_store *s, int64_t from, int64_t until, int64_t after_id,
@@ -367,249 +392,5 @@ ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out)
 			out->quota_used += k;
 	}
 	sq_reset(q);
-	return st;
-}
-
-/* ---- listing ---- */
-
-/* ?1 filter, ?2 now, ?3 cn LIKE pattern, ?4/?5 not_before range, ?6 device, ?7 user */
-#define CERT_FILTER \
-	" (?1 = 0" \
-	"  OR (?1 = 1 AND state = 'active' AND not_after > ?2)" \
-	"  OR (?1 = 2 AND (state = 'expired' OR (state = 'active' AND not_after <= ?2)))" \
-	"  OR (?1 = 3 AND state = 'revoked')" \
-	"  OR (?1 = 4 AND state = 'suspended'))" \
-	" AND (?3 IS NULL OR cn LIKE ?3 ESCAPE '\\')" \
-	" AND (?4 IS NULL OR not_before >= ?4) AND (?5 IS NULL OR not_before < ?5)" \
-	" AND (?6 IS NULL OR device_id = ?6) AND (?7 IS NULL OR user_id = ?7)"
-
-/* A page: the first one, or the one after (?8, ?9) = the (key, id) of the previous page's
- * last row; ?10 the limit.  The key is selected last, for the next cursor.  The page after
- * is two seeks in the (key, id) index — the rest of the rows with key ?8 (id past ?9), then
- * the keys past ?8 — merged, so a page costs the same wherever it is, also inside a long
- * run of equal keys (a bulk file's rows share one created_at): SQLite seeks a row-value
- * "(key, id) > (?8, ?9)" only on key, and would scan the whole run for every page. */
-#define CERT_PAGE_FIRST(key, dir) \
-	"SELECT " CERT_COLS ", " key " FROM certificates WHERE" CERT_FILTER \
-	" ORDER BY " key " " dir ", id " dir " LIMIT ?10"
-#define CERT_PAGE_AFTER(key, cmp, dir) \
-	"SELECT * FROM (SELECT " CERT_COLS ", " key " AS k FROM certificates WHERE" CERT_FILTER \
-	" AND " key " = ?8 AND id " cmp " ?9 ORDER BY id " dir " LIMIT ?10)" \
-	" UNION ALL SELECT * FROM (SELECT " CERT_COLS ", " key " AS k FROM certificates WHERE" \
-	CERT_FILTER " AND " key " " cmp " ?8 ORDER BY " key " " dir ", id " dir " LIMIT ?10)" \
-	" ORDER BY k " dir ", id " dir " LIMIT ?10"
-
-#define CERT_PAGES(key) { \
-	{ CERT_PAGE_FIRST(key, "ASC"), CERT_PAGE_AFTER(key, ">", "ASC") }, \
-	{ CERT_PAGE_FIRST(key, "DESC"), CERT_PAGE_AFTER(key, "<", "DESC") } }
-
-/* [ra_cert_sort][descending][after a cursor]; every key has an index ending in id */
-static const char *const SQL_CERT_PAGE[][2][2] = {
-	[RA_CERT_SORT_CREATED] = CERT_PAGES("created_at"),
-	[RA_CERT_SORT_CN] = CERT_PAGES("cn"),
-	[RA_CERT_SORT_NOT_BEFORE] = CERT_PAGES("IFNULL(not_before, 0)"),
-	[RA_CERT_SORT_NOT_AFTER] = CERT_PAGES("IFNULL(not_after, 0)"),
-	[RA_CERT_SORT_SERIAL] = CERT_PAGES("IFNULL(serial, '')"),
-};
-
-static const char SQL_CERT_COUNT[] = "SELECT COUNT(*) FROM certificates WHERE" CERT_FILTER;
-
-static int sort_is_text(ra_cert_sort k)
-{
-	return k == RA_CERT_SORT_CN || k == RA_CERT_SORT_SERIAL;
-}
-
-/* A keyset cursor: "k<sort>.<0|1>.<id>.<hex of the key value>" (an integer key as its
- * decimal text).  Opaque to callers, safe in a URL. */
-typedef struct cursor {
-	int64_t id;
-	int64_t ival;
-	char sval[RA_CN_MAX + 1];
-} cursor;
-
-static void cursor_encode(ra_cert_sort k, int desc, int64_t id, int64_t ival,
-    const char *sval, char out[RA_CURSOR_MAX])
-{
-	static const char hexd[] = "0123456789abcdef";
-	char num[24];
-	const char *v = sval;
-	int w = snprintf(out, RA_CURSOR_MAX, "k%d.%d.%lld.", (int)k, desc ? 1 : 0,
-	    (long long)id);
-	size_t o = w > 0 ? (size_t)w : 0;
-
-	if (!sort_is_text(k)) {
-		snprintf(num, sizeof(num), "%lld", (long long)ival);
-		v = num;
-	}
-	for (size_t i = 0; v[i] != '\0' && o + 2 < RA_CURSOR_MAX; i++) {
-		out[o++] = hexd[(unsigned char)v[i] >> 4];
-		out[o++] = hexd[(unsigned char)v[i] & 15];
-	}
-	out[o] = '\0';
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
-static ik_status cursor_decode(const char *text, ra_cert_sort k, int desc, cursor *cur)
-{
-	char *end;
-	long long id;
-	size_t n = 0;
-	const char *p;
-
-	memset(cur, 0, sizeof(*cur));
-	if (strnlen(text, RA_CURSOR_MAX) >= RA_CURSOR_MAX || text[0] != 'k' ||
-	    text[1] != (char)('0' + (int)k) || text[2] != '.' || text[3] != (desc ? '1' : '0') ||
-	    text[4] != '.' || text[5] < '0' || text[5] > '9')
-		return IK_ERR_ARG;
-	errno = 0;
-	id = strtoll(text + 5, &end, 10);
-	if (errno != 0 || *end != '.' || id < 0)
-		return IK_ERR_ARG;
-	cur->id = (int64_t)id;
-	for (p = end + 1; p[0] != '\0'; p += 2) {
-		int hi = hexval(p[0]), lo = p[1] != '\0' ? hexval(p[1]) : -1;
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0) || n + 1 >= sizeof(cur->sval))
-			return IK_ERR_ARG;
-		cur->sval[n++] = (char)(hi << 4 | lo);
-	}
-	cur->sval[n] = '\0';
-	if (!sort_is_text(k)) {
-		if (n == 0)
-			return IK_ERR_ARG;
-		errno = 0;
-		cur->ival = (int64_t)strtoll(cur->sval, &end, 10);
-		if (errno != 0 || *end != '\0')
-			return IK_ERR_ARG;
-	}
-	return IK_OK;
-}
-
-static void bind_filter(sq_conn *c, sqlite3_stmt *q, const ra_cert_query *cq,
-    const char *like)
-{
-	sq_bind_i64(c, q, 1, (int64_t)cq->filter);
-	sq_bind_i64(c, q, 2, cq->now != 0 ? cq->now : sq_now());
-	sq_bind_text(c, q, 3, like);
-	sq_bind_opt_i64(c, q, 4, cq->issued_from);
-	sq_bind_opt_i64(c, q, 5, cq->issued_to);
-	sq_bind_opt_i64(c, q, 6, cq->device_id);
-	sq_bind_opt_i64(c, q, 7, cq->user_id);
-}
-
-static int query_ok(const ra_cert_query *cq)
-{
-	return cq->filter >= RA_CERT_FILTER_ALL && cq->filter <= RA_CERT_FILTER_SUSPENDED &&
-	    cq->sort >= RA_CERT_SORT_CREATED && cq->sort <= RA_CERT_SORT_SERIAL &&
-	    cq->limit <= RA_PAGE_MAX &&
-	    (cq->cn_contains == NULL || strnlen(cq->cn_contains, RA_CN_MAX + 1) <= RA_CN_MAX);
-}
-
-ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows,
-    size_t *n, char next[RA_CURSOR_MAX])
-{
-	size_t limit = cq->limit == 0 ? RA_PAGE_MAX : cq->limit;
-	int desc = cq->descending != 0, row = 1, more = 0;
-	int after = cq->cursor != NULL && cq->cursor[0] != '\0';
-	int64_t last_i = 0;
-	char last_s[RA_CN_MAX + 1] = "";
-	char *like = NULL;
-	cursor cur;
-	sq_conn *c;
-	sqlite3_stmt *q;
-	ik_status st;
-
-	*n = 0;
-	next[0] = '\0';
-	if (!query_ok(cq))
-		return IK_ERR_ARG;
-	if (after && (st = cursor_decode(cq->cursor, cq->sort, desc, &cur)) != IK_OK)
-		return st;
-	if ((st = sq_like_contains(cq->cn_contains, &like)) != IK_OK)
-		return st;
-	if ((st = sq_prep(s, SQL_CERT_PAGE[cq->sort][desc][after], &c, &q)) != IK_OK) {
-		free(like);
-		return st;
-	}
-	bind_filter(c, q, cq, like);
-	if (after) {
-		if (sort_is_text(cq->sort))
-			sq_bind_text(c, q, 8, cur.sval);
-		else
-			sq_bind_i64(c, q, 8, cur.ival);
-		sq_bind_i64(c, q, 9, cur.id);
-	}
-	sq_bind_i64(c, q, 10, (int64_t)limit + 1); /* one more: is there a next page? */
-	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
-		if (*n == limit) {
-			more = 1;
-			break;
-		}
-		if ((st = read_cert(q, &rows[*n])) != IK_OK)
-			break;
-		if (sort_is_text(cq->sort))
-			st = sq_col_text(q, 15, last_s, sizeof(last_s));
-		else
-			last_i = sq_col_i64(q, 15);
-		if (st != IK_OK)
-			break;
-		(*n)++;
-	}
-	sq_reset(q);
-	free(like);
-	if (st != IK_OK) {
-		*n = 0;
-		return st;
-	}
-	if (more)
-		cursor_encode(cq->sort, desc, rows[*n - 1].id, last_i, last_s, next);
-	return IK_OK;
-}
-
-void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
-    char out[RA_CURSOR_MAX])
-{
-	int64_t ival = 0;
-	const char *sval = "";
-
-	switch (sort) {
-	case RA_CERT_SORT_CN: sval = c->cn; break;
-	case RA_CERT_SORT_SERIAL: sval = c->serial; break;
-	case RA_CERT_SORT_NOT_BEFORE: ival = c->not_before; break;
-	case RA_CERT_SORT_NOT_AFTER: ival = c->not_after; break;
-	default: ival = c->created; break;
-	}
-	cursor_encode(sort, descending != 0, c->id, ival, sval, out);
-}
-
-ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *cq, uint64_t *count)
-{
-	char *like = NULL;
-	sq_conn *c;
-	sqlite3_stmt *q;
-	int row;
-	ik_status st;
-
-	*count = 0;
-	if (!query_ok(cq))
-		return IK_ERR_ARG;
-	if ((st = sq_like_contains(cq->cn_contains, &like)) != IK_OK)
-		return st;
-	if ((st = sq_prep(s, SQL_CERT_COUNT, &c, &q)) != IK_OK) {
-		free(like);
-		return st;
-	}
-	bind_filter(c, q, cq, like);
-	if ((st = sq_step(c, q, &row)) == IK_OK && row)
-		*count = (uint64_t)sq_col_i64(q, 0);
-	sq_reset(q);
-	free(like);
 	return st;
 }

@@ -7,7 +7,7 @@
 #include "store_sqlite_int.h"
 
 #define BUSY_TIMEOUT_MS 10000
-#define CACHE_SLOTS 256 /* power of two, above the number of statement texts */
+#define CACHE_SLOTS 512 /* power of two, above the number of statement texts */
 
 typedef struct sq_slot {
 	const char *sql;

@@ -22,7 +22,7 @@ static int import_ok(const ra_cert_import *c)
 ik_status ra_store_cert_import(ra_store *s, const ra_cert_import *c, int64_t *id)
 {
 	uint8_t md[SHA256_DIGEST_LENGTH];
-	int64_t days;
+	int64_t days, row;
 	sq_conn *conn;
 	sqlite3_stmt *q;
 	ik_status st;
@@ -50,9 +50,16 @@ ik_status ra_store_cert_import(ra_store *s, const ra_cert_import *c, int64_t *id
 	sq_bind_blob(conn, q, 8, c->der, c->der_len);
 	sq_bind_blob(conn, q, 9, md, sizeof(md));
 	sq_bind_i64(conn, q, 10, c->created != 0 ? c->created : c->not_before);
+	if ((st = sq_begin(conn)) != IK_OK) {
+		sq_reset(q);
+		return st;
+	}
 	st = sq_exec(conn, q, NULL);
-	if (st == IK_OK && id != NULL)
-		*id = sq_last_id(conn);
+	row = sq_last_id(conn);
 	sq_reset(q);
+	if (st == IK_OK)
+		st = sq_cert_fts_add(conn, row, c->cn);
+	if ((st = sq_finish(conn, st)) == IK_OK && id != NULL)
+		*id = row;
 	return st;
 }

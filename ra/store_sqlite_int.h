@@ -107,6 +107,13 @@ ik_status sq_device_free(sq_conn *c, int64_t device_id, int64_t *user_id);
 ik_status sq_cert_insert(sq_conn *c, int64_t device_id, int64_t user_id, const char *cn,
     unsigned validity_days, ra_cert_state st, int64_t *id);
 ik_status sq_cert_read(sq_conn *c, int64_t id, ra_cert *out);
+/* The certificate columns in the order sq_cert_row reads them (0..14). */
+#define SQ_CERT_COLS "id, device_id, user_id, request_id, serial, cn, validity_days," \
+	" not_before, not_after, state, reason, current, sha256, created_at, updated_at"
+ik_status sq_cert_row(sqlite3_stmt *q, ra_cert *out);
+/* Adds certificate id's cn to the CN search index (certs_cn_fts): every INSERT INTO
+ * certificates calls it in the same transaction. */
+ik_status sq_cert_fts_add(sq_conn *c, int64_t id, const char *cn);
 ik_status sq_batch_read(sq_conn *c, int64_t id, ra_batch *out);
 /* A new request joins batch_id: it must be running and of the same kind; total + 1. */
 ik_status sq_batch_take(sq_conn *c, int64_t batch_id, ra_request_kind kind);

@@ -1,5 +1,5 @@
 /* inkan-signctl: a small operator and test client for the signer's socket — hello,
- * status, chain, crl, issue (from a public key file), revoke, hold, release. */
+ * status, chain, crl, profiles, issue (from a public key file), revoke, hold, release. */
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -33,7 +33,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: inkan-signctl [-s SOCKET] COMMAND [options]\n"
-	    "  hello | status | chain [-o FILE] | crl [-o FILE] [--der]\n"
+	    "  hello | status | profiles | chain [-o FILE] | crl [-o FILE] [--der]\n"
 	    "  issue --id REQUEST_ID --profile NAME --pubkey PEMFILE --attr CN=name [--attr OU=x ...]\n"
 	    "        [--days N | --not-before UNIX --not-after UNIX] [--ca] [--flags N] [-o FILE]\n"
 	    "  revoke SERIALHEX [--reason N] | hold SERIALHEX | release SERIALHEX\n"
@@ -275,6 +275,68 @@ out:
 	return rc;
 }
 
+/* PROFILES, printed in the signer.conf syntax ([profile.NAME] and its keys). */
+static void print_profile(const proto_profile *p)
+{
+	static const char *const usages[PROTO_USAGE_MAX + 1] = { "client", "server", "email" };
+	static const char *const keys[3] = { "ec-p256", "ec-p384", "rsa" };
+	static const char *const attrs[PROTO_ATTR_MAX + 1] = {
+		"", "CN", "O", "OU", "L", "ST", "C", "serialNumber",
+	};
+	const uint8_t masks[2] = { p->attrs_allowed, p->attrs_required };
+
+	printf("[profile.%s]\nusage = %s\nkey_types =", p->name, usages[p->usage]);
+	for (unsigned i = 0; i < 3; i++)
+		if (p->key_types & (1u << i))
+			printf(" %s", keys[i]);
+	printf("\nrsa_min_bits = %u\nmax_days = %u\nbackdate = %u\n", p->rsa_min_bits,
+	    p->max_days, p->backdate);
+	for (unsigned m = 0; m < 2; m++) {
+		printf("%s =", m == 0 ? "subject_allowed" : "subject_required");
+		for (unsigned a = 1; a <= PROTO_ATTR_MAX; a++)
+			if (masks[m] & (1u << a))
+				printf(" %s", attrs[a]);
+		printf("\n");
+	}
+	for (uint8_t i = 0; i < p->nfixed; i++)
+		printf("%s = %s\n", attrs[p->fixed[i].type], p->fixed[i].value);
+	printf("crl_url = %s\nocsp_url = %s\nca_issuers_url = %s\n", p->crl_url, p->ocsp_url,
+	    p->ca_issuers_url);
+}
+
+static int cmd_profiles(int fd)
+{
+	proto_error e = { 0 };
+	proto_profiles_reply *r = calloc(1, sizeof(*r));
+	ik_buf req, rep;
+	ik_status st;
+	int rc = 1;
+
+	ik_buf_init(&req, 0);
+	ik_buf_init(&rep, 0);
+	if (r == NULL)
+		goto out;
+	if ((st = proto_call(fd, PROTO_PROFILES, &req, &rep, &e)) != IK_OK) {
+		rc = fail("profiles", st, &e);
+		goto out;
+	}
+	if ((st = proto_decode_profiles_reply(ik_buf_ptr(&rep), ik_buf_remaining(&rep), r)) != IK_OK) {
+		rc = fail("profiles: reply", st, NULL);
+		goto out;
+	}
+	for (uint8_t i = 0; i < r->n; i++) {
+		if (i > 0)
+			printf("\n");
+		print_profile(&r->p[i]);
+	}
+	rc = 0;
+out:
+	free(r);
+	ik_buf_cleanup(&req);
+	ik_buf_cleanup(&rep);
+	return rc;
+}
+
 static int cmd_simple(int fd, uint16_t type, const ctl_opts *o)
 {
 	proto_error e = { 0 };
@@ -461,6 +523,8 @@ int main(int argc, char **argv)
 		rc = 0;
 	else if (strcmp(cmd, "status") == 0)
 		rc = cmd_simple(fd, PROTO_STATUS, &o);
+	else if (strcmp(cmd, "profiles") == 0)
+		rc = cmd_profiles(fd);
 	else if (strcmp(cmd, "chain") == 0)
 		rc = cmd_simple(fd, PROTO_GET_CHAIN, &o);
 	else if (strcmp(cmd, "crl") == 0)

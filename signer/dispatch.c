@@ -210,6 +210,59 @@ static ik_status do_status(sg_worker *w)
 	return proto_encode_status_reply(&w->reply, &r);
 }
 
+/* ---- PROFILES: the loaded profiles, read-only ---- */
+
+_Static_assert(SG_MAX_PROFILES <= PROTO_MAX_PROFILES, "every profile fits in a reply");
+_Static_assert(SG_MAX_URL == PROTO_MAX_URL, "profile URLs fit the reply");
+
+static void profile_describe(const sg_profile *sp, proto_profile *pp)
+{
+	static const struct { unsigned sg, proto; } keys[] = {
+		{ SG_KEY_EC_P256, PROTO_KEY_EC_P256 }, { SG_KEY_EC_P384, PROTO_KEY_EC_P384 },
+		{ SG_KEY_RSA, PROTO_KEY_RSA },
+	};
+
+	memset(pp, 0, sizeof(*pp));
+	snprintf(pp->name, sizeof(pp->name), "%s", sp->name);
+	pp->usage = sp->server ? PROTO_USAGE_SERVER : sp->email ? PROTO_USAGE_EMAIL :
+	    PROTO_USAGE_CLIENT;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (sp->key_types & keys[i].sg)
+			pp->key_types |= (uint8_t)keys[i].proto;
+	pp->rsa_min_bits = sp->rsa_min_bits;
+	pp->max_days = sp->max_days;
+	pp->backdate = sp->backdate;
+	pp->attrs_allowed = (uint8_t)(sp->attrs_allowed & PROTO_ATTR_MASK);
+	pp->attrs_required = (uint8_t)(sp->attrs_required & PROTO_ATTR_MASK);
+	for (uint8_t a = 1; a <= PROTO_ATTR_MAX; a++)
+		if (sp->fixed[a][0] != '\0') {
+			pp->fixed[pp->nfixed].type = a;
+			snprintf(pp->fixed[pp->nfixed].value, sizeof(pp->fixed[0].value), "%s",
+			    sp->fixed[a]);
+			pp->nfixed++;
+		}
+	snprintf(pp->crl_url, sizeof(pp->crl_url), "%s", sp->crl_url);
+	snprintf(pp->ocsp_url, sizeof(pp->ocsp_url), "%s", sp->ocsp_url);
+	snprintf(pp->ca_issuers_url, sizeof(pp->ca_issuers_url), "%s", sp->ca_issuers_url);
+}
+
+static ik_status do_profiles(sg_worker *w, proto_error *err)
+{
+	const sg_config *cfg = &w->s->cfg;
+	proto_profiles_reply *r = calloc(1, sizeof(*r));
+	ik_status st;
+
+	if (r == NULL)
+		return IK_ERR_NOMEM;
+	r->n = (uint8_t)cfg->nprofiles;
+	for (size_t i = 0; i < cfg->nprofiles; i++)
+		profile_describe(&cfg->profiles[i], &r->p[i]);
+	if ((st = proto_encode_profiles_reply(&w->reply, r)) != IK_OK)
+		snprintf(err->detail, sizeof(err->detail), "profiles: cannot describe the profiles");
+	free(r);
+	return st;
+}
+
 ik_status sg_dispatch(sg_worker *w, sg_job *j, proto_error *err, int *parked)
 {
 	const uint16_t type = j->h.type;
@@ -230,6 +283,7 @@ ik_status sg_dispatch(sg_worker *w, sg_job *j, proto_error *err, int *parked)
 	case PROTO_GET_CHAIN:
 	case PROTO_GET_CRL:
 	case PROTO_STATUS:
+	case PROTO_PROFILES:
 		if ((st = proto_decode_empty(body, len)) != IK_OK) {
 			snprintf(err->detail, sizeof(err->detail), "%s takes no body",
 			    proto_type_name(type));
@@ -237,6 +291,8 @@ ik_status sg_dispatch(sg_worker *w, sg_job *j, proto_error *err, int *parked)
 		}
 		if (type == PROTO_GET_CHAIN)
 			return do_get_chain(w);
+		if (type == PROTO_PROFILES)
+			return do_profiles(w, err);
 		return type == PROTO_GET_CRL ? do_get_crl(w, err) : do_status(w);
 	default:
 		snprintf(err->detail, sizeof(err->detail), "unknown message type %u", type);

@@ -34,6 +34,7 @@ typedef union msg {
 	proto_error error;
 	proto_ocsp ocsp;
 	proto_ocsp_reply ocsp_reply;
+	proto_profiles_reply profiles_reply;
 } msg;
 
 static int same(const void *a, size_t an, const void *b, size_t bn)
@@ -148,6 +149,34 @@ static int eq_ocsp_reply(const msg *a, const msg *b)
 	    same(x->response, x->response_len, y->response, y->response_len);
 }
 
+static int eq_profile(const proto_profile *x, const proto_profile *y)
+{
+	if (strcmp(x->name, y->name) != 0 || x->usage != y->usage || x->key_types != y->key_types ||
+	    x->rsa_min_bits != y->rsa_min_bits || x->max_days != y->max_days ||
+	    x->backdate != y->backdate || x->attrs_allowed != y->attrs_allowed ||
+	    x->attrs_required != y->attrs_required || x->nfixed != y->nfixed ||
+	    x->nfixed > PROTO_ATTR_MAX || strcmp(x->crl_url, y->crl_url) != 0 ||
+	    strcmp(x->ocsp_url, y->ocsp_url) != 0 || strcmp(x->ca_issuers_url, y->ca_issuers_url) != 0)
+		return 0;
+	for (uint8_t i = 0; i < x->nfixed; i++)
+		if (x->fixed[i].type != y->fixed[i].type ||
+		    strcmp(x->fixed[i].value, y->fixed[i].value) != 0)
+			return 0;
+	return 1;
+}
+
+static int eq_profiles_reply(const msg *a, const msg *b)
+{
+	const proto_profiles_reply *x = &a->profiles_reply, *y = &b->profiles_reply;
+
+	if (x->n != y->n || x->n > PROTO_MAX_PROFILES)
+		return 0;
+	for (uint8_t i = 0; i < x->n; i++)
+		if (!eq_profile(&x->p[i], &y->p[i]))
+			return 0;
+	return 1;
+}
+
 static int eq_error(const msg *a, const msg *b)
 {
 	return a->error.status == b->error.status && strcmp(a->error.detail, b->error.detail) == 0;
@@ -176,6 +205,7 @@ CODEC(status_reply)
 CODEC(error)
 CODEC(ocsp)
 CODEC(ocsp_reply)
+CODEC(profiles_reply)
 #undef CODEC
 
 static ik_status dec_empty(const uint8_t *p, size_t n, msg *m)
@@ -207,7 +237,7 @@ typedef struct codec {
 enum {
 	C_HELLO, C_HELLO_REPLY, C_ISSUE, C_ISSUE_REPLY, C_REVOKE, C_REVOKE_REPLY,
 	C_CHAIN_REPLY, C_CRL_REPLY, C_STATUS_REPLY, C_ERROR, C_EMPTY, C_OCSP, C_OCSP_REPLY,
-	C_COUNT
+	C_PROFILES_REPLY, C_COUNT
 };
 
 static const codec codecs[C_COUNT] = {
@@ -224,6 +254,7 @@ static const codec codecs[C_COUNT] = {
 	[C_EMPTY] = { dec_empty, enc_empty, eq_empty },
 	[C_OCSP] = { dec_ocsp, enc_ocsp, eq_ocsp },
 	[C_OCSP_REPLY] = { dec_ocsp_reply, enc_ocsp_reply, eq_ocsp_reply },
+	[C_PROFILES_REPLY] = { dec_profiles_reply, enc_profiles_reply, eq_profiles_reply },
 };
 
 /* The body decoder for a frame type, as the receiving side picks it; -1 if none. */
@@ -242,12 +273,14 @@ static int codec_for(uint16_t type)
 	case PROTO_RELEASE | PROTO_REPLY: return C_REVOKE_REPLY;
 	case PROTO_GET_CHAIN:
 	case PROTO_GET_CRL:
-	case PROTO_STATUS: return C_EMPTY;
+	case PROTO_STATUS:
+	case PROTO_PROFILES: return C_EMPTY;
 	case PROTO_GET_CHAIN | PROTO_REPLY: return C_CHAIN_REPLY;
 	case PROTO_GET_CRL | PROTO_REPLY: return C_CRL_REPLY;
 	case PROTO_STATUS | PROTO_REPLY: return C_STATUS_REPLY;
 	case PROTO_OCSP: return C_OCSP;
 	case PROTO_OCSP | PROTO_REPLY: return C_OCSP_REPLY;
+	case PROTO_PROFILES | PROTO_REPLY: return C_PROFILES_REPLY;
 	case PROTO_ERROR: return C_ERROR;
 	default: return -1;
 	}

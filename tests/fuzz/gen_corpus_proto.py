@@ -13,7 +13,7 @@ import struct
 import sys
 
 VERSION = 1
-HELLO, ISSUE, REVOKE, HOLD, RELEASE, GET_CHAIN, GET_CRL, STATUS, OCSP = range(1, 10)
+HELLO, ISSUE, REVOKE, HOLD, RELEASE, GET_CHAIN, GET_CRL, STATUS, OCSP, PROFILES = range(1, 11)
 REPLY = 0x8000
 ERROR = 0xFFFF
 CN, O, OU, L, ST, C, SERIALNUMBER = range(1, 8)
@@ -106,6 +106,32 @@ def ocsp_reply(status, this_update, next_update, response):
     return u8(status) + u64(this_update) + u64(next_update) + string(response)
 
 
+CLIENT, SERVER, EMAIL = range(3)              # profile usage
+EC_P256, EC_P384, RSA = 1, 2, 4                # key types (bit mask)
+
+
+def mask(*attrs):
+    m = 0
+    for a in attrs:
+        m |= 1 << a
+    return m
+
+
+def profile(name, usage=CLIENT, key_types=EC_P256 | EC_P384 | RSA, rsa_min_bits=2048,
+            max_days=397, backdate=300, allowed=mask(CN), required=mask(CN), fixed=(),
+            crl_url="http://ra.example/crl/issuing-ca.crl", ocsp_url="", ca_issuers_url=""):
+    b = (string(name) + u8(usage) + u8(key_types) + u32(rsa_min_bits) + u32(max_days) +
+         u32(backdate) + u8(allowed) + u8(required) + u8(len(fixed)))
+    for t, v in fixed:
+        b += u8(t) + string(v)
+    return (b + string(crl_url.encode("ascii")) + string(ocsp_url.encode("ascii")) +
+            string(ca_issuers_url.encode("ascii")))
+
+
+def profiles_reply(profiles):
+    return u8(len(profiles)) + b"".join(profiles)
+
+
 def error(status, detail):
     return u32(status) + string(detail.encode("ascii"))
 
@@ -167,9 +193,23 @@ def seeds():
         frame(OCSP | REPLY, 19, ocsp_reply(6, 0, 0, bytes.fromhex("30030a0106")))]
     s["ocsp-off"] = [frame(OCSP, 20, ocsp([(1, b"\x01" * 20, b"\x02" * 20, b"\x03")])),
                      frame(ERROR, 20, error(6, "OCSP is off: no OCSP signing key"))]
+    s["profiles"] = [frame(PROFILES, 21),
+                     frame(PROFILES | REPLY, 21, profiles_reply([
+                         profile("client", allowed=mask(CN, OU, SERIALNUMBER),
+                                 fixed=[(O, "株式会社 Example"), (C, "JP")],
+                                 ocsp_url="http://ra.example/ocsp",
+                                 ca_issuers_url="http://ra.example/ca/issuing-ca.crt"),
+                         profile("tls", SERVER, EC_P384, 4096, 90, 0),
+                         profile("mail", EMAIL, RSA, 3072, 1095, 86400)]))]
+    s["profiles-max"] = [frame(PROFILES, 22),
+                         frame(PROFILES | REPLY, 22, profiles_reply([
+                             profile(chr(ord("a") + i) * 32, i % 3, 7, 8192, 1095, 86400,
+                                     mask(*range(1, 8)), mask(*range(1, 8)),
+                                     [(t, chr(ord("A") + t) * 128) for t in range(7, 0, -1)],
+                                     "c" * 256, "o" * 256, "~" * 256) for i in range(8)]))]
     # a whole conversation on one connection, as the RA runs it
     s["session"] = (s["hello"] + s["issue"] + s["hold"] + s["release"] + s["revoke"] +
-                    s["get-crl"] + s["status"] + s["ocsp"])
+                    s["get-crl"] + s["status"] + s["ocsp"] + s["profiles"])
     return s
 
 

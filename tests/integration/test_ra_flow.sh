@@ -212,6 +212,11 @@ ik_ok "renewal from a CSR keeps the CN; old and new overlap (old no longer curre
 s=$(ik_api carol "$AUD" GET "/api/v1/certificates?filter=revoked"); ik_expect 200 - "$s" "list revoked"
 [ "$(ik_json 'd["total"]')" = 2 ] || ik_fail "revoked count: $(cat "$TMP/body")"
 s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cn=TARO"); [ "$(ik_json 'd["total"]')" = 3 ] || ik_fail "CN search"
+[ "$(ik_json 'd["total_capped"]')" = False ] || ik_fail "a small search's total is exact: $(cat "$TMP/body")"
+# 1 or 2 characters: the start of the CN (taro-laptop…), not anywhere in it (…-laptop)
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cn=Ta"); [ "$(ik_json 'd["total"]')" = 3 ] || ik_fail "CN prefix: $(cat "$TMP/body")"
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cn=la"); [ "$(ik_json 'd["total"]')" = 0 ] || ik_fail "CN prefix, not substring: $(cat "$TMP/body")"
+s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cn=lap"); [ "$(ik_json 'd["total"]')" -ge 1 ] || ik_fail "CN substring from 3: $(cat "$TMP/body")"
 s=$(ik_api carol "$AUD" GET "/api/v1/certificates?filter=bogus"); ik_expect 400 bad_query "$s" "bad filter"
 s=$(ik_api carol "$AUD" GET "/api/v1/certificates?cursor=garbage"); ik_expect 400 bad_query "$s" "bad cursor"
 s=$(ik_api carol "$AUD" GET /api/v1/counters); ik_expect 200 - "$s" counters

@@ -192,6 +192,11 @@ static ik_status d_ocsp_reply(const uint8_t *p, size_t n)
 	proto_ocsp_reply m;
 	return proto_decode_ocsp_reply(p, n, &m);
 }
+static ik_status d_profiles_reply(const uint8_t *p, size_t n)
+{
+	static proto_profiles_reply m; /* large; the tests run on one thread */
+	return proto_decode_profiles_reply(p, n, &m);
+}
 static ik_status d_error(const uint8_t *p, size_t n)
 {
 	proto_error m;
@@ -220,6 +225,8 @@ static decoder decoder_for(uint16_t type)
 	case PROTO_STATUS | PROTO_REPLY: return d_status_reply;
 	case PROTO_OCSP: return d_ocsp;
 	case PROTO_OCSP | PROTO_REPLY: return d_ocsp_reply;
+	case PROTO_PROFILES: return proto_decode_empty;
+	case PROTO_PROFILES | PROTO_REPLY: return d_profiles_reply;
 	case PROTO_ERROR: return d_error;
 	default: return NULL;
 	}
@@ -244,7 +251,43 @@ static void sample_ocsp(proto_ocsp *m)
 	m->nonce_len = 16;
 }
 
-#define N_SAMPLES 12
+/* Two profiles: a client one with fixed O and C and every URL, and an e-mail one with
+ * the defaults and no OCSP or caIssuers URL. */
+static void sample_profiles(proto_profiles_reply *m)
+{
+	proto_profile *p = &m->p[0];
+
+	memset(m, 0, sizeof(*m));
+	m->n = 2;
+	snprintf(p->name, sizeof(p->name), "client-2y");
+	p->usage = PROTO_USAGE_CLIENT;
+	p->key_types = PROTO_KEY_EC_P256 | PROTO_KEY_RSA;
+	p->rsa_min_bits = 3072;
+	p->max_days = 730;
+	p->backdate = 600;
+	p->attrs_allowed = 1u << PROTO_ATTR_CN | 1u << PROTO_ATTR_OU | 1u << PROTO_ATTR_SERIALNUMBER;
+	p->attrs_required = 1u << PROTO_ATTR_CN;
+	p->nfixed = 2;
+	p->fixed[0].type = PROTO_ATTR_O;
+	snprintf(p->fixed[0].value, sizeof(p->fixed[0].value), "\xe6\xa0\xaa\xe5\xbc\x8f\xe4\xbc\x9a\xe7\xa4\xbe Example"); /* 株式会社 */
+	p->fixed[1].type = PROTO_ATTR_C;
+	snprintf(p->fixed[1].value, sizeof(p->fixed[1].value), "JP");
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://ra.example/crl/issuing-ca.crl");
+	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ra.example/ocsp");
+	snprintf(p->ca_issuers_url, sizeof(p->ca_issuers_url), "http://ra.example/ca/issuing-ca.crt");
+	p = &m->p[1];
+	snprintf(p->name, sizeof(p->name), "mail");
+	p->usage = PROTO_USAGE_EMAIL;
+	p->key_types = PROTO_KEY_ALL;
+	p->rsa_min_bits = 2048;
+	p->max_days = 397;
+	p->backdate = 0;
+	p->attrs_allowed = 1u << PROTO_ATTR_CN;
+	p->attrs_required = 1u << PROTO_ATTR_CN;
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://x/c");
+}
+
+#define N_SAMPLES 13
 
 /* One valid body of every kind, built with the encoders. */
 typedef struct sample {
@@ -271,6 +314,7 @@ static void build_samples(sample *s, size_t *n)
 	proto_ocsp oc;
 	proto_ocsp_reply orp = { .status = PROTO_OCSP_SUCCESSFUL, .this_update = 1700000000u,
 		.next_update = 1700003600u, .response = g_cert, .response_len = sizeof(g_cert) };
+	static proto_profiles_reply pr;
 	size_t k = 0;
 
 	sample_issue(&is);
@@ -279,6 +323,7 @@ static void build_samples(sample *s, size_t *n)
 	memcpy(rv.serial, g_serial, sizeof(g_serial));
 	rv.serial_len = sizeof(g_serial);
 	sample_ocsp(&oc);
+	sample_profiles(&pr);
 	for (size_t i = 0; i < N_SAMPLES; i++)
 		ik_buf_init(&s[i].body, 0);
 #define ADD(nm, d, enc, msg)                                       \
@@ -300,6 +345,7 @@ static void build_samples(sample *s, size_t *n)
 	ADD("error", d_error, proto_encode_error, &er);
 	ADD("ocsp", d_ocsp, proto_encode_ocsp, &oc);
 	ADD("ocsp-reply", d_ocsp_reply, proto_encode_ocsp_reply, &orp);
+	ADD("profiles-reply", d_profiles_reply, proto_encode_profiles_reply, &pr);
 #undef ADD
 	*n = k;
 }
@@ -399,6 +445,8 @@ static void test_type_names(void **state)
 	assert_string_equal(proto_type_name(PROTO_STATUS | PROTO_REPLY), "status");
 	assert_string_equal(proto_type_name(PROTO_OCSP), "ocsp");
 	assert_string_equal(proto_type_name(PROTO_OCSP | PROTO_REPLY), "ocsp");
+	assert_string_equal(proto_type_name(PROTO_PROFILES), "profiles");
+	assert_string_equal(proto_type_name(PROTO_PROFILES | PROTO_REPLY), "profiles");
 	assert_string_equal(proto_type_name(PROTO_ERROR), "error");
 	assert_string_equal(proto_type_name(0), "unknown");
 	assert_string_equal(proto_type_name(PROTO_TYPE_MAX + 1), "unknown");
@@ -1403,7 +1451,8 @@ static void test_dispatch_refusals(void **state)
 		assert_non_null(strstr(err.detail, "unknown message type"));
 	}
 	/* empty-bodied verbs with a body */
-	static const uint16_t empty[] = { PROTO_GET_CHAIN, PROTO_GET_CRL, PROTO_STATUS };
+	static const uint16_t empty[] = { PROTO_GET_CHAIN, PROTO_GET_CRL, PROTO_STATUS,
+		PROTO_PROFILES };
 	for (size_t i = 0; i < ARRAY_LEN(empty); i++) {
 		memset(&err, 0, sizeof(err));
 		assert_int_equal(dispatch(&w, empty[i], &one, 1, &err), IK_ERR_PROTO_TRAILING);
@@ -1468,6 +1517,349 @@ static void test_dispatch_refusals(void **state)
 	}
 	assert_int_equal(ik_buf_remaining(&w.reply), 0); /* no reply body on a refusal */
 	ik_buf_cleanup(&b);
+	ik_buf_cleanup(&w.reply);
+	test_free(s);
+}
+
+/* ---- PROFILES ---- */
+
+/* The smallest profile, byte for byte (the example in signer/PROTOCOL.md §5.7). */
+static void test_profiles_bytes(void **state)
+{
+	static const uint8_t want[] = {
+		0x01,                                           /* n */
+		0x00, 0x00, 0x00, 0x01, 'c',                    /* name */
+		0x00,                                           /* usage client */
+		0x01,                                           /* key_types ec-p256 */
+		0x00, 0x00, 0x08, 0x00,                         /* rsa_min_bits 2048 */
+		0x00, 0x00, 0x01, 0x8d,                         /* max_days 397 */
+		0x00, 0x00, 0x01, 0x2c,                         /* backdate 300 */
+		0x02, 0x02,                                     /* allowed, required: CN */
+		0x00,                                           /* nfixed */
+		0x00, 0x00, 0x00, 0x0a, 'h', 't', 't', 'p', ':', '/', '/', 'x', '/', 'c',
+		0x00, 0x00, 0x00, 0x00,                         /* ocsp_url */
+		0x00, 0x00, 0x00, 0x00,                         /* ca_issuers_url */
+	};
+	static proto_profiles_reply m, d;
+	ik_buf b;
+
+	(void)state;
+	memset(&m, 0, sizeof(m));
+	m.n = 1;
+	snprintf(m.p[0].name, sizeof(m.p[0].name), "c");
+	m.p[0].key_types = PROTO_KEY_EC_P256;
+	m.p[0].rsa_min_bits = 2048;
+	m.p[0].max_days = 397;
+	m.p[0].backdate = 300;
+	m.p[0].attrs_allowed = m.p[0].attrs_required = 1u << PROTO_ATTR_CN;
+	snprintf(m.p[0].crl_url, sizeof(m.p[0].crl_url), "http://x/c");
+	ik_buf_init(&b, 0);
+	assert_int_equal(proto_encode_profiles_reply(&b, &m), IK_OK);
+	assert_int_equal(ik_buf_remaining(&b), sizeof(want));
+	assert_memory_equal(ik_buf_ptr(&b), want, sizeof(want));
+	assert_int_equal(proto_decode_profiles_reply(want, sizeof(want), &d), IK_OK);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.p[0].name, "c");
+	assert_string_equal(d.p[0].ocsp_url, "");
+	ik_buf_cleanup(&b);
+}
+
+static void assert_profile_equal(const proto_profile *a, const proto_profile *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_int_equal(a->usage, b->usage);
+	assert_int_equal(a->key_types, b->key_types);
+	assert_int_equal(a->rsa_min_bits, b->rsa_min_bits);
+	assert_int_equal(a->max_days, b->max_days);
+	assert_int_equal(a->backdate, b->backdate);
+	assert_int_equal(a->attrs_allowed, b->attrs_allowed);
+	assert_int_equal(a->attrs_required, b->attrs_required);
+	assert_int_equal(a->nfixed, b->nfixed);
+	for (uint8_t i = 0; i < a->nfixed; i++) {
+		assert_int_equal(a->fixed[i].type, b->fixed[i].type);
+		assert_string_equal(a->fixed[i].value, b->fixed[i].value);
+	}
+	assert_string_equal(a->crl_url, b->crl_url);
+	assert_string_equal(a->ocsp_url, b->ocsp_url);
+	assert_string_equal(a->ca_issuers_url, b->ca_issuers_url);
+}
+
+static void test_roundtrip_profiles(void **state)
+{
+	static proto_profiles_reply m, d;
+	ik_buf b;
+
+	(void)state;
+	ik_buf_init(&b, 0);
+	sample_profiles(&m);
+	assert_int_equal(proto_encode_profiles_reply(&b, &m), IK_OK);
+	assert_int_equal(proto_decode_profiles_reply(ik_buf_ptr(&b), ik_buf_remaining(&b), &d), IK_OK);
+	assert_int_equal(d.n, 2);
+	assert_profile_equal(&m.p[0], &d.p[0]);
+	assert_profile_equal(&m.p[1], &d.p[1]);
+	/* every field at its limit: 8 profiles, 7 fixed values of 128 bytes, 256-byte URLs */
+	memset(&m, 0, sizeof(m));
+	m.n = PROTO_MAX_PROFILES;
+	for (uint8_t i = 0; i < m.n; i++) {
+		proto_profile *p = &m.p[i];
+		memset(p->name, 'a' + i, PROTO_MAX_NAME);
+		p->usage = PROTO_USAGE_MAX;
+		p->key_types = PROTO_KEY_ALL;
+		p->rsa_min_bits = 8192;
+		p->max_days = PROTO_MAX_PROFILE_DAYS;
+		p->backdate = PROTO_MAX_BACKDATE;
+		p->attrs_allowed = p->attrs_required = PROTO_ATTR_MASK;
+		p->nfixed = PROTO_ATTR_MAX;
+		for (uint8_t k = 0; k < PROTO_ATTR_MAX; k++) {
+			p->fixed[k].type = (uint8_t)(PROTO_ATTR_MAX - k);
+			memset(p->fixed[k].value, 'v', PROTO_MAX_ATTR_LEN);
+		}
+		memset(p->crl_url, 'c', PROTO_MAX_URL);
+		memset(p->ocsp_url, 'o', PROTO_MAX_URL);
+		memset(p->ca_issuers_url, '~', PROTO_MAX_URL);
+	}
+	ik_buf_reset(&b);
+	assert_int_equal(proto_encode_profiles_reply(&b, &m), IK_OK);
+	assert_int_equal(ik_buf_remaining(&b), 1 + 8 * (4 + 32 + 17 + 7 * (1 + 4 + 128) + 3 * (4 + 256)));
+	assert_int_equal(proto_decode_profiles_reply(ik_buf_ptr(&b), ik_buf_remaining(&b), &d), IK_OK);
+	for (uint8_t i = 0; i < m.n; i++)
+		assert_profile_equal(&m.p[i], &d.p[i]);
+	ik_buf_cleanup(&b);
+}
+
+/* Non-zero: raw_profile writes that many bytes as the name / the first fixed value. */
+static size_t g_raw_name_len, g_raw_fixed_len;
+
+/* A profile written field by field with no checks, so it can break any rule. */
+static void raw_profile(ik_buf *b, const proto_profile *p)
+{
+	if (g_raw_name_len > 0)
+		put_fill(b, 'n', g_raw_name_len);
+	else
+		put_bytes(b, p->name, strlen(p->name));
+	assert_int_equal(ik_buf_put_u8(b, p->usage), IK_OK);
+	assert_int_equal(ik_buf_put_u8(b, p->key_types), IK_OK);
+	assert_int_equal(ik_buf_put_u32(b, p->rsa_min_bits), IK_OK);
+	assert_int_equal(ik_buf_put_u32(b, p->max_days), IK_OK);
+	assert_int_equal(ik_buf_put_u32(b, p->backdate), IK_OK);
+	assert_int_equal(ik_buf_put_u8(b, p->attrs_allowed), IK_OK);
+	assert_int_equal(ik_buf_put_u8(b, p->attrs_required), IK_OK);
+	assert_int_equal(ik_buf_put_u8(b, p->nfixed), IK_OK);
+	for (uint8_t i = 0; i < p->nfixed && i < PROTO_ATTR_MAX; i++) {
+		assert_int_equal(ik_buf_put_u8(b, p->fixed[i].type), IK_OK);
+		if (i == 0 && g_raw_fixed_len > 0)
+			put_fill(b, 'v', g_raw_fixed_len);
+		else
+			put_bytes(b, p->fixed[i].value, strlen(p->fixed[i].value));
+	}
+	put_bytes(b, p->crl_url, strlen(p->crl_url));
+	put_bytes(b, p->ocsp_url, strlen(p->ocsp_url));
+	put_bytes(b, p->ca_issuers_url, strlen(p->ca_issuers_url));
+}
+
+/* count: the n field; the first 'have' profiles of m follow it. */
+static ik_status dec_raw_profiles(ik_buf *b, const proto_profiles_reply *m, uint8_t count,
+    uint8_t have)
+{
+	static proto_profiles_reply d;
+
+	ik_buf_reset(b);
+	assert_int_equal(ik_buf_put_u8(b, count), IK_OK);
+	for (uint8_t i = 0; i < have; i++)
+		raw_profile(b, &m->p[i]);
+	return proto_decode_profiles_reply(ik_buf_ptr(b), ik_buf_remaining(b), &d);
+}
+
+static void test_profiles_refusals(void **state)
+{
+	static proto_profiles_reply m;
+	ik_buf b;
+
+	(void)state;
+	ik_buf_init(&b, 0);
+#define BAD(mutation, want)                                                        \
+	do {                                                                       \
+		sample_profiles(&m);                                               \
+		mutation;                                                          \
+		assert_int_equal(dec_raw_profiles(&b, &m, m.n, m.n), want);         \
+	} while (0)
+	BAD((void)0, IK_OK); /* the raw writer agrees with the encoder */
+	/* the count: checked before any profile is read */
+	sample_profiles(&m);
+	assert_int_equal(dec_raw_profiles(&b, &m, 0, 0), IK_ERR_PROTO_FIELD);
+	assert_int_equal(dec_raw_profiles(&b, &m, 0, 2), IK_ERR_PROTO_FIELD);
+	assert_int_equal(dec_raw_profiles(&b, &m, PROTO_MAX_PROFILES + 1, 2), IK_ERR_PROTO_FIELD);
+	assert_int_equal(dec_raw_profiles(&b, &m, 255, 2), IK_ERR_PROTO_FIELD);
+	assert_int_equal(dec_raw_profiles(&b, &m, 3, 2), IK_ERR_PROTO_TRUNCATED);
+	assert_int_equal(dec_raw_profiles(&b, &m, 1, 2), IK_ERR_PROTO_TRAILING);
+	/* each field out of its range */
+	BAD(m.p[1].name[0] = '\0', IK_ERR_PROTO_FIELD);
+	BAD(m.p[1].name[0] = 'M', IK_ERR_PROTO_FIELD);
+	g_raw_name_len = PROTO_MAX_NAME;
+	BAD(m.n = 1, IK_OK);
+	g_raw_name_len = PROTO_MAX_NAME + 1;
+	BAD(m.n = 1, IK_ERR_PROTO_FIELD);
+	g_raw_name_len = 0;
+	BAD(snprintf(m.p[1].name, sizeof(m.p[1].name), "client-2y"), IK_ERR_PROTO_FIELD); /* duplicate */
+	BAD(m.p[0].usage = PROTO_USAGE_MAX + 1, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].key_types = 0, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].key_types = 0x8, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].rsa_min_bits = 2047, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].rsa_min_bits = 8193, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].max_days = 0, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].max_days = PROTO_MAX_PROFILE_DAYS + 1, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].backdate = PROTO_MAX_BACKDATE + 1, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].attrs_allowed |= 1u, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].attrs_required |= 1u, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].nfixed = PROTO_ATTR_MAX + 1, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].fixed[1].type = 0, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].fixed[1].type = PROTO_ATTR_MAX + 1, IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].fixed[1].type = PROTO_ATTR_O, IK_ERR_PROTO_FIELD); /* O fixed twice */
+	BAD(m.p[0].fixed[1].value[0] = '\0', IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].fixed[1].value[0] = '\x01', IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].fixed[1].value[0] = '\xc0', IK_ERR_PROTO_FIELD);   /* not UTF-8 */
+	BAD(m.p[1].crl_url[0] = '\0', IK_ERR_PROTO_FIELD);              /* required */
+	BAD(m.p[0].ocsp_url[4] = '\n', IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].ca_issuers_url[4] = '\x7f', IK_ERR_PROTO_FIELD);
+	BAD(m.p[0].crl_url[4] = '\xe3', IK_ERR_PROTO_FIELD);            /* ASCII only */
+	/* a URL of 256 bytes is fine, 257 is FIELD, checked before whether the bytes are there */
+	sample_profiles(&m);
+	m.n = 1;
+	assert_int_equal(dec_raw_profiles(&b, &m, 1, 1), IK_OK);
+	b.len -= 4 + strlen(m.p[0].ca_issuers_url); /* drop the last field, ca_issuers_url */
+	put_fill(&b, 'u', PROTO_MAX_URL);
+	assert_int_equal(d_profiles_reply(ik_buf_ptr(&b), ik_buf_remaining(&b)), IK_OK);
+	b.len -= 4 + PROTO_MAX_URL;
+	put_fill(&b, 'u', PROTO_MAX_URL + 1);
+	assert_int_equal(d_profiles_reply(ik_buf_ptr(&b), ik_buf_remaining(&b)), IK_ERR_PROTO_FIELD);
+	b.len -= 4 + PROTO_MAX_URL + 1;
+	assert_int_equal(ik_buf_put_u32(&b, UINT32_MAX), IK_OK);
+	assert_int_equal(d_profiles_reply(ik_buf_ptr(&b), ik_buf_remaining(&b)), IK_ERR_PROTO_FIELD);
+	/* a fixed value of 128 bytes is fine, 129 is FIELD */
+	g_raw_fixed_len = PROTO_MAX_ATTR_LEN;
+	BAD((void)0, IK_OK);
+	g_raw_fixed_len = PROTO_MAX_ATTR_LEN + 1;
+	BAD((void)0, IK_ERR_PROTO_FIELD);
+	g_raw_fixed_len = 0;
+#undef BAD
+	ik_buf_cleanup(&b);
+}
+
+static void test_profiles_encoder_refusals(void **state)
+{
+	static proto_profiles_reply m;
+	ik_buf b;
+
+	(void)state;
+	ik_buf_init(&b, 0);
+	assert_int_equal(ik_buf_put_u8(&b, 0xee), IK_OK);
+#define REFUSED(mutation)                                                           \
+	do {                                                                        \
+		sample_profiles(&m);                                                \
+		mutation;                                                           \
+		assert_int_equal(proto_encode_profiles_reply(&b, &m), IK_ERR_ARG);  \
+		assert_int_equal(b.len, 1);                                         \
+	} while (0)
+	REFUSED(m.n = 0);
+	REFUSED(m.n = PROTO_MAX_PROFILES + 1);
+	REFUSED(m.p[1].name[0] = '\0');
+	REFUSED(m.p[1].name[0] = 'M');
+	REFUSED(snprintf(m.p[1].name, sizeof(m.p[1].name), "client-2y"));
+	REFUSED(m.p[1].usage = PROTO_USAGE_MAX + 1);
+	REFUSED(m.p[1].key_types = 0);
+	REFUSED(m.p[1].key_types = 0x10);
+	REFUSED(m.p[1].rsa_min_bits = 1024);
+	REFUSED(m.p[1].rsa_min_bits = 8193);
+	REFUSED(m.p[1].max_days = 0);
+	REFUSED(m.p[1].max_days = PROTO_MAX_PROFILE_DAYS + 1);
+	REFUSED(m.p[1].backdate = PROTO_MAX_BACKDATE + 1);
+	REFUSED(m.p[1].attrs_allowed = 0x01);
+	REFUSED(m.p[1].attrs_required = 0x03);
+	REFUSED(m.p[0].nfixed = PROTO_ATTR_MAX + 1);
+	REFUSED(m.p[0].fixed[0].type = 0);
+	REFUSED(m.p[0].fixed[1].type = PROTO_ATTR_O);
+	REFUSED(m.p[0].fixed[1].value[0] = '\0');
+	REFUSED(m.p[0].fixed[1].value[0] = '\x7f');
+	REFUSED(m.p[1].crl_url[0] = '\0');
+	REFUSED(m.p[0].ocsp_url[0] = '\t');
+	REFUSED(m.p[0].ca_issuers_url[0] = '\x80');
+#undef REFUSED
+	ik_buf_cleanup(&b);
+}
+
+/* The dispatcher answers PROFILES from the loaded config. */
+static void test_dispatch_profiles(void **state)
+{
+	sg_server *s = test_calloc(1, sizeof(*s));
+	static proto_profiles_reply d;
+	sg_profile *p;
+	sg_worker w;
+	proto_error err;
+
+	(void)state;
+	memset(&w, 0, sizeof(w));
+	w.s = s;
+	ik_buf_init(&w.reply, PROTO_MAX_REPLY);
+	/* no profile (a config never loads so): refused, nothing written */
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(dispatch(&w, PROTO_PROFILES, NULL, 0, &err), IK_ERR_ARG);
+	assert_non_null(strstr(err.detail, "profiles:"));
+	assert_int_equal(ik_buf_remaining(&w.reply), 0);
+	s->cfg.nprofiles = 2;
+	p = &s->cfg.profiles[0];
+	snprintf(p->name, sizeof(p->name), "client");
+	p->max_days = 397;
+	p->backdate = 300;
+	p->key_types = SG_KEY_EC_P256 | SG_KEY_RSA;
+	p->rsa_min_bits = 3072;
+	p->attrs_allowed = 1u << PROTO_ATTR_CN | 1u << PROTO_ATTR_OU;
+	p->attrs_required = 1u << PROTO_ATTR_CN;
+	snprintf(p->fixed[PROTO_ATTR_O], sizeof(p->fixed[0]), "Example");
+	snprintf(p->fixed[PROTO_ATTR_C], sizeof(p->fixed[0]), "JP");
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://ra/crl");
+	snprintf(p->ocsp_url, sizeof(p->ocsp_url), "http://ra/ocsp");
+	p = &s->cfg.profiles[1];
+	snprintf(p->name, sizeof(p->name), "tls");
+	p->max_days = 90;
+	p->key_types = SG_KEY_EC_P384;
+	p->rsa_min_bits = 2048;
+	p->attrs_allowed = p->attrs_required = 1u << PROTO_ATTR_CN;
+	p->server = 1;
+	snprintf(p->crl_url, sizeof(p->crl_url), "http://ra/crl");
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(dispatch(&w, PROTO_PROFILES, NULL, 0, &err), IK_OK);
+	assert_int_equal(proto_decode_profiles_reply(ik_buf_ptr(&w.reply), ik_buf_remaining(&w.reply),
+	    &d), IK_OK);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.p[0].name, "client");
+	assert_int_equal(d.p[0].usage, PROTO_USAGE_CLIENT);
+	assert_int_equal(d.p[0].key_types, PROTO_KEY_EC_P256 | PROTO_KEY_RSA);
+	assert_int_equal(d.p[0].rsa_min_bits, 3072);
+	assert_int_equal(d.p[0].max_days, 397);
+	assert_int_equal(d.p[0].backdate, 300);
+	assert_int_equal(d.p[0].attrs_allowed, 1u << PROTO_ATTR_CN | 1u << PROTO_ATTR_OU);
+	assert_int_equal(d.p[0].attrs_required, 1u << PROTO_ATTR_CN);
+	assert_int_equal(d.p[0].nfixed, 2);
+	assert_int_equal(d.p[0].fixed[0].type, PROTO_ATTR_O);
+	assert_string_equal(d.p[0].fixed[0].value, "Example");
+	assert_int_equal(d.p[0].fixed[1].type, PROTO_ATTR_C);
+	assert_string_equal(d.p[0].fixed[1].value, "JP");
+	assert_string_equal(d.p[0].crl_url, "http://ra/crl");
+	assert_string_equal(d.p[0].ocsp_url, "http://ra/ocsp");
+	assert_string_equal(d.p[0].ca_issuers_url, "");
+	assert_string_equal(d.p[1].name, "tls");
+	assert_int_equal(d.p[1].usage, PROTO_USAGE_SERVER);
+	assert_int_equal(d.p[1].key_types, PROTO_KEY_EC_P384);
+	assert_int_equal(d.p[1].max_days, 90);
+	assert_int_equal(d.p[1].backdate, 0);
+	assert_int_equal(d.p[1].nfixed, 0);
+	s->cfg.profiles[1].server = 0;
+	s->cfg.profiles[1].email = 1;
+	ik_buf_reset(&w.reply);
+	assert_int_equal(dispatch(&w, PROTO_PROFILES, NULL, 0, &err), IK_OK);
+	assert_int_equal(proto_decode_profiles_reply(ik_buf_ptr(&w.reply), ik_buf_remaining(&w.reply),
+	    &d), IK_OK);
+	assert_int_equal(d.p[1].usage, PROTO_USAGE_EMAIL);
 	ik_buf_cleanup(&w.reply);
 	test_free(s);
 }
@@ -1900,7 +2292,7 @@ static void test_seed_corpus(void **state)
 	assert_non_null(d);
 	while ((e = readdir(d)) != NULL) {
 		char path[8192];
-		uint8_t buf[8192];
+		static uint8_t buf[65536]; /* the largest seed, profiles-max, is 14 KiB */
 		size_t n, off = 1;
 		FILE *f;
 
@@ -1972,6 +2364,11 @@ int main(void)
 		cmocka_unit_test(test_ocsp_refusals),
 		cmocka_unit_test(test_ocsp_encoder_refusals),
 		cmocka_unit_test(test_dispatch_refusals),
+		cmocka_unit_test(test_profiles_bytes),
+		cmocka_unit_test(test_roundtrip_profiles),
+		cmocka_unit_test(test_profiles_refusals),
+		cmocka_unit_test(test_profiles_encoder_refusals),
+		cmocka_unit_test(test_dispatch_profiles),
 		cmocka_unit_test(test_send_recv),
 		cmocka_unit_test(test_send_recv_large),
 		cmocka_unit_test(test_recv_closed),

@@ -570,9 +570,15 @@ static int qsort_cmp(const void *a, const void *b)
 	return key_cmp(a, b);
 }
 
+/* store.h: a substring from RA_CN_SEARCH_MIN characters, else a prefix; ASCII case folded */
 static int ci_contains(const char *hay, const char *needle)
 {
-	size_t n = strlen(needle);
+	size_t n = strlen(needle), chars = 0;
+
+	for (size_t i = 0; i < n; i++)
+		chars += ((unsigned char)needle[i] & 0xc0) != 0x80;
+	if (chars < RA_CN_SEARCH_MIN)
+		return strncasecmp(hay, needle, n) == 0;
 
 	for (const char *p = hay; *p != '\0'; p++)
 		if (strncasecmp(p, needle, n) == 0)
@@ -765,12 +771,26 @@ static void test_cert_listing(void **state)
 	assert_int_equal(ra_store_cert_list(f->s, &q, rows, &n, next), IK_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(rows[0].cn, "a\\b");
+	/* 1 or 2 characters: the CN starts with them (store.h), still literal */
 	q.cn_contains = "%";
+	assert_int_equal(ra_store_cert_count(f->s, &q, &count), IK_OK);
+	assert_int_equal(count, 0);
+	q.cn_contains = "A%";
 	assert_int_equal(ra_store_cert_count(f->s, &q, &count), IK_OK);
 	assert_int_equal(count, 1);
 	q.cn_contains = "_";
 	assert_int_equal(ra_store_cert_count(f->s, &q, &count), IK_OK);
-	assert_int_equal(count, NCERTS - 5 - 4 + 1); /* client_NNN and a_b */
+	assert_int_equal(count, 0);
+	q.cn_contains = "a_";
+	assert_int_equal(ra_store_cert_list(f->s, &q, rows, &n, next), IK_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(rows[0].cn, "a_b");
+	q.cn_contains = "Cl";
+	assert_int_equal(ra_store_cert_count(f->s, &q, &count), IK_OK);
+	assert_int_equal(count, NCERTS - 5 - 4); /* client_NNN */
+	q.cn_contains = "t_";
+	assert_int_equal(ra_store_cert_count(f->s, &q, &count), IK_OK);
+	assert_int_equal(count, 0); /* inside client_NNN, not at its start */
 	q.cn_contains = "x' OR '1'='1";
 	assert_int_equal(ra_store_cert_count(f->s, &q, &count), IK_OK);
 	assert_int_equal(count, 0);

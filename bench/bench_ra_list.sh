@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# bench_ra_list: the officer list and search of issue 11 item 5, shape by shape — BIG
+# certificates in the RA store (bench_ra_fill), then wrk on each query shape alone (JSON and
+# HTML) while an N-certificate batch runs, against wrk on /healthz in the same run.
+# Usage: bench/bench_ra_list.sh [BIG] [N] [SECONDS] once INKAN_BUILD (default build-bench/)
+# holds inkan-rad, inkan-signerd and bench/bench_ra_fill.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+big=${1:-1000000}
+n=${2:-3000}
+secs=${3:-6}
+export INKAN_BUILD=${INKAN_BUILD:-$src/build-bench} INKAN_SRC=$src
+. "$src/tests/integration/lib.sh"
+B=$INKAN_BUILD/bench
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+line() { printf '| %-34s | %16s | %16s |\n' "$@"; }
+
+echo "== officer list, BIG=$big, batch N=$n, wrk ${secs}s a shape; load at start: $(load)"
+ik_setup ec-p256
+ik_write_config
+ik_ra_officers
+t0=$(date +%s)
+"$B/bench_ra_fill" "$TMP/ra.sqlite" "$big" "$TMP/ca/issuing-ca.pem" 2>"$TMP/rafill.log"
+echo "filled: $(cat "$TMP/rafill.log") ($(( $(date +%s) - t0 )) s wall, load $(load))"
+ik_start_signer
+ik_start_ra
+ik_login olivia "$OFFICER_PW" >/dev/null
+awk '$6 == "inkan_session" {printf "inkan_session=%s", $7}' "$TMP/jar.olivia" > "$TMP/cookie"
+day=$(( $(date +%s) - 400 * 86400 )); d1=$(date -u -d "@$day" +%F); d2=$(date -u -d "@$(( day + 86400 ))" +%F)
+names=("first page" "state: revoked" "state: valid, sort cn" "cn: 0012345 (1 row)"
+	"cn: osaka (~6 %)" "issued: one day" "suspended + cn kyoto")
+api=("" "?filter=revoked" "?filter=valid&sort=cn" "?cn=0012345" "?cn=osaka"
+	"?issued_from=$day&issued_to=$(( day + 86400 ))" "?filter=suspended&cn=kyoto")
+ui=("" "?filter=revoked" "?filter=valid&sort=cn" "?cn=0012345" "?cn=osaka"
+	"?from=$d1&to=$d2" "?filter=suspended&cn=kyoto")
+cat > "$TMP/wrk.lua" <<'LUA'
+local f = io.open(os.getenv("IK_COOKIE_FILE")); local cookie = f:read("*a"); f:close()
+local path = os.getenv("IK_PATH")
+request = function() return wrk.format("GET", path, { ["Cookie"] = cookie }) end
+done = function(summary, latency, requests)
+	io.write(string.format("WRK %.1f %.1f %.1f %d %d\n", latency:percentile(50) / 1000,
+		latency:percentile(99) / 1000, latency.max / 1000, summary.requests,
+		summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
+end
+LUA
+wrk_run() { # PATH: "p50 p99 max requests errors" (ms)
+	IK_COOKIE_FILE="$TMP/cookie" IK_PATH="$1" wrk -t2 -c4 -d"$secs"s --timeout 10s \
+		-s "$TMP/wrk.lua" "$BASE" 2>&1 | awk '/^WRK/ {print $2 " / " $3, $4, $5, $6}'
+}
+one_ms() {
+	curl -s -o /dev/null -w '%{time_total}' --cacert "$TMP/tls.pem" -b "$(cat "$TMP/cookie")" "$BASE$1" |
+		awk '{printf "%.1f", $1 * 1000}'
+}
+echo
+line "one request, idle (ms)" "JSON" "HTML"
+for k in "${!names[@]}"; do
+	line "${names[$k]}" "$(one_ms "/api/v1/certificates${api[$k]}")" "$(one_ms "/ui/certs${ui[$k]}")"
+done
+read -r b50 _ b99 _ < <(wrk_run /healthz)
+printf '%s\n' "$OFFICER_PW" | python3 "$src/bench/bench_ra_client.py" batch "$BASE" "$TMP/tls.pem" "$n" \
+	> "$TMP/batch.out" & bp=$!
+sleep 2
+echo
+echo "wrk -t2 -c4 ${secs}s per row, a $n batch running: p50 / p99 ms, max ms, requests, errors"
+line "baseline /healthz" "$b50 / $b99" ""
+for k in "${!names[@]}"; do
+	read -r a50 _ a99 amax areq aerr < <(wrk_run "/api/v1/certificates${api[$k]}")
+	read -r u50 _ u99 umax ureq uerr < <(wrk_run "/ui/certs${ui[$k]}")
+	line "${names[$k]}" "$a50 / $a99" "$u50 / $u99"
+	echo "    (max $amax / $umax ms; requests $areq / $ureq; errors $aerr / $uerr)"
+done
+kill -0 "$bp" 2>/dev/null && echo "(the batch was still running at the end)"
+wait "$bp" || true
+echo "batch: $(cat "$TMP/batch.out"); load at the end: $(load)"
