@@ -5,45 +5,18 @@
 # configuration profile, and the users' own renewal (ask, link from the mail, renewed .p12,
 # switch).  Screenshots go to $INKAN_BUILD/screenshots.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/mail.sh"
 BROWSER_DIR="$INKAN_SRC/tests/browser"
-PY=/usr/bin/python3
 command -v node >/dev/null || ik_fail "node is not installed (firmware/debian-packages.txt: nodejs)"
 [ -x /usr/bin/chromium ] || ik_fail "chromium is not installed (firmware/debian-packages.txt)"
 [ -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
 	ik_fail "playwright-core is missing: run 'npm ci' in tests/browser (firmware/install-deps.sh does)"
-command -v msmtp >/dev/null || ik_fail "msmtp is not installed (firmware/debian-packages.txt)"
-"$PY" -c 'import aiosmtpd' 2>/dev/null || ik_fail "python3-aiosmtpd is not installed"
 ik_setup ec-p256
 ik_start_signer
 
-SINK="$TMP/mail"
-SMTP_PID=
-trap 'rc=$?; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
-for _ in $(seq 1 20); do
-	SMTP_PORT=$((20000 + RANDOM % 40000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null || break
-done
-PYTHONPATH="$INKAN_SRC/tests/integration" "$PY" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
-	-c smtp_sink.Sink "$SINK" >>"$TMP/smtp.log" 2>&1 &
-SMTP_PID=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.1; done
-cat > "$TMP/msmtprc" <<CONF
-account default
-host 127.0.0.1
-port $SMTP_PORT
-from inkan-ra@example.jp
-auth off
-tls off
-CONF
-chmod 600 "$TMP/msmtprc"
+ik_mail_setup
 ik_ra_officers
-ik_start_ra "
-[mail]
-from = inkan-ra@example.jp
-sendmail = $(command -v msmtp) -C $TMP/msmtprc -t -i
-retry_min = 1
-retry_max = 2
-timeout = 10"
+ik_start_ra "$MAILCONF"
 J=(-H 'Content-Type: application/json')
 ADM=$(ik_login admin "$ADMIN_PW")
 OFF=$(ik_login olivia "$OFFICER_PW")

@@ -12,66 +12,19 @@
 #    chosen password, the root payload equal to the CA's root;
 #  - the first download's clear pages: missing fields, wrong, expired, spent, timed out.
 . "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3   # Debian's python3, which has aiosmtpd
-command -v msmtp >/dev/null || ik_fail "msmtp is not installed (firmware/debian-packages.txt)"
-"$PY" -c 'import aiosmtpd' 2>/dev/null || ik_fail "python3-aiosmtpd is not installed"
+. "$(dirname "$0")/mail.sh"
 command -v sqlite3 >/dev/null || ik_fail "sqlite3 is not installed"
 ik_setup ec-p256
 ik_start_signer
 
-# ---- mail: msmtp -> aiosmtpd writing each message to a folder ----
-SINK="$TMP/mail"
-SMTP_PID=
-trap 'rc=$?; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
-for _ in $(seq 1 20); do
-	SMTP_PORT=$((20000 + RANDOM % 40000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null || break
-done
-PYTHONPATH="$INKAN_SRC/tests/integration" "$PY" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
-	-c smtp_sink.Sink "$SINK" >>"$TMP/smtp.log" 2>&1 &
-SMTP_PID=$!
-for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && break; sleep 0.1; done
-cat > "$TMP/msmtprc" <<CONF
-account default
-host 127.0.0.1
-port $SMTP_PORT
-from inkan-ra@example.jp
-auth off
-tls off
-CONF
-chmod 600 "$TMP/msmtprc"
+ik_mail_setup
 ik_ra_officers
-ik_start_ra "
-[mail]
-from = inkan-ra@example.jp
-sendmail = $(command -v msmtp) -C $TMP/msmtprc -t -i
-retry_min = 1
-retry_max = 2
-timeout = 10"
+ik_start_ra "$MAILCONF"
 J=(-H 'Content-Type: application/json')
 ADM=$(ik_login admin "$ADMIN_PW")
 OFF=$(ik_login olivia "$OFFICER_PW")
 AUD=$(ik_login carol "$AUDITOR_PW")
 
-touch "$TMP/seen"
-# wait_mail KIND RCPT: the file of the first such mail not seen before (up to 20 s)
-wait_mail() {
-	local f
-	for _ in $(seq 1 200); do
-		for f in "$SINK"/*.eml; do
-			[ -f "$f" ] || continue
-			grep -qxF "$f" "$TMP/seen" && continue
-			if grep -qE "^X-Inkan-Notice: $1"$'\r?$' "$f" && grep -qx "$2" "${f%.eml}.rcpt"; then
-				echo "$f" >> "$TMP/seen"
-				echo "$f"
-				return 0
-			fi
-		done
-		sleep 0.1
-	done
-	ik_fail "no '$1' mail to $2 arrived: $(ls "$SINK"; tail -n 5 "$TMP/rad.log")"
-}
-mail_text() { "$PY" "$INKAN_SRC/tests/integration/mail_show.py" "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])'; }
 renewal_link() { mail_text "$1" | sed -n 's/.*id=\(rn-[A-Z0-9]*\).*/\1/p' | sed -n 1p; }
 
 # ---- the pages as a browser sees them: a cookie jar, the form's CSRF field ----

@@ -9,49 +9,13 @@
 # endpoint with the confirmed switch; no password or PIN in any mail; and a sendmail that
 # fails (SMTP server down) is retried with backoff and the mail delivered exactly once.
 . "$(dirname "$0")/lib.sh"
-PY=/usr/bin/python3   # Debian's python3, which has aiosmtpd
-command -v msmtp >/dev/null || ik_fail "msmtp is not installed (firmware/debian-packages.txt)"
-"$PY" -c 'import aiosmtpd' 2>/dev/null || ik_fail "python3-aiosmtpd is not installed"
+. "$(dirname "$0")/mail.sh"
 ik_setup ec-p256
 ik_start_signer
 
-SINK="$TMP/mail"
-SMTP_PID=
-trap 'rc=$?; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
-for _ in $(seq 1 20); do
-	SMTP_PORT=$((20000 + RANDOM % 40000))
-	(exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null || break
-done
-smtp_start() {
-	PYTHONPATH="$INKAN_SRC/tests/integration" "$PY" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
-		-c smtp_sink.Sink "$SINK" >>"$TMP/smtp.log" 2>&1 &
-	SMTP_PID=$!
-	for _ in $(seq 1 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	ik_fail "the SMTP server did not come up: $(tail -n 5 "$TMP/smtp.log")"
-}
-smtp_stop() { kill "$SMTP_PID"; wait "$SMTP_PID" 2>/dev/null || true; SMTP_PID=; }
-smtp_start
-cat > "$TMP/msmtprc" <<CONF
-account default
-host 127.0.0.1
-port $SMTP_PORT
-from inkan-ra@example.jp
-auth off
-tls off
-CONF
-chmod 600 "$TMP/msmtprc"
+ik_mail_setup
 
 ik_ra_officers
-MAILCONF="
-[mail]
-from = inkan-ra@example.jp
-sendmail = $(command -v msmtp) -C $TMP/msmtprc -t -i
-retry_min = 1
-retry_max = 2
-timeout = 10"
 ik_start_ra "$MAILCONF"
 J=(-H 'Content-Type: application/json')
 ADM=$(ik_login admin "$ADMIN_PW")
@@ -72,25 +36,6 @@ openssl verify -CAfile "$TMP/ca/root-ca.pem" -untrusted "$TMP/ca/issuing-ca.pem"
 ik_ok "first start: the RA made its mail key (0600 beside ra.conf) and the signer issued its S/MIME certificate"
 
 # ---- helpers over the mail folder ----
-# wait_mail KIND RCPT: prints the file of the first such mail not seen before (up to 20 s)
-# (m=$(wait_mail ...) runs in a subshell: the mails already taken are listed in a file)
-touch "$TMP/seen"
-wait_mail() {
-	local f
-	for _ in $(seq 1 200); do
-		for f in "$SINK"/*.eml; do
-			[ -f "$f" ] || continue
-			grep -qxF "$f" "$TMP/seen" && continue
-			if grep -qE "^X-Inkan-Notice: $1"$'\r?$' "$f" && grep -qx "$2" "${f%.eml}.rcpt"; then
-				echo "$f" >> "$TMP/seen"
-				echo "$f"
-				return 0
-			fi
-		done
-		sleep 0.1
-	done
-	ik_fail "no '$1' mail to $2 arrived: $(ls "$SINK"; tail -n 5 "$TMP/rad.log")"
-}
 mj() { "$PY" "$INKAN_SRC/tests/integration/mail_show.py" "$1" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$2"; }
 verify_mail() {
 	openssl smime -verify -in "$1" -CAfile "$TMP/ca/root-ca.pem" -out "$TMP/verified" 2>"$TMP/verr" \
