@@ -123,7 +123,10 @@ ik_status ra_store_batch_create_keyed(ra_store *s, const ra_batch_keyed_new *b,
 	return st;
 }
 
-static ik_status info_read(sq_conn *c, int64_t id, ra_batch_info *out)
+/* The batch and its settings; with states, also how many of its certificates are issuing
+ * and active (a pass over the batch's requests: not for the per-key path, where it made
+ * adding a batch O(n^2)). */
+static ik_status info_read_states(sq_conn *c, int64_t id, ra_batch_info *out, int states)
 {
 	sqlite3_stmt *q;
 	int row;
@@ -157,7 +160,7 @@ static ik_status info_read(sq_conn *c, int64_t id, ra_batch_info *out)
 		out->downloaded = sq_col_i64(q, 6);
 	}
 	sq_reset(q);
-	if (st != IK_OK || (st = sq_stmt(c, SQL_BK_CERT_STATES, &q)) != IK_OK)
+	if (st != IK_OK || !states || (st = sq_stmt(c, SQL_BK_CERT_STATES, &q)) != IK_OK)
 		return st;
 	sq_bind_i64(c, q, 1, id);
 	if ((st = sq_step(c, q, &row)) == IK_OK && row) {
@@ -166,6 +169,11 @@ static ik_status info_read(sq_conn *c, int64_t id, ra_batch_info *out)
 	}
 	sq_reset(q);
 	return st;
+}
+
+static ik_status info_read(sq_conn *c, int64_t id, ra_batch_info *out)
+{
+	return info_read_states(c, id, out, 1);
 }
 
 ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out)
@@ -260,7 +268,7 @@ static ik_status add_keyed_tx(ra_store *s, sq_conn *c, const ra_batch_item_new *
 	int64_t n = 0;
 	ik_status st;
 
-	if ((st = info_read(c, it->batch_id, &bi)) != IK_OK)
+	if ((st = info_read_states(c, it->batch_id, &bi, 0)) != IK_OK)
 		return st;
 	if (bi.planned == 0 || bi.b.state != RA_BATCH_RUNNING || bi.b.sealed)
 		return IK_ERR_STATE;
