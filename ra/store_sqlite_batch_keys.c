@@ -184,7 +184,7 @@ ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out)
 	return st != IK_OK ? st : info_read(c, id, out);
 }
 
-ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out)
+static ik_status running_info(ra_store *s, ra_batch_info *out, int states)
 {
 	sq_conn *c;
 	sqlite3_stmt *q;
@@ -199,7 +199,17 @@ ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out)
 	sq_reset(q);
 	if (st != IK_OK)
 		return st;
-	return id == 0 ? IK_ERR_NOT_FOUND : info_read(c, id, out);
+	return id == 0 ? IK_ERR_NOT_FOUND : info_read_states(c, id, out, states);
+}
+
+ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out)
+{
+	return running_info(s, out, 1);
+}
+
+ik_status ra_store_batch_running_plan(ra_store *s, ra_batch_info *out)
+{
+	return running_info(s, out, 0);
 }
 
 /* cn is prefix, width digits, suffix; *n gets the number. */
