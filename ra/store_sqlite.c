@@ -115,9 +115,14 @@ static ik_status conn_open(ra_store *s, sq_conn **out)
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	/* secure_delete: deleted content (a batch's sealed keys after its download) is
-	 * overwritten with zeros, not left in free space of the file */
+	 * overwritten with zeros, not left in free space of the file.  temp_store = MEMORY:
+	 * the savepoints' and statements' sub-journals (copies of the pages a savepoint
+	 * changes, only for rolling it back) stay in memory instead of spilling to a temp
+	 * file past 64 KiB — a pwrite per page, a quarter of the RA's CPU in a batch; the
+	 * WAL alone makes a commit durable. */
 	if (sq_exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;") != IK_OK) {
+	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;"
+	    " PRAGMA temp_store = MEMORY;") != IK_OK) {
 		conn_close(c);
 		return IK_ERR_IO;
 	}
