@@ -21,7 +21,8 @@ static const char SQL_BK_INFO[] =
     " envelope_key IS NOT NULL, IFNULL(downloaded_at, 0) FROM batches WHERE id = ?1";
 static const char SQL_BK_CERT_STATES[] =
     "SELECT IFNULL(SUM(c.state = 'issuing'), 0), IFNULL(SUM(c.state = 'active'), 0)"
-    " FROM requests r JOIN certificates c ON c.id = r.cert_id WHERE r.batch_id = ?1";
+    " FROM requests r INDEXED BY requests_batch_cert"
+    " JOIN certificates c INDEXED BY certs_id_state ON c.id = r.cert_id WHERE r.batch_id = ?1";
 static const char SQL_BK_RUNNING_ID[] = "SELECT id FROM batches WHERE state = 'running'";
 static const char SQL_BK_CN_MAX[] =
     "SELECT cn FROM certificates WHERE cn >= ?1 AND cn < ?2 AND length(CAST(cn AS BLOB)) = ?3"
