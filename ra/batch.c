@@ -3,7 +3,8 @@
  * the group's issue requests and sealed keys in one transaction (ra_store_batch_add_keyed
  * per key, inside it) while a short-lived second thread makes the next group's keys; the
  * queue workers take the requests to the signer.  It frees each key once sealed: from then
- * on only the sealed copy exists.
+ * on only the sealed copy exists.  Each thread makes its keys with one key generation
+ * context and one sealer (the envelope public key parsed once), set up once per batch.
  *
  * Crash safety: the store's count of the batch's requests, read in the transaction that
  * adds the next one, says how far the batch got, so after a kill -9 the worker goes on
@@ -28,7 +29,7 @@
 
 #define BATCH_IDLE_MS 1000        /* nothing to do: look again after this */
 #define BATCH_RETRY_MS 1000       /* the store was busy or failed: wait this long */
-#define BATCH_GROUP 32            /* keys made ahead and added in one transaction */
+#define BATCH_GROUP 64            /* keys made ahead and added in one transaction */
 
 struct ra_batcher {
 	ra_app *app;
