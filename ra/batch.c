@@ -126,6 +126,8 @@ static ik_status next_number(ra_store *s, const char *pattern, uint64_t *next)
  * parsed, the OAEP and GCM contexts), a buffer for each key's PKCS#8. */
 typedef struct keymaker {
 	int64_t batch_id;          /* 0: not set up */
+	uint8_t spki[RA_SPKI_MAX]; /* the envelope public key it seals to */
+	size_t spki_len;
 	ra_keytype kt;
 	EVP_PKEY_CTX *gen;
 	ra_batch_sealer *sealer;
@@ -148,7 +150,9 @@ static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi)
 	ik_status st;
 	int ok;
 
-	if (km->batch_id == bi->b.id)
+	/* the same batch (the envelope compared too: a sealer never outlives its key) */
+	if (km->batch_id == bi->b.id && km->spki_len == bi->envelope_spki_len &&
+	    memcmp(km->spki, bi->envelope_spki, km->spki_len) == 0)
 		return IK_OK;
 	keymaker_drop(km);
 	if ((st = ra_keytype_parse(bi->key_type, &km->kt)) != IK_OK)
@@ -171,6 +175,12 @@ static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi)
 		keymaker_drop(km);
 		return st;
 	}
+	if (bi->envelope_spki_len > sizeof(km->spki)) {
+		keymaker_drop(km);
+		return IK_ERR_ARG;
+	}
+	memcpy(km->spki, bi->envelope_spki, bi->envelope_spki_len);
+	km->spki_len = bi->envelope_spki_len;
 	km->batch_id = bi->b.id;
 	return IK_OK;
 }
