@@ -428,9 +428,15 @@ typedef struct ra_request {
 } ra_request;
 
 /* Queues a request (and for issue/renew its certificate row) in one transaction; out (may
- * be NULL) gets the new row with its fresh random request_id. */
+ * be NULL) gets the new row with its fresh random request_id.  Outside a transaction it
+ * returns once the row is durable; the requests of threads calling at the same time are
+ * committed together (group commit: one fdatasync for all of them, each request in its own
+ * savepoint, so a refused one does not undo the others; a failed commit fails them all and
+ * keeps none).  Inside the caller's transaction it is part of that transaction. */
 ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
     ra_request *out);
+/* How many group commits ra_store_request_add made, and for how many requests in all. */
+void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests);
 ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out);
 ik_status ra_store_request_by_request_id(ra_store *s, const char *request_id,
     ra_request *out);
