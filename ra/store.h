@@ -471,6 +471,10 @@ typedef struct ra_issued {
  * IK_ERR_STATE unless the request is sent. */
 ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *issued,
     const ra_hist *h);
+/* The same for the row as its claimant holds it (not read again: only its state can have
+ * changed since, and that is checked in the update). */
+ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h);
 /* A sent request failed with error (for people: no secrets).  While attempts <
  * max_attempts it goes back to pending, not before retry_at; else (max_attempts 0: at once)
  * it is failed, its issuing certificate is failed and its batch counts it.  *state (may be

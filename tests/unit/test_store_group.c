@@ -218,11 +218,47 @@ static void test_group_commit_fails(void **state)
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
 }
 
+/* Completing the row as claimed (not read again): the certificate becomes active and its
+ * device's only current one; a second completion, or one of a request not sent, is refused. */
+static void test_complete_claimed(void **state)
+{
+	fixture *f = *state;
+	int64_t dev = add_device(f->s, "claimed");
+	uint8_t der[40] = { 0x30 };
+	ra_issued is = { "0a1b", der, sizeof(der), 1000, 2000 };
+	ra_request r, c, r2, c2;
+	ra_cert cert;
+
+	assert_int_equal(add_issue(f->s, dev, &r), IK_OK);
+	assert_int_equal(ra_store_request_complete_claimed(f->s, &r, &is, &H_TEST), IK_ERR_STATE);
+	assert_int_equal(ra_store_request_claim_id(f->s, r.id, &c), IK_OK);
+	assert_int_equal(ra_store_request_complete_claimed(f->s, &c, &is, &H_TEST), IK_OK);
+	assert_int_equal(ra_store_request_complete_claimed(f->s, &c, &is, &H_TEST), IK_ERR_STATE);
+	assert_int_equal(ra_store_cert_get(f->s, c.cert_id, &cert), IK_OK);
+	assert_int_equal(cert.state, RA_CERT_ACTIVE);
+	assert_string_equal(cert.serial, "0a1b");
+	/* a renewal: the new one is current, the old one not any more */
+	{
+		ra_request_new rn = { .kind = RA_REQ_RENEW, .old_cert_id = c.cert_id,
+			.validity_days = 30, .spki = SPKI, .spki_len = sizeof(SPKI) };
+		ra_issued is2 = { "0a1c", der, sizeof(der), 1000, 2000 };
+
+		assert_int_equal(ra_store_request_add(f->s, &rn, NULL, &r2), IK_OK);
+		assert_int_equal(ra_store_request_claim_id(f->s, r2.id, &c2), IK_OK);
+		assert_int_equal(ra_store_request_complete_claimed(f->s, &c2, &is2, NULL), IK_OK);
+	}
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates WHERE current = 1"), 1);
+	assert_int_equal(ik_raw_int(f->path, "SELECT serial FROM certificates WHERE current = 1"
+	    " AND serial = '0a1c'") != -1, 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests WHERE state = 'done'"), 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_group_all_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_claimed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
