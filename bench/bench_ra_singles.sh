@@ -5,7 +5,9 @@
 #   bench/bench_ra_singles.sh [N] [THREADS]     (after building build-bench/)
 #   PROFILE=perf   perf record --call-graph dwarf of inkan-rad -> $OUT/perf.data
 #   PROFILE=strace strace -c -f of inkan-rad (syscall counts: fdatasync per request)
+#   PROFILE=files  strace of its openat/unlink/access (temporary files) -> $OUT/files.txt
 #   OUT=dir        where the profile goes (default /tmp); RA_EXTRA="key = value" for ra.conf
+#   KEEP_LOG=file  a copy of inkan-rad's log
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-1000}
