@@ -7,6 +7,8 @@
  * time.
  * The CPU table sets the CPU time per certificate (the signer's threads, SoftHSM included)
  * against the CPU time per signature of the limit: a figure the machine's load moves little.
+ * The limit is that of the token's key object, as issue 11 defines it; the signer signs
+ * through a session copy (hsm.c), so the same limit with a copy is printed after it.
  * Usage: bench_issue SOCKET_1CORE SOCKET_2CORES TOKEN PINFILE KEYLABEL N CA.pem */
 #include <dirent.h>
 #include <pthread.h>
@@ -373,6 +375,49 @@ static void cpu_table(const double *ch1, const double *cs1, const double *ch2, c
 	    median(cs2), median(ch2) / median(cs2));
 }
 
+/* The limit once more with the key signing through a session copy, as inkan-signerd signs
+ * (hsm.c, "Session copies"): 1 and 2 threads, rate and CPU µs per signature.  0 if the
+ * token would not copy the key. */
+static int copy_limits(const hsm_config *base, const char *label, const uint8_t *tbs,
+    size_t len, long n, double rate[2], double cpu_us[2])
+{
+	hsm_config hc = *base;
+	hsm_ctx *h = NULL;
+	hsm_key *k = NULL;
+	double c;
+	int ok;
+
+	hc.session_copy = 1;
+	if (hsm_open(&hc, &h) != IK_OK || hsm_key_find(h, label, NULL, 0, &k) != IK_OK) {
+		hsm_close(h);
+		return 0;
+	}
+	if ((ok = hsm_key_is_copy(k)))
+		for (int t = 0; t < 2; t++) {
+			rate[t] = (double)n / hsm_limit(h, k, tbs, len, n, t + 1, &c);
+			cpu_us[t] = c * 1e6 / (double)n;
+		}
+	hsm_close(h);
+	return ok;
+}
+
+static void copy_rows(const double rate[2], const double cpu_us[2], const double *cs1,
+    const double *cs2)
+{
+	printf("\nThe same limit with the key signing through a session copy, as inkan-signerd "
+	    "signs\n(measured once, after the rounds):\n\n");
+	printf("| %-58s | %10s | %8s |\n", "HSM limit, session copy of the key", "per second",
+	    "µs CPU");
+	printf("|%s|%s|%s|\n", "------------------------------------------------------------",
+	    "------------", "----------");
+	printf("| %-58s | %10.0f | %8.1f |\n", "1 thread", rate[0], cpu_us[0]);
+	printf("| %-58s | %10.0f | %8.1f |\n", "2 threads", rate[1], cpu_us[1]);
+	printf("| %-58s | %10s | %8.2f |\n", "  inkan-signerd one core, CPU ratio against it", "",
+	    cpu_us[0] / median(cs1));
+	printf("| %-58s | %10s | %8.2f |\n", "  inkan-signerd two cores, CPU ratio against it", "",
+	    cpu_us[1] / median(cs2));
+}
+
 int main(int argc, char **argv)
 {
 	hsm_config hc = { 0 };
@@ -383,6 +428,8 @@ int main(int argc, char **argv)
 	double t0, t_naive, t_hsm1, t_hsm2, t_sock1, t_sock2;
 	double h1[ROUNDS], h2[ROUNDS], s1[ROUNDS], s2[ROUNDS], q1[ROUNDS], q2[ROUNDS];
 	double ch1[ROUNDS], ch2[ROUNDS], cs1[ROUNDS], cs2[ROUNDS]; /* CPU µs per certificate */
+	double cp_rate[2], cp_cpu[2];
+	int copied;
 	uint8_t tbs[400];
 	char label[96], alg[32];
 	pid_t pid1, pid2;
@@ -458,6 +505,7 @@ int main(int argc, char **argv)
 		q2[r] = s2[r] / h2[r];
 	}
 	hsm_close(h);
+	copied = copy_limits(&hc, argv[5], tbs, sizeof(tbs), n, cp_rate, cp_cpu);
 
 	double r_naive = (double)nnaive / t_naive, r_h1 = median(h1), r_h2 = median(h2),
 	       r_s1 = median(s1), r_s2 = median(s2);
@@ -479,5 +527,7 @@ int main(int argc, char **argv)
 		printf(" %.2f/%.2f", q1[r], q2[r]);
 	printf(")\n");
 	cpu_table(ch1, cs1, ch2, cs2);
+	if (copied)
+		copy_rows(cp_rate, cp_cpu, cs1, cs2);
 	return 0;
 }
