@@ -171,7 +171,7 @@ def cmd_revoke(base, ca, httpbase, issuer_pem, k):
         raise RuntimeError(f"only {len(items)} valid certificates to revoke")
     u = urllib.parse.urlsplit(httpbase)
     h = http.client.HTTPConnection(u.hostname, u.port)
-    times = []
+    times, parts, fetch = [], [], []
     for it in items:
         ser = it["serial"]
         oreq = ocsp.OCSPRequestBuilder().add_certificate_by_hash(
@@ -180,22 +180,37 @@ def cmd_revoke(base, ca, httpbase, issuer_pem, k):
         needle = der_serial(ser)
         t0 = time.monotonic()
         c.json("POST", f"/api/v1/certificates/{it['id']}/revoke", {"reason": "keyCompromise"})
+        t_api = time.monotonic()
         crl_ok = ocsp_ok = False
         while not (crl_ok and ocsp_ok):
             if not crl_ok:
+                tf = time.monotonic()
                 h.request("GET", "/crl/issuing-ca.crl")
                 crl_ok = needle in h.getresponse().read()
+                fetch.append(time.monotonic() - tf)
+                if crl_ok:
+                    t_crl = time.monotonic()
             if not ocsp_ok:
                 h.request("POST", "/ocsp", body=oreq,
                           headers={"Content-Type": "application/ocsp-request"})
                 r = ocsp.load_der_ocsp_response(h.getresponse().read())
                 ocsp_ok = (r.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL and
                            r.certificate_status == ocsp.OCSPCertStatus.REVOKED)
+                if ocsp_ok:
+                    t_ocsp = time.monotonic()
             if time.monotonic() - t0 > 30:
                 raise RuntimeError(f"{ser}: not revoked after 30 s (crl {crl_ok}, ocsp {ocsp_ok})")
         times.append((time.monotonic() - t0) * 1000)
+        parts.append(((t_api - t0) * 1000, (t_crl - t0) * 1000, (t_ocsp - t0) * 1000))
     times.sort()
     print(f"{times[len(times) // 2]:.0f} {times[-1]:.0f}")
+    # where it went, for whoever reads stderr: each part's median / worst
+    for i, what in enumerate(("API 202", "CRL lists it", "OCSP revoked")):
+        v = sorted(p[i] for p in parts)
+        print(f"  {what}: median {v[len(v) // 2]:.0f} ms, worst {v[-1]:.0f} ms", file=sys.stderr)
+    fetch.sort()
+    print(f"  CRL fetches: {len(fetch)}, each median {fetch[len(fetch) // 2] * 1000:.0f} ms, "
+          f"worst {fetch[-1] * 1000:.0f} ms", file=sys.stderr)
 
 
 def issuer_name_hash(issuer):
