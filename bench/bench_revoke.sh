@@ -60,4 +60,19 @@ echo "| $k revocations, each polled until both show it | $med | $worst |"
 cat "$TMP/revoke.err"
 echo "CPU per revocation: signer $c_s ms, RA $c_r ms"
 echo "RSS MiB signer/RA: idle $s_idle/$r_idle, during (max of 0.2 s samples) $peak_s/$peak_r, VmHWM $(hwm "$SIGNER_PID")/$(hwm "$RAD_PID")"
+
+# the signer alone, in the same run: REVOKE of a fresh certificate + GET_CRL of the new CRL
+# (inkan-signctl, the CRL's 48 MB to a file), 20 times, as bench/run does it
+ms_now() { echo $(( $(date +%s%N) / 1000000 )); }
+times=()
+for i in $(seq 1 20); do
+	ik_issue "r$i" "r$i" >/dev/null 2>&1
+	sr=$(ik_serial "$TMP/r$i.pem")
+	t0=$(ms_now)
+	ik_signctl revoke "$sr" --reason 1 >/dev/null
+	ik_signctl crl --der -o "$TMP/crl.der" 2>/dev/null
+	times+=($(( $(ms_now) - t0 )))
+done
+sorted=$(printf '%s\n' "${times[@]}" | sort -n)
+echo "signer alone, 20 times REVOKE + GET_CRL ($(( $(stat -c %s "$TMP/crl.der") / 1000 )) kB): median $(echo "$sorted" | sed -n 10p) ms, worst $(echo "$sorted" | tail -1) ms"
 echo "load at the end: $(load)"
