@@ -193,13 +193,6 @@ static ik_status call_empty(ra_signer *s, uint16_t type, ik_buf *reply, proto_er
 	return st;
 }
 
-ik_status ra_signer_crl(ra_signer *s, ik_buf *reply, proto_crl_reply *r, proto_error *err)
-{
-	ik_status st = call_empty(s, PROTO_GET_CRL, reply, err);
-
-	return st == IK_OK ? proto_decode_crl_reply(ik_buf_ptr(reply), ik_buf_remaining(reply), r) : st;
-}
-
 /* ---- GET_CRL into a file: the CRL's bytes go from the socket to the file a piece at a
  * time, so a CRL of a million entries (~48 MB) never sits in the RA's memory ---- */
 
