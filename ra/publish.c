@@ -91,7 +91,7 @@ static ik_status pread_all(int fd, uint8_t *p, size_t n, size_t off)
  * the last bytes, which hold the signature. */
 static ik_status crl_check(pub_crl *c)
 {
-	uint8_t head[6], tail[CRL_TAIL], md[32];
+	uint8_t head[6] = { 0 }, tail[CRL_TAIL], md[32];
 	size_t body = 0, hl, tl = c->len < CRL_TAIL ? c->len : CRL_TAIL;
 	struct stat sb;
 	ik_status st;
