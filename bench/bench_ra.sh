@@ -208,7 +208,10 @@ line "  /ui/certs meanwhile, p50 / p99 ms (max)" "$c50 / $c99" "$cmax"
 
 # ---- 3. revocation latency at BIG revoked entries (CRL over HTTP and OCSP both say so)
 kr=100
-client revoke "$BASE" "$TMP/tls.pem" "$HTTP" "$TMP/ca/issuing-ca.pem" "$kr" > "$TMP/revoke.out" &
+cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
+cs0=$(cpu "$SIGNER_PID"); cr0=$(cpu "$RAD_PID"); l_rv=$(load)
+client revoke "$BASE" "$TMP/tls.pem" "$HTTP" "$TMP/ca/issuing-ca.pem" "$kr" > "$TMP/revoke.out" \
+	2> "$TMP/revoke.err" &
 rv=$!
 peak_s=0; peak_r=0
 while kill -0 "$rv" 2>/dev/null; do
@@ -216,12 +219,15 @@ while kill -0 "$rv" 2>/dev/null; do
 	peak_s=$(python3 -c "print(max($peak_s, $s))"); peak_r=$(python3 -c "print(max($peak_r, $r))")
 	sleep 0.2
 done
-wait "$rv"
+wait "$rv" || { cat "$TMP/revoke.err" >&2; ik_fail "the revocation client failed"; }
 read -r rv_med rv_max < "$TMP/revoke.out"
 echo
 head3 "revocation at $big revoked: API call -> CRL over HTTP and OCSP" "median ms" "worst ms"
 line "$kr revocations, each polled until both show it" "$rv_med" "$rv_max"
-echo "(CRL: $(( $(stat -c %s "$TMP/crl0.der") / 1000 )) kB DER before; load $(load))"
+cat "$TMP/revoke.err"
+echo "(CRL: $(( $(stat -c %s "$TMP/crl0.der") / 1000 )) kB DER before; CPU per revocation: signer" \
+	"$(python3 -c "print(f'{($(cpu "$SIGNER_PID") - $cs0) * 1000 / $kr:.0f}')") ms, RA" \
+	"$(python3 -c "print(f'{($(cpu "$RAD_PID") - $cr0) * 1000 / $kr:.0f}')") ms; load $l_rv -> $(load))"
 
 # ---- 6. memory
 echo

@@ -82,6 +82,9 @@ static void add_security_headers(const ra_req *r, struct MHD_Response *resp)
 	}
 }
 
+static void queue_resp(ra_req *r, unsigned status, struct MHD_Response *resp,
+    const char *ctype, const char *disposition);
+
 /* Queues one response; a second reply from the same handler is a bug and ignored. */
 static void send_reply(ra_req *r, unsigned status, const char *ctype, const void *data,
     size_t len, const char *disposition)
@@ -95,6 +98,30 @@ static void send_reply(ra_req *r, unsigned status, const char *ctype, const void
 	r->replied = 1;
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
 	    MHD_RESPMEM_MUST_COPY);
+	queue_resp(r, status, resp, ctype, disposition);
+}
+
+void ra_reply_fd(ra_req *r, unsigned status, const char *content_type, int fd, size_t len)
+{
+	struct MHD_Response *resp;
+
+	if (r->replied) {
+		ik_log(LOG_ERR, "second reply to %s %s ignored", r->method, r->path);
+		close(fd);
+		return;
+	}
+	r->replied = 1;
+	/* MHD reads it with sendfile (plain HTTP) or pread (TLS) at its own offsets and closes
+	 * it with the response; no response made, it is still ours */
+	if ((resp = MHD_create_response_from_fd64(len, fd)) == NULL)
+		close(fd);
+	queue_resp(r, status, resp, content_type, NULL);
+}
+
+/* Headers on a made response, then queued (or kept for the heavy pool); NULL: failed. */
+static void queue_resp(ra_req *r, unsigned status, struct MHD_Response *resp,
+    const char *ctype, const char *disposition)
+{
 	if (resp == NULL) {
 		r->result = MHD_NO;
 		return;

@@ -159,6 +159,9 @@ void ra_reply_stream(ra_req *r, unsigned status, const char *content_type,
     const char *filename, ra_stream_fill fill, void (*done)(void *ctx), void *ctx);
 /* 303 See Other to a local path (a form's result page). */
 void ra_reply_redirect(ra_req *r, const char *location);
+/* The first len bytes of a regular file, inline; fd is taken over (closed when the reply is
+ * done or could not be made).  No copy in the RA's memory: sendfile on plain HTTP. */
+void ra_reply_fd(ra_req *r, unsigned status, const char *content_type, int fd, size_t len);
 /* filename (NULL = inline) is sent as an attachment with unsafe characters replaced. */
 void ra_reply_bytes(ra_req *r, unsigned status, const char *content_type, const void *data,
     size_t len, const char *filename);

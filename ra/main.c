@@ -199,7 +199,7 @@ static int serve(ra_app *app)
 	pool = app->cfg->queue_workers + app->cfg->heavy_workers + 2;
 	if ((st = ra_signer_new(app->cfg->signer_socket, pool > 24 ? 24 : pool,
 	    &app->signer)) != IK_OK ||
-	    (st = ra_publish_new(app->signer, &app->publish)) != IK_OK) {
+	    (st = ra_publish_new(app->signer, app->cfg->database, &app->publish)) != IK_OK) {
 		ik_log(LOG_ERR, "cannot set up the signer client: %s", ik_status_str(st));
 		goto out;
 	}

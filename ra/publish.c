@@ -1,13 +1,20 @@
 /* publish: CA certificates and the CRL at stable, unauthenticated URLs.  The signer owns
- * them; the RA keeps the last copies it got, refreshes them when they may have changed, and
- * keeps serving them while the signer is away (relying parties must never see a 5xx for a
- * CRL that is still valid). */
+ * them; the RA keeps the last copies it got (the CRL in an unlinked file, served from it),
+ * refreshes them when they may have changed, and keeps serving them while the signer is
+ * away (relying parties must never see a 5xx for a CRL that is still valid). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <openssl/bio.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -15,30 +22,157 @@
 #include "publish.h"
 #include "signer_client.h"
 
-#define PUBLISH_MAX_OBJECT (64u << 20)  /* a CRL of ~1.5 million entries */
 #define PUBLISH_RECHECK 30              /* seconds between checks with the signer */
 #define PUBLISH_MAX_CERT (64u << 10)  /* one CA certificate */
+#define CRL_TAIL 64                   /* the CRL's last bytes (its signature) name it */
+
+/* One CRL as the signer sent it: its DER in an unlinked file, read-only once made and
+ * shared by the replies that are sending it (a newer one can replace it meanwhile). */
+typedef struct pub_crl {
+	atomic_uint refs;
+	int fd;
+	size_t len;
+	uint64_t number, this_update, next_update;
+	char etag[2 + 20 + 1 + 32 + 1];   /* "NUMBER-HASH": the number and the signature */
+} pub_crl;
 
 struct ra_publish {
 	ra_signer *signer;
+	char dir[PATH_MAX];             /* where the CRL files live (the database's) */
 	pthread_mutex_t lock;
-	ik_buf crl;
-	uint64_t crl_number, next_update;
+	pub_crl *crl;
 	ik_buf ca[PROTO_MAX_CHAIN];
 	unsigned nca;
 	int64_t checked;                /* last successful refresh, unix time */
 };
 
-ik_status ra_publish_new(ra_signer *signer, ra_publish **out)
+static void crl_unref(pub_crl *c)
 {
-	ra_publish *p = calloc(1, sizeof(*p));
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
+		return;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+/* An unlinked file in dir (gone with its last descriptor). */
+static int tmpfile_in(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd >= 0)
+		return fd;
+	/* a file system without O_TMPFILE: a named file, unlinked at once */
+	if (snprintf(path, sizeof(path), "%s/.inkan-crl-XXXXXX", dir) >= (int)sizeof(path))
+		return -1;
+	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
+		unlink(path);
+	return fd;
+}
+
+static ik_status pread_all(int fd, uint8_t *p, size_t n, size_t off)
+{
+	while (n > 0) {
+		ssize_t r = pread(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return IK_ERR_IO;
+		p += r;
+		n -= (size_t)r;
+		off += (size_t)r;
+	}
+	return IK_OK;
+}
+
+/* What came is one whole DER SEQUENCE of the announced length (the signer signed it; this
+ * only catches a file that did not take every byte), and its ETag from the number and
+ * the last bytes, which hold the signature. */
+static ik_status crl_check(pub_crl *c)
+{
+	uint8_t head[6] = { 0 }, tail[CRL_TAIL], md[32];
+	size_t body = 0, hl, tl = c->len < CRL_TAIL ? c->len : CRL_TAIL;
+	struct stat sb;
+	ik_status st;
+
+	if (fstat(c->fd, &sb) != 0 || (uint64_t)sb.st_size != (uint64_t)c->len || c->len < 2 ||
+	    (st = pread_all(c->fd, head, c->len < sizeof(head) ? c->len : sizeof(head), 0)) != IK_OK)
+		return IK_ERR_IO;
+	if (head[0] != 0x30)
+		return IK_ERR_PROTO_FIELD;
+	if (head[1] < 0x80) {
+		body = head[1];
+		hl = 2;
+	} else if (head[1] >= 0x81 && head[1] <= 0x84 && c->len >= 2u + (head[1] & 0x7fu)) {
+		hl = 2 + (size_t)(head[1] & 0x7f);
+		for (size_t i = 2; i < hl; i++)
+			body = body << 8 | head[i];
+	} else {
+		return IK_ERR_PROTO_FIELD;
+	}
+	if (body != c->len - hl)
+		return IK_ERR_PROTO_FIELD;
+	if ((st = pread_all(c->fd, tail, tl, c->len - tl)) != IK_OK)
+		return st;
+	if (EVP_Digest(tail, tl, md, NULL, EVP_sha256(), NULL) != 1)
+		return IK_ERR_CRYPTO;
+	snprintf(c->etag, sizeof(c->etag), "\"%llu-", (unsigned long long)c->number);
+	for (size_t i = 0, o = strlen(c->etag); i < 8; i++, o += 2)
+		snprintf(c->etag + o, sizeof(c->etag) - o, "%02x", md[i]);
+	strncat(c->etag, "\"", sizeof(c->etag) - strlen(c->etag) - 1);
+	return IK_OK;
+}
+
+/* The signer's current CRL, into a new file. */
+static ik_status crl_fetch(ra_publish *p, pub_crl **out)
+{
+	proto_crl_reply r;
+	proto_error err;
+	pub_crl *c = calloc(1, sizeof(*c));
+	ik_status st;
 
 	*out = NULL;
-	if (p == NULL)
+	if (c == NULL)
+		return IK_ERR_NOMEM;
+	atomic_init(&c->refs, 1);
+	if ((c->fd = tmpfile_in(p->dir)) < 0) {
+		ik_log(LOG_ERR, "publish: cannot make a file for the CRL in %s: %s", p->dir,
+		    strerror(errno));
+		st = IK_ERR_IO;
+	} else if ((st = ra_signer_crl_file(p->signer, c->fd, &r, &err)) == IK_OK) {
+		c->len = r.crl_len;
+		c->number = r.crl_number;
+		c->this_update = r.this_update;
+		c->next_update = r.next_update;
+		if ((st = crl_check(c)) != IK_OK)
+			ik_log(LOG_ERR, "publish: the CRL %llu from the signer is not whole (%s); "
+			    "keeping the last one", (unsigned long long)r.crl_number,
+			    ik_status_str(st));
+	}
+	if (st != IK_OK) {
+		crl_unref(c);
+		return st;
+	}
+	*out = c;
+	return IK_OK;
+}
+
+ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out)
+{
+	const char *slash = strrchr(near, '/');
+	size_t n = slash == NULL || slash == near ? 1 : (size_t)(slash - near);
+	ra_publish *p;
+
+	*out = NULL;
+	if (n >= sizeof(p->dir))
+		return IK_ERR_ARG;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return IK_ERR_NOMEM;
 	p->signer = signer;
+	memcpy(p->dir, slash == NULL ? "." : near, n);
+	p->dir[n] = '\0';
 	pthread_mutex_init(&p->lock, NULL);
-	ik_buf_init(&p->crl, PUBLISH_MAX_OBJECT);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_init(&p->ca[i], PUBLISH_MAX_CERT);
 	*out = p;
@@ -49,7 +183,7 @@ void ra_publish_free(ra_publish *p)
 {
 	if (p == NULL)
 		return;
-	ik_buf_cleanup(&p->crl);
+	crl_unref(p->crl);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_cleanup(&p->ca[i]);
 	pthread_mutex_destroy(&p->lock);
@@ -58,29 +192,27 @@ void ra_publish_free(ra_publish *p)
 
 ik_status ra_publish_refresh(ra_publish *p)
 {
-	ik_buf crl_reply, chain_reply;
-	proto_crl_reply crl;
+	ik_buf chain_reply;
 	proto_chain_reply chain;
 	proto_error err;
+	pub_crl *crl = NULL, *old = NULL;
 	ik_status st;
 
 	if (p->signer == NULL)
 		return IK_ERR_IO;
-	ik_buf_init(&crl_reply, PROTO_MAX_REPLY);
 	ik_buf_init(&chain_reply, PROTO_MAX_REPLY);
-	if ((st = ra_signer_crl(p->signer, &crl_reply, &crl, &err)) != IK_OK ||
+	if ((st = crl_fetch(p, &crl)) != IK_OK ||
 	    (st = ra_signer_chain(p->signer, &chain_reply, &chain, &err)) != IK_OK)
 		goto out;
 	pthread_mutex_lock(&p->lock);
 	/* the CRL number never goes backwards here, whatever the signer says */
-	if (crl.crl_number >= p->crl_number) {
-		ik_buf_reset(&p->crl);
-		st = ik_buf_put(&p->crl, crl.crl, crl.crl_len);
-		p->crl_number = crl.crl_number;
-		p->next_update = crl.next_update;
+	if (p->crl == NULL || crl->number >= p->crl->number) {
+		old = p->crl;
+		p->crl = crl;
+		crl = NULL;
 	} else {
 		ik_log(LOG_ERR, "signer sent CRL %llu after CRL %llu; keeping the newer one",
-		    (unsigned long long)crl.crl_number, (unsigned long long)p->crl_number);
+		    (unsigned long long)crl->number, (unsigned long long)p->crl->number);
 	}
 	for (unsigned i = 0; st == IK_OK && i < chain.n && i < PROTO_MAX_CHAIN; i++) {
 		ik_buf_reset(&p->ca[i]);
@@ -92,7 +224,8 @@ ik_status ra_publish_refresh(ra_publish *p)
 	}
 	pthread_mutex_unlock(&p->lock);
 out:
-	ik_buf_cleanup(&crl_reply);
+	crl_unref(old); /* replies still sending it keep their own reference */
+	crl_unref(crl);
 	ik_buf_cleanup(&chain_reply);
 	return st;
 }
@@ -109,18 +242,56 @@ static void maybe_refresh(ra_publish *p)
 		(void)ra_publish_refresh(p);
 }
 
-ik_status ra_publish_crl(ra_publish *p, ik_buf *der, uint64_t *number, uint64_t *next_update)
+/* The current CRL with one more reference (NULL: none yet). */
+static pub_crl *crl_get(ra_publish *p)
 {
-	ik_status st = IK_ERR_NOT_FOUND;
+	pub_crl *c;
 
 	maybe_refresh(p);
 	pthread_mutex_lock(&p->lock);
-	if (ik_buf_remaining(&p->crl) > 0) {
-		st = ik_buf_put(der, ik_buf_ptr(&p->crl), ik_buf_remaining(&p->crl));
-		*number = p->crl_number;
-		*next_update = p->next_update;
-	}
+	if ((c = p->crl) != NULL)
+		atomic_fetch_add(&c->refs, 1);
 	pthread_mutex_unlock(&p->lock);
+	return c;
+}
+
+ik_status ra_publish_crl_info(ra_publish *p, ra_publish_crl_meta *m)
+{
+	pub_crl *c = crl_get(p);
+
+	memset(m, 0, sizeof(*m));
+	if (c == NULL)
+		return IK_ERR_NOT_FOUND;
+	m->number = c->number;
+	m->this_update = c->this_update;
+	m->next_update = c->next_update;
+	m->len = c->len;
+	snprintf(m->etag, sizeof(m->etag), "%s", c->etag);
+	crl_unref(c);
+	return IK_OK;
+}
+
+ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m)
+{
+	pub_crl *c = crl_get(p);
+	ik_status st = IK_OK;
+
+	*fd = -1;
+	memset(m, 0, sizeof(*m));
+	if (c == NULL)
+		return IK_ERR_NOT_FOUND;
+	/* a descriptor of its own (the file's offset is shared, but it is only read at
+	 * explicit offsets); the file lives as long as any descriptor does */
+	if ((*fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		st = IK_ERR_IO;
+	} else {
+		m->number = c->number;
+		m->this_update = c->this_update;
+		m->next_update = c->next_update;
+		m->len = c->len;
+		snprintf(m->etag, sizeof(m->etag), "%s", c->etag);
+	}
+	crl_unref(c);
 	return st;
 }
 
@@ -224,24 +395,45 @@ static void h_chain_pem(ra_req *r)
 	ik_buf_cleanup(&out);
 }
 
+/* Does an If-None-Match list name this ETag (or "*")?  Weak tags compare too (RFC 9110
+ * 13.1.2: the weak comparison for If-None-Match). */
+static int etag_listed(const char *list, const char *etag)
+{
+	size_t n = strlen(etag);
+
+	for (const char *q = list; q != NULL && *q != '\0';) {
+		q += strspn(q, " \t,");
+		if (q[0] == 'W' && q[1] == '/')
+			q += 2;
+		if (*q == '*' || (strncmp(q, etag, n) == 0 && strchr(" \t,", q[n]) != NULL))
+			return 1;
+		q = strchr(q, ',');
+	}
+	return 0;
+}
+
 static void h_crl(ra_req *r)
 {
-	ik_buf der;
-	uint64_t number = 0, next = 0;
-	int64_t now = (int64_t)time(NULL);
+	ra_publish_crl_meta m;
+	int64_t now = (int64_t)time(NULL), left;
+	int fd = -1;
 
-	ik_buf_init(&der, PUBLISH_MAX_OBJECT);
-	if (ra_publish_crl(r->app->publish, &der, &number, &next) != IK_OK) {
+	if (ra_publish_crl_open(r->app->publish, &fd, &m) != IK_OK) {
 		ra_reply_error(r, 503, "signer_unavailable",
 		    "no CRL yet: the signer has not answered");
-	} else {
-		/* caches may keep it a little, never past nextUpdate */
-		int64_t left = (int64_t)next - now;
-		r->cache_seconds = left <= 0 ? 0 : left > 60 ? 60 : (unsigned)left;
-		ra_reply_bytes(r, 200, "application/pkix-crl", ik_buf_ptr(&der),
-		    ik_buf_remaining(&der), NULL);
+		return;
 	}
-	ik_buf_cleanup(&der);
+	/* caches may keep it a little, never past nextUpdate */
+	left = (int64_t)m.next_update - now;
+	r->cache_seconds = left <= 0 ? 0 : left > 60 ? 60 : (unsigned)left;
+	if (ra_req_add_header(r, "ETag", m.etag) != IK_OK)
+		ik_log(LOG_WARNING, "publish: cannot add the CRL's ETag");
+	if (etag_listed(ra_req_header(r, "If-None-Match"), m.etag)) {
+		close(fd);
+		ra_reply_bytes(r, 304, NULL, "", 0, NULL);
+		return;
+	}
+	ra_reply_fd(r, 200, "application/pkix-crl", fd, m.len);
 }
 
 const ra_route ra_publish_routes[] = {

@@ -12,16 +12,25 @@
 
 typedef struct ra_publish ra_publish;
 
-ik_status ra_publish_new(ra_signer *signer, ra_publish **out);
+/* The CRL is kept in unlinked files in the directory of the path near (the database's). */
+ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out);
 void ra_publish_free(ra_publish *p);   /* accepts NULL */
 
 /* Refresh the cache from the signer now (the queue calls this after every revocation
  * event; a poller calls it periodically).  IK_ERR_IO while the signer is down. */
 ik_status ra_publish_refresh(ra_publish *p);
 
-/* Copies of the cached objects (caller frees with ik_buf_free).  IK_ERR_NOT_FOUND until
- * the first successful refresh. */
-ik_status ra_publish_crl(ra_publish *p, ik_buf *der, uint64_t *number, uint64_t *next_update);
+/* The cached CRL: what it is, or that and a descriptor of its file to read or send (the
+ * caller closes it; the bytes never change; a newer CRL goes to a new file).
+ * IK_ERR_NOT_FOUND until the first successful refresh. */
+typedef struct ra_publish_crl_meta {
+	uint64_t number, this_update, next_update;
+	size_t len;
+	char etag[64];          /* quoted, for the ETag header */
+} ra_publish_crl_meta;
+ik_status ra_publish_crl_info(ra_publish *p, ra_publish_crl_meta *m);
+ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m);
+/* Copies of the cached CA certificates. */
 /* index 0 = issuing CA, last = root */
 ik_status ra_publish_ca(ra_publish *p, unsigned index, ik_buf *der, unsigned *count);
 

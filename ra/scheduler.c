@@ -151,16 +151,14 @@ static ik_status purge(ra_sched *s, int64_t now, size_t *n)
  * near (the signer reissues it before then). */
 static int crl_due(ra_sched *s, int64_t now)
 {
-	ik_buf der;
-	uint64_t number = 0, next = 0;
+	ra_publish_crl_meta m;
 	int near = 1;
 
 	if (s->app->publish == NULL)
 		return 0;
-	ik_buf_init(&der, 16u << 20);
-	if (ra_publish_crl(s->app->publish, &der, &number, &next) == IK_OK)
-		near = (int64_t)next - now < 2 * RA_SCHED_CRL_EVERY;
-	ik_buf_cleanup(&der);
+	/* (no copy of the CRL: one of more than 16 MiB used to count as "near" every time) */
+	if (ra_publish_crl_info(s->app->publish, &m) == IK_OK)
+		near = (int64_t)m.next_update - now < 2 * RA_SCHED_CRL_EVERY;
 	return near;
 }
 

@@ -2,10 +2,13 @@
  * connection, runs one request/reply (or a pipelined group of ISSUEs), and gives it back; a
  * broken connection is closed and replaced (idempotent verbs are retried once on a fresh
  * one). */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "signer_client.h"
@@ -104,6 +107,12 @@ static ik_status connect_hello(ra_signer *s, unsigned i)
 	return IK_OK;
 }
 
+static void drop_conn(ra_signer *s, unsigned i)
+{
+	close(s->fd[i]);
+	s->fd[i] = -1;
+}
+
 static int transport_failure(ik_status st)
 {
 	return st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED || st == IK_ERR_PROTO_TRUNCATED;
@@ -184,11 +193,160 @@ static ik_status call_empty(ra_signer *s, uint16_t type, ik_buf *reply, proto_er
 	return st;
 }
 
-ik_status ra_signer_crl(ra_signer *s, ik_buf *reply, proto_crl_reply *r, proto_error *err)
-{
-	ik_status st = call_empty(s, PROTO_GET_CRL, reply, err);
+/* ---- GET_CRL into a file: the CRL's bytes go from the socket to the file a piece at a
+ * time, so a CRL of a million entries (~48 MB) never sits in the RA's memory ---- */
 
-	return st == IK_OK ? proto_decode_crl_reply(ik_buf_ptr(reply), ik_buf_remaining(reply), r) : st;
+#define CRL_HEAD_LEN 28u           /* crl_number, this_update, next_update, crl_len */
+#define CRL_PIECE (256u * 1024u)
+#define CRL_ERROR_MAX (64u * 1024u) /* an ERROR reply's body */
+
+static ik_status recv_all(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = recv(fd, p, n, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0 ? IK_ERR_PROTO_TRUNCATED : IK_ERR_IO;
+		p += r;
+		n -= (size_t)r;
+	}
+	return IK_OK;
+}
+
+static ik_status write_file(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return IK_ERR_IO; /* the file, not the connection: reported as such below */
+		p += w;
+		n -= (size_t)w;
+	}
+	return IK_OK;
+}
+
+/* An ERROR frame's body: the signer's status and detail. */
+static ik_status recv_error(int sock, size_t len, proto_error *err)
+{
+	uint8_t *body;
+	proto_error e;
+	ik_status st;
+
+	if (len > CRL_ERROR_MAX)
+		return IK_ERR_PROTO_OVERSIZE;
+	if ((body = malloc(len > 0 ? len : 1)) == NULL)
+		return IK_ERR_NOMEM;
+	if ((st = recv_all(sock, body, len)) == IK_OK) {
+		st = proto_decode_error(body, len, &e) != IK_OK || e.status == IK_OK ?
+		    IK_ERR_PROTO_FIELD : (ik_status)e.status;
+		if (st != IK_ERR_PROTO_FIELD && err != NULL)
+			*err = e;
+	}
+	free(body);
+	return st;
+}
+
+/* The reply's fixed head: the CRL's number and times, and its length (the rest of the
+ * frame, never 0). */
+static ik_status recv_crl_head(int sock, size_t frame_len, proto_crl_reply *r)
+{
+	uint8_t head[CRL_HEAD_LEN];
+	uint32_t n = 0;
+	ik_buf b;
+	ik_status st;
+
+	if (frame_len <= CRL_HEAD_LEN)
+		return IK_ERR_PROTO_FIELD;
+	if ((st = recv_all(sock, head, sizeof(head))) != IK_OK)
+		return st;
+	ik_buf_view(&b, head, sizeof(head));
+	if (ik_buf_get_u64(&b, &r->crl_number) != IK_OK ||
+	    ik_buf_get_u64(&b, &r->this_update) != IK_OK ||
+	    ik_buf_get_u64(&b, &r->next_update) != IK_OK || ik_buf_get_u32(&b, &n) != IK_OK ||
+	    n == 0 || (size_t)n != frame_len - CRL_HEAD_LEN)
+		return IK_ERR_PROTO_FIELD;
+	r->crl = NULL;
+	r->crl_len = n;
+	return IK_OK;
+}
+
+/* Whose a failure of crl_exchange was. */
+enum { CRL_FAIL_STREAM, CRL_FAIL_FILE, CRL_FAIL_REFUSED };
+
+/* One GET_CRL on a connected socket; *who says whose a failure was. */
+static ik_status crl_exchange(int sock, int fd, uint8_t *piece, proto_crl_reply *r,
+    proto_error *err, int *who)
+{
+	static atomic_uint next_id = 1;
+	uint32_t id = atomic_fetch_add(&next_id, 1) | 0x80000000u; /* not proto_call's ids */
+	uint8_t hdr[PROTO_HDR_LEN];
+	proto_header h;
+	ik_status st;
+
+	*who = CRL_FAIL_STREAM;
+	if ((st = proto_send(sock, PROTO_GET_CRL, id, NULL, 0)) != IK_OK ||
+	    (st = recv_all(sock, hdr, sizeof(hdr))) != IK_OK)
+		return st == IK_ERR_PROTO_TRUNCATED ? IK_ERR_PROTO_CLOSED : st;
+	if ((st = proto_header_decode(hdr, PROTO_MAX_REPLY, &h)) != IK_OK)
+		return st;
+	if (h.id != id && !(h.type == PROTO_ERROR && h.id == 0))
+		return IK_ERR_PROTO_FIELD;
+	if (h.type == PROTO_ERROR) {
+		st = recv_error(sock, h.len, err);
+		if (st != IK_ERR_PROTO_FIELD && st != IK_ERR_PROTO_OVERSIZE && !transport_failure(st))
+			*who = CRL_FAIL_REFUSED;
+		return st;
+	}
+	if (h.type != (PROTO_GET_CRL | PROTO_REPLY))
+		return IK_ERR_PROTO_FIELD;
+	if ((st = recv_crl_head(sock, h.len, r)) != IK_OK)
+		return st;
+	for (size_t left = r->crl_len; left > 0;) {
+		size_t k = left < CRL_PIECE ? left : CRL_PIECE;
+		if ((st = recv_all(sock, piece, k)) != IK_OK)
+			return st;
+		if ((st = write_file(fd, piece, k)) != IK_OK) {
+			*who = CRL_FAIL_FILE;
+			return st;
+		}
+		left -= k;
+	}
+	return IK_OK;
+}
+
+ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err)
+{
+	uint8_t *piece = malloc(CRL_PIECE);
+	unsigned i;
+	int who = CRL_FAIL_STREAM;
+	ik_status st = IK_ERR_IO;
+
+	memset(r, 0, sizeof(*r));
+	if (piece == NULL)
+		return IK_ERR_NOMEM;
+	i = acquire(s);
+	for (int t = 0; t < 2; t++) { /* GET_CRL is idempotent: once more on a fresh connection */
+		if (s->fd[i] < 0 && (st = connect_hello(s, i)) != IK_OK)
+			break;
+		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+			st = IK_ERR_IO;
+			break;
+		}
+		st = crl_exchange(s->fd[i], fd, piece, r, err, &who);
+		if (st == IK_OK || who == CRL_FAIL_REFUSED)
+			break; /* done, or a refusal read whole: the stream is intact */
+		/* anything else (a transport or framing failure, or a file that could not take
+		 * the bytes midway) leaves the stream out of step: never reuse it */
+		drop_conn(s, i);
+		if (who == CRL_FAIL_FILE || !transport_failure(st))
+			break;
+	}
+	release(s, i);
+	free(piece);
+	return st;
 }
 
 ik_status ra_signer_chain(ra_signer *s, ik_buf *reply, proto_chain_reply *r, proto_error *err)
@@ -212,12 +370,6 @@ ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err
 }
 
 /* ---- pipelined ISSUE: n requests written at once, n replies matched by id ---- */
-
-static void drop_conn(ra_signer *s, unsigned i)
-{
-	close(s->fd[i]);
-	s->fd[i] = -1;
-}
 
 /* Writes every request of g still without an answer as one stream of frames (ids 1..n). */
 static ik_status pipe_send(int fd, const ra_signer_group *g, const uint8_t *got,

@@ -44,7 +44,10 @@ typedef struct ra_signer_group {
 
 ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g);
 
-ik_status ra_signer_crl(ra_signer *s, ik_buf *reply, proto_crl_reply *r, proto_error *err);
+/* GET_CRL with the CRL's bytes written to fd (an empty, writable file: truncated before a
+ * second attempt) a piece at a time instead of into memory; r gets the number, times and
+ * length (r->crl is NULL).  On failure the file's content is meaningless. */
+ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err);
 ik_status ra_signer_chain(ra_signer *s, ik_buf *reply, proto_chain_reply *r, proto_error *err);
 ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err);
 /* The signer's certificate profiles (PROFILES).  A signer older than the verb answers

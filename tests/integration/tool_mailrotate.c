@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 	app.cfg = &cfg;
 	if (ra_store_open(cfg.database, &app.store) != IK_OK ||
 	    ra_signer_new(cfg.signer_socket, 2, &app.signer) != IK_OK ||
-	    ra_publish_new(app.signer, &app.publish) != IK_OK ||
+	    ra_publish_new(app.signer, cfg.database, &app.publish) != IK_OK ||
 	    ra_publish_refresh(app.publish) != IK_OK ||
 	    ra_mailer_new_manual(&app, &app.mailer) != IK_OK ||
 	    ra_sched_new(&app, test_clock, NULL, &sched) != IK_OK)

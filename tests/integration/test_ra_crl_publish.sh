@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The CRL as the RA publishes it, with a ledger of 20 000 revoked entries (a CRL of about
+# 1 MB, so it crosses the RA's socket and file in several pieces): the same bytes as the
+# signer's over plain HTTP (sendfile) and HTTPS, Content-Length, an ETag and 304 for
+# If-None-Match (strong, weak, "*", in a list), 200 for any other tag; a revocation through
+# the API gives a new ETag and a CRL that lists it, verified against the CA; with the signer
+# stopped the last CRL is still served, and no CRL file is left in the database's directory.
+. "$(dirname "$0")/lib.sh"
+N=20000
+ik_setup ec-p256
+tool_ledgerfill "$TMP/ledger.sqlite" "$N" > "$TMP/fill.txt" || ik_fail "could not fill the ledger"
+ik_start_signer
+ik_ra_officers
+http_port=$((20000 + RANDOM % 40000))
+ik_start_ra "http_port = $http_port"
+HTTP="http://127.0.0.1:$http_port"
+OFF=$(ik_login olivia "$OFFICER_PW")
+
+# get URL OUT [curl args]: status; headers in $TMP/h
+get() { local u=$1 o=$2; shift 2; curl -s --cacert "$TMP/tls.pem" -D "$TMP/h" -o "$o" -w '%{http_code}' "$@" "$u"; }
+hdr() { awk -v k="$1" 'BEGIN { IGNORECASE = 1 } $1 == k ":" { sub(/\r$/, ""); sub(/^[^:]*: */, ""); print }' "$TMP/h"; }
+
+# ---- the same bytes everywhere ----
+ik_signctl crl --der -o "$TMP/signer.der" || ik_fail "signctl crl"
+s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/plain.der"); [ "$s" = 200 ] || ik_fail "plain CRL: $s"
+[ "$(hdr Content-Type)" = application/pkix-crl ] || ik_fail "content type: $(hdr Content-Type)"
+[ "$(hdr Content-Length)" = "$(stat -c %s "$TMP/plain.der")" ] || ik_fail "Content-Length"
+ETAG=$(hdr ETag); [[ "$ETAG" =~ ^\"[0-9]+-[0-9a-f]{16}\"$ ]] || ik_fail "ETag: '$ETAG'"
+s=$(get "$BASE/crl/issuing-ca.crl" "$TMP/tls.der"); [ "$s" = 200 ] || ik_fail "HTTPS CRL: $s"
+[ "$(hdr ETag)" = "$ETAG" ] || ik_fail "HTTPS ETag differs"
+cmp -s "$TMP/plain.der" "$TMP/tls.der" || ik_fail "plain and HTTPS CRLs differ"
+cmp -s "$TMP/plain.der" "$TMP/signer.der" || ik_fail "the RA's CRL is not the signer's"
+[ "$(stat -c %s "$TMP/plain.der")" -gt 600000 ] || ik_fail "CRL smaller than expected"
+openssl crl -inform DER -in "$TMP/plain.der" -CAfile "$TMP/ca/bundle.pem" -noout 2>&1 | grep -q 'verify OK' ||
+	ik_fail "CRL signature"
+n=$(openssl crl -inform DER -in "$TMP/plain.der" -noout -text | grep -c 'Serial Number:')
+[ "$n" = "$N" ] || ik_fail "CRL lists $n entries, want $N"
+ik_ok "plain HTTP and HTTPS serve the signer's CRL ($N entries) byte for byte, with an ETag"
+
+# ---- conditional requests ----
+for inm in "$ETAG" "W/$ETAG" '*' "\"1-0000000000000000\", $ETAG"; do
+	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $inm")
+	[ "$s" = 304 ] || ik_fail "If-None-Match $inm: $s"
+	[ ! -s "$TMP/c.der" ] || ik_fail "a 304 with a body"
+	[ "$(hdr ETag)" = "$ETAG" ] || ik_fail "304 without the ETag"
+done
+for inm in '"1-0000000000000000"' "${ETAG%\"}0\"" '""'; do
+	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $inm")
+	[ "$s" = 200 ] || ik_fail "If-None-Match $inm: $s"
+	cmp -s "$TMP/c.der" "$TMP/plain.der" || ik_fail "If-None-Match $inm: not the whole CRL"
+done
+ik_ok "If-None-Match: 304 for the current tag (strong, weak, *, in a list), 200 otherwise"
+
+# ---- a revocation through the API: a new CRL, a new tag ----
+s=$(ik_api olivia "$OFF" POST /api/v1/batches '{"count":2,"cn_pattern":"crlpub-%06d","passphrase":"Batch passphrase 0123!"}')
+ik_expect 202 - "$s" "batch"
+B=$(ik_json 'd["id"]')
+for _ in $(seq 1 300); do
+	ik_api olivia "$OFF" GET "/api/v1/batches/$B" >/dev/null
+	[ "$(ik_json 'd["state"]')" = running ] || break
+	sleep 0.1
+done
+[ "$(ik_json 'd["done"]')" = 2 ] || ik_fail "batch: $(cat "$TMP/body")"
+s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=1"); ik_expect 200 - "$s" "list"
+CID=$(ik_json 'd["items"][0]["id"]'); SER=$(ik_json 'd["items"][0]["serial"]')
+s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/$CID/revoke" '{"reason":"keyCompromise"}')
+ik_expect 202 - "$s" "revoke"
+for _ in $(seq 1 100); do
+	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/new.der" -H "If-None-Match: $ETAG")
+	[ "$s" = 304 ] || break
+	sleep 0.05
+done
+[ "$s" = 200 ] || ik_fail "no new CRL within 5 s: $s"
+[ "$(hdr ETag)" != "$ETAG" ] || ik_fail "a new CRL with the old ETag"
+ETAG2=$(hdr ETag)
+openssl crl -inform DER -in "$TMP/new.der" -CAfile "$TMP/ca/bundle.pem" -noout 2>&1 | grep -q 'verify OK' ||
+	ik_fail "new CRL signature"
+openssl crl -inform DER -in "$TMP/new.der" -noout -text | tr a-z A-Z | grep -A4 "SERIAL NUMBER: $(echo "$SER" | tr a-z A-Z)" |
+	grep -q 'KEY COMPROMISE' || ik_fail "new CRL does not list $SER"
+ik_ok "a revocation through the API: a new CRL listing it, with a new ETag"
+
+# ---- the signer away: the last CRL stays served; no file left behind ----
+ik_stop_signer
+s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/away.der"); [ "$s" = 200 ] || ik_fail "signer away: $s"
+cmp -s "$TMP/away.der" "$TMP/new.der" || ik_fail "signer away: a different CRL"
+[ "$(hdr ETag)" = "$ETAG2" ] || ik_fail "signer away: another ETag"
+ls -a "$TMP" | grep -q 'inkan-crl' && ik_fail "a named CRL file left in the database's directory"
+ik_ok "signer stopped: the last CRL is still served"
