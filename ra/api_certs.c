@@ -330,16 +330,12 @@ static void h_list(ra_req *r)
 		ra_reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	st = ra_store_cert_list(r->app->store, &q, rows, &n, next);
+	st = ra_store_cert_page(r->app->store, &q, rows, &n, next, &count);
 	if (st == IK_ERR_ARG) {
 		ra_reply_error_field(r, 400, "bad_query", "cursor: not a cursor of this listing",
 		    "cursor");
 		goto out;
 	}
-	if (st == IK_OK && (next[0] != '\0' || (q.cursor != NULL && q.cursor[0] != '\0')))
-		st = ra_store_cert_count(r->app->store, &q, &count);
-	else if (st == IK_OK)
-		count = n; /* the whole result is on this first page */
 	if (st != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
 		goto out;
