@@ -2,7 +2,11 @@
  * process — time per request (list + total, as the JSON and HTML handlers call them) and,
  * per SQL statement that ran, SQLite's counters (full-scan steps, sorts, VM steps) and its
  * query plan.  A bench, so it reads the store's connection (store_sqlite_conn.h) directly.
- * Usage: bench_ra_shapes RA.sqlite [ITERATIONS] [SHAPE...] (SHAPE: 0..7, default all) */
+ * Usage: bench_ra_shapes RA.sqlite [ITERATIONS] [SHAPE...] (SHAPE: 0..7, default all; 8..
+ * are variants).  BENCH_WRITER_MS=20: another thread commits a small write that often, as a
+ * running batch does (each commit empties the readers' page caches); BENCH_MMAP=bytes: the
+ * reading connection's mmap_size. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +39,25 @@ static const shape shapes[] = {
 	{ "cn: osaka, asc", RA_CERT_FILTER_ALL, RA_CERT_SORT_CREATED, 0, "osaka", 0 },
 };
 #define NSHAPES (sizeof(shapes) / sizeof(shapes[0]))
+
+static volatile int g_stop;
+
+/* The other writer: a setting rewritten every ms milliseconds, each in its own commit. */
+static void *writer(void *arg)
+{
+	ra_store *s = arg;
+	const char *e = getenv("BENCH_WRITER_MS");
+	long ms = e != NULL ? atol(e) : 20;
+	struct timespec d = { ms / 1000, (ms % 1000) * 1000000L };
+	char v[24];
+
+	for (unsigned i = 0; !g_stop; i++) {
+		snprintf(v, sizeof(v), "%u", i);
+		(void)ra_store_setting_set(s, "bench_tick", v, NULL);
+		nanosleep(&d, NULL);
+	}
+	return NULL;
+}
 
 static double now_ms(void)
 {
@@ -98,6 +121,7 @@ int main(int argc, char **argv)
 	int64_t day = (int64_t)time(NULL) - 400 * 86400LL;
 	double *t = calloc((size_t)(iters > 0 ? iters : 1), sizeof(*t));
 	sq_conn *c;
+	pthread_t wt = 0;
 
 	if (argc < 2 || iters < 1 || rows == NULL || t == NULL) {
 		fprintf(stderr, "usage: bench_ra_shapes RA.sqlite [ITERATIONS] [SHAPE...]\n");
@@ -107,6 +131,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_ra_shapes: cannot open %s\n", argv[1]);
 		goto out;
 	}
+	if (getenv("BENCH_MMAP") != NULL) {
+		char *sql = sqlite3_mprintf("PRAGMA mmap_size = %lld", atoll(getenv("BENCH_MMAP")));
+		sqlite3_exec(c->db, sql, NULL, NULL, NULL);
+		sqlite3_free(sql);
+	}
+	if (getenv("BENCH_WRITER_MS") != NULL && pthread_create(&wt, NULL, writer, s) != 0)
+		goto out;
 	for (size_t k = 0; k < NSHAPES; k++) {
 		const shape *sh = &shapes[k];
 		ra_cert_query q = { .filter = sh->filter, .sort = sh->sort, .descending = sh->desc,
@@ -141,6 +172,9 @@ int main(int argc, char **argv)
 	}
 	rc = 0;
 out:
+	g_stop = 1;
+	if (wt != 0)
+		pthread_join(wt, NULL);
 	ra_store_close(s);
 	free(rows);
 	free(t);
