@@ -57,9 +57,16 @@ done = function(summary, latency, requests)
 		summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
 end
 LUA
-wrk_run() { # PATH: "p50 p99 max requests errors" (ms)
-	IK_COOKIE_FILE="$TMP/cookie" IK_PATH="$1" wrk -t2 -c4 -d"$secs"s --timeout 10s \
-		-s "$TMP/wrk.lua" "$BASE" 2>&1 | awk '/^WRK/ {print $2 " / " $3, $4, $5, $6}'
+http_ticks() { # CPU ticks (utime + stime) of the RA's HTTP threads so far
+	cat /proc/"$RAD_PID"/task/*/stat 2>/dev/null |
+		awk '$2 == "(MHD-worker)" {t += $14 + $15} END {print t + 0}'
+}
+wrk_run() { # PATH: "p50 p99 max requests errors" (ms) and the HTTP threads' CPU µs a request
+	local t0 out
+	t0=$(http_ticks)
+	out=$(IK_COOKIE_FILE="$TMP/cookie" IK_PATH="$1" wrk -t2 -c4 -d"$secs"s --timeout 10s \
+		-s "$TMP/wrk.lua" "$BASE" 2>&1 | awk '/^WRK/ {print $2 " / " $3, $4, $5, $6}')
+	echo "$out $(( ($(http_ticks) - t0) * 1000000 / $(getconf CLK_TCK) / ($(echo "$out" | awk '{print $5}') + 1) ))"
 }
 one_ms() {
 	curl -s -o /dev/null -w '%{time_total}' --cacert "$TMP/tls.pem" -b "$(cat "$TMP/cookie")" "$BASE$1" |
@@ -70,7 +77,7 @@ line "one request, idle (ms)" "JSON" "HTML"
 for k in $shapes; do
 	line "${names[$k]}" "$(one_ms "/api/v1/certificates${api[$k]}")" "$(one_ms "/ui/certs${ui[$k]}")"
 done
-read -r b50 _ b99 _ < <(wrk_run /healthz)
+read -r b50 _ b99 _ _ _ bcpu < <(wrk_run /healthz)
 # batches of N one after another until every shape has run: each row sees a batch running
 (while [ ! -f "$TMP/stop" ]; do
 	printf '%s\n' "$OFFICER_PW" | python3 "$src/bench/bench_ra_client.py" batch "$BASE" \
@@ -80,11 +87,13 @@ sleep 2
 echo
 echo "wrk -t2 -c4 ${secs}s per row, $n batches running: p50 / p99 ms, max ms, requests, errors"
 line "baseline /healthz" "$b50 / $b99" ""
+echo "    (HTTP threads' CPU a request $bcpu µs)"
 for k in $shapes; do
-	read -r a50 _ a99 amax areq aerr < <(wrk_run "/api/v1/certificates${api[$k]}")
-	read -r u50 _ u99 umax ureq uerr < <(wrk_run "/ui/certs${ui[$k]}")
+	read -r a50 _ a99 amax areq aerr acpu < <(wrk_run "/api/v1/certificates${api[$k]}")
+	read -r u50 _ u99 umax ureq uerr ucpu < <(wrk_run "/ui/certs${ui[$k]}")
 	line "${names[$k]}" "$a50 / $a99" "$u50 / $u99"
-	echo "    (max $amax / $umax ms; requests $areq / $ureq; errors $aerr / $uerr)"
+	echo "    (max $amax / $umax ms; requests $areq / $ureq; errors $aerr / $uerr;" \
+		"HTTP threads' CPU a request $acpu / $ucpu µs)"
 done
 echo "load before the last batch ends: $(load)"
 touch "$TMP/stop"
