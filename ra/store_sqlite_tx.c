@@ -80,10 +80,13 @@ static ik_status begin(sq_conn *c, int lazy, int wait)
 
 	if (c->broken)
 		return IK_ERR_STATE;
-	if (c->depth == 0 && (st = set_sync(c, lazy)) != IK_OK)
-		return st;
+	/* the turn first: a try that is refused leaves the connection's synchronous alone */
 	if (c->depth == 0 && (st = writer_enter(c->store, wait)) != IK_OK)
 		return st;
+	if (c->depth == 0 && (st = set_sync(c, lazy)) != IK_OK) {
+		sq_writer_leave(c->store);
+		return st;
+	}
 	st = run_fixed(c, c->depth == 0 ? SQL_BEGIN : SQL_SAVEPOINT);
 	if (st == IK_OK)
 		c->depth++;
