@@ -274,13 +274,14 @@ static ik_status complete(ra_queue *q, const ra_request *r, const ra_issued *iss
     const ra_hist *h)
 {
 	ra_store *store = q->app->store;
-	ra_request done;
+	ra_request done = *r;
 	ik_status st = ra_store_begin(store);
 
 	if (st != IK_OK)
 		return st;
-	st = ra_store_request_complete(store, r->id, issued, h);
-	if (st == IK_OK && (st = ra_store_request_get(store, r->id, &done)) == IK_OK)
+	st = ra_store_request_complete_claimed(store, r, issued, h);
+	done.state = RA_REQ_DONE; /* nothing else of the row changed */
+	if (st == IK_OK)
 		st = ra_notify_request(q->app, &done);
 	if (st == IK_OK)
 		st = ra_store_commit(store);
