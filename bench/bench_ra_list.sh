@@ -3,7 +3,10 @@
 # certificates in the RA store (bench_ra_fill), then wrk on each query shape alone (JSON and
 # HTML) while an N-certificate batch runs, against wrk on /healthz in the same run.
 # Usage: bench/bench_ra_list.sh [BIG] [N] [SECONDS] once INKAN_BUILD (default build-bench/)
-# holds inkan-rad, inkan-signerd and bench/bench_ra_fill.
+# holds inkan-rad, inkan-signerd and bench/bench_ra_fill.  IK_RA_FILLED=FILE keeps the filled
+# store: the first run fills and copies it there, later runs start from a copy of it (the
+# officers are in it; filling a million rows takes about ten minutes).  IK_SHAPES="0 3"
+# runs only those shapes (0..6, the rows below).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 big=${1:-1000000}
@@ -18,10 +21,21 @@ line() { printf '| %-34s | %16s | %16s |\n' "$@"; }
 echo "== officer list, BIG=$big, batch N=$n, wrk ${secs}s a shape; load at start: $(load)"
 ik_setup ec-p256
 ik_write_config
-ik_ra_officers
-t0=$(date +%s)
-"$B/bench_ra_fill" "$TMP/ra.sqlite" "$big" "$TMP/ca/issuing-ca.pem" 2>"$TMP/rafill.log"
-echo "filled: $(cat "$TMP/rafill.log") ($(( $(date +%s) - t0 )) s wall, load $(load))"
+filled=${IK_RA_FILLED:-}
+if [ -n "$filled" ] && [ -f "$filled" ]; then
+	cp "$filled" "$TMP/ra.sqlite"
+	echo "filled: a copy of $filled"
+else
+	ik_ra_officers
+	t0=$(date +%s)
+	"$B/bench_ra_fill" "$TMP/ra.sqlite" "$big" "$TMP/ca/issuing-ca.pem" 2>"$TMP/rafill.log"
+	echo "filled: $(cat "$TMP/rafill.log") ($(( $(date +%s) - t0 )) s wall, load $(load))"
+	if [ -n "$filled" ]; then
+		sqlite3 "$TMP/ra.sqlite" "PRAGMA wal_checkpoint(TRUNCATE)" >/dev/null
+		cp "$TMP/ra.sqlite" "$filled"
+	fi
+fi
+shapes=${IK_SHAPES:-0 1 2 3 4 5 6}
 ik_start_signer
 ik_start_ra
 ik_login olivia "$OFFICER_PW" >/dev/null
@@ -43,9 +57,16 @@ done = function(summary, latency, requests)
 		summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout))
 end
 LUA
-wrk_run() { # PATH: "p50 p99 max requests errors" (ms)
-	IK_COOKIE_FILE="$TMP/cookie" IK_PATH="$1" wrk -t2 -c4 -d"$secs"s --timeout 10s \
-		-s "$TMP/wrk.lua" "$BASE" 2>&1 | awk '/^WRK/ {print $2 " / " $3, $4, $5, $6}'
+http_ticks() { # CPU ticks (utime + stime) of the RA's HTTP threads so far
+	cat /proc/"$RAD_PID"/task/*/stat 2>/dev/null |
+		awk '$2 == "(MHD-worker)" {t += $14 + $15} END {print t + 0}'
+}
+wrk_run() { # PATH: "p50 p99 max requests errors" (ms) and the HTTP threads' CPU µs a request
+	local t0 out
+	t0=$(http_ticks)
+	out=$(IK_COOKIE_FILE="$TMP/cookie" IK_PATH="$1" wrk -t2 -c4 -d"$secs"s --timeout 10s \
+		-s "$TMP/wrk.lua" "$BASE" 2>&1 | awk '/^WRK/ {print $2 " / " $3, $4, $5, $6}')
+	echo "$out $(( ($(http_ticks) - t0) * 1000000 / $(getconf CLK_TCK) / ($(echo "$out" | awk '{print $5}') + 1) ))"
 }
 one_ms() {
 	curl -s -o /dev/null -w '%{time_total}' --cacert "$TMP/tls.pem" -b "$(cat "$TMP/cookie")" "$BASE$1" |
@@ -53,22 +74,28 @@ one_ms() {
 }
 echo
 line "one request, idle (ms)" "JSON" "HTML"
-for k in "${!names[@]}"; do
+for k in $shapes; do
 	line "${names[$k]}" "$(one_ms "/api/v1/certificates${api[$k]}")" "$(one_ms "/ui/certs${ui[$k]}")"
 done
-read -r b50 _ b99 _ < <(wrk_run /healthz)
-printf '%s\n' "$OFFICER_PW" | python3 "$src/bench/bench_ra_client.py" batch "$BASE" "$TMP/tls.pem" "$n" \
-	> "$TMP/batch.out" & bp=$!
+read -r b50 _ b99 _ _ _ bcpu < <(wrk_run /healthz)
+# batches of N one after another until every shape has run: each row sees a batch running
+(while [ ! -f "$TMP/stop" ]; do
+	printf '%s\n' "$OFFICER_PW" | python3 "$src/bench/bench_ra_client.py" batch "$BASE" \
+		"$TMP/tls.pem" "$n" >> "$TMP/batch.out" || break
+done) & bp=$!
 sleep 2
 echo
-echo "wrk -t2 -c4 ${secs}s per row, a $n batch running: p50 / p99 ms, max ms, requests, errors"
+echo "wrk -t2 -c4 ${secs}s per row, $n batches running: p50 / p99 ms, max ms, requests, errors"
 line "baseline /healthz" "$b50 / $b99" ""
-for k in "${!names[@]}"; do
-	read -r a50 _ a99 amax areq aerr < <(wrk_run "/api/v1/certificates${api[$k]}")
-	read -r u50 _ u99 umax ureq uerr < <(wrk_run "/ui/certs${ui[$k]}")
+echo "    (HTTP threads' CPU a request $bcpu µs)"
+for k in $shapes; do
+	read -r a50 _ a99 amax areq aerr acpu < <(wrk_run "/api/v1/certificates${api[$k]}")
+	read -r u50 _ u99 umax ureq uerr ucpu < <(wrk_run "/ui/certs${ui[$k]}")
 	line "${names[$k]}" "$a50 / $a99" "$u50 / $u99"
-	echo "    (max $amax / $umax ms; requests $areq / $ureq; errors $aerr / $uerr)"
+	echo "    (max $amax / $umax ms; requests $areq / $ureq; errors $aerr / $uerr;" \
+		"HTTP threads' CPU a request $acpu / $ucpu µs)"
 done
-kill -0 "$bp" 2>/dev/null && echo "(the batch was still running at the end)"
+echo "load before the last batch ends: $(load)"
+touch "$TMP/stop"
 wait "$bp" || true
-echo "batch: $(cat "$TMP/batch.out"); load at the end: $(load)"
+echo "batches (seconds, done, failed, POST s): $(tr '\n' ';' < "$TMP/batch.out")"

@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include "api.h"
+#include "api_list_json.h"
 #include "download.h"
 #include "p12.h"
 #include "queue.h"
@@ -320,7 +321,6 @@ static void h_list(ra_req *r)
 	size_t n = 0;
 	uint64_t count = 0;
 	char next[RA_CURSOR_MAX] = "";
-	json_t *items;
 	int capped;
 	ik_status st;
 
@@ -330,28 +330,19 @@ static void h_list(ra_req *r)
 		ra_reply_error(r, 500, "internal", "out of memory");
 		return;
 	}
-	st = ra_store_cert_list(r->app->store, &q, rows, &n, next);
+	st = ra_store_cert_page(r->app->store, &q, rows, &n, next, &count);
 	if (st == IK_ERR_ARG) {
 		ra_reply_error_field(r, 400, "bad_query", "cursor: not a cursor of this listing",
 		    "cursor");
 		goto out;
 	}
-	if (st == IK_OK && (next[0] != '\0' || (q.cursor != NULL && q.cursor[0] != '\0')))
-		st = ra_store_cert_count(r->app->store, &q, &count);
-	else if (st == IK_OK)
-		count = n; /* the whole result is on this first page */
 	if (st != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
 		goto out;
 	}
-	items = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(items, ra_cert_json(&rows[i]));
 	/* a search counts up to RA_CERT_COUNT_CAP: beyond, total is the cap and total_capped */
 	capped = ra_cert_count_capped(&q, count);
-	ra_reply_json(r, 200, json_pack("{s:o, s:I, s:b, s:o}", "items", items, "total",
-	    (json_int_t)(capped ? RA_CERT_COUNT_CAP : count), "total_capped", capped,
-	    "next", next[0] ? json_string(next) : json_null()));
+	ra_cert_list_reply(r, rows, n, capped ? RA_CERT_COUNT_CAP : count, capped, next);
 out:
 	free(rows);
 }

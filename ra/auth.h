@@ -79,6 +79,12 @@ int ra_ip_in_list(const char *list, const char *ip);
 /* Fills r->who from the session cookie or an "Authorization: Bearer" API token; an
  * unknown, expired or idle session leaves r->who anonymous.  Errors only on store failure. */
 ik_status ra_auth_identify(ra_req *r);
+/* Whether a request of a session last seen at last_seen writes now to last_seen: not within
+ * 30 s of the last write; then only if no other thread is writing (a batch), until half of
+ * the idle timeout has gone by — from then on it waits for its turn, so that a session in
+ * use never expires as idle. */
+typedef enum ra_touch { RA_TOUCH_NONE, RA_TOUCH_TRY, RA_TOUCH_WAIT } ra_touch;
+ra_touch ra_session_touch_mode(int64_t now, int64_t last_seen, uint64_t idle);
 /* The officer IP allow-list (setting "ip_allowlist") against r->ip. */
 int ra_auth_ip_allowed(ra_req *r);
 /* X-CSRF-Token header (or form field csrf) equals the session's token. */

@@ -280,16 +280,12 @@ static void h_list(ra_req *r)
 		ra_ui_error(r, 500, "internal");
 		return;
 	}
-	st = ra_store_cert_list(r->app->store, &q, rows, &n, next);
+	st = ra_store_cert_page(r->app->store, &q, rows, &n, next, &total);
 	if (st == IK_ERR_ARG) {
 		free(rows);
 		ra_ui_error(r, 400, "bad_cursor");
 		return;
 	}
-	if (st == IK_OK && (backward || next[0] != '\0' || (cursor != NULL && cursor[0] != '\0')))
-		st = ra_store_cert_count(r->app->store, &q, &total);
-	else if (st == IK_OK)
-		total = n; /* the whole result is on this first page */
 	if (st != IK_OK) {
 		free(rows);
 		ra_page_store_error(r, st);

@@ -12,6 +12,16 @@
 
 #define TOUCH_EVERY 30 /* seconds between last_seen updates of one session */
 
+ra_touch ra_session_touch_mode(int64_t now, int64_t last_seen, uint64_t idle)
+{
+	int64_t age = now - last_seen;
+
+	if (age < TOUCH_EVERY)
+		return RA_TOUCH_NONE;
+	/* skipped while a batch writes, until half the idle time is gone: then it waits */
+	return age < (int64_t)(idle / 2) ? RA_TOUCH_TRY : RA_TOUCH_WAIT;
+}
+
 static ik_status officer_principal(ra_req *r, int64_t officer_id)
 {
 	ra_officer o;
@@ -70,8 +80,19 @@ static ik_status identify_cookie(ra_req *r, const char *cookie)
 		st = ra_store_session_delete(r->app->store, hash);
 		goto out;
 	}
-	if (now - s.last_seen >= TOUCH_EVERY &&
-	    (st = ra_store_session_touch(r->app->store, hash, now)) != IK_OK)
+	switch (ra_session_touch_mode(now, s.last_seen, cfg->session_idle)) {
+	case RA_TOUCH_TRY:
+		st = ra_store_session_touch_try(r->app->store, hash, now);
+		if (st == IK_ERR_BUSY)
+			st = IK_OK; /* a later request of this session touches it */
+		break;
+	case RA_TOUCH_WAIT:
+		st = ra_store_session_touch(r->app->store, hash, now);
+		break;
+	default:
+		break;
+	}
+	if (st != IK_OK)
 		goto out;
 	if ((st = officer_principal(r, s.officer_id)) != IK_OK)
 		goto out;

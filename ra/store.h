@@ -155,7 +155,10 @@ typedef struct ra_session {
 
 ik_status ra_store_session_add(ra_store *s, const ra_session *sess);
 ik_status ra_store_session_get(ra_store *s, const uint8_t id_hash[32], ra_session *out);
+/* last_seen = max(last_seen, now); _try: IK_ERR_BUSY at once (nothing written) while
+ * another thread of the process holds the write turn. */
 ik_status ra_store_session_touch(ra_store *s, const uint8_t id_hash[32], int64_t now);
+ik_status ra_store_session_touch_try(ra_store *s, const uint8_t id_hash[32], int64_t now);
 ik_status ra_store_session_delete(ra_store *s, const uint8_t id_hash[32]);
 /* Deletes all sessions of an officer except keep (NULL = all). */
 ik_status ra_store_session_delete_others(ra_store *s, int64_t officer_id,
@@ -351,6 +354,10 @@ void ra_store_cert_cursor(const ra_cert *c, ra_cert_sort sort, int descending,
  * RA_CERT_COUNT_CAP". */
 #define RA_CERT_COUNT_CAP 1000
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *q, uint64_t *count);
+/* ra_store_cert_list and, in total, ra_store_cert_count — or the page's own row count when
+ * it is the first page and holds every match — with the search's probes run once. */
+ik_status ra_store_cert_page(ra_store *s, const ra_cert_query *q, ra_cert *rows, size_t *n,
+    char next[RA_CURSOR_MAX], uint64_t *total);
 /* 1 when ra_store_cert_count(q) stops at RA_CERT_COUNT_CAP + 1 (a CN, date, device or user
  * filter); 0 when it is exact (a state filter alone). */
 static inline int ra_cert_count_capped(const ra_cert_query *q, uint64_t count)

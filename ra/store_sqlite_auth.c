@@ -312,9 +312,39 @@ static ik_status run_dml(ra_store *s, const char *sql, const uint8_t *blob, int6
 	return st == IK_OK && must_change && n == 0 ? IK_ERR_NOT_FOUND : st;
 }
 
+/* last_seen in its own transaction, in the process's write turn (not in SQLite's sleeping
+ * busy handler), committed without waiting for the disk: a power cut can only make the
+ * session look idle a little earlier.  !wait: IK_ERR_BUSY at once while another thread
+ * writes (a batch), instead of holding up the request. */
+static ik_status session_touch(ra_store *s, const uint8_t id_hash[32], int64_t now, int wait)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int64_t n = 0;
+	ik_status st;
+
+	if ((st = sq_get_conn(s, &c)) != IK_OK ||
+	    (st = wait ? sq_begin_lazy(c) : sq_begin_lazy_try(c)) != IK_OK)
+		return st;
+	if ((st = sq_stmt(c, SQL_SESSION_TOUCH, &q)) == IK_OK) {
+		sq_bind_blob(c, q, 1, id_hash, 32);
+		sq_bind_i64(c, q, 2, now);
+		st = sq_exec(c, q, &n);
+		sq_reset(q);
+		if (st == IK_OK && n == 0)
+			st = IK_ERR_NOT_FOUND;
+	}
+	return sq_finish_lazy(c, st);
+}
+
 ik_status ra_store_session_touch(ra_store *s, const uint8_t id_hash[32], int64_t now)
 {
-	return run_dml(s, SQL_SESSION_TOUCH, id_hash, now, 1, 1, NULL);
+	return session_touch(s, id_hash, now, 1);
+}
+
+ik_status ra_store_session_touch_try(ra_store *s, const uint8_t id_hash[32], int64_t now)
+{
+	return session_touch(s, id_hash, now, 0);
 }
 
 ik_status ra_store_session_delete(ra_store *s, const uint8_t id_hash[32])

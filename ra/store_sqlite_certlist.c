@@ -62,6 +62,9 @@ static const char SQL_PROBE_RANGE[] =
 static const char SQL_ACTIVE_PAST[] =
     "SELECT COUNT(*) FROM certificates INDEXED BY certs_state_not_after"
     " WHERE state = 'active' AND IFNULL(not_after, 0) <= ?1";
+static const char SQL_COUNT_STATE_CN[] =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM certificates INDEXED BY certs_state_cn"
+    " WHERE state = ?1 AND cn LIKE ?2 ESCAPE '\\' LIMIT ?3)";
 static const char SQL_STATE_N[] = "SELECT IFNULL(SUM(n), 0) FROM cert_state_counts"
     " WHERE ?1 IS NULL OR state = ?1";
 
@@ -127,10 +130,16 @@ static int page_branch(char *o, size_t n, path p, int k, int desc, int after, in
 		    " UNION ALL SELECT * FROM (SELECT " SQ_CERT_COLS ", %s AS k %s AND" CERT_FILTER
 		    " AND %s %s ?8 ORDER BY %s %s, id %s LIMIT ?10) ORDER BY k %s, id %s LIMIT ?10",
 		    key, fw, key, cmp, dir, key, fw, key, cmp, key, dir, dir, dir, dir);
+	if (walk)
+		return snprintf(o, n, "SELECT " SQ_CERT_COLS ", %s AS k %s AND" CERT_FILTER
+		    " ORDER BY %s %s, id %s LIMIT ?10", key, fw, key, dir, dir);
+	/* a set fetched and sorted: only (key, id) go through the sort, the page's rows are
+	 * read after it (a sort of whole rows cost 4x more for a descending order) */
 	if (after)
 		snprintf(ks, sizeof(ks), " AND (%s, id) %s (?8, ?9)", key, cmp);
-	return snprintf(o, n, "SELECT " SQ_CERT_COLS ", %s AS k %s AND" CERT_FILTER "%s"
-	    " ORDER BY %s %s, id %s LIMIT ?10", key, fw, ks, key, dir, dir);
+	return snprintf(o, n, "SELECT " SQ_CERT_COLS ", k FROM (SELECT id AS sid, %s AS k %s AND"
+	    CERT_FILTER "%s ORDER BY k %s, sid %s LIMIT ?10) CROSS JOIN certificates NOT INDEXED"
+	    " ON id = sid ORDER BY k %s, sid %s", key, fw, ks, dir, dir, dir, dir);
 }
 
 #define PAGE_SQL_MAX 12288
@@ -320,6 +329,40 @@ static ik_status probe_range(sq_conn *c, const terms *t, int64_t *n)
 	return probe_run(c, q, n);
 }
 
+/* The capped probes of one request, each run at most once (the page and its total). */
+typedef struct probes {
+	int64_t cn, nb;   /* CN matches, rows in the date range: at most DRIVE_MAX + 1 */
+	path p_cn;        /* P_FTS or P_PREFIX */
+	int did_cn, did_nb;
+} probes;
+
+static void probes_init(probes *pr)
+{
+	memset(pr, 0, sizeof(*pr));
+	pr->cn = pr->nb = DRIVE_MAX + 1;
+	pr->p_cn = P_FTS;
+}
+
+static ik_status probe_cn_once(sq_conn *c, const terms *t, probes *pr)
+{
+	ik_status st = IK_OK;
+
+	if (t->like != NULL && !pr->did_cn && (st = probe_cn(c, t, &pr->p_cn, &pr->cn)) == IK_OK)
+		pr->did_cn = 1;
+	return st;
+}
+
+static ik_status probe_nb_once(sq_conn *c, const ra_cert_query *cq, const terms *t,
+    probes *pr)
+{
+	ik_status st = IK_OK;
+
+	if ((cq->issued_from > 0 || cq->issued_to > 0) && !pr->did_nb &&
+	    (st = probe_range(c, t, &pr->nb)) == IK_OK)
+		pr->did_nb = 1;
+	return st;
+}
+
 /* Rows in a state (NULL: all) from the kept counters. */
 static ik_status state_n(sq_conn *c, const char *state, int64_t *n)
 {
@@ -353,11 +396,9 @@ static path base_path(ra_cert_filter f)
  * matches in rowid order, stopping at RA_CERT_COUNT_CAP + 1) unless the state filter holds
  * at most 4 DRIVE_MAX rows. */
 static ik_status choose(sq_conn *c, const ra_cert_query *cq, const terms *t, int counting,
-    path *out)
+    probes *pr, path *out)
 {
-	int64_t n_cn = DRIVE_MAX + 1, n_nb = DRIVE_MAX + 1, n_st;
-	int dates = cq->issued_from > 0 || cq->issued_to > 0;
-	path p_cn = P_FTS;
+	int64_t n_st;
 	ik_status st;
 
 	*out = base_path(cq->filter);
@@ -365,13 +406,13 @@ static ik_status choose(sq_conn *c, const ra_cert_query *cq, const terms *t, int
 		*out = cq->device_id != 0 ? P_DEVICE : P_USER;
 		return IK_OK;
 	}
-	if (t->like != NULL && (st = probe_cn(c, t, &p_cn, &n_cn)) != IK_OK)
+	if ((st = probe_cn_once(c, t, pr)) != IK_OK)
 		return st;
-	if (dates && (counting || cq->sort != RA_CERT_SORT_NOT_BEFORE) &&
-	    (st = probe_range(c, t, &n_nb)) != IK_OK)
+	if ((counting || cq->sort != RA_CERT_SORT_NOT_BEFORE) &&
+	    (st = probe_nb_once(c, cq, t, pr)) != IK_OK)
 		return st;
-	if (n_cn <= DRIVE_MAX || n_nb <= DRIVE_MAX) {
-		*out = n_cn <= n_nb ? p_cn : P_RANGE;
+	if (pr->cn <= DRIVE_MAX || pr->nb <= DRIVE_MAX) {
+		*out = pr->cn <= pr->nb ? pr->p_cn : P_RANGE;
 		return IK_OK;
 	}
 	if (!counting || t->like == NULL)
@@ -381,7 +422,7 @@ static ik_status choose(sq_conn *c, const ra_cert_query *cq, const terms *t, int
 	/* a small state (suspended, revoked) is read whole; else the CN matches until the cap */
 	if (cq->filter == RA_CERT_FILTER_ALL || cq->filter == RA_CERT_FILTER_VALID ||
 	    cq->filter == RA_CERT_FILTER_EXPIRED || n_st > 4 * DRIVE_MAX)
-		*out = p_cn;
+		*out = pr->p_cn;
 	return IK_OK;
 }
 
@@ -496,30 +537,31 @@ static int query_ok(const ra_cert_query *cq)
 }
 
 /* The page statement for q, prepared and bound (the cursor's key and id, and the limit). */
-static ik_status page_stmt(ra_store *s, const ra_cert_query *cq, const terms *t,
-    const cursor *cur, size_t limit, sq_conn **c, sqlite3_stmt **q)
+static ik_status page_stmt(sq_conn *c, const ra_cert_query *cq, const terms *t, probes *pr,
+    const cursor *cur, size_t limit, sqlite3_stmt **q)
 {
 	int desc = cq->descending != 0, after = cur != NULL;
 	path p;
 	ik_status st;
 
-	if ((st = sq_get_conn(s, c)) != IK_OK || (st = choose(*c, cq, t, 0, &p)) != IK_OK ||
-	    (st = sq_stmt(*c, sql_page[p][cq->sort][desc][after], q)) != IK_OK)
+	if ((st = choose(c, cq, t, 0, pr, &p)) != IK_OK ||
+	    (st = sq_stmt(c, sql_page[p][cq->sort][desc][after], q)) != IK_OK)
 		return st;
-	bind_all(*c, *q, cq, t);
+	bind_all(c, *q, cq, t);
 	if (after) {
 		if (sort_is_text(cq->sort))
-			sq_bind_text(*c, *q, 8, cur->sval);
+			sq_bind_text(c, *q, 8, cur->sval);
 		else
-			sq_bind_i64(*c, *q, 8, cur->ival);
-		sq_bind_i64(*c, *q, 9, cur->id);
+			sq_bind_i64(c, *q, 8, cur->ival);
+		sq_bind_i64(c, *q, 9, cur->id);
 	}
-	sq_bind_i64(*c, *q, 10, (int64_t)limit + 1); /* one more: is there a next page? */
+	sq_bind_i64(c, *q, 10, (int64_t)limit + 1); /* one more: is there a next page? */
 	return IK_OK;
 }
 
-ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows,
-    size_t *n, char next[RA_CURSOR_MAX])
+/* One page of q into rows (see ra_store_cert_list), its terms made and c open. */
+static ik_status list_page(sq_conn *c, const ra_cert_query *cq, const terms *t, probes *pr,
+    ra_cert *rows, size_t *n, char next[RA_CURSOR_MAX])
 {
 	size_t limit = cq->limit == 0 ? RA_PAGE_MAX : cq->limit;
 	int desc = cq->descending != 0, row = 1, more = 0;
@@ -527,22 +569,13 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows
 	int64_t last_i = 0;
 	char last_s[RA_CN_MAX + 1] = "";
 	cursor cur;
-	terms t;
-	sq_conn *c;
 	sqlite3_stmt *q = NULL;
 	ik_status st;
 
-	*n = 0;
-	next[0] = '\0';
-	if (!query_ok(cq))
-		return IK_ERR_ARG;
 	if (after && (st = cursor_decode(cq->cursor, cq->sort, desc, &cur)) != IK_OK)
 		return st;
-	if (pthread_once(&sql_once, make_sql) != 0 || !sql_ok)
-		return IK_ERR_NOMEM;
-	if ((st = terms_make(cq, &t)) != IK_OK ||
-	    (st = page_stmt(s, cq, &t, after ? &cur : NULL, limit, &c, &q)) != IK_OK)
-		goto out;
+	if ((st = page_stmt(c, cq, t, pr, after ? &cur : NULL, limit, &q)) != IK_OK)
+		return st;
 	while ((st = sq_step(c, q, &row)) == IK_OK && row) {
 		if (*n == limit) {
 			more = 1;
@@ -561,7 +594,34 @@ ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows
 	sq_reset(q);
 	if (st == IK_OK && more)
 		cursor_encode(cq->sort, desc, rows[*n - 1].id, last_i, last_s, next);
-out:
+	return st;
+}
+
+/* The statements made, the query checked, c open and the terms made: what every entry
+ * point does first. */
+static ik_status list_start(ra_store *s, const ra_cert_query *cq, sq_conn **c, terms *t)
+{
+	memset(t, 0, sizeof(*t));
+	if (!query_ok(cq))
+		return IK_ERR_ARG;
+	if (pthread_once(&sql_once, make_sql) != 0 || !sql_ok)
+		return IK_ERR_NOMEM;
+	return terms_make(cq, t) == IK_OK ? sq_get_conn(s, c) : IK_ERR_NOMEM;
+}
+
+ik_status ra_store_cert_list(ra_store *s, const ra_cert_query *cq, ra_cert *rows,
+    size_t *n, char next[RA_CURSOR_MAX])
+{
+	sq_conn *c;
+	terms t;
+	probes pr;
+	ik_status st;
+
+	*n = 0;
+	next[0] = '\0';
+	probes_init(&pr);
+	if ((st = list_start(s, cq, &c, &t)) == IK_OK)
+		st = list_page(c, cq, &t, &pr, rows, n, next);
 	terms_free(&t);
 	if (st != IK_OK)
 		*n = 0;
@@ -611,34 +671,126 @@ static ik_status count_kept(sq_conn *c, const ra_cert_query *cq, uint64_t *count
 	return IK_OK;
 }
 
+static int ascii(const char *p)
+{
+	for (; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			return 0;
+	return 1;
+}
+
+/* The probe's own count when it is the whole filter (every state, no other term): the
+ * trigram matches of an ASCII substring are exactly its LIKE matches (both fold ASCII case
+ * only, for ASCII text), the lower(cn) range exactly the prefix's, the range of
+ * IFNULL(not_before, 0) from a start > 0 exactly the dates'.  -1: not so. */
+static ik_status count_probe(sq_conn *c, const ra_cert_query *cq, const terms *t,
+    probes *pr, int64_t *n)
+{
+	int cn = t->like != NULL, dates = cq->issued_from > 0 || cq->issued_to > 0;
+	ik_status st = IK_OK;
+
+	*n = -1;
+	if (cq->filter != RA_CERT_FILTER_ALL || cq->device_id != 0 || cq->user_id != 0 ||
+	    cn == dates)
+		return IK_OK;
+	if (cn && (t->match == NULL || ascii(cq->cn_contains)) &&
+	    (st = probe_cn_once(c, t, pr)) == IK_OK)
+		*n = pr->cn;
+	else if (!cn && cq->issued_from > 0 && (st = probe_nb_once(c, cq, t, pr)) == IK_OK)
+		*n = pr->nb;
+	return st;
+}
+
+/* A common CN in one small state (revoked, suspended): its (state, cn) index read until the
+ * cap, no table row looked up.  -1 when q is another shape. */
+static ik_status count_state_cn(sq_conn *c, const ra_cert_query *cq, const terms *t,
+    probes *pr, int64_t *n)
+{
+	sqlite3_stmt *q;
+	ik_status st;
+
+	*n = -1;
+	if ((cq->filter != RA_CERT_FILTER_REVOKED && cq->filter != RA_CERT_FILTER_SUSPENDED) ||
+	    t->like == NULL || cq->issued_from > 0 || cq->issued_to > 0 || cq->device_id != 0 ||
+	    cq->user_id != 0)
+		return IK_OK;
+	if ((st = probe_cn_once(c, t, pr)) != IK_OK || pr->cn <= DRIVE_MAX) /* matches drive */
+		return st;
+	if ((st = sq_stmt(c, SQL_COUNT_STATE_CN, &q)) != IK_OK)
+		return st;
+	sq_bind_text(c, q, 1, filter_state(cq->filter));
+	sq_bind_text(c, q, 2, t->like);
+	sq_bind_i64(c, q, 3, RA_CERT_COUNT_CAP + 1);
+	return probe_run(c, q, n);
+}
+
+/* How many rows match (see ra_store_cert_count), the probes of the page reused. */
+static ik_status count_terms(sq_conn *c, const ra_cert_query *cq, const terms *t,
+    probes *pr, uint64_t *count)
+{
+	sqlite3_stmt *q;
+	path p;
+	int64_t n = -1;
+	ik_status st;
+
+	if ((cq->cn_contains == NULL || cq->cn_contains[0] == '\0') && cq->issued_from == 0 &&
+	    cq->issued_to == 0 && cq->device_id == 0 && cq->user_id == 0)
+		return count_kept(c, cq, count);
+	if ((st = count_probe(c, cq, t, pr, &n)) != IK_OK ||
+	    (n < 0 && (st = count_state_cn(c, cq, t, pr, &n)) != IK_OK))
+		return st;
+	if (n < 0) {
+		if ((st = choose(c, cq, t, 1, pr, &p)) != IK_OK ||
+		    (st = sq_stmt(c, sql_count[p], &q)) != IK_OK)
+			return st;
+		bind_all(c, q, cq, t);
+		sq_bind_i64(c, q, 10, RA_CERT_COUNT_CAP + 1);
+		if ((st = probe_run(c, q, &n)) != IK_OK) /* P_EXPIRED adds two capped counts */
+			return st;
+	}
+	*count = n <= 0 ? 0 : n > RA_CERT_COUNT_CAP ? RA_CERT_COUNT_CAP + 1 : (uint64_t)n;
+	return IK_OK;
+}
+
 ik_status ra_store_cert_count(ra_store *s, const ra_cert_query *cq, uint64_t *count)
 {
 	sq_conn *c;
-	sqlite3_stmt *q;
 	terms t;
-	path p;
-	int64_t n = 0;
+	probes pr;
 	ik_status st;
 
 	*count = 0;
-	if (!query_ok(cq))
-		return IK_ERR_ARG;
-	if (pthread_once(&sql_once, make_sql) != 0 || !sql_ok)
-		return IK_ERR_NOMEM;
-	if ((st = terms_make(cq, &t)) != IK_OK || (st = sq_get_conn(s, &c)) != IK_OK)
-		goto out;
-	if ((cq->cn_contains == NULL || cq->cn_contains[0] == '\0') && cq->issued_from == 0 &&
-	    cq->issued_to == 0 && cq->device_id == 0 && cq->user_id == 0) {
-		st = count_kept(c, cq, count);
-		goto out;
-	}
-	if ((st = choose(c, cq, &t, 1, &p)) != IK_OK || (st = sq_stmt(c, sql_count[p], &q)) != IK_OK)
-		goto out;
-	bind_all(c, q, cq, &t);
-	sq_bind_i64(c, q, 10, RA_CERT_COUNT_CAP + 1);
-	if ((st = probe_run(c, q, &n)) == IK_OK) /* P_EXPIRED adds two capped counts */
-		*count = n <= 0 ? 0 : n > RA_CERT_COUNT_CAP ? RA_CERT_COUNT_CAP + 1 : (uint64_t)n;
-out:
+	probes_init(&pr);
+	if ((st = list_start(s, cq, &c, &t)) == IK_OK)
+		st = count_terms(c, cq, &t, &pr, count);
 	terms_free(&t);
+	return st;
+}
+
+ik_status ra_store_cert_page(ra_store *s, const ra_cert_query *cq, ra_cert *rows,
+    size_t *n, char next[RA_CURSOR_MAX], uint64_t *total)
+{
+	int after = cq->cursor != NULL && cq->cursor[0] != '\0';
+	sq_conn *c;
+	terms t;
+	probes pr;
+	ik_status st;
+
+	*n = 0;
+	*total = 0;
+	next[0] = '\0';
+	probes_init(&pr);
+	if ((st = list_start(s, cq, &c, &t)) == IK_OK &&
+	    (st = list_page(c, cq, &t, &pr, rows, n, next)) == IK_OK) {
+		if (!after && next[0] == '\0')
+			*total = *n; /* the whole result is on this first page */
+		else
+			st = count_terms(c, cq, &t, &pr, total);
+	}
+	terms_free(&t);
+	if (st != IK_OK) {
+		*n = 0;
+		next[0] = '\0';
+	}
 	return st;
 }

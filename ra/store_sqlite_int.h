@@ -73,6 +73,8 @@ ik_status sq_finish(sq_conn *c, ik_status st);
  * never lost while a later durable commit stays; the next sq_begin is durable again. */
 ik_status sq_begin_lazy(sq_conn *c);
 ik_status sq_finish_lazy(sq_conn *c, ik_status st);
+/* sq_begin_lazy, but IK_ERR_BUSY at once when another thread of the process is writing. */
+ik_status sq_begin_lazy_try(sq_conn *c);
 
 /* Records h (if not NULL) in the history, in the current transaction. */
 ik_status sq_hist(ra_store *s, const ra_hist *h);

@@ -28,8 +28,9 @@ static ik_status run_fixed(sq_conn *c, const char *sql)
 	return st;
 }
 
-/* Waits (at most the busy timeout) for this process's other writers to finish. */
-static ik_status writer_enter(ra_store *s)
+/* Waits (at most the busy timeout; not at all when !wait) for this process's other writers
+ * to finish. */
+static ik_status writer_enter(ra_store *s, int wait)
 {
 	struct timespec until;
 	ik_status st = IK_OK;
@@ -37,6 +38,10 @@ static ik_status writer_enter(ra_store *s)
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += BUSY_TIMEOUT_MS / 1000;
 	pthread_mutex_lock(&s->wlock);
+	if (!wait && s->writing) {
+		pthread_mutex_unlock(&s->wlock);
+		return IK_ERR_BUSY;
+	}
 	while (s->writing && st == IK_OK)
 		if (pthread_cond_timedwait(&s->wfree, &s->wlock, &until) != 0 && s->writing)
 			st = IK_ERR_BUSY;
@@ -69,16 +74,19 @@ static ik_status set_sync(sq_conn *c, int lazy)
 	return st;
 }
 
-static ik_status begin(sq_conn *c, int lazy)
+static ik_status begin(sq_conn *c, int lazy, int wait)
 {
 	ik_status st;
 
 	if (c->broken)
 		return IK_ERR_STATE;
-	if (c->depth == 0 && (st = set_sync(c, lazy)) != IK_OK)
+	/* the turn first: a try that is refused leaves the connection's synchronous alone */
+	if (c->depth == 0 && (st = writer_enter(c->store, wait)) != IK_OK)
 		return st;
-	if (c->depth == 0 && (st = writer_enter(c->store)) != IK_OK)
+	if (c->depth == 0 && (st = set_sync(c, lazy)) != IK_OK) {
+		sq_writer_leave(c->store);
 		return st;
+	}
 	st = run_fixed(c, c->depth == 0 ? SQL_BEGIN : SQL_SAVEPOINT);
 	if (st == IK_OK)
 		c->depth++;
@@ -89,12 +97,17 @@ static ik_status begin(sq_conn *c, int lazy)
 
 ik_status sq_begin(sq_conn *c)
 {
-	return begin(c, 0);
+	return begin(c, 0, 1);
 }
 
 ik_status sq_begin_lazy(sq_conn *c)
 {
-	return begin(c, c->depth == 0);
+	return begin(c, c->depth == 0, 1);
+}
+
+ik_status sq_begin_lazy_try(sq_conn *c)
+{
+	return begin(c, c->depth == 0, 0);
 }
 
 ik_status sq_finish_lazy(sq_conn *c, ik_status st)

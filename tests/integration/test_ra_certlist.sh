@@ -53,3 +53,29 @@ api "?issued_from=$from&issued_to=$to&sort=not_before&limit=100"
 ik_json "all($from <= __import__('calendar').timegm(__import__('time').strptime(i['not_before'], '%Y-%m-%dT%H:%M:%SZ')) < $to for i in d['items'])" | grep -q True ||
 	ik_fail "date range rows: $(head -c 300 "$TMP/body")"
 ik_ok "a date range lists and counts exactly the rows issued in it"
+
+# the list's items (written without jansson) are the certificates as GET /api/v1/certificates/ID
+# shows them: the same members and values, revoked ones with their reason
+for f in all revoked expired; do
+	api "?filter=$f&limit=4"
+	cp "$TMP/body" "$TMP/list.json"
+	[ "$(ik_json 'len(d["items"])')" = 4 ] || ik_fail "$f: not 4 items: $(head -c 600 "$TMP/body")"
+	for i in 0 1 2 3; do
+		id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["items"][int(sys.argv[2])]["id"])' "$TMP/list.json" "$i")
+		ik_api carol "$AUD" GET "/api/v1/certificates/$id" >/dev/null
+		python3 - "$TMP/list.json" "$i" "$TMP/body" "$f" <<'PY' || ik_fail "$f item $i (id $id): list and show differ"
+import json, sys
+item = json.load(open(sys.argv[1]))["items"][int(sys.argv[2])]
+show = json.load(open(sys.argv[3]))
+show = show.get("certificate", show)
+want = {"id", "cn", "state", "validity_days", "not_before", "not_after", "current", "created",
+        "updated", "serial", "device_id", "user_id"}
+if item["state"] in ("revoked", "suspended"):
+    want.add("reason")
+assert set(item) == want, (sorted(item), sorted(want))
+assert all(item[k] == show[k] for k in item), (item, show)
+assert sys.argv[4] == "all" or item["state"] == {"valid": "active"}.get(sys.argv[4], sys.argv[4])
+PY
+	done
+done
+ik_ok "the list's JSON items equal the certificate as shown alone (members, values, reason)"

@@ -171,8 +171,23 @@ static void check(ra_store *s, ra_cert_query q, const ra_cert *all, size_t nall,
 	else
 		assert_int_equal(count, nwant);
 	for (int p = 0; pages == 0 || p < pages; p++) {
+		char next2[RA_CURSOR_MAX];
+		size_t n2;
+		uint64_t total;
+
 		q.cursor = cursor;
 		assert_int_equal(ra_store_cert_list(s, &q, rows, &n, next), IK_OK);
+		/* the page and its total in one: the same page, the count (or the page's own
+		 * rows when it is the first and holds them all) */
+		{
+			ra_cert rows2[RA_PAGE_MAX];
+			assert_int_equal(ra_store_cert_page(s, &q, rows2, &n2, next2, &total), IK_OK);
+			assert_int_equal(n2, n);
+			assert_string_equal(next2, next);
+			for (size_t i = 0; i < n; i++)
+				assert_int_equal(rows2[i].id, rows[i].id);
+			assert_int_equal(total, p == 0 && next[0] == '\0' ? n : count);
+		}
 		for (size_t i = 0; i < n; i++) {
 			if (got >= nwant || rows[i].id != want[got].id)
 				fail_msg("filter %d sort %d desc %d cn '%s' from %lld to %lld: row %zu is"
