@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -35,6 +36,17 @@
  * module's own function list (C_GetTokenInfo + C_OpenSession) so a vanished token gives an
  * error instead of a hang.
  *
+ * Session copies (hsm_config.session_copy).  SoftHSM re-reads a token object's file (open,
+ * fcntl lock, read) on every access to it, C_SignInit included: about 28 of its 83 µs of
+ * CPU per P-256 signature here.  So each key is copied once into a session object
+ * (C_CopyObject with CKA_TOKEN false: the copy keeps CKA_SENSITIVE and non-extractability
+ * and lives in the token until its session closes) and signs through the copy.  A token
+ * that refuses the copy keeps signing with the token object.  Because the copy outlives a
+ * token that vanishes under it, the token object itself is read at most every
+ * HSM_COPY_CHECK_MS by one signer (before a signature) and before every hsm_with_pkey: a
+ * vanished token is still noticed, within that window under load and at the first
+ * signature after an idle moment.
+ *
  * Outages, as SoftHSM 2.6.1 shows them: with the file backend, renaming or deleting the
  * token directory (DIR/tokens, or the token's DIR/tokens/<uuid>/ subdirectory) makes the
  * next C_SignInit fail with CKR_OBJECT_HANDLE_INVALID; C_GetTokenInfo then returns
@@ -49,6 +61,8 @@
 
 #define HSM_RETRY_INTERVAL_MS 1000
 #define HSM_MAX_KEYS 8
+#define HSM_COPY_CHECK_MS 5        /* read the token object behind a copy this often */
+#define HSM_COPY_SUFFIX " (inkan session copy)"
 
 struct hsm_key {
 	char label[65];
@@ -57,6 +71,9 @@ struct hsm_key {
 	EVP_PKEY *pkey;   /* libp11 private key; NULL while the token is away */
 	EVP_PKEY *pub;    /* plain public copy, kept across outages */
 	hsm_keyalg alg;
+	int copied;                 /* pkey is a session copy of token_obj */
+	CK_OBJECT_HANDLE token_obj;
+	atomic_llong checked_ms;    /* when token_obj was last read */
 };
 
 struct hsm_ctx {
@@ -71,6 +88,9 @@ struct hsm_ctx {
 	void *dl;                  /* our reference to the module libp11 loaded */
 	CK_FUNCTION_LIST_PTR fl;   /* its function list, for probes */
 	CK_SLOT_ID slot_id;
+	int session_copy;          /* sign with session copies of the keys */
+	int copy_open;
+	CK_SESSION_HANDLE copy_sess; /* the session that holds the copies */
 	atomic_int available;
 	atomic_uint generation;    /* bumped by every successful recovery */
 	atomic_llong last_attempt_ms;
@@ -164,7 +184,11 @@ static void ctx_close(hsm_ctx *h)
 	for (size_t i = 0; i < h->nkeys; i++) {
 		EVP_PKEY_free(h->keys[i].pkey);
 		h->keys[i].pkey = NULL;
+		h->keys[i].copied = 0;
 	}
+	if (h->copy_open && h->fl != NULL)
+		h->fl->C_CloseSession(h->copy_sess); /* destroys the copies */
+	h->copy_open = 0;
 	if (h->dl != NULL)
 		dlclose(h->dl);
 	h->dl = NULL;
@@ -209,15 +233,108 @@ static ik_status pub_copy(EVP_PKEY *pk, EVP_PKEY **out)
 	return st;
 }
 
+/* 1 if the label is that of one of our session copies. */
+static int is_copy_label(const char *label)
+{
+	size_t n = label != NULL ? strlen(label) : 0, m = strlen(HSM_COPY_SUFFIX);
+
+	return n >= m && strcmp(label + n - m, HSM_COPY_SUFFIX) == 0;
+}
+
 static int key_matches(const PKCS11_KEY *pk, const hsm_key *k)
 {
-	if (!pk->isPrivate)
+	if (!pk->isPrivate || is_copy_label(pk->label))
 		return 0;
 	if (k->label[0] != '\0' && (pk->label == NULL || strcmp(pk->label, k->label) != 0))
 		return 0;
 	if (k->id_len > 0 && (pk->id_len != k->id_len || memcmp(pk->id, k->id, k->id_len) != 0))
 		return 0;
 	return 1;
+}
+
+/* The one token private key with k's label and/or id, through the copy session. */
+static CK_RV token_object(hsm_ctx *h, const hsm_key *k, CK_OBJECT_HANDLE *obj)
+{
+	CK_OBJECT_CLASS cls = CKO_PRIVATE_KEY;
+	CK_BBOOL yes = CK_TRUE;
+	CK_ATTRIBUTE a[4] = {
+		{ CKA_CLASS, &cls, sizeof(cls) },
+		{ CKA_TOKEN, &yes, sizeof(yes) },
+	};
+	CK_ULONG na = 2, n = 0;
+	CK_OBJECT_HANDLE found[2];
+	CK_RV rv;
+
+	if (k->label[0] != '\0')
+		a[na++] = (CK_ATTRIBUTE){ CKA_LABEL, (void *)(uintptr_t)k->label, strlen(k->label) };
+	if (k->id_len > 0)
+		a[na++] = (CK_ATTRIBUTE){ CKA_ID, (void *)(uintptr_t)k->id, k->id_len };
+	if ((rv = h->fl->C_FindObjectsInit(h->copy_sess, a, na)) != CKR_OK)
+		return rv;
+	rv = h->fl->C_FindObjects(h->copy_sess, found, 2, &n);
+	h->fl->C_FindObjectsFinal(h->copy_sess);
+	if (rv == CKR_OK && n != 1)
+		rv = CKR_KEY_HANDLE_INVALID; /* none, or not one */
+	*obj = found[0];
+	return rv;
+}
+
+/* The libp11 key for the session copy labelled copy_label (with k's id, if k has one). */
+static EVP_PKEY *copy_pkey(hsm_ctx *h, const hsm_key *k, const char *copy_label)
+{
+	PKCS11_KEY *keys = NULL;
+	unsigned n = 0;
+
+	if (PKCS11_enumerate_keys(h->slot->token, &keys, &n) != 0)
+		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		if (keys[i].isPrivate && keys[i].label != NULL &&
+		    strcmp(keys[i].label, copy_label) == 0 &&
+		    (k->id_len == 0 || (keys[i].id_len == k->id_len &&
+		    memcmp(keys[i].id, k->id, k->id_len) == 0)))
+			return PKCS11_get_private_key(&keys[i]);
+	return NULL;
+}
+
+/* Copy k's token key into a session object and sign with the copy from now on (see
+ * "Session copies" above).  On any failure k keeps its token key. */
+static ik_status key_copy(hsm_ctx *h, hsm_key *k)
+{
+	char label[sizeof(k->label) + sizeof(HSM_COPY_SUFFIX)];
+	CK_BBOOL no = CK_FALSE;
+	CK_ATTRIBUTE t[2] = { { CKA_TOKEN, &no, sizeof(no) }, { CKA_LABEL, label, 0 } };
+	CK_OBJECT_HANDLE obj, copy;
+	EVP_PKEY *pk;
+	CK_RV rv;
+
+	if (h->fl == NULL)
+		return IK_ERR_HSM;
+	if (!h->copy_open) {
+		if (h->fl->C_OpenSession(h->slot_id, CKF_SERIAL_SESSION, NULL, NULL,
+		    &h->copy_sess) != CKR_OK)
+			return IK_ERR_HSM;
+		h->copy_open = 1;
+	}
+	snprintf(label, sizeof(label), "%s" HSM_COPY_SUFFIX, k->label[0] != '\0' ? k->label : "key");
+	t[1].ulValueLen = strlen(label);
+	if ((rv = token_object(h, k, &obj)) != CKR_OK ||
+	    (rv = h->fl->C_CopyObject(h->copy_sess, obj, t, 2, &copy)) != CKR_OK) {
+		ik_log(LOG_INFO, "HSM: key '%s' not copied to a session object (CKR 0x%lx): "
+		    "signing with the token object", k->label, (unsigned long)rv);
+		return IK_ERR_HSM;
+	}
+	if ((pk = copy_pkey(h, k, label)) == NULL) {
+		take_ckr();
+		h->fl->C_DestroyObject(h->copy_sess, copy);
+		return IK_ERR_HSM;
+	}
+	EVP_PKEY_free(k->pkey);
+	k->pkey = pk;
+	k->copied = 1;
+	k->token_obj = obj;
+	atomic_store(&k->checked_ms, mono_ms());
+	ik_log(LOG_INFO, "HSM: key '%s' signs through a session copy", k->label);
+	return IK_OK;
 }
 
 /* Look a key up by label and/or id on the open token; sets k->pkey (and k->pub once). */
@@ -244,6 +361,9 @@ static ik_status key_lookup(hsm_ctx *h, hsm_key *k)
 		}
 		EVP_PKEY_free(k->pkey);
 		k->pkey = pk;
+		k->copied = 0;
+		if (h->session_copy)
+			key_copy(h, k); /* keeps the token key if the token will not */
 		return IK_OK;
 	}
 	return IK_ERR_NOT_FOUND;
@@ -374,6 +494,7 @@ ik_status hsm_open(const hsm_config *cfg, hsm_ctx **out)
 	}
 	memcpy(h->module, module, strlen(module) + 1);
 	memcpy(h->token, cfg->token_label, strlen(cfg->token_label) + 1);
+	h->session_copy = cfg->session_copy;
 	if ((st = read_pin(cfg, h->pin, sizeof(h->pin))) != IK_OK)
 		goto fail;
 	if ((st = ctx_open(h, 0)) != IK_OK) {
@@ -444,6 +565,11 @@ ik_status hsm_key_find(hsm_ctx *h, const char *label, const uint8_t *id, size_t 
 out:
 	pthread_rwlock_unlock(&h->lock);
 	return st;
+}
+
+int hsm_key_is_copy(const hsm_key *k)
+{
+	return k->copied;
 }
 
 hsm_keyalg hsm_key_alg(const hsm_key *k)
@@ -525,11 +651,16 @@ ik_status hsm_probe(hsm_ctx *h)
 
 /* Classify a failed operation by the CKR code in the error queue, else by asking the
  * token; mark an outage.  Returns the status to give the caller. */
-static ik_status classify_failure(hsm_ctx *h, unsigned gen, ik_status other)
+static ik_status classify_failure(hsm_ctx *h, unsigned gen, ik_status other,
+    unsigned long seen)
 {
 	unsigned long ckr = take_ckr();
-	const char *name = outage_name(ckr);
+	const char *name;
 	CK_RV rv;
+
+	if (seen != CKR_OK)
+		ckr = seen; /* the token-object check's answer */
+	name = outage_name(ckr);
 
 	if (name == NULL && ckr == 0) {
 		pthread_rwlock_rdlock(&h->lock);
@@ -549,9 +680,29 @@ static const EVP_MD *key_md(const hsm_key *k)
 	return k->alg == HSM_KEY_EC_P384 ? EVP_sha384() : EVP_sha256();
 }
 
-/* Sign under the read lock: 1 ok, 0 failed in the token/OpenSSL, -1 key not loaded. */
+/* Behind a session copy: is the token object still there?  Read at most every
+ * HSM_COPY_CHECK_MS (by whichever signer claims the check), always when every is set.
+ * Read lock held. */
+static CK_RV copy_check(hsm_ctx *h, hsm_key *k, int every)
+{
+	long long now, last;
+	CK_OBJECT_CLASS cls;
+	CK_ATTRIBUTE a = { CKA_CLASS, &cls, sizeof(cls) };
+
+	if (!k->copied)
+		return CKR_OK;
+	now = mono_ms();
+	last = atomic_load(&k->checked_ms);
+	if (!every && (now - last < HSM_COPY_CHECK_MS ||
+	    !atomic_compare_exchange_strong(&k->checked_ms, &last, now)))
+		return CKR_OK;
+	return h->fl->C_GetAttributeValue(h->copy_sess, k->token_obj, &a, 1);
+}
+
+/* Sign under the read lock: 1 ok, 0 failed in the token/OpenSSL (*seen: the CKR of a
+ * failed token-object check), -1 key not loaded. */
 static int sign_locked(hsm_ctx *h, hsm_key *k, const uint8_t *tbs, size_t n, uint8_t *sig,
-    size_t *siglen, EVP_MD_CTX *md, unsigned *gen)
+    size_t *siglen, EVP_MD_CTX *md, unsigned *gen, unsigned long *seen)
 {
 	int ok;
 
@@ -561,7 +712,8 @@ static int sign_locked(hsm_ctx *h, hsm_key *k, const uint8_t *tbs, size_t n, uin
 		pthread_rwlock_unlock(&h->lock);
 		return -1;
 	}
-	ok = EVP_DigestSignInit(md, NULL, key_md(k), NULL, k->pkey) == 1 &&
+	*seen = copy_check(h, k, 0);
+	ok = *seen == CKR_OK && EVP_DigestSignInit(md, NULL, key_md(k), NULL, k->pkey) == 1 &&
 	    EVP_DigestSign(md, sig, siglen, tbs, n) == 1;
 	pthread_rwlock_unlock(&h->lock);
 	return ok;
@@ -572,6 +724,7 @@ ik_status hsm_sign(hsm_ctx *h, hsm_key *k, const uint8_t *tbs, size_t n, uint8_t
 {
 	EVP_MD_CTX *md = NULL;
 	ik_status st = IK_OK;
+	unsigned long seen = CKR_OK;
 	unsigned gen;
 	int r;
 
@@ -583,11 +736,11 @@ ik_status hsm_sign(hsm_ctx *h, hsm_key *k, const uint8_t *tbs, size_t n, uint8_t
 		return IK_ERR_HSM_UNAVAILABLE;
 	if ((md = EVP_MD_CTX_new()) == NULL)
 		return IK_ERR_NOMEM;
-	r = sign_locked(h, k, tbs, n, sig, siglen, md, &gen);
+	r = sign_locked(h, k, tbs, n, sig, siglen, md, &gen, &seen);
 	if (r < 0)
 		st = IK_ERR_HSM_UNAVAILABLE;
 	else if (r == 0)
-		st = classify_failure(h, gen, IK_ERR_CRYPTO);
+		st = classify_failure(h, gen, IK_ERR_CRYPTO, seen);
 	EVP_MD_CTX_free(md);
 	return st;
 }
@@ -595,6 +748,7 @@ ik_status hsm_sign(hsm_ctx *h, hsm_key *k, const uint8_t *tbs, size_t n, uint8_t
 ik_status hsm_with_pkey(hsm_ctx *h, hsm_key *k, ik_status (*fn)(EVP_PKEY *pk, void *arg),
     void *arg)
 {
+	unsigned long seen = CKR_OK;
 	ik_status st;
 	unsigned gen;
 
@@ -603,9 +757,14 @@ ik_status hsm_with_pkey(hsm_ctx *h, hsm_key *k, ik_status (*fn)(EVP_PKEY *pk, vo
 	ERR_clear_error();
 	pthread_rwlock_rdlock(&h->lock);
 	gen = atomic_load(&h->generation);
-	st = k->pkey != NULL ? fn(k->pkey, arg) : IK_ERR_HSM_UNAVAILABLE;
+	if (k->pkey == NULL)
+		st = IK_ERR_HSM_UNAVAILABLE;
+	else if ((seen = copy_check(h, k, 1)) != CKR_OK)
+		st = IK_ERR_HSM;
+	else
+		st = fn(k->pkey, arg);
 	pthread_rwlock_unlock(&h->lock);
 	if (st != IK_OK && st != IK_ERR_HSM_UNAVAILABLE)
-		st = classify_failure(h, gen, st);
+		st = classify_failure(h, gen, st, seen);
 	return st;
 }

@@ -22,6 +22,7 @@ typedef struct hsm_config {
 	const char *token_label; /* required */
 	const char *pin_file;    /* credential file; must not be group/other accessible */
 	int pin_fd;              /* >= 0: read the PIN from this fd instead (then closed) */
+	int session_copy;        /* sign with a session-object copy of each key (hsm.c) */
 } hsm_config;
 
 typedef enum hsm_keyalg {
@@ -46,6 +47,8 @@ ik_status hsm_key_find(hsm_ctx *h, const char *label, const uint8_t *id, size_t 
     hsm_key **out);
 /* A copy of the public key (caller frees). */
 ik_status hsm_key_public(hsm_ctx *h, hsm_key *k, EVP_PKEY **out);
+/* 1 if the key signs through a session copy (hsm_config.session_copy, token allowing it). */
+int hsm_key_is_copy(const hsm_key *k);
 /* Key algorithm of the key. */
 hsm_keyalg hsm_key_alg(const hsm_key *k);
 

@@ -34,7 +34,7 @@ typedef struct ra_store ra_store;
 #define RA_STORE_DEVICE_MAX 256      /* device name */
 #define RA_CN_MAX 256                /* common name: 64 characters of up to 4 bytes */
 #define RA_SERIAL_HEX_MAX 40         /* 20 bytes, lowercase hex */
-#define RA_REQUEST_ID_LEN 32         /* 16 random bytes, lowercase hex */
+#define RA_REQUEST_ID_LEN 32         /* ms time (6 bytes) + 10 random bytes, lowercase hex */
 #define RA_SPKI_MAX 2048             /* SubjectPublicKeyInfo DER */
 #define RA_SETTING_KEY_MAX 64        /* [a-z0-9_.] */
 #define RA_HISTORY_DETAIL_MAX 65536

@@ -65,6 +65,16 @@ bad:
 	return 0;
 }
 
+static int parse_yes_no(const char *v, int *out, cfg_parse *p)
+{
+	if (strcmp(v, "yes") == 0 || strcmp(v, "no") == 0) {
+		*out = strcmp(v, "yes") == 0;
+		return 1;
+	}
+	snprintf(p->why, sizeof(p->why), "'%s' is not yes or no", v);
+	return 0;
+}
+
 static int parse_uid(const char *v, uid_t *out, cfg_parse *p)
 {
 	uint64_t x;
@@ -359,6 +369,8 @@ static int on_key(void *user, const char *section, const char *name, const char 
 			ok = set_str(c->key_label, sizeof(c->key_label), value, p);
 		else if (strcmp(name, "key_id") == 0)
 			ok = parse_hex(value, c->key_id, sizeof(c->key_id), &c->key_id_len, p);
+		else if (strcmp(name, "session_copy") == 0)
+			ok = parse_yes_no(value, &c->session_copy, p);
 		else {
 			snprintf(p->why, sizeof(p->why), "unknown key");
 			ok = 0;
@@ -479,6 +491,7 @@ ik_status sg_config_load(const char *path, sg_config *cfg, char *err, size_t err
 	cfg->ra_uid = (uid_t)-1;
 	cfg->ra_gid = (gid_t)-1;
 	cfg->crl_lifetime = 86400;
+	cfg->session_copy = 1;
 	snprintf(cfg->module, sizeof(cfg->module), "%s", "/usr/lib/softhsm/libsofthsm2.so");
 	snprintf(cfg->fault, sizeof(cfg->fault), "none");
 	snprintf(cfg->ocsp_key_label, sizeof(cfg->ocsp_key_label), "inkan-ocsp");

@@ -30,6 +30,7 @@ typedef struct sg_config {
 	char key_label[64];
 	uint8_t key_id[32];
 	size_t key_id_len;
+	int session_copy;         /* sign with session copies of the keys; default 1 */
 	/* [ca] */
 	char ca_cert[PATH_MAX];
 	char ca_chain[PATH_MAX];

@@ -593,6 +593,7 @@ static ik_status open_hsm(sg_server *s)
 		.token_label = s->cfg.token,
 		.pin_file = s->cfg.pin_file,
 		.pin_fd = -1,
+		.session_copy = s->cfg.session_copy,
 	};
 	ik_status st = hsm_open(&hc, &s->hsm);
 

@@ -27,6 +27,8 @@ grep -v '^crl_url' "$TMP/signer.conf" > "$TMP/bad.conf"
 expect_bad "crl_url: required"
 grep -v '^ledger' "$TMP/signer.conf" > "$TMP/bad.conf"
 expect_bad "[signer] ledger is required"
+sed 's/^key_label = inkan-issuing-ca/&\nsession_copy = maybe/' "$TMP/signer.conf" > "$TMP/bad.conf"
+expect_bad "[hsm] session_copy: 'maybe' is not yes or no"
 printf '[nonsense]\nx = 1\n' >> "$TMP/bad.conf"
 { cat "$TMP/signer.conf"; printf '[nonsense]\nx = 1\n'; } > "$TMP/bad.conf"
 expect_bad "[nonsense] x: unknown section"
@@ -46,3 +48,21 @@ sed "s#^cert = .*#cert = $TMP/other.pem#; s#^chain = .*##" "$TMP/signer.conf" > 
 if inkan-signerd -c "$TMP/bad.conf" > "$TMP/start.log" 2>&1; then ik_fail "started with a foreign CA cert"; fi
 grep -q "does not match" "$TMP/start.log" || ik_fail "no clear message: $(cat "$TMP/start.log")"
 ik_ok "a CA certificate that does not match the HSM key stops start-up"
+
+# the issuing key signs through a session copy by default, through the token object with
+# session_copy = no; both issue certificates that verify
+ik_start_signer
+ik_issue copied copied >/dev/null
+grep -q "key 'inkan-issuing-ca' signs through a session copy" "$TMP/signer.log" ||
+	ik_fail "the default signer does not sign through a session copy"
+ik_stop_signer
+sed -i 's/^key_label = inkan-issuing-ca/&\nsession_copy = no/' "$TMP/signer.conf"
+: > "$TMP/signer.log"
+ik_start_signer
+ik_issue tokenobj tokenobj >/dev/null
+! grep -q "session copy" "$TMP/signer.log" || ik_fail "session_copy = no still copies the key"
+for c in copied tokenobj; do
+	openssl verify -CAfile "$TMP/ca/root-ca.pem" -untrusted "$TMP/ca/issuing-ca.pem" "$TMP/$c.pem" \
+		>/dev/null || ik_fail "$c.pem does not verify"
+done
+ik_ok "session copy by default, the token object with session_copy = no; both verify"

@@ -1,7 +1,8 @@
 /* Unit tests for hsm/: PIN files and fds (modes refused, newline stripped), key generation on
  * a real SoftHSM token (refuses to overwrite), opening by label (unknown token, wrong PIN),
  * key lookup by label and by ID, signatures made in the token verified with the public key
- * (EC P-256 and RSA-3072), and concurrent signing from several threads. */
+ * (EC P-256 and RSA-3072), and concurrent signing from several threads; signing through
+ * session copies of the keys, and a token that vanishes under its copies noticed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -239,6 +240,102 @@ static void test_open_find_sign(void **state)
 	hsm_close(h);
 }
 
+static ik_status pkey_noop(EVP_PKEY *pk, void *arg)
+{
+	(void)arg;
+	return pk != NULL ? IK_OK : IK_ERR_ARG;
+}
+
+static void token_dir(int away)
+{
+	char cmd[256];
+
+	if (away)
+		snprintf(cmd, sizeof(cmd), "mv '%s/t/tokens' '%s/t/tokens.away' && mkdir '%s/t/tokens'",
+		    g_dir, g_dir, g_dir);
+	else
+		snprintf(cmd, sizeof(cmd), "rmdir '%s/t/tokens' && mv '%s/t/tokens.away' '%s/t/tokens'",
+		    g_dir, g_dir, g_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void test_session_copy(void **state)
+{
+	hsm_ctx *h = NULL;
+	hsm_key *ec = NULL, *ec_by_id = NULL, *rsa = NULL;
+	hsm_config c = { .token_label = "unit", .pin_file = g_pin_file, .pin_fd = -1,
+	    .session_copy = 1 };
+	uint8_t sig[512];
+	size_t siglen = sizeof(sig);
+	pthread_t t[4];
+	signer_arg a[4];
+
+	(void)state;
+	assert_int_equal(hsm_open(&c, &h), IK_OK);
+	assert_int_equal(hsm_key_find(h, "k-ec", NULL, 0, &ec), IK_OK);
+	assert_int_equal(hsm_key_find(h, NULL, ID_EC, sizeof(ID_EC), &ec_by_id), IK_OK);
+	assert_int_equal(hsm_key_find(h, "k-rsa", ID_RSA, sizeof(ID_RSA), &rsa), IK_OK);
+	assert_true(hsm_key_is_copy(ec));
+	assert_true(hsm_key_is_copy(ec_by_id));
+	assert_true(hsm_key_is_copy(rsa));
+	/* the copies sign with the token's keys: the public keys verify */
+	sign_verify(h, ec, "SHA256");
+	sign_verify(h, ec_by_id, "SHA256");
+	sign_verify(h, rsa, "SHA256");
+	for (int i = 0; i < 4; i++) {
+		a[i] = (signer_arg){ h, i % 2 ? rsa : ec, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, sign_loop, &a[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(a[i].failures, 0);
+	}
+
+	/* the token goes away: hsm_with_pkey notices at once, a signature once the check
+	 * interval has passed, although the copy itself could still sign */
+	token_dir(1);
+	assert_int_equal(hsm_with_pkey(h, ec, pkey_noop, NULL), IK_ERR_HSM_UNAVAILABLE);
+	assert_false(hsm_available(h));
+	usleep(1100 * 1000); /* past the retry interval: the next call tries to recover */
+	assert_int_equal(hsm_sign(h, ec, sig, 16, sig, &siglen), IK_ERR_HSM_UNAVAILABLE);
+	token_dir(0);
+	usleep(1100 * 1000);
+	siglen = sizeof(sig);
+	assert_int_equal(hsm_sign(h, ec, sig, 16, sig, &siglen), IK_OK);
+	assert_true(hsm_key_is_copy(ec)); /* copied again after the recovery */
+	sign_verify(h, rsa, "SHA256");
+	hsm_close(h);
+
+	/* without the option: the token objects */
+	c.session_copy = 0;
+	assert_int_equal(hsm_open(&c, &h), IK_OK);
+	assert_int_equal(hsm_key_find(h, "k-ec", NULL, 0, &ec), IK_OK);
+	assert_false(hsm_key_is_copy(ec));
+	sign_verify(h, ec, "SHA256");
+	hsm_close(h);
+}
+
+static void test_session_copy_outage_at_sign(void **state)
+{
+	hsm_ctx *h = NULL;
+	hsm_key *ec = NULL;
+	hsm_config c = { .token_label = "unit", .pin_file = g_pin_file, .pin_fd = -1,
+	    .session_copy = 1 };
+	uint8_t sig[512];
+	size_t siglen = sizeof(sig);
+
+	(void)state;
+	assert_int_equal(hsm_open(&c, &h), IK_OK);
+	assert_int_equal(hsm_key_find(h, "k-ec", NULL, 0, &ec), IK_OK);
+	assert_true(hsm_key_is_copy(ec));
+	token_dir(1);
+	usleep(20 * 1000); /* longer than the check interval: the next signature reads the token */
+	assert_int_equal(hsm_sign(h, ec, sig, 16, sig, &siglen), IK_ERR_HSM_UNAVAILABLE);
+	assert_false(hsm_available(h));
+	token_dir(0);
+	hsm_close(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +344,8 @@ int main(void)
 		cmocka_unit_test(test_keygen_refuses_overwrite),
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_open_find_sign),
+		cmocka_unit_test(test_session_copy),
+		cmocka_unit_test(test_session_copy_outage_at_sign),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
