@@ -2,8 +2,9 @@
 """bench_ra_client: the HTTP side of bench/bench_ra.sh, against a running inkan-rad.
 The officer password comes on stdin (never argv).  Subcommands print one line of numbers.
 
-  singles BASE CA N THREADS      N users+devices (not timed), then N POST .../certificates
-                                 with a CSR over THREADS keep-alive connections; timed until
+  singles BASE CA N THREADS      N users+devices and THREADS logins (not timed), then N
+                                 POST .../certificates with a CSR over THREADS keep-alive
+                                 connections; timed until
                                  the RA holds N more active certificates: "secs posted_secs"
                                  (posted_secs: until the last POST was answered)
   batch BASE CA N                POST /api/v1/batches, timed until finished:
@@ -15,7 +16,7 @@ The officer password comes on stdin (never argv).  Subcommands print one line of
   p12 BASE CA FORMAT K THREADS   K download credentials (not timed), then K downloads of
                                  that format over THREADS connections: "ms_per_file wall_s"
 """
-import http.client, json, ssl, sys, threading, time, urllib.parse
+import http.client, json, os, signal, ssl, subprocess, sys, threading, time, urllib.parse
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -127,16 +128,62 @@ def cmd_singles(base, ca, n, threads):
     c = logged_in(base, ca)
     before = active_count(c)
 
+    # each connection logs in before the clock starts (a login is a deliberately slow
+    # scrypt check: not part of issuing)
+    conns = [logged_in(base, ca) for _ in range(threads)]
+
     def work(items):
-        w = logged_in(base, ca)
+        w = conns.pop()
         for i, dev in items:
             w.json("POST", f"/api/v1/devices/{dev}/certificates", {"csr": reqs[i]})
+    hook = start_hook()
+    cpu0 = cpu_times()
     t0 = time.monotonic()
     parallel(work, devs, threads)
     t_posted = time.monotonic() - t0
+    cpu1 = cpu_times()
     while active_count(c) < before + n:
         time.sleep(0.05)
-    print(f"{time.monotonic() - t0:.3f} {t_posted:.3f}")
+    t_all = time.monotonic() - t0
+    cpu2 = cpu_times()
+    stop_hook(hook)
+    report_cpu(n, cpu0, cpu1, cpu2)
+    print(f"{t_all:.3f} {t_posted:.3f}")
+
+
+# Optional, for bench/bench_ra_singles.sh (stderr only: bench_ra.sh reads stdout):
+# INKAN_BENCH_PIDS="name:pid ..." reports each process's CPU time (utime + stime) per
+# certificate over the POSTs and over the whole run; INKAN_BENCH_HOOK is a shell command
+# started when the timed part starts and sent SIGINT when it ends (perf record, strace).
+def cpu_times():
+    out = {}
+    for item in os.environ.get("INKAN_BENCH_PIDS", "").split():
+        name, pid = item.split(":")
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[name] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def report_cpu(n, c0, c1, c2):
+    for name in c0:
+        print(f"cpu {name}: {(c1[name] - c0[name]) * 1e6 / n:.0f} us/cert during the POSTs, "
+              f"{(c2[name] - c0[name]) * 1e6 / n:.0f} us/cert in all", file=sys.stderr)
+
+
+def start_hook():
+    cmd = os.environ.get("INKAN_BENCH_HOOK")
+    if not cmd:
+        return None
+    p = subprocess.Popen(cmd, shell=True, start_new_session=True)
+    time.sleep(0.5)  # let perf or strace attach
+    return p
+
+
+def stop_hook(p):
+    if p is not None:
+        os.killpg(p.pid, signal.SIGINT)
+        p.wait()
 
 
 def cmd_batch(base, ca, n):

@@ -599,13 +599,15 @@ out:
 	return st;
 }
 
-/* EC P-256/P-384 (named) or RSA 2048..8192; returns a copy ready for encoding. */
+/* EC P-256/P-384 (named) or RSA 2048..8192; norm (if not NULL) gets a copy ready for
+ * encoding. */
 static ik_status check_csr_key(const EVP_PKEY *pk, EVP_PKEY **norm, char *why, size_t whysz)
 {
 	char group[64];
 	int nid, bits;
 
-	*norm = NULL;
+	if (norm != NULL)
+		*norm = NULL;
 	if (EVP_PKEY_is_a(pk, "EC")) {
 		if (!EVP_PKEY_get_group_name(pk, group, sizeof(group), NULL)) {
 			say(why, whysz, "CSR: the EC key must name its curve (P-256 or P-384)");
@@ -618,6 +620,8 @@ static ik_status check_csr_key(const EVP_PKEY *pk, EVP_PKEY **norm, char *why, s
 			say(why, whysz, "CSR: EC curve %.40s not allowed (P-256 or P-384)", group);
 			return IK_ERR_POLICY_KEY;
 		}
+		if (norm == NULL)
+			return IK_OK;
 		if ((*norm = EVP_PKEY_dup((EVP_PKEY *)pk)) == NULL)
 			return IK_ERR_CRYPTO;
 		/* the signer takes uncompressed points only */
@@ -632,13 +636,39 @@ static ik_status check_csr_key(const EVP_PKEY *pk, EVP_PKEY **norm, char *why, s
 			say(why, whysz, "CSR: RSA key of %d bits not allowed (2048..8192)", bits);
 			return IK_ERR_POLICY_KEY;
 		}
-		if ((*norm = EVP_PKEY_dup((EVP_PKEY *)pk)) == NULL)
+		if (norm != NULL && (*norm = EVP_PKEY_dup((EVP_PKEY *)pk)) == NULL)
 			return IK_ERR_CRYPTO;
 		return IK_OK;
 	}
 	say(why, whysz, "CSR: key algorithm %.40s not allowed (EC P-256/P-384 or RSA)",
 	    EVP_PKEY_get0_type_name(pk) != NULL ? EVP_PKEY_get0_type_name(pk) : "?");
 	return IK_ERR_POLICY_KEY;
+}
+
+/* The request's SubjectPublicKeyInfo as it stands, when that is already the form the signer
+ * takes (EC: a named curve and an uncompressed point; RSA: NULL parameters): no copy of the
+ * key and no provider encoder, which cost about as much as the rest of the check.  0 when
+ * it needs normalizing first. */
+static int spki_as_is(X509_REQ *req, const EVP_PKEY *pk, ik_buf *spki, ik_status *st)
+{
+	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(req);
+	const unsigned char *point;
+	const void *pval;
+	X509_ALGOR *alg;
+	unsigned char *der = NULL;
+	int plen, ptype, n;
+
+	if (xpk == NULL || !X509_PUBKEY_get0_param(NULL, &point, &plen, &alg, xpk))
+		return 0;
+	X509_ALGOR_get0(NULL, &ptype, &pval, alg);
+	if (!(EVP_PKEY_is_a(pk, "EC") && ptype == V_ASN1_OBJECT && plen > 0 && point[0] == 4) &&
+	    !(EVP_PKEY_is_a(pk, "RSA") && ptype == V_ASN1_NULL))
+		return 0;
+	if ((n = i2d_X509_PUBKEY(xpk, &der)) <= 0)
+		return 0;
+	*st = (size_t)n > PROTO_MAX_SPKI ? IK_ERR_POLICY_KEY : ik_buf_put(spki, der, (size_t)n);
+	OPENSSL_free(der);
+	return 1;
 }
 
 ik_status ra_p12_spki_from_csr(const uint8_t *in, size_t n, ik_buf *spki, char *cn,
@@ -666,11 +696,14 @@ ik_status ra_p12_spki_from_csr(const uint8_t *in, size_t n, ik_buf *spki, char *
 		say(why, whysz, "CSR: the signature does not verify with the request's own key");
 		goto out;
 	}
-	if ((st = check_csr_key(pk, &norm, why, whysz)) != IK_OK)
+	if ((st = check_csr_key(pk, NULL, why, whysz)) != IK_OK)
 		goto out;
 	if ((st = subject_cn(X509_REQ_get_subject_name(req), cn, cnsz, why, whysz)) != IK_OK)
 		goto out;
-	if ((st = put_spki(norm, spki)) == IK_ERR_POLICY_KEY)
+	if (!spki_as_is(req, pk, spki, &st) &&
+	    ((st = check_csr_key(pk, &norm, why, whysz)) == IK_OK))
+		st = put_spki(norm, spki);
+	if (st == IK_ERR_POLICY_KEY)
 		say(why, whysz, "CSR: public key larger than %u bytes", PROTO_MAX_SPKI);
 out:
 	if (st != IK_OK)

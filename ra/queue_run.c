@@ -269,21 +269,22 @@ static void revoke_orphan(ra_queue *q, const ra_request *r)
 		    r->request_id, ik_status_str(st));
 }
 
-/* The request's outcome and its notices, in one transaction. */
-/* lazy: the commit need not reach the disk (a download's own issuance, which the download
- * makes durable with its spent credential before the .p12 leaves; after a power loss before
- * that the request is "sent" again, and sent again, and revoked as an orphan). */
+/* The request's outcome and its notices, in one transaction.  lazy: its commit need not
+ * reach the disk (a download's own issuance, which the download makes durable with its
+ * spent credential before the .p12 leaves; after a power loss before that, the request is
+ * "sent" again, sent again, and revoked as an orphan). */
 static ik_status complete(ra_queue *q, const ra_request *r, const ra_issued *issued,
     const ra_hist *h, int lazy)
 {
 	ra_store *store = q->app->store;
-	ra_request done;
+	ra_request done = *r;
 	ik_status st = lazy ? ra_store_begin_lazy(store) : ra_store_begin(store);
 
 	if (st != IK_OK)
 		return st;
-	st = ra_store_request_complete(store, r->id, issued, h);
-	if (st == IK_OK && (st = ra_store_request_get(store, r->id, &done)) == IK_OK)
+	st = ra_store_request_complete_claimed(store, r, issued, h);
+	done.state = RA_REQ_DONE; /* nothing else of the row changed */
+	if (st == IK_OK)
 		st = ra_notify_request(q->app, &done);
 	if (st == IK_OK)
 		st = ra_store_commit(store);

@@ -434,9 +434,15 @@ typedef struct ra_request {
 } ra_request;
 
 /* Queues a request (and for issue/renew its certificate row) in one transaction; out (may
- * be NULL) gets the new row with its fresh random request_id. */
+ * be NULL) gets the new row with its fresh random request_id.  Outside a transaction it
+ * returns once the row is durable; the requests of threads calling at the same time are
+ * committed together (group commit: one fdatasync for all of them, each request in its own
+ * savepoint, so a refused one does not undo the others; a failed commit fails them all and
+ * keeps none).  Inside the caller's transaction it is part of that transaction. */
 ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
     ra_request *out);
+/* How many group commits ra_store_request_add made, and for how many requests in all. */
+void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests);
 ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out);
 ik_status ra_store_request_by_request_id(ra_store *s, const char *request_id,
     ra_request *out);
@@ -471,6 +477,10 @@ typedef struct ra_issued {
  * IK_ERR_STATE unless the request is sent. */
 ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *issued,
     const ra_hist *h);
+/* The same for the row as its claimant holds it (not read again: only its state can have
+ * changed since, and that is checked in the update). */
+ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h);
 /* A sent request failed with error (for people: no secrets).  While attempts <
  * max_attempts it goes back to pending, not before retry_at; else (max_attempts 0: at once)
  * it is failed, its issuing certificate is failed and its batch counts it.  *state (may be

@@ -115,9 +115,11 @@ static ik_status conn_open(ra_store *s, sq_conn **out)
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
 	/* secure_delete: deleted content (a batch's sealed keys after its download) is
-	 * overwritten with zeros, not left in free space of the file */
+	 * overwritten with zeros, not left in free space of the file; temp_store: statement
+	 * journals in memory, not a file created and unlinked in /var/tmp per statement */
 	if (sq_exec_sql(c, "PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;"
-	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;") != IK_OK) {
+	    " PRAGMA trusted_schema = OFF; PRAGMA secure_delete = ON;"
+	    " PRAGMA temp_store = MEMORY;") != IK_OK) {
 		conn_close(c);
 		return IK_ERR_IO;
 	}
@@ -545,6 +547,8 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->wlock, NULL);
 	pthread_cond_init(&s->wfree, NULL);
+	pthread_mutex_init(&s->glock, NULL);
+	pthread_cond_init(&s->gdone, NULL);
 	if ((st = conn_open(s, &c)) != IK_OK) {
 		say(why, whysz, "%s: cannot open the database", path);
 		goto fail;
@@ -565,6 +569,8 @@ fail:
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->wfree);
+	pthread_mutex_destroy(&s->glock);
+	pthread_cond_destroy(&s->gdone);
 	free(s->path);
 	free(s);
 	return st;
@@ -599,6 +605,8 @@ void ra_store_close(ra_store *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
 	pthread_cond_destroy(&s->wfree);
+	pthread_mutex_destroy(&s->glock);
+	pthread_cond_destroy(&s->gdone);
 	free(s->path);
 	free(s);
 }

@@ -9,6 +9,8 @@
 #define BUSY_TIMEOUT_MS 10000
 #define CACHE_SLOTS 512 /* power of two, above the number of statement texts */
 
+typedef struct sq_add_job sq_add_job;
+
 typedef struct sq_slot {
 	const char *sql;
 	sqlite3_stmt *q;
@@ -36,6 +38,13 @@ struct ra_store {
 	pthread_mutex_t wlock;
 	pthread_cond_t wfree;
 	int writing;
+	/* Group commit of new requests (store_sqlite_queue.c): callers queue here; one of them
+	 * at a time (the leader) commits what has gathered, the others wait for gdone. */
+	pthread_mutex_t glock;
+	pthread_cond_t gdone;
+	sq_add_job *ghead, *gtail;
+	int gleader;
+	uint64_t gcommits, gadded;
 };
 
 /* sqlite3_exec of fixed SQL text, its result code mapped */

@@ -8,7 +8,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "store_sqlite_int.h"
+#include "log.h"
+#include "store_sqlite_conn.h"
 
 /* ---- names ---- */
 
@@ -102,13 +103,20 @@ static const char SQL_KEYLESS_REQS[] =
     "UPDATE requests SET state = 'failed', updated_at = ?2,"
     " last_error = 'the RA stopped before the download made its key; nothing was issued'"
     " WHERE " KEYLESS;
+/* the new certificate becomes its device's current one: the one before stops being current
+ * first (one current per device is a unique index, checked row by row) */
 static const char SQL_CERT_ISSUED[] =
     "UPDATE certificates SET serial = ?2, der = ?3, sha256 = ?4, not_before = ?5,"
-    " not_after = ?6, state = 'active', updated_at = ?7 WHERE id = ?1 AND state = 'issuing'";
+    " not_after = ?6, state = 'active', updated_at = ?7,"
+    " current = CASE WHEN device_id IS NULL THEN current ELSE 1 END"
+    " WHERE id = ?1 AND state = 'issuing'";
 static const char SQL_CERT_UNCURRENT[] =
-    "UPDATE certificates SET current = 0, updated_at = ?3"
-    " WHERE device_id = ?1 AND current = 1 AND id <> ?2";
-static const char SQL_CERT_CURRENT[] = "UPDATE certificates SET current = 1 WHERE id = ?1";
+    "UPDATE certificates SET current = 0, updated_at = ?2"
+    " WHERE device_id = (SELECT device_id FROM certificates WHERE id = ?1) AND current = 1"
+    " AND id <> ?1";
+static const char SQL_REQ_DONE[] =
+    "UPDATE requests SET state = 'done', last_error = '', updated_at = ?2"
+    " WHERE id = ?1 AND state = 'sent'";
 static const char SQL_CERT_EVENT[] =
     "UPDATE certificates SET state = ?2, reason = ?3, updated_at = ?4,"
     " current = CASE WHEN ?2 = 'revoked' THEN 0 ELSE current END"
@@ -317,15 +325,114 @@ static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r
 	return out != NULL ? req_one(c, SQL_REQ_GET, id, NULL, out) : IK_OK;
 }
 
+/* ---- group commit of new requests ----
+ * Each HTTP request that queues something used to be one durable transaction of its own,
+ * one fdatasync each, taken in turn.  Now the callers of the same moment queue their
+ * request here; the first finds no leader and becomes it: it takes what has gathered
+ * (up to ADD_GROUP_MAX), adds each in its own savepoint of one transaction, commits it
+ * durably and wakes the others with their outcomes.  Meanwhile the next callers gather for
+ * the next group.  Nobody returns before the commit that holds its row. */
+
+#define ADD_GROUP_MAX 64
+
+struct sq_add_job {
+	const ra_request_new *r;
+	const ra_hist *h;
+	ra_request *out;
+	ik_status st;
+	int done;
+	sq_add_job *next;
+};
+
+/* The leader's transaction: one savepoint per request, one durable commit for all. */
+static void add_group_run(ra_store *s, sq_conn *c, sq_add_job *jobs)
+{
+	ik_status tx = sq_begin(c);
+
+	for (sq_add_job *j = jobs; j != NULL; j = j->next) {
+		if ((j->st = tx) != IK_OK)
+			continue;
+		if ((j->st = sq_begin(c)) == IK_OK)
+			j->st = sq_finish(c, request_add_tx(s, c, j->r, j->h, j->out));
+	}
+	if (tx != IK_OK)
+		return;
+	/* a commit that fails leaves none of them: each one answered with the error */
+	if ((tx = sq_commit(c)) != IK_OK)
+		for (sq_add_job *j = jobs; j != NULL; j = j->next)
+			if (j->st == IK_OK)
+				j->st = tx;
+}
+
+/* Under glock: detaches the oldest waiting requests, at most ADD_GROUP_MAX. */
+static sq_add_job *add_group_take(ra_store *s, size_t *n)
+{
+	sq_add_job *first = s->ghead, *last = first;
+
+	*n = 1;
+	while (last->next != NULL && *n < ADD_GROUP_MAX) {
+		last = last->next;
+		(*n)++;
+	}
+	s->ghead = last->next;
+	if (s->ghead == NULL)
+		s->gtail = NULL;
+	last->next = NULL;
+	return first;
+}
+
 ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
     ra_request *out)
 {
+	sq_add_job job = { .r = r, .h = h, .out = out, .st = IK_OK };
 	sq_conn *c;
 	ik_status st;
 
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+	if ((st = sq_get_conn(s, &c)) != IK_OK)
 		return st;
-	return sq_finish(c, request_add_tx(s, c, r, h, out));
+	if (c->depth > 0) { /* part of the caller's transaction */
+		if ((st = sq_begin(c)) != IK_OK)
+			return st;
+		return sq_finish(c, request_add_tx(s, c, r, h, out));
+	}
+	pthread_mutex_lock(&s->glock);
+	if (s->gtail != NULL)
+		s->gtail->next = &job;
+	else
+		s->ghead = &job;
+	s->gtail = &job;
+	while (!job.done) {
+		sq_add_job *group, *next;
+		size_t n;
+
+		if (s->gleader) {
+			pthread_cond_wait(&s->gdone, &s->glock);
+			continue;
+		}
+		s->gleader = 1;
+		group = add_group_take(s, &n);
+		pthread_mutex_unlock(&s->glock);
+		add_group_run(s, c, group);
+		pthread_mutex_lock(&s->glock);
+		for (sq_add_job *j = group; j != NULL; j = next) {
+			next = j->next; /* j belongs to its caller once done is set */
+			j->done = 1;
+		}
+		s->gleader = 0;
+		s->gcommits++;
+		s->gadded += n;
+		pthread_cond_broadcast(&s->gdone);
+	}
+	pthread_mutex_unlock(&s->glock);
+	return job.st;
+}
+
+void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests)
+{
+	pthread_mutex_lock(&s->glock);
+	*commits = s->gcommits;
+	*requests = s->gadded;
+	pthread_mutex_unlock(&s->glock);
 }
 
 ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out)
@@ -508,8 +615,7 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 	char serial[RA_SERIAL_HEX_MAX + 1];
 	uint8_t digest[32];
 	unsigned dlen = 0;
-	int64_t changes = 0, now = sq_now();
-	ra_cert cert;
+	int64_t changes = 0, now = sq_now(), v[2] = { r->cert_id, now };
 	sqlite3_stmt *q;
 	ik_status st;
 
@@ -518,6 +624,9 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 		return IK_ERR_ARG;
 	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
 		return IK_ERR_CRYPTO;
+	/* undone with the caller's savepoint if the certificate is not 'issuing' */
+	if ((st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 2, NULL)) != IK_OK)
+		return st;
 	if ((st = sq_stmt(c, SQL_CERT_ISSUED, &q)) != IK_OK)
 		return st;
 	sq_bind_i64(c, q, 1, r->cert_id);
@@ -531,17 +640,7 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 	sq_reset(q);
 	if (st != IK_OK)
 		return st;
-	if (changes == 0)
-		return IK_ERR_STATE;
-	if ((st = sq_cert_read(c, r->cert_id, &cert)) != IK_OK)
-		return st;
-	if (cert.device_id != 0) { /* the new one becomes the device's current certificate */
-		int64_t v[3] = { cert.device_id, cert.id, now }, one[1] = { cert.id };
-		if ((st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 3, NULL)) != IK_OK ||
-		    (st = sq_run_ids(c, SQL_CERT_CURRENT, one, 1, NULL)) != IK_OK)
-			return st;
-	}
-	return IK_OK;
+	return changes == 0 ? IK_ERR_STATE : IK_OK;
 }
 
 /* The signer has recorded the event: the certificate's state follows. */
@@ -567,6 +666,35 @@ static ik_status store_event(sq_conn *c, const ra_request *r)
 	return st == IK_OK && changes == 0 ? IK_ERR_STATE : st;
 }
 
+/* r (as claimed: 'sent') done, inside the caller's savepoint. */
+static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
+    const ra_issued *issued, const ra_hist *h)
+{
+	int64_t v[2] = { r->id, sq_now() }, changes = 0;
+	ik_status st = sq_run_ids(c, SQL_REQ_DONE, v, 2, &changes);
+
+	if (st == IK_OK && changes == 0)
+		st = why_unchanged(c, r->id);
+	if (st == IK_OK)
+		st = is_issuance(r->kind) ? store_issued(c, r, issued) : store_event(c, r);
+	if (st == IK_OK && r->kind == RA_REQ_RENEW && r->revoke_old) {
+		ra_request_new rv = { .kind = RA_REQ_REVOKE, .cert_id = r->old_cert_id,
+		    .reason = 4 /* superseded */, .created_by = r->created_by };
+		ik_status x = sq_begin(c);
+
+		if (x == IK_OK)
+			x = sq_finish(c, request_add_tx(s, c, &rv, NULL, NULL));
+		/* already revoked, or its revocation already queued: nothing more to do */
+		if (x != IK_OK && x != IK_ERR_STATE)
+			st = x;
+	}
+	if (st == IK_OK)
+		st = sq_batch_settle(c, r->batch_id, 1, 0);
+	if (st == IK_OK)
+		st = sq_hist(s, h);
+	return st;
+}
+
 ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *issued,
     const ra_hist *h)
 {
@@ -579,25 +707,19 @@ ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *is
 	if ((st = req_one(c, SQL_REQ_GET, id, NULL, &r)) == IK_OK && r.state != RA_REQ_SENT)
 		st = IK_ERR_STATE;
 	if (st == IK_OK)
-		st = is_issuance(r.kind) ? store_issued(c, &r, issued) : store_event(c, &r);
-	if (st == IK_OK && r.kind == RA_REQ_RENEW && r.revoke_old) {
-		ra_request_new rv = { .kind = RA_REQ_REVOKE, .cert_id = r.old_cert_id,
-		    .reason = 4 /* superseded */, .created_by = r.created_by };
-		ik_status x = sq_begin(c);
-
-		if (x == IK_OK)
-			x = sq_finish(c, request_add_tx(s, c, &rv, NULL, NULL));
-		/* already revoked, or its revocation already queued: nothing more to do */
-		if (x != IK_OK && x != IK_ERR_STATE)
-			st = x;
-	}
-	if (st == IK_OK)
-		st = set_req_state(c, id, RA_REQ_DONE, "", r.next_attempt);
-	if (st == IK_OK)
-		st = sq_batch_settle(c, r.batch_id, 1, 0);
-	if (st == IK_OK)
-		st = sq_hist(s, h);
+		st = complete_tx(s, c, &r, issued, h);
 	return sq_finish(c, st);
+}
+
+ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h)
+{
+	sq_conn *c;
+	ik_status st;
+
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	return sq_finish(c, complete_tx(s, c, claimed, issued, h));
 }
 
 ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
