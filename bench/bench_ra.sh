@@ -49,12 +49,16 @@ idle_s=$(rss "$SIGNER_PID"); idle_r=$(rss "$RAD_PID")
 # ---- 1. issuance end to end, against the HSM limit (interleaved: limit, run, limit)
 lim() { "$B/bench_ra_hsm" limit inkan "$TMP/hsm/user.pin" inkan-issuing-ca "$1" 2; }
 singles=$(( n / 5 )); [ "$singles" -ge 100 ] || singles=100
-l1=$(lim "$n")
-read -r t_batch b_done b_failed t_create < <(client batch "$BASE" "$TMP/tls.pem" "$n")
-l2=$(lim "$n")
+read -r l1 lc1 < <(lim "$n")
+# CPU seconds (utime+stime, /proc/PID/stat) of the RA and the signer: whole batch, after its POST
+read -r t_batch b_done b_failed t_create cpu_ra cpu_ra_post cpu_sg cpu_sg_post < <(
+	IK_CPU_PIDS="$RAD_PID $SIGNER_PID" client batch "$BASE" "$TMP/tls.pem" "$n")
+read -r l2 lc2 < <(lim "$n")
 read -r t_single t_posted < <(client singles "$BASE" "$TMP/tls.pem" "$singles" 8)
-l3=$(lim "$n")
+read -r l3 lc3 < <(lim "$n")
 lmed=$(printf '%s\n' "$l1" "$l2" "$l3" | sort -n | sed -n 2p)
+lcmed=$(printf '%s\n' "$lc1" "$lc2" "$lc3" | sort -n | sed -n 2p)
+us_per() { python3 -c "import sys; print(f'{float(sys.argv[1]) * 1e6 / float(sys.argv[2]):.1f}' if float(sys.argv[2]) else '-')" "$1" "$2"; }
 r_batch=$(div "$b_done" "$t_batch" 0); r_single=$(div "$singles" "$t_single" 0)
 r_issue=$(div "$b_done" "$(python3 -c "print($t_batch - $t_create)")" 0)
 after_s=$(rss "$SIGNER_PID"); after_r=$(rss "$RAD_PID")
@@ -68,6 +72,16 @@ line "  the same after the POST (its envelope key: ${t_create} s)" "$r_issue" "$
 line "RA singles: $singles CSRs, 8 connections, -> all active" "$r_single" "$(div "$r_single" "$lmed")"
 line "  of which the POSTs alone (answered 202)" "$(div "$singles" "$t_posted" 0)" "$(div "$(div "$singles" "$t_posted" 3)" "$lmed")"
 echo "(batch failures: $b_failed; signer ledger now holds $ledger_n certificate rows; load $(load))"
+u_ra=$(us_per "$cpu_ra" "$b_done"); u_sg=$(us_per "$cpu_sg" "$b_done")
+u_rap=$(us_per "$cpu_ra_post" "$b_done"); u_sgp=$(us_per "$cpu_sg_post" "$b_done")
+echo
+head3 "CPU per certificate, RA batch of $b_done (utime+stime)" "µs" "ratio"
+line "HSM limit, 2 threads: one signature (median)" "$lcmed" "1.00"
+line "  (the three measurements around the runs)" "$lc1 $lc2 $lc3" ""
+line "RA (inkan-rad), POST -> finished" "$u_ra" ""
+line "signer (inkan-signerd, SoftHSM included)" "$u_sg" ""
+line "RA + signer: limit CPU per signature / this" "$(python3 -c "print(f'{$u_ra + $u_sg:.1f}')")" "$(div "$lcmed" "$(python3 -c "print($u_ra + $u_sg)")")"
+line "  the same after the POST: RA $u_rap + signer $u_sgp" "$(python3 -c "print(f'{$u_rap + $u_sgp:.1f}')")" "$(div "$lcmed" "$(python3 -c "print($u_rap + $u_sgp)")")"
 [ "$only" != issuance ] || exit 0
 
 # ---- 2. openssl ca per certificate through the pkcs11 engine, the same 1000 CSRs' worth

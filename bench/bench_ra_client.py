@@ -8,7 +8,9 @@ The officer password comes on stdin (never argv).  Subcommands print one line of
                                  the RA holds N more active certificates: "secs posted_secs"
                                  (posted_secs: until the last POST was answered)
   batch BASE CA N                POST /api/v1/batches, timed until finished:
-                                 "secs done failed create_secs" (create_secs: the POST alone)
+                                 "secs done failed create_secs" (create_secs: the POST alone);
+                                 with IK_CPU_PIDS="PID ..." then, per PID, its CPU seconds
+                                 over the whole batch and after the POST (/proc/PID/stat)
   revoke BASE CA HTTPBASE ISSUER.pem K
                                  K times: revoke one active certificate through the API,
                                  then poll the CRL over HTTP and OCSP until both show it:
@@ -186,18 +188,33 @@ def stop_hook(p):
         p.wait()
 
 
+def cpu_s(pid):
+    """utime + stime of a process (its exited threads included), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cmd_batch(base, ca, n):
+    # IK_CPU_PIDS="pid ...": each process's CPU seconds over the whole batch and after its
+    # POST are printed too (after the four figures, two per pid)
+    pids = os.environ.get("IK_CPU_PIDS", "").split()
     c = logged_in(base, ca)
+    cpu0 = [cpu_s(p) for p in pids]
     t0 = time.monotonic()
     b = c.json("POST", "/api/v1/batches", {"count": int(n), "cn_pattern": f"b{int(t0 * 10) % 10**9}-%06d",
                "passphrase": "Batch passphrase 0123!"})
     t_created = time.monotonic() - t0
+    cpu1 = [cpu_s(p) for p in pids]
     while True:
         s = c.json("GET", f"/api/v1/batches/{b['id']}")
         if s["state"] != "running":
             break
         time.sleep(0.1)
-    print(f"{time.monotonic() - t0:.3f} {s['done']} {s['failed']} {t_created:.3f}")
+    t_all = time.monotonic() - t0
+    cpu2 = [cpu_s(p) for p in pids]
+    cpu = "".join(f" {z - x:.2f} {z - y:.2f}" for x, y, z in zip(cpu0, cpu1, cpu2))
+    print(f"{t_all:.3f} {s['done']} {s['failed']} {t_created:.3f}{cpu}")
 
 
 def der_serial(serial_hex):

@@ -3,7 +3,8 @@
  * the group's issue requests and sealed keys in one transaction (ra_store_batch_add_keyed
  * per key, inside it) while a short-lived second thread makes the next group's keys; the
  * queue workers take the requests to the signer.  It frees each key once sealed: from then
- * on only the sealed copy exists.
+ * on only the sealed copy exists.  Each thread makes its keys with one key generation
+ * context and one sealer (the envelope public key parsed once), set up once per batch.
  *
  * Crash safety: the store's count of the batch's requests, read in the transaction that
  * adds the next one, says how far the batch got, so after a kill -9 the worker goes on
@@ -14,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <openssl/err.h>
 
 #include "batch.h"
 #include "config.h"
@@ -26,7 +29,7 @@
 
 #define BATCH_IDLE_MS 1000        /* nothing to do: look again after this */
 #define BATCH_RETRY_MS 1000       /* the store was busy or failed: wait this long */
-#define BATCH_GROUP 32            /* keys made ahead and added in one transaction */
+#define BATCH_GROUP 64            /* keys made ahead and added in one transaction */
 
 struct ra_batcher {
 	ra_app *app;
@@ -36,6 +39,7 @@ struct ra_batcher {
 	pthread_cond_t wake;
 	int stopping;
 	int kicked;
+	struct keymaker *km;       /* [0] the worker's, [1] the helper's */
 };
 
 /* A device key made and sealed, not stored yet (kept across a retry). */
@@ -117,23 +121,94 @@ static ik_status next_number(ra_store *s, const char *pattern, uint64_t *next)
 	return IK_OK;
 }
 
-static ik_status prepare(const ra_batch_info *bi, prepared *p)
-{
+/* What one thread needs to make and seal one batch's keys, set up once for the batch
+ * instead of per key: the key generation context, the sealer (the envelope public key
+ * parsed, the OAEP and GCM contexts), a buffer for each key's PKCS#8. */
+typedef struct keymaker {
+	int64_t batch_id;          /* 0: not set up */
+	uint8_t spki[RA_SPKI_MAX]; /* the envelope public key it seals to */
+	size_t spki_len;
 	ra_keytype kt;
+	EVP_PKEY_CTX *gen;
+	ra_batch_sealer *sealer;
+	ik_buf pkcs8;              /* secret: wiped after each key */
+} keymaker;
+
+static void keymaker_drop(keymaker *km)
+{
+	EVP_PKEY_CTX_free(km->gen);
+	km->gen = NULL;
+	ra_batch_sealer_free(km->sealer);
+	km->sealer = NULL;
+	km->batch_id = 0;
+}
+
+static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi)
+{
+	static const char *const curves[] = { [RA_KEY_EC_P256] = "P-256",
+		[RA_KEY_EC_P384] = "P-384" };
+	ik_status st;
+	int ok;
+
+	/* the same batch (the envelope compared too: a sealer never outlives its key) */
+	if (km->batch_id == bi->b.id && km->spki_len == bi->envelope_spki_len &&
+	    memcmp(km->spki, bi->envelope_spki, km->spki_len) == 0)
+		return IK_OK;
+	keymaker_drop(km);
+	if ((st = ra_keytype_parse(bi->key_type, &km->kt)) != IK_OK)
+		return st;
+	km->gen = EVP_PKEY_CTX_new_from_name(NULL, km->kt == RA_KEY_EC_P256 ||
+	    km->kt == RA_KEY_EC_P384 ? "EC" : "RSA", NULL);
+	ok = km->gen != NULL && EVP_PKEY_keygen_init(km->gen) == 1;
+	if (ok && (km->kt == RA_KEY_EC_P256 || km->kt == RA_KEY_EC_P384))
+		ok = EVP_PKEY_CTX_set_group_name(km->gen, curves[km->kt]) == 1;
+	else if (ok)
+		ok = EVP_PKEY_CTX_set_rsa_keygen_bits(km->gen,
+		    km->kt == RA_KEY_RSA_2048 ? 2048 : 3072) == 1;
+	if (!ok) {
+		ERR_clear_error();
+		keymaker_drop(km);
+		return IK_ERR_CRYPTO;
+	}
+	if ((st = ra_batch_sealer_new(bi->envelope_spki, bi->envelope_spki_len, bi->b.id,
+	    &km->sealer)) != IK_OK) {
+		keymaker_drop(km);
+		return st;
+	}
+	if (bi->envelope_spki_len > sizeof(km->spki)) {
+		keymaker_drop(km);
+		return IK_ERR_ARG;
+	}
+	memcpy(km->spki, bi->envelope_spki, bi->envelope_spki_len);
+	km->spki_len = bi->envelope_spki_len;
+	km->batch_id = bi->b.id;
+	return IK_OK;
+}
+
+static ik_status prepare(const ra_batch_info *bi, keymaker *km, prepared *p)
+{
 	ik_status st;
 
 	prepared_drop(p);
-	if ((st = ra_keytype_parse(bi->key_type, &kt)) != IK_OK ||
-	    (st = ra_p12_keygen(kt, &p->key, &p->spki)) != IK_OK)
+	if ((st = keymaker_for(km, bi)) != IK_OK)
 		return st;
-	if ((st = ra_batch_seal_key(bi->envelope_spki, bi->envelope_spki_len, bi->b.id, p->key,
-	    &p->envelope)) != IK_OK) {
-		prepared_drop(p);
-		return st;
+	if (EVP_PKEY_generate(km->gen, &p->key) != 1) {
+		ERR_clear_error();
+		return IK_ERR_CRYPTO;
 	}
+	ik_buf_reset(&km->pkcs8);
+	if ((st = ra_batch_key_spki(p->key, km->kt, &p->spki)) == IK_OK &&
+	    (st = ra_batch_key_pkcs8(p->key, km->kt, &km->pkcs8)) == IK_OK)
+		st = ra_batch_sealer_seal(km->sealer, ik_buf_ptr(&km->pkcs8),
+		    ik_buf_remaining(&km->pkcs8), &p->envelope);
+	ik_buf_reset(&km->pkcs8); /* wipes it */
 	/* only the sealed copy is needed from here on */
 	EVP_PKEY_free(p->key);
 	p->key = NULL;
+	if (st != IK_OK) {
+		prepared_drop(p);
+		return st;
+	}
 	p->batch_id = bi->b.id;
 	return IK_OK;
 }
@@ -142,6 +217,7 @@ static ik_status prepare(const ra_batch_info *bi, prepared *p)
  * the current group: it writes only the slots it is given. */
 typedef struct maker {
 	const ra_batch_info *bi;
+	keymaker *km;
 	prepared *p;
 	size_t want, made;
 	ik_status st;
@@ -153,7 +229,7 @@ static void *make_keys(void *arg)
 
 	m->st = IK_OK;
 	for (m->made = 0; m->made < m->want; m->made++)
-		if ((m->st = prepare(m->bi, &m->p[m->made])) != IK_OK)
+		if ((m->st = prepare(m->bi, m->km, &m->p[m->made])) != IK_OK)
 			break;
 	return NULL;
 }
@@ -292,7 +368,7 @@ static int step(ra_batcher *w, ahead *a)
 	int helper;
 	ik_status st;
 
-	st = ra_store_batch_running_info(s, &bi);
+	st = ra_store_batch_running_plan(s, &bi);
 	if (st != IK_OK) {
 		if (st != IK_ERR_NOT_FOUND)
 			ik_log(LOG_ERR, "batch worker: cannot read the running batch: %s",
@@ -318,7 +394,7 @@ static int step(ra_batcher *w, ahead *a)
 	want = bi.planned - bi.b.total < BATCH_GROUP ? (size_t)(bi.planned - bi.b.total) :
 	    BATCH_GROUP;
 	for (; a->n < want; a->n++) {
-		if ((st = prepare(&bi, &a->p[a->n])) != IK_OK) {
+		if ((st = prepare(&bi, &w->km[0], &a->p[a->n])) != IK_OK) {
 			ik_log(LOG_ERR, "batch %lld: cannot make a device key: %s",
 			    (long long)bi.b.id, ik_status_str(st));
 			return 0;
@@ -326,7 +402,8 @@ static int step(ra_batcher *w, ahead *a)
 	}
 	left = bi.planned - bi.b.total < AHEAD_MAX ? (size_t)(bi.planned - bi.b.total) :
 	    AHEAD_MAX;
-	m = (maker){ .bi = &bi, .p = &a->p[a->n], .want = left > a->n ? left - a->n : 0 };
+	m = (maker){ .bi = &bi, .km = &w->km[1], .p = &a->p[a->n],
+	    .want = left > a->n ? left - a->n : 0 };
 	helper = m.want > 0 && pthread_create(&t, NULL, make_keys, &m) == 0;
 	st = add_group(w, &bi, a, want, &added);
 	if (helper) {
@@ -352,6 +429,15 @@ static void *worker(void *arg)
 	if (a == NULL) {
 		ik_log(LOG_ERR, "batch worker: out of memory");
 		return NULL;
+	}
+	if ((w->km = calloc(2, sizeof(*w->km))) == NULL) {
+		ik_log(LOG_ERR, "batch worker: out of memory");
+		free(a);
+		return NULL;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		ik_buf_init(&w->km[i].pkcs8, RA_BATCH_ENVELOPE_MAX);
+		ik_buf_set_secret(&w->km[i].pkcs8);
 	}
 	for (size_t i = 0; i < AHEAD_MAX; i++) {
 		ik_buf_init(&a->p[i].spki, RA_SPKI_MAX);
@@ -387,6 +473,12 @@ static void *worker(void *arg)
 		ik_buf_cleanup(&a->p[i].spki);
 		ik_buf_cleanup(&a->p[i].envelope);
 	}
+	for (size_t i = 0; i < 2; i++) {
+		keymaker_drop(&w->km[i]);
+		ik_buf_cleanup(&w->km[i].pkcs8);
+	}
+	free(w->km);
+	w->km = NULL;
 	free(a);
 	return NULL;
 }

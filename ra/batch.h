@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include "buf.h"
 #include "http.h"
+#include "p12.h"
 #include "status.h"
 #include "store.h"
 
@@ -49,6 +50,21 @@ ik_status ra_batch_envelope_open(const uint8_t *pem, size_t pem_len, const uint8
  * changed anywhere, or moved to another batch, does not open. */
 ik_status ra_batch_seal_key(const uint8_t *spki, size_t spki_len, int64_t batch_id,
     EVP_PKEY *device_key, ik_buf *out);
+
+/* The same for many device keys of one batch: the envelope public key parsed and the
+ * OAEP and AES-GCM contexts made once (per thread: a sealer is not shared).  seal takes the
+ * device key's PKCS#8 DER (ra_batch_key_pkcs8) and appends the blob to out. */
+typedef struct ra_batch_sealer ra_batch_sealer;
+/* A device key's DER SubjectPublicKeyInfo / PKCS#8 (clear: the caller wipes it), appended
+ * to out; kt is the key's type (EC keys are written directly, without OpenSSL's encoder
+ * lookups, to the same bytes). */
+ik_status ra_batch_key_spki(EVP_PKEY *key, ra_keytype kt, ik_buf *out);
+ik_status ra_batch_key_pkcs8(EVP_PKEY *key, ra_keytype kt, ik_buf *out);
+ik_status ra_batch_sealer_new(const uint8_t *spki, size_t spki_len, int64_t batch_id,
+    ra_batch_sealer **out);
+ik_status ra_batch_sealer_seal(ra_batch_sealer *sl, const uint8_t *pkcs8, size_t len,
+    ik_buf *out);
+void ra_batch_sealer_free(ra_batch_sealer *sl);
 
 /* Opens a blob with the envelope private key.  IK_ERR_CRYPTO when it does not open
  * (tampered, another batch or another envelope); IK_ERR_ARG when it is malformed. */

@@ -19,7 +19,10 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
+#include <openssl/core_names.h>
+
 #include "batch.h"
+#include "p12.h"
 #include "store.h"
 
 #define MAGIC "IKB1"
@@ -237,71 +240,301 @@ static ik_status gcm(int enc, const uint8_t cek[CEK_LEN], const uint8_t nonce[NO
 	return ok ? IK_OK : crypto_fail();
 }
 
-ik_status ra_batch_seal_key(const uint8_t *spki, size_t spki_len, int64_t batch_id,
-    EVP_PKEY *device_key, ik_buf *out)
+/* ---- a device key's DER, without OpenSSL's encoder lookups (per key they cost more than
+ * making the key): EC keys written directly, byte for byte what OpenSSL writes (the unit
+ * test compares), RSA through OpenSSL ---- */
+
+static const uint8_t OID_EC[] = { 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+static const uint8_t OID_P256[] = { 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01,
+	0x07 };
+static const uint8_t OID_P384[] = { 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22 };
+
+typedef struct ec_shape {
+	const uint8_t *curve;      /* the curve's OID, tag and length included */
+	size_t curve_len, priv_len, pub_len;
+} ec_shape;
+
+static int ec_shape_of(ra_keytype kt, ec_shape *sh)
 {
-	const uint8_t *p = spki;
-	EVP_PKEY *pub = NULL;
-	EVP_PKEY_CTX *pc = NULL;
+	if (kt == RA_KEY_EC_P256)
+		*sh = (ec_shape){ OID_P256, sizeof(OID_P256), 32, 65 };
+	else if (kt == RA_KEY_EC_P384)
+		*sh = (ec_shape){ OID_P384, sizeof(OID_P384), 48, 97 };
+	else
+		return 0;
+	return 1;
+}
+
+/* tag and DER length of a value of len bytes (< 65536) */
+static ik_status der_hdr(ik_buf *b, uint8_t tag, size_t len)
+{
+	uint8_t h[4] = { tag };
+	size_t n;
+
+	if (len < 0x80) {
+		h[1] = (uint8_t)len;
+		n = 2;
+	} else if (len < 0x100) {
+		h[1] = 0x81;
+		h[2] = (uint8_t)len;
+		n = 3;
+	} else {
+		h[1] = 0x82;
+		h[2] = (uint8_t)(len >> 8);
+		h[3] = (uint8_t)len;
+		n = 4;
+	}
+	return ik_buf_put(b, h, n);
+}
+
+static size_t der_size(size_t len)
+{
+	return len + (len < 0x80 ? 2 : len < 0x100 ? 3 : 4);
+}
+
+/* AlgorithmIdentifier { id-ecPublicKey, curve } */
+static ik_status put_ec_alg(ik_buf *b, const ec_shape *sh)
+{
+	ik_status st = der_hdr(b, 0x30, sizeof(OID_EC) + sh->curve_len);
+
+	if (st == IK_OK)
+		st = ik_buf_put(b, OID_EC, sizeof(OID_EC));
+	return st == IK_OK ? ik_buf_put(b, sh->curve, sh->curve_len) : st;
+}
+
+static ik_status ec_pub(EVP_PKEY *key, const ec_shape *sh, uint8_t pub[97])
+{
+	size_t n = 0;
+
+	if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pub, 97,
+	    &n) != 1 || n != sh->pub_len || pub[0] != 0x04)
+		return crypto_fail();
+	return IK_OK;
+}
+
+ik_status ra_batch_key_spki(EVP_PKEY *key, ra_keytype kt, ik_buf *out)
+{
+	uint8_t pub[97];
+	ec_shape sh;
+	size_t alg;
+	ik_status st;
+
+	if (!ec_shape_of(kt, &sh)) {
+		unsigned char *der = NULL;
+		int n = i2d_PUBKEY(key, &der);
+
+		st = n <= 0 ? crypto_fail() : (size_t)n > RA_SPKI_MAX ? IK_ERR_ARG :
+		    ik_buf_put(out, der, (size_t)n);
+		OPENSSL_free(der);
+		return st;
+	}
+	if ((st = ec_pub(key, &sh, pub)) != IK_OK)
+		return st;
+	alg = der_size(sizeof(OID_EC) + sh.curve_len);
+	if ((st = der_hdr(out, 0x30, alg + der_size(sh.pub_len + 1))) == IK_OK &&
+	    (st = put_ec_alg(out, &sh)) == IK_OK &&
+	    (st = der_hdr(out, 0x03, sh.pub_len + 1)) == IK_OK &&
+	    (st = ik_buf_put_u8(out, 0)) == IK_OK)
+		st = ik_buf_put(out, pub, sh.pub_len);
+	return st;
+}
+
+/* PKCS#8 { 0, alg, OCTET STRING { ECPrivateKey { 1, priv, [1] BIT STRING pub } } } */
+static ik_status ec_pkcs8(EVP_PKEY *key, const ec_shape *sh, ik_buf *out)
+{
+	static const uint8_t v0[] = { 0x02, 0x01, 0x00 }, v1[] = { 0x02, 0x01, 0x01 };
+	uint8_t pub[97], priv[48];
+	BIGNUM *d = NULL;
+	size_t inner, alg;
+	ik_status st;
+
+	if ((st = ec_pub(key, sh, pub)) != IK_OK)
+		return st;
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &d) != 1 ||
+	    BN_bn2binpad(d, priv, (int)sh->priv_len) != (int)sh->priv_len) {
+		st = crypto_fail();
+		goto out;
+	}
+	inner = sizeof(v1) + der_size(sh->priv_len) + der_size(der_size(sh->pub_len + 1));
+	alg = der_size(sizeof(OID_EC) + sh->curve_len);
+	if ((st = der_hdr(out, 0x30, sizeof(v0) + alg + der_size(der_size(inner)))) != IK_OK ||
+	    (st = ik_buf_put(out, v0, sizeof(v0))) != IK_OK ||
+	    (st = put_ec_alg(out, sh)) != IK_OK ||
+	    (st = der_hdr(out, 0x04, der_size(inner))) != IK_OK ||
+	    (st = der_hdr(out, 0x30, inner)) != IK_OK ||
+	    (st = ik_buf_put(out, v1, sizeof(v1))) != IK_OK ||
+	    (st = der_hdr(out, 0x04, sh->priv_len)) != IK_OK ||
+	    (st = ik_buf_put(out, priv, sh->priv_len)) != IK_OK ||
+	    (st = der_hdr(out, 0xa1, der_size(sh->pub_len + 1))) != IK_OK ||
+	    (st = der_hdr(out, 0x03, sh->pub_len + 1)) != IK_OK ||
+	    (st = ik_buf_put_u8(out, 0)) != IK_OK)
+		goto out;
+	st = ik_buf_put(out, pub, sh->pub_len);
+out:
+	OPENSSL_cleanse(priv, sizeof(priv));
+	BN_clear_free(d);
+	return st;
+}
+
+ik_status ra_batch_key_pkcs8(EVP_PKEY *key, ra_keytype kt, ik_buf *out)
+{
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	unsigned char *der = NULL;
-	uint8_t cek[CEK_LEN], nonce[NONCE_LEN], tag[TAG_LEN], wrapped[WRAP_MAX], *ct = NULL;
+	int n = 0;
+	ec_shape sh;
+	ik_status st;
+
+	if (ec_shape_of(kt, &sh))
+		return ec_pkcs8(key, &sh, out);
+	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL || (n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0)
+		st = crypto_fail();
+	else
+		st = (size_t)n > PKCS8_MAX ? IK_ERR_ARG : ik_buf_put(out, der, (size_t)n);
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)n);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return st;
+}
+
+/* The envelope public key of one batch, parsed once, with its OAEP context and the
+ * AES-256-GCM cipher fetched once: sealing many device keys costs their own work only.
+ * One per thread (the contexts are not shared). */
+struct ra_batch_sealer {
+	int64_t batch_id;
+	EVP_PKEY *pub;
+	EVP_PKEY_CTX *oaep;
+	EVP_CIPHER *aes;
+	EVP_CIPHER_CTX *cx;
+};
+
+void ra_batch_sealer_free(ra_batch_sealer *sl)
+{
+	if (sl == NULL)
+		return;
+	EVP_CIPHER_CTX_free(sl->cx);
+	EVP_CIPHER_free(sl->aes);
+	EVP_PKEY_CTX_free(sl->oaep);
+	EVP_PKEY_free(sl->pub);
+	OPENSSL_free(sl);
+}
+
+ik_status ra_batch_sealer_new(const uint8_t *spki, size_t spki_len, int64_t batch_id,
+    ra_batch_sealer **out)
+{
+	const uint8_t *p = spki;
+	ra_batch_sealer *sl;
+	ik_status st = IK_ERR_CRYPTO;
+
+	*out = NULL;
+	if (spki == NULL || spki_len == 0 || spki_len > RA_SPKI_MAX)
+		return IK_ERR_ARG;
+	if ((sl = OPENSSL_zalloc(sizeof(*sl))) == NULL)
+		return IK_ERR_NOMEM;
+	sl->batch_id = batch_id;
+	sl->pub = d2i_PUBKEY(NULL, &p, (long)spki_len);
+	if (sl->pub == NULL || p != spki + spki_len || !EVP_PKEY_is_a(sl->pub, "RSA") ||
+	    EVP_PKEY_get_bits(sl->pub) != RA_BATCH_ENVELOPE_BITS) {
+		st = IK_ERR_ARG;
+		goto out;
+	}
+	if ((sl->oaep = oaep_ctx(sl->pub, 1)) == NULL ||
+	    (sl->aes = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL ||
+	    (sl->cx = EVP_CIPHER_CTX_new()) == NULL ||
+	    EVP_EncryptInit_ex(sl->cx, sl->aes, NULL, NULL, NULL) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(sl->cx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1)
+		goto out;
+	*out = sl;
+	sl = NULL;
+	st = IK_OK;
+out:
+	if (st != IK_OK)
+		ERR_clear_error();
+	ra_batch_sealer_free(sl);
+	return st;
+}
+
+/* AES-256-GCM of n bytes with the sealer's context (initialised with the cipher once). */
+static ik_status gcm_seal(ra_batch_sealer *sl, const uint8_t cek[CEK_LEN],
+    const uint8_t nonce[NONCE_LEN], const ik_buf *aad, const uint8_t *in, size_t n,
+    uint8_t *out, uint8_t tag[TAG_LEN])
+{
+	int l1 = 0, l2 = 0;
+
+	if (n > PKCS8_MAX)
+		return IK_ERR_ARG;
+	if (EVP_EncryptInit_ex(sl->cx, NULL, NULL, cek, nonce) != 1 ||
+	    EVP_EncryptUpdate(sl->cx, NULL, &l1, ik_buf_ptr(aad),
+	    (int)ik_buf_remaining(aad)) != 1 ||
+	    EVP_EncryptUpdate(sl->cx, out, &l1, in, (int)n) != 1 ||
+	    EVP_EncryptFinal_ex(sl->cx, out + l1, &l2) != 1 || (size_t)l1 + (size_t)l2 != n ||
+	    EVP_CIPHER_CTX_ctrl(sl->cx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
+		return crypto_fail();
+	return IK_OK;
+}
+
+ik_status ra_batch_sealer_seal(ra_batch_sealer *sl, const uint8_t *pkcs8, size_t dlen,
+    ik_buf *out)
+{
+	uint8_t cek[CEK_LEN], nonce[NONCE_LEN], tag[TAG_LEN], wrapped[WRAP_MAX], *ct, *tagp;
 	size_t wlen = sizeof(wrapped);
-	int dlen = 0;
 	ik_buf aad;
 	ik_status st = IK_ERR_CRYPTO;
 
 	ik_buf_init(&aad, 2 * WRAP_MAX);
-	if (spki == NULL || spki_len == 0 || spki_len > RA_SPKI_MAX || device_key == NULL) {
-		st = IK_ERR_ARG;
-		goto out;
-	}
-	pub = d2i_PUBKEY(NULL, &p, (long)spki_len);
-	if (pub == NULL || p != spki + spki_len || !EVP_PKEY_is_a(pub, "RSA") ||
-	    EVP_PKEY_get_bits(pub) != RA_BATCH_ENVELOPE_BITS) {
-		st = IK_ERR_ARG;
-		goto out;
-	}
-	if ((p8 = EVP_PKEY2PKCS8(device_key)) == NULL ||
-	    (dlen = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0)
-		goto out;
-	if ((size_t)dlen > PKCS8_MAX) {
+	if (pkcs8 == NULL || dlen == 0 || dlen > PKCS8_MAX) {
 		st = IK_ERR_ARG;
 		goto out;
 	}
 	if (RAND_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    (pc = oaep_ctx(pub, 1)) == NULL ||
-	    EVP_PKEY_encrypt(pc, wrapped, &wlen, cek, sizeof(cek)) != 1 || wlen > UINT16_MAX)
+	    EVP_PKEY_encrypt(sl->oaep, wrapped, &wlen, cek, sizeof(cek)) != 1 ||
+	    wlen > UINT16_MAX)
 		goto out;
-	if ((st = aad_of(batch_id, wrapped, wlen, nonce, &aad)) != IK_OK ||
+	if ((st = aad_of(sl->batch_id, wrapped, wlen, nonce, &aad)) != IK_OK ||
 	    (st = ik_buf_put(out, MAGIC, MAGIC_LEN)) != IK_OK ||
 	    (st = ik_buf_put_u16(out, (uint16_t)wlen)) != IK_OK ||
 	    (st = ik_buf_put(out, wrapped, wlen)) != IK_OK ||
 	    (st = ik_buf_put(out, nonce, NONCE_LEN)) != IK_OK)
 		goto out;
 	/* the tag goes before the ciphertext: reserve both, then fill them */
-	{
-		uint8_t *tagp;
-		if ((st = ik_buf_reserve(out, TAG_LEN, &tagp)) != IK_OK ||
-		    (st = ik_buf_reserve(out, (size_t)dlen, &ct)) != IK_OK)
-			goto out;
-		/* ik_buf_reserve may move the storage: take the pointers again */
-		ct = (uint8_t *)ik_buf_ptr(out) + ik_buf_remaining(out) - (size_t)dlen;
-		tagp = ct - TAG_LEN;
-		if ((st = gcm(1, cek, nonce, &aad, der, (size_t)dlen, ct, tag)) != IK_OK)
-			goto out;
-		memcpy(tagp, tag, TAG_LEN);
-	}
+	if ((st = ik_buf_reserve(out, TAG_LEN, &tagp)) != IK_OK ||
+	    (st = ik_buf_reserve(out, dlen, &ct)) != IK_OK)
+		goto out;
+	/* ik_buf_reserve may move the storage: take the pointers again */
+	ct = (uint8_t *)ik_buf_ptr(out) + ik_buf_remaining(out) - dlen;
+	tagp = ct - TAG_LEN;
+	if ((st = gcm_seal(sl, cek, nonce, &aad, pkcs8, dlen, ct, tag)) != IK_OK)
+		goto out;
+	memcpy(tagp, tag, TAG_LEN);
 out:
 	if (st == IK_ERR_CRYPTO)
 		ERR_clear_error();
 	OPENSSL_cleanse(cek, sizeof(cek));
+	ik_buf_cleanup(&aad);
+	return st;
+}
+
+ik_status ra_batch_seal_key(const uint8_t *spki, size_t spki_len, int64_t batch_id,
+    EVP_PKEY *device_key, ik_buf *out)
+{
+	ra_batch_sealer *sl = NULL;
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	unsigned char *der = NULL;
+	int dlen = 0;
+	ik_status st;
+
+	if (device_key == NULL)
+		return IK_ERR_ARG;
+	if ((st = ra_batch_sealer_new(spki, spki_len, batch_id, &sl)) != IK_OK)
+		return st;
+	if ((p8 = EVP_PKEY2PKCS8(device_key)) == NULL ||
+	    (dlen = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0)
+		st = crypto_fail();
+	else
+		st = ra_batch_sealer_seal(sl, der, (size_t)dlen, out);
 	if (der != NULL)
 		OPENSSL_clear_free(der, (size_t)dlen);
 	PKCS8_PRIV_KEY_INFO_free(p8);
-	EVP_PKEY_CTX_free(pc);
-	EVP_PKEY_free(pub);
-	ik_buf_cleanup(&aad);
+	ra_batch_sealer_free(sl);
 	return st;
 }
 

@@ -583,6 +583,9 @@ typedef struct ra_batch_info {
 ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out);
 /* The running batch's info; IK_ERR_NOT_FOUND when none runs. */
 ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out);
+/* The same without issuing and active (left 0): those count the batch's certificates, a
+ * pass over all of them — the batch worker reads this once per group of keys. */
+ik_status ra_store_batch_running_plan(ra_store *s, ra_batch_info *out);
 
 /* The newest batches first (at most max), with what a list of them shows. */
 typedef struct ra_batch_summary {

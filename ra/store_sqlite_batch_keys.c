@@ -21,7 +21,8 @@ static const char SQL_BK_INFO[] =
     " envelope_key IS NOT NULL, IFNULL(downloaded_at, 0) FROM batches WHERE id = ?1";
 static const char SQL_BK_CERT_STATES[] =
     "SELECT IFNULL(SUM(c.state = 'issuing'), 0), IFNULL(SUM(c.state = 'active'), 0)"
-    " FROM requests r JOIN certificates c ON c.id = r.cert_id WHERE r.batch_id = ?1";
+    " FROM requests r INDEXED BY requests_batch_cert"
+    " JOIN certificates c INDEXED BY certs_id_state ON c.id = r.cert_id WHERE r.batch_id = ?1";
 static const char SQL_BK_RUNNING_ID[] = "SELECT id FROM batches WHERE state = 'running'";
 static const char SQL_BK_CN_MAX[] =
     "SELECT cn FROM certificates WHERE cn >= ?1 AND cn < ?2 AND length(CAST(cn AS BLOB)) = ?3"
@@ -184,7 +185,7 @@ ik_status ra_store_batch_info(ra_store *s, int64_t id, ra_batch_info *out)
 	return st != IK_OK ? st : info_read(c, id, out);
 }
 
-ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out)
+static ik_status running_info(ra_store *s, ra_batch_info *out, int states)
 {
 	sq_conn *c;
 	sqlite3_stmt *q;
@@ -199,7 +200,17 @@ ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out)
 	sq_reset(q);
 	if (st != IK_OK)
 		return st;
-	return id == 0 ? IK_ERR_NOT_FOUND : info_read(c, id, out);
+	return id == 0 ? IK_ERR_NOT_FOUND : info_read_states(c, id, out, states);
+}
+
+ik_status ra_store_batch_running_info(ra_store *s, ra_batch_info *out)
+{
+	return running_info(s, out, 1);
+}
+
+ik_status ra_store_batch_running_plan(ra_store *s, ra_batch_info *out)
+{
+	return running_info(s, out, 0);
 }
 
 /* cn is prefix, width digits, suffix; *n gets the number. */

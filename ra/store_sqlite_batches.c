@@ -17,7 +17,8 @@ const char *ra_batch_state_name(ra_batch_state st)
 }
 
 static const char SQL_BATCH_ADD_ONE[] =
-    "UPDATE batches SET total = total + 1, updated_at = ?2 WHERE id = ?1";
+    "UPDATE batches SET total = total + 1, updated_at = ?2"
+    " WHERE id = ?1 AND state = 'running' AND kind = ?3";
 static const char SQL_BATCH_COUNT[] =
     "UPDATE batches SET done = done + ?2, failed = failed + ?3, updated_at = ?4 WHERE id = ?1";
 static const char SQL_BATCH_SETTLE[] =
@@ -208,18 +209,26 @@ ik_status ra_store_batch_abort(ra_store *s, int64_t id, const char *why, const r
 	return sq_finish(c, st);
 }
 
-/* The request's batch must be running and of the same kind; its total grows by one. */
+/* The request's batch must be running and of the same kind; its total grows by one.  One
+ * UPDATE (the batch is read only to say why not): this runs for every key of a batch. */
 ik_status sq_batch_take(sq_conn *c, int64_t batch_id, ra_request_kind kind)
 {
+	sqlite3_stmt *q;
 	ra_batch b;
-	int64_t v[2] = { batch_id, sq_now() };
-	ik_status st = sq_batch_read(c, batch_id, &b);
+	int64_t changes = 0;
+	ik_status st = sq_stmt(c, SQL_BATCH_ADD_ONE, &q);
 
 	if (st != IK_OK)
 		return st;
-	if (b.state != RA_BATCH_RUNNING || b.kind != kind)
-		return IK_ERR_STATE;
-	return sq_run_ids(c, SQL_BATCH_ADD_ONE, v, 2, NULL);
+	sq_bind_i64(c, q, 1, batch_id);
+	sq_bind_i64(c, q, 2, sq_now());
+	sq_bind_text(c, q, 3, ra_request_kind_name(kind));
+	st = sq_exec(c, q, &changes);
+	sq_reset(q);
+	if (st != IK_OK || changes == 1)
+		return st;
+	/* no such batch (IK_ERR_NOT_FOUND), or not running or of another kind */
+	return (st = sq_batch_read(c, batch_id, &b)) != IK_OK ? st : IK_ERR_STATE;
 }
 
 /* A settled request of a batch: count it, and finish the batch when all are settled. */

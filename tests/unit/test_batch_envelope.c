@@ -273,6 +273,79 @@ static void test_seal_roundtrip(void **state)
 	}
 }
 
+/* A device key's SPKI and PKCS#8 as the batch worker writes them (EC directly) are
+ * OpenSSL's bytes, for every type and many keys; one sealer seals many keys, and each
+ * opens to its own key. */
+static void test_key_der_and_sealer(void **state)
+{
+	fixture *f = *state;
+	ra_batch_sealer *sl = NULL, *bad = NULL;
+
+	assert_int_equal(ra_batch_sealer_new(ik_buf_ptr(&f->spki), ik_buf_remaining(&f->spki),
+	    BATCH, &sl), IK_OK);
+	for (int t = RA_KEY_EC_P256; t <= RA_KEY_RSA_3072; t++) {
+		for (int i = 0; i < (t <= RA_KEY_EC_P384 ? 50 : 2); i++) {
+			EVP_PKEY *dev = NULL, *back = NULL;
+			ik_buf spki, mine, p8, blob;
+			uint8_t a[4096];
+			size_t na;
+
+			ik_buf_init(&spki, RA_SPKI_MAX);
+			ik_buf_init(&mine, RA_SPKI_MAX);
+			ik_buf_init(&p8, RA_BATCH_ENVELOPE_MAX);
+			ik_buf_init(&blob, RA_BATCH_ENVELOPE_MAX);
+			assert_int_equal(ra_p12_keygen((ra_keytype)t, &dev, &spki), IK_OK);
+			assert_int_equal(ra_batch_key_spki(dev, (ra_keytype)t, &mine), IK_OK);
+			assert_int_equal(ik_buf_remaining(&mine), ik_buf_remaining(&spki));
+			assert_memory_equal(ik_buf_ptr(&mine), ik_buf_ptr(&spki),
+			    ik_buf_remaining(&spki));
+			na = priv_der(dev, a, sizeof(a));
+			assert_int_equal(ra_batch_key_pkcs8(dev, (ra_keytype)t, &p8), IK_OK);
+			assert_int_equal(ik_buf_remaining(&p8), na);
+			assert_memory_equal(ik_buf_ptr(&p8), a, na);
+			assert_int_equal(ra_batch_sealer_seal(sl, ik_buf_ptr(&p8),
+			    ik_buf_remaining(&p8), &blob), IK_OK);
+			assert_int_equal(ra_batch_unseal_key(f->key, BATCH, ik_buf_ptr(&blob),
+			    ik_buf_remaining(&blob), &back), IK_OK);
+			assert_int_equal(EVP_PKEY_eq(dev, back), 1);
+			/* bound to the batch like ra_batch_seal_key's blobs */
+			EVP_PKEY_free(back);
+			back = NULL;
+			assert_int_equal(ra_batch_unseal_key(f->key, BATCH + 1, ik_buf_ptr(&blob),
+			    ik_buf_remaining(&blob), &back), IK_ERR_CRYPTO);
+			EVP_PKEY_free(dev);
+			ik_buf_cleanup(&spki);
+			ik_buf_cleanup(&mine);
+			ik_buf_cleanup(&p8);
+			ik_buf_cleanup(&blob);
+		}
+	}
+	/* refusals: not an SPKI, not an RSA-3072 one, nothing to seal */
+	{
+		ik_buf blob, ecspki;
+		EVP_PKEY *ec = NULL;
+		uint8_t junk[64] = { 0x30, 0x3e };
+
+		ik_buf_init(&blob, RA_BATCH_ENVELOPE_MAX);
+		ik_buf_init(&ecspki, RA_SPKI_MAX);
+		assert_int_equal(ra_batch_sealer_new(junk, sizeof(junk), BATCH, &bad), IK_ERR_ARG);
+		assert_null(bad);
+		assert_int_equal(ra_p12_keygen(RA_KEY_EC_P256, &ec, &ecspki), IK_OK);
+		assert_int_equal(ra_batch_sealer_new(ik_buf_ptr(&ecspki), ik_buf_remaining(&ecspki),
+		    BATCH, &bad), IK_ERR_ARG);
+		assert_null(bad);
+		assert_int_equal(ra_batch_sealer_new(NULL, 0, BATCH, &bad), IK_ERR_ARG);
+		assert_int_equal(ra_batch_sealer_seal(sl, NULL, 0, &blob), IK_ERR_ARG);
+		assert_int_equal(ik_buf_remaining(&blob), 0);
+		EVP_PKEY_free(ec);
+		ik_buf_cleanup(&blob);
+		ik_buf_cleanup(&ecspki);
+	}
+	ra_batch_sealer_free(sl);
+	ra_batch_sealer_free(NULL);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
 /* Every single flipped bit, every truncation, another batch, another envelope: refused. */
 static void test_seal_tampered(void **state)
 {
@@ -384,6 +457,7 @@ int main(void)
 		cmocka_unit_test(test_envelope_pem),
 		cmocka_unit_test(test_envelope_open_refusals),
 		cmocka_unit_test(test_seal_roundtrip),
+		cmocka_unit_test(test_key_der_and_sealer),
 		cmocka_unit_test(test_seal_tampered),
 		cmocka_unit_test(test_seal_refusals),
 		cmocka_unit_test(test_cn_pattern_split),
