@@ -338,7 +338,7 @@ def issuer_key_hash(issuer):
 
 def cmd_p12(base, ca, fmt, k, threads):
     k, threads = int(k), int(threads)
-    devs = make_devices(base, ca, k, min(threads, 8), f"p{fmt[0]}{int(time.time())}")
+    devs = make_devices(base, ca, k, min(threads, 8), f"p{fmt[0]}{time.time_ns() // 1000000}")
     c = logged_in(base, ca)
     creds = []
     for _, dev in devs:

@@ -6,9 +6,10 @@
  *     secret; locked after RA_DOWNLOAD_MAX_ATTEMPTS failures; used or expired -> refused
  *     and recorded;
  *  2. the PKCS#12 password against the policy (before any key is made);
- *  3. the key pair in memory, a request row for the reserved certificate (that row is the
- *     lock: a second download racing this one finds the certificate no longer awaiting
- *     download), the signer call on this thread;
+ *  3. the key pair in memory, then in one transaction a request row for the reserved
+ *     certificate with the public key, claimed (that row is the lock: a second download
+ *     racing this one finds the certificate no longer awaiting download), then the signer
+ *     call on this thread;
  *  4. the .p12 built, the credential spent (recorded) with the officers' notice in the
  *     same transaction, the reply; the key freed.
  * A made credential and its mail to the user (never the secret) are one transaction too.
@@ -33,7 +34,6 @@
 #include "queue.h"
 #include "signer_client.h"
 
-#define DOWNLOAD_WAIT_MS 20000
 /* Crockford-like alphabet without look-alikes (0/O, 1/I/L). */
 const char RA_ALNUM[] = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
 
@@ -262,6 +262,30 @@ static ik_status chain_of(ra_req *r, ik_buf *ca, const uint8_t **ptr, size_t *le
 	return st;
 }
 
+/* The request row (n; NULL: a renewal's, already in req, only h recorded), its key and its
+ * claim in one durable transaction: nothing of it exists until the signer may be asked,
+ * and then no worker can take it (so this thread runs it without waiting). */
+static ik_status start_request(ra_req *r, const ra_request_new *n, const ra_hist *h,
+    const ik_buf *spki, ra_request *req)
+{
+	ra_store *s = r->app->store;
+	ik_status st = ra_store_begin(s);
+
+	if (st != IK_OK)
+		return st;
+	st = n == NULL ? ra_history_record(s, h) : ra_store_request_add(s, n, h, req);
+	if (st == IK_OK)
+		st = ra_store_request_set_spki(s, req->id, ik_buf_ptr(spki),
+		    ik_buf_remaining(spki));
+	if (st == IK_OK)
+		st = ra_store_request_claim_id(s, req->id, req);
+	if (st == IK_OK)
+		st = ra_store_commit(s);
+	else
+		(void)ra_store_rollback(s);
+	return st;
+}
+
 ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *in,
     ik_buf *p12, char *name, size_t namesz, char *why, size_t whysz)
 {
@@ -342,22 +366,20 @@ ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *i
 		n.kind = RA_REQ_ISSUE;
 		n.cert_id = d->cert_id;
 	}
-	n.generate_here = 1;      /* no key yet: no worker takes it before set_spki */
+	n.generate_here = 1;      /* its key is attached (set_spki) in the same transaction */
 	n.created_by = d->login;
 	snprintf(detail, sizeof(detail), "{\"device\":\"%s\",\"format\":\"%s\",\"key\":\"%s\"}",
 	    in->device, ra_p12_flavour_name(in->flavour), ra_keytype_name(in->keytype));
 	h = (ra_hist){ .actor = d->login, .ip = r->ip, .op = "download_started",
 	    .target = cert.cn, .detail = detail };
-	st = renewal ? ra_history_record(r->app->store, &h) :
-	    ra_store_request_add(r->app->store, &n, &h, &req);
+	st = start_request(r, renewal ? NULL : &n, &h, &spki, &req);
 	if (st == IK_ERR_STATE || st == IK_ERR_EXISTS) {
 		res = RA_DL_STATE;
 		goto out;
 	}
-	if (st != IK_OK || (st = ra_store_request_set_spki(r->app->store, req.id,
-	    ik_buf_ptr(&spki), ik_buf_remaining(&spki))) != IK_OK)
+	if (st != IK_OK)
 		goto out;
-	st = ra_queue_run_now(r->app->queue, req.id, 1, DOWNLOAD_WAIT_MS, &req, &err);
+	st = ra_queue_run_claimed(r->app->queue, &req, &err);
 	if (st != IK_OK) {
 		ik_log(LOG_WARNING, "download %s: the signer did not issue: %s", d->login, err.detail);
 		res = st == IK_ERR_HSM_UNAVAILABLE || st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED ?

@@ -9,7 +9,7 @@
  * growing delay; refusals (profile, state) fail it for good with the signer's reason.
  *
  * Requests whose key was made in an end user's download (generate_here) are run by the
- * download itself (ra_queue_run_now, once = 1).  If one of those is left over by an earlier
+ * download itself (ra_queue_run_claimed, once = 1).  If one of those is left over by an earlier
  * process (the RA was killed mid-download), its key is gone: a worker still completes it,
  * so that the RA and the signer's ledger agree, and then revokes the certificate
  * (cessationOfOperation) so that no certificate without a holder stays valid.  The same
@@ -198,6 +198,24 @@ void ra_queue_kick(ra_queue *q)
 	pthread_mutex_unlock(&q->lock);
 }
 
+/* A claimed request on the calling thread; r becomes its final row. */
+static ik_status run_claimed(ra_queue *q, ra_request *r, int once, proto_error *err)
+{
+	int64_t id = r->id;
+	ik_status st = rq_process(q, r, once, err);
+
+	settle(q);
+	if (ra_store_request_get(q->app->store, id, r) != IK_OK && st == IK_OK)
+		st = IK_ERR_IO;
+	return st;
+}
+
+ik_status ra_queue_run_claimed(ra_queue *q, ra_request *req, proto_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	return run_claimed(q, req, 1, err);
+}
+
 ik_status ra_queue_run_now(ra_queue *q, int64_t row_id, int once, unsigned timeout_ms,
     ra_request *out, proto_error *err)
 {
@@ -206,13 +224,8 @@ ik_status ra_queue_run_now(ra_queue *q, int64_t row_id, int once, unsigned timeo
 
 	memset(err, 0, sizeof(*err));
 	st = ra_store_request_claim_id(q->app->store, row_id, out);
-	if (st == IK_OK) {
-		st = rq_process(q, out, once, err);
-		settle(q);
-		if (ra_store_request_get(q->app->store, row_id, out) != IK_OK && st == IK_OK)
-			st = IK_ERR_IO;
-		return st;
-	}
+	if (st == IK_OK)
+		return run_claimed(q, out, once, err);
 	if (st != IK_ERR_STATE)
 		return st;
 	/* a worker has it: wait for the outcome */

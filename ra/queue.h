@@ -29,6 +29,10 @@ void ra_queue_kick(ra_queue *q);
  * when it could not be done now. */
 ik_status ra_queue_run_now(ra_queue *q, int64_t row_id, int once, unsigned timeout_ms,
     ra_request *out, proto_error *err);
+/* The same for a request the caller has already claimed (ra_store_request_claim_id, in the
+ * caller's own committed transaction, so no worker can have it): run once on the calling
+ * thread, no waiting.  req is the claimed row on entry and the final row on return. */
+ik_status ra_queue_run_claimed(ra_queue *q, ra_request *req, proto_error *err);
 
 /* Counters for /metrics. */
 typedef struct ra_queue_stats {

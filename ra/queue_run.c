@@ -269,13 +269,16 @@ static void revoke_orphan(ra_queue *q, const ra_request *r)
 		    r->request_id, ik_status_str(st));
 }
 
-/* The request's outcome and its notices, in one transaction. */
+/* The request's outcome and its notices, in one transaction.  lazy: its commit need not
+ * reach the disk (a download's own issuance, which the download makes durable with its
+ * spent credential before the .p12 leaves; after a power loss before that, the request is
+ * "sent" again, sent again, and revoked as an orphan). */
 static ik_status complete(ra_queue *q, const ra_request *r, const ra_issued *issued,
-    const ra_hist *h)
+    const ra_hist *h, int lazy)
 {
 	ra_store *store = q->app->store;
 	ra_request done = *r;
-	ik_status st = ra_store_begin(store);
+	ik_status st = lazy ? ra_store_begin_lazy(store) : ra_store_begin(store);
 
 	if (st != IK_OK)
 		return st;
@@ -313,16 +316,17 @@ static ik_status fail(ra_queue *q, const ra_request *r, const char *why, unsigne
 }
 
 /* The answer stored with the request and its certificate. */
-static ik_status answer_store(ra_queue *q, const ra_request *r, const answer *a)
+static ik_status answer_store(ra_queue *q, const ra_request *r, const answer *a, int lazy)
 {
 	ra_hist h = { .actor = r->created_by, .ip = "", .op = op_name(r->kind),
 	    .target = a->serial, .detail = a->detail };
 
-	return complete(q, r, &a->issued, &h);
+	return complete(q, r, &a->issued, &h, lazy);
 }
 
 /* An issue or renew on its own: one round trip, the answer stored with the certificate. */
-static ik_status run_issue(ra_queue *q, ra_request *r, answer *a, proto_error *err)
+static ik_status run_issue(ra_queue *q, ra_request *r, int once, answer *a,
+    proto_error *err)
 {
 	ik_buf reply;
 	proto_issue m;
@@ -336,7 +340,7 @@ static ik_status run_issue(ra_queue *q, ra_request *r, answer *a, proto_error *e
 	if (st == IK_OK)
 		st = answer_read(r, &rep, a);
 	if (st == IK_OK)
-		st = answer_store(q, r, a);
+		st = answer_store(q, r, a, once && r->generate_here);
 	ik_buf_cleanup(&reply);
 	return st;
 }
@@ -353,7 +357,7 @@ static ik_status run_event(ra_queue *q, ra_request *r, proto_error *err)
 		return st;
 	hist_detail(r, r->serial, NULL, detail, sizeof(detail));
 	h.detail = detail;
-	st = complete(q, r, NULL, &h);
+	st = complete(q, r, NULL, &h, 0);
 	if (st == IK_OK && q->app->publish != NULL)
 		(void)ra_publish_refresh(q->app->publish);
 	return st;
@@ -427,7 +431,7 @@ ik_status rq_process(ra_queue *q, ra_request *r, int once, proto_error *err)
 		snprintf(err->detail, sizeof(err->detail), "no signer configured");
 		st = IK_ERR_IO;
 	} else if (r->kind == RA_REQ_ISSUE || r->kind == RA_REQ_RENEW) {
-		st = run_issue(q, r, &a, err);
+		st = run_issue(q, r, once, &a, err);
 	} else {
 		st = run_event(q, r, err);
 	}
@@ -518,7 +522,7 @@ static void group_record(ra_queue *q, group *g)
 
 	for (size_t k = 0; k < g->n; k++) {
 		if (g->st[k] == IK_OK)
-			g->st[k] = answer_store(q, g->r[k], &g->a[k]);
+			g->st[k] = answer_store(q, g->r[k], &g->a[k], 0);
 		(void)outcome(q, g->r[k], g->st[k], g->a[k].serial, 0, &g->err[k]);
 	}
 	if (tx != IK_OK)

@@ -63,6 +63,12 @@ ik_status ra_store_schema_version(ra_store *s, int *db_version, int *code_versio
  * (nested) transaction by itself.  A rollback at the outermost level leaves the database
  * exactly as before the begin. */
 ik_status ra_store_begin(ra_store *s);
+/* The same, but its commit does not wait for the disk (WAL, synchronous = NORMAL): a crash
+ * of the process loses nothing, a power loss may lose it, never out of order (the next
+ * durable commit of any thread takes it along).  Only for work that is either redone after
+ * a restart or made durable by a later commit before anyone is told.  Inside an open
+ * transaction it is a plain savepoint. */
+ik_status ra_store_begin_lazy(ra_store *s);
 ik_status ra_store_commit(ra_store *s);
 ik_status ra_store_rollback(ra_store *s);
 /* Rolls back every level of a transaction the calling thread left open and returns how many

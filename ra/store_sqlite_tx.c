@@ -192,12 +192,32 @@ ik_status ra_store_begin(ra_store *s)
 	return st != IK_OK ? st : sq_begin(c);
 }
 
+ik_status ra_store_begin_lazy(ra_store *s)
+{
+	sq_conn *c;
+	ik_status st = sq_get_conn(s, &c);
+
+	return st != IK_OK ? st : sq_begin_lazy(c);
+}
+
+/* After the outermost level: durable again for whatever this thread writes next. */
+static void sync_again(sq_conn *c)
+{
+	if (c->depth == 0 && c->lazy && set_sync(c, 0) != IK_OK)
+		ik_log(LOG_WARNING, "store: cannot set synchronous = FULL again; the next "
+		    "transaction will");
+}
+
 ik_status ra_store_commit(ra_store *s)
 {
 	sq_conn *c;
 	ik_status st = sq_get_conn(s, &c);
 
-	return st != IK_OK ? st : sq_commit(c);
+	if (st != IK_OK)
+		return st;
+	st = sq_commit(c);
+	sync_again(c);
+	return st;
 }
 
 ik_status ra_store_rollback(ra_store *s)
@@ -205,7 +225,11 @@ ik_status ra_store_rollback(ra_store *s)
 	sq_conn *c;
 	ik_status st = sq_get_conn(s, &c);
 
-	return st != IK_OK ? st : sq_rollback(c);
+	if (st != IK_OK)
+		return st;
+	st = sq_rollback(c);
+	sync_again(c);
+	return st;
 }
 
 int ra_store_thread_reset(ra_store *s)
