@@ -268,7 +268,9 @@ def cmd_revoke(base, ca, httpbase, issuer_pem, k):
     k = int(k)
     issuer = x509.load_pem_x509_certificate(open(issuer_pem, "rb").read())
     c = logged_in(base, ca)
-    items = c.json("GET", f"/api/v1/certificates?filter=valid&limit={k}")["items"]
+    # the newest: certificates this run issued (the filled rows are older, and the signer's
+    # ledger does not know them)
+    items = c.json("GET", f"/api/v1/certificates?filter=valid&sort=created&order=desc&limit={k}")["items"]
     if len(items) < k:
         raise RuntimeError(f"only {len(items)} valid certificates to revoke")
     u = urllib.parse.urlsplit(httpbase)
