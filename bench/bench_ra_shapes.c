@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 {
 	ra_store *s = NULL;
 	ra_cert *rows = calloc(RA_PAGE_MAX, sizeof(*rows));
-	int iters = argc > 2 ? atoi(argv[2]) : 20, rc = 1;
+	int iters = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 20, rc = 1;
 	int64_t day = (int64_t)time(NULL) - 400 * 86400LL;
 	double *t = calloc((size_t)(iters > 0 ? iters : 1), sizeof(*t));
 	sq_conn *c;
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		int want = argc <= 3;
 
 		for (int a = 3; a < argc; a++)
-			want |= (size_t)atoi(argv[a]) == k;
+			want |= (size_t)strtoul(argv[a], NULL, 10) == k;
 		want &= k < 8 || argc > 3; /* the variants when asked for */
 		if (!want)
 			continue;

@@ -20,7 +20,7 @@ static char *put(char *w, const char *s)
 
 static char *put_i64(char *w, int64_t v)
 {
-	return w + sprintf(w, "%lld", (long long)v);
+	return w + snprintf(w, 21, "%lld", (long long)v); /* ITEM_MAX leaves room for 20 */
 }
 
 /* A JSON string: '"', '\\' and control characters escaped (the text is UTF-8 already). */
@@ -54,7 +54,7 @@ static char *put_time(char *w, int64_t t)
 
 	if (t == 0 || gmtime_r(&tt, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year < -1900)
 		return put(w, "null");
-	return w + sprintf(w, "\"%04d-%02d-%02dT%02d:%02d:%02dZ\"", tm.tm_year + 1900,
+	return w + snprintf(w, 23, "\"%04d-%02d-%02dT%02d:%02d:%02dZ\"", tm.tm_year + 1900,
 	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
