@@ -18,6 +18,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "fdio.h"
 #include "log.h"
 #include "publish.h"
 #include "signer_client.h"
@@ -55,37 +56,6 @@ static void crl_unref(pub_crl *c)
 	free(c);
 }
 
-/* An unlinked file in dir (gone with its last descriptor). */
-static int tmpfile_in(const char *dir)
-{
-	char path[PATH_MAX];
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-	if (fd >= 0)
-		return fd;
-	/* a file system without O_TMPFILE: a named file, unlinked at once */
-	if (snprintf(path, sizeof(path), "%s/.inkan-crl-XXXXXX", dir) >= (int)sizeof(path))
-		return -1;
-	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
-		unlink(path);
-	return fd;
-}
-
-static ik_status pread_all(int fd, uint8_t *p, size_t n, size_t off)
-{
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return IK_ERR_IO;
-		p += r;
-		n -= (size_t)r;
-		off += (size_t)r;
-	}
-	return IK_OK;
-}
-
 /* What came is one whole DER SEQUENCE of the announced length (the signer signed it; this
  * only catches a file that did not take every byte), and its ETag from the number and
  * the last bytes, which hold the signature. */
@@ -97,7 +67,7 @@ static ik_status crl_check(pub_crl *c)
 	ik_status st;
 
 	if (fstat(c->fd, &sb) != 0 || (uint64_t)sb.st_size != (uint64_t)c->len || c->len < 2 ||
-	    (st = pread_all(c->fd, head, c->len < sizeof(head) ? c->len : sizeof(head), 0)) != IK_OK)
+	    (st = ik_fd_pread_all(c->fd, head, c->len < sizeof(head) ? c->len : sizeof(head), 0)) != IK_OK)
 		return IK_ERR_IO;
 	if (head[0] != 0x30)
 		return IK_ERR_PROTO_FIELD;
@@ -113,7 +83,7 @@ static ik_status crl_check(pub_crl *c)
 	}
 	if (body != c->len - hl)
 		return IK_ERR_PROTO_FIELD;
-	if ((st = pread_all(c->fd, tail, tl, c->len - tl)) != IK_OK)
+	if ((st = ik_fd_pread_all(c->fd, tail, tl, c->len - tl)) != IK_OK)
 		return st;
 	if (EVP_Digest(tail, tl, md, NULL, EVP_sha256(), NULL) != 1)
 		return IK_ERR_CRYPTO;
@@ -136,7 +106,7 @@ static ik_status crl_fetch(ra_publish *p, pub_crl **out)
 	if (c == NULL)
 		return IK_ERR_NOMEM;
 	atomic_init(&c->refs, 1);
-	if ((c->fd = tmpfile_in(p->dir)) < 0) {
+	if ((c->fd = ik_fd_tmpfile(p->dir)) < 0) {
 		ik_log(LOG_ERR, "publish: cannot make a file for the CRL in %s: %s", p->dir,
 		    strerror(errno));
 		st = IK_ERR_IO;

@@ -13,6 +13,7 @@
 #include "cert.h"
 #include "crl.h"
 #include "der.h"
+#include "fdio.h"
 #include "oid.h"
 
 #define CRL_CHUNK 4096
@@ -180,51 +181,6 @@ static int blob_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
 	return an < bn ? -1 : an > bn ? 1 : 0;
 }
 
-/* An unlinked file in dir (gone with its last descriptor). */
-static int tmpfile_in(const char *dir)
-{
-	char path[PATH_MAX];
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-	if (fd >= 0)
-		return fd;
-	/* a file system without O_TMPFILE: a named file, unlinked at once */
-	if (snprintf(path, sizeof(path), "%s/.inkan-crl-XXXXXX", dir) >= (int)sizeof(path))
-		return -1;
-	if ((fd = mkostemp(path, O_CLOEXEC)) >= 0)
-		unlink(path);
-	return fd;
-}
-
-static ik_status write_all_fd(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = write(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return IK_ERR_IO;
-		p += r;
-		n -= (size_t)r;
-	}
-	return IK_OK;
-}
-
-static ik_status pread_all(int fd, uint8_t *p, size_t n, size_t off)
-{
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, (off_t)off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return IK_ERR_IO;
-		p += r;
-		n -= (size_t)r;
-		off += (size_t)r;
-	}
-	return IK_OK;
-}
-
 size_t sg_crl_list_count(const sg_crl_list *l)
 {
 	return l != NULL ? l->count : 0;
@@ -267,14 +223,14 @@ static ik_status lw_open(list_writer *w, const char *dir)
 	if ((w->l = calloc(1, sizeof(*w->l))) == NULL)
 		return IK_ERR_NOMEM;
 	atomic_init(&w->l->refs, 1);
-	if ((w->l->fd = tmpfile_in(dir)) < 0)
+	if ((w->l->fd = ik_fd_tmpfile(dir)) < 0)
 		return IK_ERR_IO;
 	return IK_OK;
 }
 
 static ik_status lw_flush(list_writer *w)
 {
-	ik_status st = write_all_fd(w->l->fd, ik_buf_ptr(&w->buf), ik_buf_remaining(&w->buf));
+	ik_status st = ik_fd_write_all(w->l->fd, ik_buf_ptr(&w->buf), ik_buf_remaining(&w->buf));
 
 	ik_buf_reset(&w->buf);
 	return st;
@@ -348,7 +304,7 @@ static int lr_next(list_reader *r, const uint8_t **p, size_t *n, const uint8_t *
 		memmove(r->buf, r->buf + r->pos, avail);
 		if (want > r->l->len - r->off)
 			want = r->l->len - r->off;
-		if (pread_all(r->l->fd, r->buf + avail, want, r->off) != IK_OK)
+		if (ik_fd_pread_all(r->l->fd, r->buf + avail, want, r->off) != IK_OK)
 			return -1;
 		r->off += want;
 		r->pos = 0;
@@ -494,7 +450,7 @@ static ik_status feed_list(const sg_crl_list *l, update_fn update, EVP_MD_CTX *c
 		return IK_ERR_NOMEM;
 	for (size_t off = 0; off < l->len && st == IK_OK;) {
 		size_t k = l->len - off < LIST_IO ? l->len - off : LIST_IO;
-		if ((st = pread_all(l->fd, buf, k, off)) == IK_OK && update(ctx, buf, k) != 1)
+		if ((st = ik_fd_pread_all(l->fd, buf, k, off)) == IK_OK && update(ctx, buf, k) != 1)
 			st = IK_ERR_CRYPTO;
 		off += k;
 	}
@@ -677,7 +633,7 @@ ik_status sg_crl_read(const sg_crl *c, size_t off, uint8_t *buf, size_t n)
 			memcpy(buf, ik_buf_ptr(&c->head) + off, k);
 		} else if (off < hl + ll) {
 			k = n < hl + ll - off ? n : hl + ll - off;
-			if ((st = pread_all(c->list->fd, buf, k, off - hl)) != IK_OK)
+			if ((st = ik_fd_pread_all(c->list->fd, buf, k, off - hl)) != IK_OK)
 				return st;
 		} else {
 			k = n;
