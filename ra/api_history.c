@@ -198,7 +198,7 @@ static void h_metrics(ra_req *r)
 	uint64_t reqs[RA_REQ_FAILED + 1];
 	ra_queue_stats qs;
 	ik_buf out;
-	char line[256];
+	char line[512];
 	ik_status st;
 
 	if ((st = ra_store_cert_counts(r->app->store, &c)) != IK_OK ||
@@ -242,6 +242,15 @@ static void h_metrics(ra_req *r)
 	    "# TYPE inkan_signer_calls_total counter\ninkan_signer_calls_total %llu\n"
 	    "# TYPE inkan_signer_retries_total counter\ninkan_signer_retries_total %llu\n",
 	    qs.signer_up, qs.hsm_up, (unsigned long long)qs.sent, (unsigned long long)qs.retried);
+	if (st == IK_OK)
+		st = ik_buf_put_text(&out, line);
+	snprintf(line, sizeof(line), "# HELP inkan_downloads_total PKCS#12 and .mobileconfig files "
+	    "handed out.\n# TYPE inkan_downloads_total counter\ninkan_downloads_total %llu\n"
+	    "# TYPE inkan_download_seconds_total counter\ninkan_download_seconds_total %.6f\n"
+	    "# HELP inkan_download_kdf_seconds_total Of which deriving and generating keys.\n"
+	    "# TYPE inkan_download_kdf_seconds_total counter\ninkan_download_kdf_seconds_total %.6f\n",
+	    (unsigned long long)atomic_load(&r->app->dl_count),
+	    (double)atomic_load(&r->app->dl_ns) / 1e9, (double)atomic_load(&r->app->dl_kdf_ns) / 1e9);
 	if (st == IK_OK)
 		st = ik_buf_put_text(&out, line);
 	if (st != IK_OK)

@@ -542,8 +542,17 @@ static int parse_form(ra_http *h, ra_req *r)
 	return 1;
 }
 
+uint64_t ra_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void run_handler(ra_req *r)
 {
+	r->started_ns = ra_mono_ns();
 	r->route->handler(r);
 	if (!r->replied) {
 		ik_log(LOG_ERR, "handler for %s %s did not reply", r->method, r->route->pattern);

@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include "buf.h"
 #include "config.h"
@@ -46,6 +47,9 @@ typedef struct ra_app {
 	ra_batcher *batcher;  /* adds the running "issue N more" batch's certificates */
 	const ra_i18n *i18n;  /* the web pages' message catalogs */
 	uint8_t page_key[32]; /* random per process: MACs short-lived tickets of the pages */
+	/* PKCS#12/.mobileconfig downloads handed out, the handlers' time on them and the part
+	 * of it spent deriving keys (credential check, key generation, PKCS#12 KDFs): /metrics */
+	atomic_uint_fast64_t dl_count, dl_ns, dl_kdf_ns;
 } ra_app;
 
 /* Who is asking, filled by ra_auth_identify before the route's checks. */
@@ -86,7 +90,12 @@ typedef struct ra_req {
 	int deferred;           /* RA_RF_HEAVY: running on the heavy pool, connection suspended */
 	struct MHD_Response *pending; /* ... and its reply, queued when the connection resumes */
 	unsigned pending_status;
+	uint64_t started_ns;    /* CLOCK_MONOTONIC when the handler began (ra_mono_ns) */
+	uint64_t kdf_ns;        /* of which in key derivation and generation (downloads) */
 } ra_req;
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t ra_mono_ns(void);
 
 /* A handler must answer through exactly one ra_reply_* call; one that does not gets 500. */
 typedef void (*ra_handler)(ra_req *req);

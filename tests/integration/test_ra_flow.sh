@@ -266,7 +266,15 @@ s=$(ik_api carol "$AUD" GET "/api/v1/history?op=download_failed"); [ "$(ik_json 
 s=$(ik_api carol "$AUD" GET /api/v1/history/verify); [ "$(ik_json 'd["intact"]')" = True ] || ik_fail "history chain: $(cat "$TMP/body")"
 s=$(ik_req GET /api/v1/history.csv -b "$TMP/jar.carol"); cp "$TMP/body" "$TMP/h.csv"; [ "$s" = 200 ] || ik_fail "history CSV"
 head -1 "$TMP/h.csv" | grep -q "^id,time,actor,ip,operation,target,detail,hash" || ik_fail "CSV header: $(head -c 300 "$TMP/h.csv")"
-curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | grep -q 'inkan_certificates{state="revoked"} 2' || ik_fail "metrics"
+curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" -o "$TMP/metrics"
+grep -q 'inkan_certificates{state="revoked"} 2' "$TMP/metrics" || ik_fail "metrics"
+# the downloads handed out, their handlers' time and the key-derivation part of it
+python3 - "$TMP/metrics" <<'PY' || ik_fail "download metrics: $(grep download "$TMP/metrics")"
+import sys
+m = dict(l.split() for l in open(sys.argv[1]) if l.startswith("inkan_download"))
+n, t, k = int(m["inkan_downloads_total"]), float(m["inkan_download_seconds_total"]), float(m["inkan_download_kdf_seconds_total"])
+assert n >= 1 and 0 < k < t, (n, t, k)
+PY
 ik_stop_ra
 inkan-rad verify-history -c "$TMP/ra.conf" | grep -q '^OK' || ik_fail "offline verify"
 sqlite3 "$TMP/ra.sqlite" "UPDATE history SET actor = 'mallory' WHERE id = 3" 2>/dev/null && ik_fail "history row updated"
