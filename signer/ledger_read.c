@@ -20,8 +20,11 @@ ik_status sg_ledger_reader_open(sg_ledger *l, reader *r)
 	if ((st = sg_ledger_db_prep(r->db, "SELECT i.serial, i.tbs, i.profile, c.der FROM intents i"
 	        " LEFT JOIN certs c ON c.request_id = i.request_id WHERE i.request_id = ?1", &r->find)) != IK_OK ||
 	    (st = sg_ledger_db_prep(r->db, "SELECT 1 FROM intents WHERE serial = ?1", &r->used)) != IK_OK ||
-	    (st = sg_ledger_db_prep(r->db, "SELECT (SELECT count(*) FROM certs), (SELECT count(*) FROM status WHERE state = 2),"
-	        " (SELECT count(*) FROM status WHERE state = 1)", &r->counts)) != IK_OK ||
+	    /* certs is append-only (no row is ever deleted), so its largest rowid is its row
+	     * count, read from the b-tree's end; the status counts are kept by triggers */
+	    (st = sg_ledger_db_prep(r->db, "SELECT coalesce((SELECT max(rowid) FROM certs), 0),"
+	        " coalesce((SELECT n FROM status_counts WHERE state = 2), 0),"
+	        " coalesce((SELECT n FROM status_counts WHERE state = 1), 0)", &r->counts)) != IK_OK ||
 	    (st = sg_ledger_db_prep(r->db, "SELECT coalesce(max(number), 0) FROM crls", &r->crl_last)) != IK_OK)
 		return st;
 	if ((st = sg_ledger_db_prep(r->db, "SELECT s.state, s.reason, s.at FROM certs c"

@@ -116,8 +116,8 @@ static void test_migrate_reopen(void **state)
 	sg_ledger_close(f->l);
 	assert_int_equal(sg_ledger_open(f->path, &f->l), IK_OK);
 	db = raw_open(f);
-	assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_version"), 1);
-	assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_version"), 1);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM schema_version"), 2);
+	assert_int_equal(raw_int(db, "SELECT max(version) FROM schema_version"), 2);
 	{
 		sqlite3_stmt *st = NULL;
 		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
@@ -143,6 +143,48 @@ static void test_migrate_reopen(void **state)
 		assert_int_not_equal(sg_ledger_open("/nonexistent-dir/x/ledger.db", &bad), IK_OK);
 		assert_null(bad);
 	}
+}
+
+static void expect_event(sg_ledger *l, uint64_t i, sg_event kind, uint8_t reason,
+    ik_status want, uint8_t want_state);
+
+/* Migration 2 on a ledger made before it: the held and revoked counts are taken from the
+ * status table once, then kept by its triggers through holds, releases and revocations. */
+static void test_migrate_counts(void **state)
+{
+	fixture *f = *state;
+	uint64_t issued, revoked, held;
+	sqlite3 *db;
+
+	for (uint64_t i = 1; i <= 5; i++)
+		assert_int_equal(issue(f->l, "m", i), IK_OK);
+	expect_event(f->l, 1, SG_EV_HOLD, 0, IK_OK, PROTO_STATE_HELD);
+	expect_event(f->l, 2, SG_EV_HOLD, 0, IK_OK, PROTO_STATE_HELD);
+	expect_event(f->l, 3, SG_EV_REVOKE, 1, IK_OK, PROTO_STATE_REVOKED);
+	sg_ledger_close(f->l);
+	f->l = NULL;
+	/* back to schema 1, as a ledger written by the signer before the counts existed */
+	db = raw_open(f);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER status_count_ins; DROP TRIGGER status_count_del;"
+	    "DROP TRIGGER status_count_upd; DROP TABLE status_counts;"
+	    "DELETE FROM schema_version WHERE version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(sg_ledger_open(f->path, &f->l), IK_OK);
+	assert_int_equal(sg_ledger_counts(f->l, &issued, &revoked, &held), IK_OK);
+	assert_int_equal(issued, 5);
+	assert_int_equal(revoked, 1);
+	assert_int_equal(held, 2);
+	expect_event(f->l, 1, SG_EV_RELEASE, 0, IK_OK, PROTO_STATE_GOOD); /* held -> gone */
+	expect_event(f->l, 2, SG_EV_REVOKE, 4, IK_OK, PROTO_STATE_REVOKED); /* held -> revoked */
+	expect_event(f->l, 4, SG_EV_REVOKE, 1, IK_OK, PROTO_STATE_REVOKED); /* new row */
+	assert_int_equal(sg_ledger_counts(f->l, &issued, &revoked, &held), IK_OK);
+	assert_int_equal(issued, 5);
+	assert_int_equal(revoked, 3);
+	assert_int_equal(held, 0);
+	db = raw_open(f);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM status WHERE state = 2"), 3);
+	assert_int_equal(raw_int(db, "SELECT count(*) FROM status WHERE state = 1"), 0);
+	sqlite3_close(db);
 }
 
 static void test_intent_cert(void **state)
@@ -822,6 +864,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_migrate_reopen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migrate_counts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intent_cert, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_machine, setup, teardown),
