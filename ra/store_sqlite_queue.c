@@ -327,11 +327,15 @@ static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r
 
 /* ---- group commit of new requests ----
  * Each HTTP request that queues something used to be one durable transaction of its own,
- * one fdatasync each, taken in turn.  Now the callers of the same moment queue their
- * request here; the first finds no leader and becomes it: it takes what has gathered
- * (up to ADD_GROUP_MAX), adds each in its own savepoint of one transaction, commits it
- * durably and wakes the others with their outcomes.  Meanwhile the next callers gather for
- * the next group.  Nobody returns before the commit that holds its row. */
+ * one fdatasync each, taken in turn.  Now the requests of the same moment queue here and
+ * one thread at a time (the leader) takes what has gathered (up to ADD_GROUP_MAX), adds
+ * each in its own savepoint of one transaction, commits it durably and hands each its
+ * outcome; meanwhile the next requests gather for the next group.  A synchronous caller
+ * (ra_store_request_add) waits, and leads when nobody does; an asynchronous one
+ * (ra_store_request_add_async: the HTTP thread has suspended its connection and gone on)
+ * is committed by the store's committer thread, or by a synchronous leader, and its
+ * callback runs after the commit.  Nobody is answered before the commit that holds its
+ * row. */
 
 #define ADD_GROUP_MAX 64
 
@@ -341,6 +345,8 @@ struct sq_add_job {
 	ra_request *out;
 	ik_status st;
 	int done;
+	ra_store_add_done cb;   /* async: called once committed (or failed), then freed */
+	void *ctx;
 	sq_add_job *next;
 };
 
@@ -381,6 +387,49 @@ static sq_add_job *add_group_take(ra_store *s, size_t *n)
 	return first;
 }
 
+/* Under glock, with requests waiting and no leader: commits one group on c (or, c NULL,
+ * fails it with cst) and hands out the outcomes; returns with glock held again. */
+static void add_group_lead(ra_store *s, sq_conn *c, ik_status cst)
+{
+	sq_add_job *group, *next, *async = NULL, **tail = &async;
+	size_t n;
+
+	s->gleader = 1;
+	group = add_group_take(s, &n);
+	pthread_mutex_unlock(&s->glock);
+	if (c != NULL)
+		add_group_run(s, c, group);
+	else
+		for (sq_add_job *j = group; j != NULL; j = j->next)
+			j->st = cst;
+	pthread_mutex_lock(&s->glock);
+	for (sq_add_job *j = group; j != NULL; j = next) {
+		next = j->next; /* a synchronous j belongs to its caller once done is set */
+		if (j->cb != NULL) {
+			*tail = j;
+			tail = &j->next;
+			j->next = NULL;
+		} else {
+			j->done = 1;
+		}
+	}
+	s->gleader = 0;
+	s->gcommits++;
+	s->gadded += n;
+	pthread_cond_broadcast(&s->gdone);
+	if (s->ghead != NULL)
+		pthread_cond_signal(&s->gwork);
+	if (async == NULL)
+		return;
+	pthread_mutex_unlock(&s->glock);
+	for (sq_add_job *j = async; j != NULL; j = next) {
+		next = j->next;
+		j->cb(j->ctx, j->st);
+		free(j);
+	}
+	pthread_mutex_lock(&s->glock);
+}
+
 ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
     ra_request *out)
 {
@@ -402,29 +451,91 @@ ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hi
 		s->ghead = &job;
 	s->gtail = &job;
 	while (!job.done) {
-		sq_add_job *group, *next;
-		size_t n;
-
-		if (s->gleader) {
+		if (s->gleader)
 			pthread_cond_wait(&s->gdone, &s->glock);
-			continue;
-		}
-		s->gleader = 1;
-		group = add_group_take(s, &n);
-		pthread_mutex_unlock(&s->glock);
-		add_group_run(s, c, group);
-		pthread_mutex_lock(&s->glock);
-		for (sq_add_job *j = group; j != NULL; j = next) {
-			next = j->next; /* j belongs to its caller once done is set */
-			j->done = 1;
-		}
-		s->gleader = 0;
-		s->gcommits++;
-		s->gadded += n;
-		pthread_cond_broadcast(&s->gdone);
+		else
+			add_group_lead(s, c, IK_OK);
 	}
 	pthread_mutex_unlock(&s->glock);
 	return job.st;
+}
+
+/* The committer thread: leads a group whenever asynchronous requests wait and nobody
+ * else does; leaves once stopped with nothing left. */
+static void *add_committer(void *arg)
+{
+	ra_store *s = arg;
+	sq_conn *c = NULL;
+	ik_status st = IK_OK;
+
+	pthread_mutex_lock(&s->glock);
+	for (;;) {
+		if (s->ghead != NULL && !s->gleader) {
+			if (c == NULL) {
+				pthread_mutex_unlock(&s->glock);
+				st = sq_get_conn(s, &c);
+				pthread_mutex_lock(&s->glock);
+				if (s->ghead == NULL || s->gleader)
+					continue;
+			}
+			add_group_lead(s, c, st);
+			continue;
+		}
+		if (s->gstop && s->ghead == NULL && !s->gleader)
+			break;
+		pthread_cond_wait(&s->gwork, &s->glock);
+	}
+	pthread_mutex_unlock(&s->glock);
+	return NULL;
+}
+
+ik_status ra_store_request_add_async(ra_store *s, const ra_request_new *r, const ra_hist *h,
+    ra_request *out, ra_store_add_done done, void *ctx)
+{
+	sq_add_job *j;
+	sq_conn *c;
+	ik_status st = IK_OK;
+
+	if (done == NULL)
+		return IK_ERR_ARG;
+	if ((st = sq_get_conn(s, &c)) != IK_OK)
+		return st;
+	if (c->depth > 0) /* the caller's transaction could not hold it */
+		return IK_ERR_STATE;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return IK_ERR_NOMEM;
+	*j = (sq_add_job){ .r = r, .h = h, .out = out, .cb = done, .ctx = ctx };
+	pthread_mutex_lock(&s->glock);
+	if (s->gstop)
+		st = IK_ERR_STATE;
+	else if (!s->gthread_on && pthread_create(&s->gthread, NULL, add_committer, s) != 0)
+		st = IK_ERR_NOMEM;
+	if (st == IK_OK) {
+		s->gthread_on = 1;
+		if (s->gtail != NULL)
+			s->gtail->next = j;
+		else
+			s->ghead = j;
+		s->gtail = j;
+		pthread_cond_signal(&s->gwork);
+	}
+	pthread_mutex_unlock(&s->glock);
+	if (st != IK_OK)
+		free(j);
+	return st;
+}
+
+void sq_add_committer_stop(ra_store *s)
+{
+	int on;
+
+	pthread_mutex_lock(&s->glock);
+	s->gstop = 1;
+	on = s->gthread_on;
+	pthread_cond_broadcast(&s->gwork);
+	pthread_mutex_unlock(&s->glock);
+	if (on)
+		pthread_join(s->gthread, NULL);
 }
 
 void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests)
