@@ -37,10 +37,11 @@ struct ra_http {
 	char *trust_pem;   /* cert_login: the CA certificates named in a certificate request */
 	char *key_pem;
 	size_t key_len;
-	/* requests deferred by their handler (ra_req_defer), not yet resumed */
+	/* requests deferred by their handler (ra_req_defer): suspended, and resumed with their
+	 * reply but not yet sent (completed) */
 	pthread_mutex_t alock;
 	pthread_cond_t aidle;
-	size_t async_n;
+	size_t async_n, async_open;
 	int astopping;
 };
 
@@ -585,10 +586,28 @@ void ra_req_resume(ra_req *r)
 		ik_log(LOG_ERR, "deferred %s %s resumed without a reply", r->method, r->path);
 		ra_reply_error(r, 500, "internal", "internal error");
 	}
-	MHD_resume_connection(r->conn); /* r may be gone from here on */
 	pthread_mutex_lock(&h->alock);
-	if (--h->async_n == 0)
-		pthread_cond_broadcast(&h->aidle);
+	h->async_n--;
+	h->async_open++;
+	pthread_cond_broadcast(&h->aidle);
+	pthread_mutex_unlock(&h->alock);
+	MHD_resume_connection(r->conn); /* r may be gone from here on */
+}
+
+/* Stopping: waits for every deferred request to be resumed (its commit made), then up to
+ * a few seconds for their replies to be sent, before MHD closes the connections. */
+static void async_drain(ra_http *h)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	pthread_mutex_lock(&h->alock);
+	h->astopping = 1;
+	while (h->async_n > 0)
+		pthread_cond_wait(&h->aidle, &h->alock);
+	until.tv_sec += 5;
+	while (h->async_open > 0 && pthread_cond_timedwait(&h->aidle, &h->alock, &until) == 0)
+		;
 	pthread_mutex_unlock(&h->alock);
 }
 
@@ -722,6 +741,12 @@ static void req_free(ra_req *r)
 {
 	if (r == NULL)
 		return;
+	if (r->async) { /* its reply sent (or the connection gone) */
+		pthread_mutex_lock(&r->http->alock);
+		r->http->async_open--;
+		pthread_cond_broadcast(&r->http->aidle);
+		pthread_mutex_unlock(&r->http->alock);
+	}
 	ik_buf_cleanup(&r->body);
 	ra_form_free(r->form);
 	if (r->pending != NULL)
@@ -1011,11 +1036,7 @@ void ra_http_free(ra_http *h)
 		return;
 	/* every suspended connection resumed (with its reply or a 503) before MHD stops: the
 	 * deferred ones once their commit is made (new ones are answered at once now) */
-	pthread_mutex_lock(&h->alock);
-	h->astopping = 1;
-	while (h->async_n > 0)
-		pthread_cond_wait(&h->aidle, &h->alock);
-	pthread_mutex_unlock(&h->alock);
+	async_drain(h);
 	ra_heavy_stop(h->heavy, heavy_cancel);
 	if (h->plain != NULL)
 		MHD_stop_daemon(h->plain);
