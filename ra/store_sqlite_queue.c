@@ -350,24 +350,50 @@ struct sq_add_job {
 	sq_add_job *next;
 };
 
-/* The leader's transaction: one savepoint per request, one durable commit for all. */
-static void add_group_run(ra_store *s, sq_conn *c, sq_add_job *jobs)
+/* One transaction for the group, one durable commit.  with_savepoints: each request in its
+ * own savepoint, so that a refused one is undone alone; without: the first refusal rolls
+ * everything back and returns IK_ERR_BUSY (the group is then run again with them). */
+static ik_status add_group_tx(ra_store *s, sq_conn *c, sq_add_job *jobs, int with_savepoints)
 {
 	ik_status tx = sq_begin(c);
 
 	for (sq_add_job *j = jobs; j != NULL; j = j->next) {
 		if ((j->st = tx) != IK_OK)
 			continue;
+		if (!with_savepoints) {
+			if ((j->st = request_add_tx(s, c, j->r, j->h, j->out)) != IK_OK) {
+				(void)sq_rollback(c);
+				return IK_ERR_BUSY;
+			}
+			continue;
+		}
 		if ((j->st = sq_begin(c)) == IK_OK)
 			j->st = sq_finish(c, request_add_tx(s, c, j->r, j->h, j->out));
 	}
 	if (tx != IK_OK)
-		return;
+		return IK_OK;
 	/* a commit that fails leaves none of them: each one answered with the error */
 	if ((tx = sq_commit(c)) != IK_OK)
 		for (sq_add_job *j = jobs; j != NULL; j = j->next)
 			if (j->st == IK_OK)
 				j->st = tx;
+	return IK_OK;
+}
+
+/* The leader's work.  A savepoint makes SQLite keep a copy of every page the request
+ * changes, about as costly as the request's own statements, and nearly every request is
+ * accepted: so the group is first tried without them, and only when one is refused run
+ * again with one per request.  A group of one needs none: its refusal is the group's. */
+static void add_group_run(ra_store *s, sq_conn *c, sq_add_job *jobs)
+{
+	if (jobs->next == NULL) {
+		ik_status tx = sq_begin(c);
+		if ((jobs->st = tx) == IK_OK)
+			jobs->st = sq_finish(c, request_add_tx(s, c, jobs->r, jobs->h, jobs->out));
+		return;
+	}
+	if (add_group_tx(s, c, jobs, 0) == IK_ERR_BUSY)
+		(void)add_group_tx(s, c, jobs, 1);
 }
 
 /* Under glock: detaches the oldest waiting requests, at most ADD_GROUP_MAX. */
@@ -532,6 +558,9 @@ void sq_add_committer_stop(ra_store *s)
 	pthread_mutex_lock(&s->glock);
 	s->gstop = 1;
 	on = s->gthread_on;
+	if (s->gadded > 0)
+		ik_log(LOG_INFO, "store: %llu new requests in %llu group commits",
+		    (unsigned long long)s->gadded, (unsigned long long)s->gcommits);
 	pthread_cond_broadcast(&s->gwork);
 	pthread_mutex_unlock(&s->glock);
 	if (on)
