@@ -219,8 +219,7 @@ static void issue_csr(ra_req *r, int64_t did, const char *cn, const char *csr, u
 	}
 	x->r = r;
 	ik_buf_init(&x->spki, RA_SPKI_MAX);
-	if ((st = ra_store_device_get(r->app->store, did, &dev)) != IK_OK ||
-	    (st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK) {
+	if ((st = ra_store_device_get(r->app->store, did, &dev)) != IK_OK) {
 		ra_api_store_error(r, st, "device");
 		goto fail;
 	}
@@ -229,8 +228,16 @@ static void issue_csr(ra_req *r, int64_t did, const char *cn, const char *csr, u
 		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
 		goto fail;
 	}
-	if (cn == NULL)
-		cn = csr_cn[0] != '\0' ? csr_cn : user.external_id;
+	/* no CN given or in the request: the user's id (the user read only then) */
+	if (cn == NULL && csr_cn[0] != '\0')
+		cn = csr_cn;
+	if (cn == NULL) {
+		if ((st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK) {
+			ra_api_store_error(r, st, "device");
+			goto fail;
+		}
+		cn = user.external_id;
+	}
 	if (!ra_cn_ok(cn) || strlen(cn) > RA_CN_MAX) {
 		ra_reply_error_field(r, 400, "bad_field", "common_name: 1..64 printable characters, "
 		    "no leading or trailing space", "common_name");

@@ -1,6 +1,8 @@
 /* csr: the common PKCS#10 request (EC P-256/P-384, ECDSA with SHA-2, strict DER) read with
  * common/der.c and its self-signature verified with a key made straight from the point (see
  * csr.h); whatever it does not fully recognise is left to OpenSSL's own parser. */
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -131,25 +133,81 @@ static const char *ecdsa_md(const uint8_t *v, size_t n)
 	return mds[q[qn - 1] - 2];
 }
 
+#define NCURVES (sizeof(curves) / sizeof(curves[0]))
+
+static pthread_key_t tmpl_key;
+static pthread_once_t tmpl_once = PTHREAD_ONCE_INIT;
+static int tmpl_key_ok;
+
+static void tmpl_free(void *p)
+{
+	EVP_PKEY **t = p;
+
+	for (size_t i = 0; i < NCURVES; i++)
+		EVP_PKEY_free(t[i]);
+	free(t);
+}
+
+static void tmpl_init(void)
+{
+	tmpl_key_ok = pthread_key_create(&tmpl_key, tmpl_free) == 0;
+}
+
+/* A key of curve c with the point pt: a copy of a key of that curve made once per thread
+ * (setting the group up from its name is most of the cost of making a key), the point
+ * replaced (checked to be on the curve).  NULL when pt is not a point of the curve (or no
+ * memory). */
+static EVP_PKEY *key_for(const csr_curve *c, const uint8_t *pt, size_t ptlen)
+{
+	EVP_PKEY **tmpl;
+	size_t i = (size_t)(c - curves);
+	EVP_PKEY *pk;
+
+	if (pthread_once(&tmpl_once, tmpl_init) != 0 || !tmpl_key_ok)
+		return NULL;
+	if ((tmpl = pthread_getspecific(tmpl_key)) == NULL) {
+		if ((tmpl = calloc(NCURVES, sizeof(*tmpl))) == NULL)
+			return NULL;
+		if (pthread_setspecific(tmpl_key, tmpl) != 0) {
+			free(tmpl);
+			return NULL;
+		}
+	}
+	if (tmpl[i] == NULL) {
+		EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+		OSSL_PARAM params[3];
+		params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+		    (char *)(uintptr_t)c->group, 0);
+		params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+		    (void *)(uintptr_t)pt, ptlen);
+		params[2] = OSSL_PARAM_construct_end();
+		pk = NULL;
+		if (kc != NULL && EVP_PKEY_fromdata_init(kc) > 0)
+			(void)EVP_PKEY_fromdata(kc, &pk, EVP_PKEY_PUBLIC_KEY, params);
+		EVP_PKEY_CTX_free(kc);
+		if (pk == NULL)
+			return NULL;
+		tmpl[i] = pk; /* kept for the thread's life (a public key: nothing to wipe) */
+	}
+	if ((pk = EVP_PKEY_dup(tmpl[i])) == NULL)
+		return NULL;
+	if (EVP_PKEY_set1_encoded_public_key(pk, pt, ptlen) != 1) {
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
+	return pk;
+}
+
 /* sig over tbs with the point on curve c: IK_OK, IK_ERR_ARG (does not verify), or
  * IK_ERR_NOT_FOUND (OpenSSL takes no key from this point: its parser says why). */
 static ik_status verify(const csr_curve *c, const uint8_t *pt, size_t ptlen, const char *md,
     const uint8_t *tbs, size_t tbslen, const uint8_t *sig, size_t siglen)
 {
-	EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	EVP_PKEY *pk = NULL;
+	EVP_PKEY *pk = key_for(c, pt, ptlen);
 	EVP_MD_CTX *mc = NULL;
-	OSSL_PARAM params[3];
 	ik_status st = IK_ERR_CRYPTO;
 
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-	    (char *)(uintptr_t)c->group, 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-	    (void *)(uintptr_t)pt, ptlen);
-	params[2] = OSSL_PARAM_construct_end();
-	if (kc == NULL || EVP_PKEY_fromdata_init(kc) <= 0)
-		goto out;
-	if (EVP_PKEY_fromdata(kc, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0) {
+	if (pk == NULL) {
 		st = IK_ERR_NOT_FOUND; /* not a point of the curve */
 		goto out;
 	}
@@ -162,7 +220,6 @@ out:
 	ERR_clear_error();
 	EVP_MD_CTX_free(mc);
 	EVP_PKEY_free(pk);
-	EVP_PKEY_CTX_free(kc);
 	return st;
 }
 

@@ -63,6 +63,19 @@ done
 [ "$n" = $N ] || ik_fail "only $n of $N certificates active"
 ik_ok "all $N issued"
 
+# the CN: given > the request's > the user's id
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /O=nocn \
+	-keyout "$TMP/n.key" -out "$TMP/n.pem" 2>/dev/null
+nocn=$(python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$TMP/n.pem")
+D1=$(newdev cn1); D2=$(newdev cn2)
+s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D1/certificates" "$nocn"); ik_expect 202 - "$s" "CSR without a CN"
+C1=$(ik_json 'd["certificate_id"]')
+s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D2/certificates" "{\"common_name\":\"given-cn\",${nocn#\{}"); ik_expect 202 - "$s" "CN given"
+C2=$(ik_json 'd["certificate_id"]')
+[ "$(sqlite3 "$TMP/ra.sqlite" "SELECT cn FROM certificates WHERE id = $C1")" = singles ] || ik_fail "no CN: not the user's id"
+[ "$(sqlite3 "$TMP/ra.sqlite" "SELECT cn FROM certificates WHERE id = $C2")" = given-cn ] || ik_fail "given CN not used"
+ik_ok "CN: the user's id when the request has none, the given one first"
+
 # refusals before anything is queued
 D=$(newdev refused)
 s=$(ik_req POST "/api/v1/devices/$D/certificates" -b "$TMP/jar.olivia" -H 'Content-Type: application/json' --data @"$TMP/csr.json")

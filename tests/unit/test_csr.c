@@ -248,6 +248,16 @@ static void test_fast_leaves(void **state)
 	m[3] = der[2];
 	memcpy(m + 4, der + 3, n - 3);
 	assert_int_equal(ra_csr_fast(m, n + 1, &parts), IK_ERR_NOT_FOUND);
+	/* a point off the curve (its last byte changed): no key, so OpenSSL's parser judges */
+	memcpy(m, der, n);
+	{
+		uint8_t *sp = memmem(m, n, "\x03\x42\x00\x04", 4);
+		assert_non_null(sp);
+		sp[4 + 63] ^= 1;
+		assert_int_equal(ra_csr_fast(m, n, &parts), IK_ERR_NOT_FOUND);
+		assert_int_equal(ra_p12_spki_from_csr(m, n, &spki, cn, sizeof(cn), why, sizeof(why)),
+		    IK_ERR_ARG);
+	}
 	/* the attributes field tagged [1] instead of [0] */
 	memcpy(m, der, n);
 	{
