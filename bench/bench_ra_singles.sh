@@ -15,7 +15,7 @@ threads=${2:-8}
 out=${OUT:-/tmp}
 export INKAN_BUILD=${INKAN_BUILD:-$src/build-bench} INKAN_SRC=$src
 . "$src/tests/integration/lib.sh"
-[ -z "${KEEP_LOG:-}" ] || trap 'cp "$TMP/rad.log" "$KEEP_LOG"; ik_cleanup' EXIT
+[ -z "${KEEP_LOG:-}" ] || trap 'ik_stop_ra; cp "$TMP/rad.log" "$KEEP_LOG"; ik_cleanup' EXIT
 B=$INKAN_BUILD/bench
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 

@@ -72,6 +72,10 @@ static const char SQL_REQ_EVENT_OPEN[] =
     " AND kind IN ('revoke', 'suspend', 'resume') AND state IN ('pending', 'sent')";
 static const char SQL_CERT_LINK[] =
     "UPDATE certificates SET request_id = ?2, state = 'issuing', updated_at = ?3 WHERE id = ?1";
+/* a certificate row just inserted as issuing: state is not SET, so that SQLite leaves the
+ * eight indexes that hold it (and the counters' trigger) alone */
+static const char SQL_CERT_LINK_NEW[] =
+    "UPDATE certificates SET request_id = ?2, updated_at = ?3 WHERE id = ?1";
 static const char SQL_REQ_SPKI[] =
     "UPDATE requests SET pubkey = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'"
     " AND generate_here = 1 AND pubkey IS NULL";
@@ -317,7 +321,9 @@ static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r
 	id = sq_last_id(c);
 	if (is_issuance(r->kind)) {
 		int64_t v[3] = { cert_id, id, now };
-		if ((st = sq_run_ids(c, SQL_CERT_LINK, v, 3, NULL)) != IK_OK)
+		int reserved = r->kind == RA_REQ_ISSUE && r->cert_id != 0;
+		if ((st = sq_run_ids(c, reserved ? SQL_CERT_LINK : SQL_CERT_LINK_NEW, v, 3, NULL)) !=
+		    IK_OK)
 			return st;
 	}
 	if ((st = sq_hist(s, h)) != IK_OK)
