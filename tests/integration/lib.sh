@@ -254,3 +254,17 @@ ik_api() {
 		ik_req "$m" "$p" -b "$TMP/jar.$who" -H "X-CSRF-Token: $csrf"
 	fi
 }
+
+# ik_csr_json CN: a fresh P-256 key ($TMP/CN.key) and its CSR; prints {"csr": PEM} for the API
+ik_csr_json() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+		-keyout "$TMP/$1.key" -out "$TMP/$1.csr" 2>/dev/null
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$TMP/$1.csr"
+}
+# ik_new_device LOGIN CSRF NAME: as that officer, a user NAME with one device; prints its id
+ik_new_device() {
+	ik_api "$1" "$2" POST /api/v1/users "{\"external_id\":\"$3\"}" >/dev/null
+	local uid; uid=$(ik_json 'd["id"]')
+	ik_api "$1" "$2" POST "/api/v1/users/$uid/devices" '{"name":"pc"}' >/dev/null
+	ik_json 'd["id"]'
+}
