@@ -1211,6 +1211,66 @@ static void *claim_all(void *p)
 	return NULL;
 }
 
+/* A renewal by a download (key made by the RA), claimed and answered: the new certificate. */
+static int64_t renew_by_download(ra_store *s, int64_t old, unsigned serial, int64_t now)
+{
+	ra_request_new rn = { .kind = RA_REQ_RENEW, .old_cert_id = old, .validity_days = 20,
+		.generate_here = 1, .created_by = "rn-test" };
+	ra_request r, c;
+
+	assert_int_equal(ra_store_request_add(s, &rn, &H_TEST, &r), IK_OK);
+	assert_int_equal(ra_store_request_set_spki(s, r.id, SPKI, sizeof(SPKI)), IK_OK);
+	assert_int_equal(ra_store_request_claim_id(s, r.id, &c), IK_OK);
+	assert_int_equal(answer(s, r.id, serial, now, now + 20 * 86400), IK_OK);
+	return r.cert_id;
+}
+
+/* ra_store_renewal_reset: the renewed certificate is current again only when its device has
+ * none and its latest download renewal was revoked as orphaned (cessationOfOperation). */
+static void test_renewal_reset(void **state)
+{
+	fixture *f = *state;
+	int64_t now = (int64_t)time(NULL), id = -1, n1, n2;
+	int64_t dev = add_device(f->s, add_user(f->s, "rr"), "pc");
+	int64_t old = issue_now(f->s, dev, "rr-pc", 0x100, now - 60, now + 20 * 86400);
+	ra_hist h = { "self-service", "192.0.2.1", "renewal_reset", NULL, "{}" };
+	ra_cert c;
+
+	/* the device has its current certificate: nothing to do */
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	/* renewed, the renewal current: nothing to do */
+	n1 = renew_by_download(f->s, old, 0x101, now);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	/* the renewal revoked for another reason (keyCompromise): not an orphan */
+	event_now(f->s, RA_REQ_REVOKE, n1, 1);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	assert_int_equal(ra_store_cert_get(f->s, old, &c), IK_OK);
+	assert_int_equal(c.current, 0);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'renewal_reset'"), 0);
+	/* renewed again, and that one revoked as orphaned: the old one is current again, once */
+	n2 = renew_by_download(f->s, old, 0x102, now);
+	event_now(f->s, RA_REQ_REVOKE, n2, 5);
+	assert_int_equal(ra_store_renewal_reset(f->s, 9999, &h, &id), IK_OK); /* no such device */
+	assert_int_equal(id, 0);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, old);
+	assert_int_equal(ra_store_cert_get(f->s, old, &c), IK_OK);
+	assert_int_equal(c.current, 1);
+	assert_int_equal(c.state, RA_CERT_ACTIVE);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'renewal_reset'"
+	    " AND target = '0100'"), 1);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	/* an old certificate that is no longer active is never made current */
+	assert_int_equal(ra_store_cert_set_state(f->s, old, RA_CERT_STATE_BIT(RA_CERT_ACTIVE),
+	    RA_CERT_EXPIRED, 0, NULL), IK_OK);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+}
+
 static void test_queue_threads(void **state)
 {
 	fixture *f = *state;
@@ -1563,6 +1623,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_relinked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renewal_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
