@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The RA killed (SIGKILL through gdb) in the middle of a user's own renewal download
-# (POST /download/renew), after the new key was attached (before the signer was asked, and
-# after it issued but before the .p12 left).  After the restart the new certificate, whose
-# key died with the process, is revoked (cessationOfOperation); the next attempt (the same
+# (POST /download/renew): A inside the transaction that adds the renewal and attaches its
+# key (nothing of it may stay), then after the key was attached (B before the signer was
+# asked, C after it issued but before the .p12 left).  After B and C the new certificate,
+# whose key died with the process, is revoked (cessationOfOperation); the next attempt (the same
 # link, or a new renewal request) resets the renewal: the old certificate, still valid, is
 # its device's current one again, and the same link and password give a working .p12.
 . "$(dirname "$0")/lib.sh"
@@ -86,7 +87,16 @@ s=$(ik_api admin "$ADM" PUT /api/v1/settings "{\"renewal_window_start\":\"$today
 ik_expect 200 - "$s" "open the renewal window"
 user alice; OA=$OLD; LA=$(link alice)
 user bob; OB=$OLD; LB=$(link bob)
-[ -n "$LA" ] && [ -n "$LB" ] || ik_fail "no renewal links ($LA, $LB)"
+user dave; OD=$OLD; LD=$(link dave)
+[ -n "$LA" ] && [ -n "$LB" ] && [ -n "$LD" ] || ik_fail "no renewal links ($LA, $LB, $LD)"
+
+# A: killed inside the transaction that adds the renewal and attaches its key: nothing of
+# it stays, the old certificate stays current, the same link renews
+crash_at ra_store_request_set_spki "$LD"
+[ "$(orphan_of "$OD")" = "$OD" ] || ik_fail "A: a certificate row survived the rolled-back renewal"
+[ "$(cert "$OD" 'd["state"]')/$(cert "$OD" 'd["current"]')" = active/True ] || ik_fail "A: old certificate: $(cat "$TMP/body")"
+s=$(renew "$LD" "$TMP/dave.p12"); [ "$s" = 200 ] || ik_fail "A: retry: $s $(head -c 300 "$TMP/dave.p12")"
+ik_ok "dave, killed at A (before the key was committed): nothing stayed, the same link renews"
 
 for point in B C; do
 	case $point in
