@@ -274,6 +274,15 @@ ik_status ra_store_cert_der(ra_store *s, int64_t id, ik_buf *der);
  * (revoke, suspend, resume) use a request instead. */
 ik_status ra_store_cert_set_state(ra_store *s, int64_t id, unsigned from_mask,
     ra_cert_state to, int reason, const ra_hist *h);
+/* A renewal by a download that a restart interrupted after its key was made: its new
+ * certificate was issued (or about to be) to a key that died with the process, and is
+ * revoked as cessationOfOperation; the one it renewed stopped being its device's current
+ * certificate when the new one was issued.  When device_id has no current certificate and
+ * one of its active certificates has such an orphaned renewal (the latest), that one is
+ * made current again, with h recorded (its target, when NULL, is that certificate's
+ * serial), so that it can be renewed again.  *cert_id gets it, 0 when nothing changed. */
+ik_status ra_store_renewal_reset(ra_store *s, int64_t device_id, const ra_hist *h,
+    int64_t *cert_id);
 /* Active and suspended certificates whose not_after <= now become expired. */
 ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n);
 

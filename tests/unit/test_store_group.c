@@ -21,16 +21,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 #include "store.h"
+#include "store_fixture.h"
 #include "tmpdb.h"
 
 #define THREADS 8
 #define PER_THREAD 12
-
-typedef struct fixture {
-	char dir[64];
-	char path[128];
-	ra_store *s;
-} fixture;
 
 static const ra_hist H_TEST = { "tester", "192.0.2.1", "test_op", "t", "{}" };
 static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
@@ -38,26 +33,12 @@ static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "group", "ra.db") != 0)
-		return -1;
-	if (ra_store_open(f->path, &f->s) != IK_OK)
-		return -1;
-	*state = f;
-	return 0;
+	return ik_store_setup(state, "group");
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-
-	ra_store_close(f->s);
-	ik_tmpdb_remove(f->dir, f->path);
-	free(f);
-	return 0;
+	return ik_store_teardown(state);
 }
 
 static int64_t add_device(ra_store *s, const char *ext)
