@@ -329,6 +329,10 @@ ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *i
 		/* a self-service renewal of d's certificate (eligibility checked by the caller;
 		 * its password was checked against the policy when the user chose it) */
 		old_cert_id = in->renew->old_cert_id;
+		if (ra_download_device_settling(r, cert.device_id)) {
+			res = RA_DL_RETRY; /* an earlier try's renewal, not settled yet */
+			goto out;
+		}
 	} else {
 		/* a renewal waiting for its key: its request is already there, pending without
 		 * one */

@@ -91,6 +91,8 @@ ra_dl_outcome ra_download_park(ra_req *r, const ra_download *d, const ra_request
     const char *why);
 /* 1 when cert's request is such a parked one (or one a download is running), not settled. */
 int ra_download_settling(ra_req *r, const ra_cert *cert);
+/* 1 when device_id's certificate on its way is such a one (a self-service renewal's). */
+int ra_download_device_settling(ra_req *r, int64_t device_id);
 /* The JSON members "device", "format"? and "key_type"? into in; on failure the 400 is sent
  * and 0 returned. */
 int ra_download_parse_options(ra_req *r, json_t *j, ra_dl_in *in);

@@ -45,3 +45,11 @@ int ra_download_settling(ra_req *r, const ra_cert *cert)
 	    req.generate_here && req.spki_len > 0 &&
 	    (req.state == RA_REQ_PENDING || req.state == RA_REQ_SENT);
 }
+
+int ra_download_device_settling(ra_req *r, int64_t device_id)
+{
+	int yes = 0;
+
+	return device_id != 0 && ra_store_device_settling(r->app->store, device_id, &yes) == IK_OK &&
+	    yes;
+}

@@ -528,6 +528,9 @@ ik_status ra_store_request_park(ra_store *s, int64_t id, int64_t credential_id,
  * certificate, 0 when there was nothing to do.  In the caller's transaction if any. */
 ik_status ra_store_download_reoffer(ra_store *s, int64_t request_id, const ra_hist *h,
     int64_t *cert_id);
+/* *yes: device_id's certificate on its way is one whose key was made by a download and
+ * whose request is not settled yet (sent, or pending again: parked or left by a restart). */
+ik_status ra_store_device_settling(ra_store *s, int64_t device_id, int *yes);
 ik_status ra_store_request_drop_keyless(ra_store *s, int64_t before, const ra_hist *h,
     size_t *n);
 /* Requests whose state is in state_mask (RA_REQ_STATE_BIT; 0 = all) with id > after_id, in

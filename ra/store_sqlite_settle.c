@@ -18,6 +18,10 @@ static const char SQL_REOFFER_READ[] =
     " r.created_by, d.id FROM requests r JOIN download_credentials d"
     " ON d.id = r.settle_credential WHERE r.id = ?1 AND d.cert_id = r.cert_id"
     " AND d.used_at IS NULL";
+static const char SQL_DEVICE_SETTLING[] =
+    "SELECT COUNT(*) FROM certificates c JOIN requests r ON r.id = c.request_id"
+    " WHERE c.device_id = ?1 AND c.state = 'issuing' AND r.generate_here = 1"
+    " AND r.pubkey IS NOT NULL AND r.state IN ('pending', 'sent')";
 static const char SQL_REPOINT[] =
     "UPDATE download_credentials SET cert_id = ?2 WHERE id = ?1 AND used_at IS NULL";
 
@@ -131,4 +135,18 @@ ik_status ra_store_download_reoffer(ra_store *s, int64_t request_id, const ra_hi
 	if ((st = sq_finish(c, st)) == IK_OK)
 		*cert_id = id;
 	return st;
+}
+
+ik_status ra_store_device_settling(ra_store *s, int64_t device_id, int *yes)
+{
+	sq_conn *c;
+	int64_t n = 0;
+	ik_status st;
+
+	*yes = 0;
+	if ((st = sq_get_conn(s, &c)) != IK_OK ||
+	    (st = sq_count_id(c, SQL_DEVICE_SETTLING, device_id, &n)) != IK_OK)
+		return st;
+	*yes = n > 0;
+	return IK_OK;
 }

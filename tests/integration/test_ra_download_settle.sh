@@ -6,11 +6,14 @@
 # certificate), records it and revokes it (cessationOfOperation: its key died with the
 # download), and the same link then gives a fresh certificate.  Also an officer's renewal
 # with revoke_old whose download is interrupted (the RA killed): the orphan never revokes the
-# old certificate, which stays valid and current.
+# old certificate, which stays valid and current.  And a user's own renewal whose answer is
+# lost: the orphan is settled the same way and the same renewal link then renews.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/mail.sh"
 command -v gdb >/dev/null || ik_fail "gdb is not installed (firmware/debian-packages.txt)"
 ik_setup ec-p256
 ik_start_signer
+ik_mail_setup
 ik_ra_officers
 # the RA reaches the signer through the proxy; the signer itself listens on real.sock
 mv "$TMP/signer.sock" "$TMP/real.sock"
@@ -29,11 +32,15 @@ stop_proxy() {
 	PROXY_PID=
 	rm -f "$TMP/signer.sock"
 }
-trap 'rc=$?; stop_proxy; (exit $rc); ik_cleanup' EXIT
-RA_OPTS="signer_timeout = 2"
-start_proxy stall 2 # the download's answer, and the queue's first resend's
+trap 'rc=$?; stop_proxy; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
+RA_OPTS="signer_timeout = 2
+$MAILCONF"
+start_proxy stall 0
 ik_start_ra "$RA_OPTS"
 OFF=$(ik_login olivia "$OFFICER_PW")
+# the ledger's certificates beyond those made before the test proper (the RA's own mail
+# signing certificate)
+BASE_CERTS=$(sqlite3 "$TMP/ledger.sqlite" 'select count(*) from certs')
 J=(-H 'Content-Type: application/json')
 PW='Xy7!pass-word'
 printf '%s' "$PW" >"$TMP/p12pw"
@@ -53,7 +60,7 @@ wait_state() { # wait_state ID STATE/REASON
 	done
 	ik_fail "certificate $1: state $st, want $2"
 }
-ledger_certs() { sqlite3 "$TMP/ledger.sqlite" 'select count(*) from certs'; }
+ledger_certs() { echo $(($(sqlite3 "$TMP/ledger.sqlite" 'select count(*) from certs') - BASE_CERTS)); }
 ra_sql() { sqlite3 "$TMP/ra.sqlite" "$1"; }
 newest_cert() { ra_sql "select max(id) from certificates where device_id = $1"; }
 p12_serial() { # p12_serial FILE: the serial of the .p12's certificate, lowercase hex
@@ -68,6 +75,7 @@ X=$(ik_json 'd["certificate"]["id"]'); L=$(ik_json 'd["download"]["login"]')
 S=$(ik_json 'd["download"]["password"]')
 
 # ---- 1. the signer issues, the answer is lost: the user is told to try again ----
+start_proxy stall 2 # the download's answer, and the queue's first resend's
 t0=$(date +%s)
 s=$(download "$L" "$S" "$TMP/a.out")
 t1=$(date +%s)
@@ -75,7 +83,7 @@ t1=$(date +%s)
 	ik_fail "download whose answer was lost: $s $(head -c 300 "$TMP/a.out")"
 [ $((t1 - t0)) -le 10 ] || ik_fail "the download took $((t1 - t0)) s"
 grep -q '^dropped ' "$TMP/proxy.log" || ik_fail "the proxy lost no answer: $(cat "$TMP/proxy.log")"
-[ "$(ledger_certs)" = 1 ] || ik_fail "the signer's ledger has $(ledger_certs) certificates, want 1"
+[ "$(ledger_certs)" = 1 ] || ik_fail "the signer's ledger has $(ledger_certs) certificates, want 1: $(sqlite3 "$TMP/ledger.sqlite" "select request_id, issued from certs") $(ra_sql "select id, request_id, kind, state, cert_id from requests")"
 RID=$(ra_sql "select request_id from requests where cert_id = $X and kind = 'issue'")
 [ -n "$RID" ] || ik_fail "no request for certificate $X"
 # at once again, while the queue settles it: the same answer, nothing spent
@@ -158,6 +166,48 @@ Z=$(newest_cert "$D")
 [ "$(cert "$Z" 'd["state"]')/$(cert "$Z" 'd["current"]')" = active/True ] || ik_fail "the renewal $Z: $(cat "$TMP/body")"
 wait_state "$Y" revoked/4
 ik_ok "revoke_old renewal, answer lost: the orphan revoked, the old one kept until the same link renewed, then superseded"
+
+# ---- 6. a user's own renewal (POST /download/renew), its answer lost ----
+RPW='Renew-Me-2027!'
+ADM=$(ik_login admin "$ADMIN_PW")
+today=$(TZ=Asia/Tokyo date +%Y-%m-%d); later=$(TZ=Asia/Tokyo date -d '+30 days' +%Y-%m-%d)
+s=$(ik_api admin "$ADM" PUT /api/v1/settings "{\"renewal_window_start\":\"$today\",\"renewal_window_end\":\"$later\"}")
+ik_expect 200 - "$s" "open the renewal window"
+start_proxy stall 0
+s=$(ik_api olivia "$OFF" POST /api/v1/users '{"external_id":"carol","email":"carol@example.jp","lang":"en"}')
+ik_expect 201 - "$s" "user carol"; CU=$(ik_json 'd["id"]')
+s=$(ik_api olivia "$OFF" POST "/api/v1/users/$CU/devices" '{"name":"pc"}'); CD=$(ik_json 'd["id"]')
+s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$CD/certificates" \
+	"$(ik_csr_json carol-pc | python3 -c 'import json,sys; d=json.load(sys.stdin); d["validity_days"]=20; print(json.dumps(d))')")
+ik_expect 202 - "$s" "certificate for carol"; CO=$(ik_json 'd["certificate_id"]')
+wait_state "$CO" active
+s=$(ik_req POST /download/renew/request "${J[@]}" --data "{\"user\":\"carol\",\"email\":\"carol@example.jp\",\"password\":\"$RPW\"}")
+ik_expect 202 - "$s" "renewal request carol"
+LC=$(mail_text "$(wait_mail renewal_ready carol@example.jp)" | sed -n 's/.*id=\(rn-[A-Za-z0-9]*\).*/\1/p' | sed -n 1p)
+[ -n "$LC" ] || ik_fail "no renewal link for carol"
+renew() { # renew OUT: prints the status
+	curl -s --cacert "$TMP/tls.pem" -o "$1" -w '%{http_code}' -X POST "${J[@]}" \
+		--data "{\"login\":\"$LC\",\"secret\":\"$RPW\",\"device\":\"linux\"}" "$BASE/download/renew"
+}
+start_proxy stall 2
+s=$(renew "$TMP/h.out")
+[ "$s" = 503 ] && grep -q 'did not answer in time' "$TMP/h.out" ||
+	ik_fail "own renewal whose answer was lost: $s $(head -c 300 "$TMP/h.out")"
+CN=$(newest_cert "$CD")
+s=$(renew "$TMP/i.out")
+[ "$s" = 503 ] && grep -q 'did not answer in time' "$TMP/i.out" ||
+	ik_fail "own renewal retried while settled: $s $(head -c 300 "$TMP/i.out")"
+wait_state "$CN" revoked/5
+[ "$(cert "$CO" 'd["state"]')/$(cert "$CO" 'd["current"]')" = active/True ] ||
+	ik_fail "carol's certificate after the lost renewal: $(cat "$TMP/body")"
+s=$(renew "$TMP/j.p12")
+[ "$s" = 200 ] || ik_fail "the same renewal link after the settlement: $s $(head -c 300 "$TMP/j.p12")"
+printf '%s' "$RPW" >"$TMP/p12pw"
+CR=$(newest_cert "$CD")
+[ "$CR" != "$CN" ] && [ "$(p12_serial "$TMP/j.p12")" = "$(cert "$CR" 'd["serial"]')" ] ||
+	ik_fail "the renewal's .p12 does not hold the new certificate $CR"
+[ "$(cert "$CR" 'd["current"]')" = True ] || ik_fail "carol's renewal is not current"
+ik_ok "own renewal, answer lost: 503 twice, the orphan revoked, the old one still current, the same link then renews"
 
 grep -q "$S" "$TMP/rad.log" && ik_fail "a download secret in the log"
 ik_stop_ra
