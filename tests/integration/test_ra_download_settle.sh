@@ -209,6 +209,48 @@ CR=$(newest_cert "$CD")
 [ "$(cert "$CR" 'd["current"]')" = True ] || ik_fail "carol's renewal is not current"
 ik_ok "own renewal, answer lost: 503 twice, the orphan revoked, the old one still current, the same link then renews"
 
+# ---- 7. the same through the web pages: the page says to try again, and later it works ----
+UJ="$TMP/ujar"
+page() { # page GET PATH: status; the page's CSRF token in $TMP/csrf
+	local s
+	s=$(ik_req GET "$1" -b "$UJ" -c "$UJ")
+	sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$TMP/body" | sed -n 1p > "$TMP/csrf"
+	echo "$s"
+}
+post() { # post PATH field=value...: the form with its CSRF token, in English
+	local p=$1 args=() kv; shift
+	for kv in "$@"; do args+=(--data-urlencode "$kv"); done
+	ik_req POST "$p" -b "$UJ" -c "$UJ" -H 'Accept-Language: en' --data-urlencode "csrf=$(cat "$TMP/csrf")" "${args[@]}"
+}
+outcome() { sed -n 's/.*data-outcome="\([^"]*\)".*/\1/p' "$TMP/body" | sed -n 1p; }
+page_download() { # page_download LOGIN SECRET: the status of the file step
+	local s t
+	s=$(page /download); s=$(post /download login="$1" secret="$2")
+	[ "$s" = 200 ] || ik_fail "download page login: $s $(outcome)"
+	t=$(sed -n 's/.*name="ticket" value="\([^"]*\)".*/\1/p' "$TMP/body")
+	sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' "$TMP/body" | sed -n 1p > "$TMP/csrf"
+	post /download/file ticket="$t" password="$PW" password2="$PW" device=linux
+}
+D2=$(ik_new_device olivia "$OFF" u2)
+s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D2/certificates" '{"common_name":"u2-pc","validity_days":30}')
+ik_expect 201 - "$s" "issue u2-pc"
+X2=$(ik_json 'd["certificate"]["id"]'); L3=$(ik_json 'd["download"]["login"]')
+S3=$(ik_json 'd["download"]["password"]')
+start_proxy stall 1
+s=$(page_download "$L3" "$S3")
+[ "$s" = 503 ] && [ "$(outcome)" = dl.retry ] || ik_fail "download page whose answer was lost: $s '$(outcome)'"
+grep -q 'try again in a few minutes' "$TMP/body" || ik_fail "the page does not say to try again"
+grep -q 'name="login"' "$TMP/body" || ik_fail "the page offers no way to try again"
+wait_state "$X2" revoked/5
+printf '%s' "$PW" >"$TMP/p12pw"
+for _ in $(seq 1 50); do
+	s=$(page_download "$L3" "$S3"); [ "$s" = 503 ] || break; sleep 0.2
+done
+[ "$s" = 200 ] || ik_fail "the download page after the settlement: $s '$(outcome)'"
+[ "$(p12_serial "$TMP/body")" = "$(cert "$(newest_cert "$D2")" 'd["serial"]')" ] ||
+	ik_fail "the page's .p12 does not hold the fresh certificate"
+ik_ok "web pages: the lost answer gives the 'try again in a few minutes' page (dl.retry) with the login form; later the same credential downloads"
+
 grep -q "$S" "$TMP/rad.log" && ik_fail "a download secret in the log"
 ik_stop_ra
 inkan-rad verify-history -c "$TMP/ra.conf" | grep -q '^OK' || ik_fail "history chain"
