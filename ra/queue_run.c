@@ -272,7 +272,9 @@ ik_status rq_orphan_revocation(ra_queue *q, int64_t cert_id, const char *serial,
 }
 
 /* A request its download parked (ra_store_request_park), now settled: the same credential
- * gets a fresh certificate (in the caller's transaction; a failure only leaves it spent). */
+ * gets a fresh certificate (in the caller's transaction, in a savepoint of its own: if that
+ * fails the revocation still goes, and the credential is left on the revoked certificate,
+ * 409 as after a crash). */
 static void reoffer(ra_queue *q, const ra_request *r)
 {
 	ra_hist h = { .actor = "system", .ip = "", .op = "download_reoffer", .target = r->serial,
