@@ -461,6 +461,17 @@ typedef struct ra_request {
  * keeps none).  Inside the caller's transaction it is part of that transaction. */
 ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
     ra_request *out);
+/* The same without waiting, for a caller that answers later (an HTTP request whose
+ * connection is suspended): the request joins the next group commit, made by the store's
+ * committer thread (started on first use) or by a waiting ra_store_request_add, and
+ * done(ctx, status) is called on that thread once the commit that holds the row is durable
+ * (IK_OK, out filled) or with why it was not made.  r, h and out (and what they point to)
+ * must stay valid until then; done must not call ra_store_request_add.  Returns an error
+ * (and never calls done) when the request cannot be queued: inside a transaction
+ * (IK_ERR_STATE), the store closing (IK_ERR_STATE), no memory or thread. */
+typedef void (*ra_store_add_done)(void *ctx, ik_status st);
+ik_status ra_store_request_add_async(ra_store *s, const ra_request_new *r, const ra_hist *h,
+    ra_request *out, ra_store_add_done done, void *ctx);
 /* How many group commits ra_store_request_add made, and for how many requests in all. */
 void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests);
 ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out);
