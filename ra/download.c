@@ -329,12 +329,20 @@ ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *i
 		/* a self-service renewal of d's certificate (eligibility checked by the caller;
 		 * its password was checked against the policy when the user chose it) */
 		old_cert_id = in->renew->old_cert_id;
+		if (ra_download_device_settling(r, cert.device_id)) {
+			res = RA_DL_RETRY; /* an earlier try's renewal, not settled yet */
+			goto out;
+		}
 	} else {
 		/* a renewal waiting for its key: its request is already there, pending without
 		 * one */
 		renewal = cert.state == RA_CERT_ISSUING && cert.request_id != 0 &&
 		    ra_store_request_get(r->app->store, cert.request_id, &req) == IK_OK &&
 		    req.state == RA_REQ_PENDING && req.generate_here && req.spki_len == 0;
+		if (!renewal && ra_download_settling(r, &cert)) {
+			res = RA_DL_RETRY; /* an earlier try's request, not settled yet */
+			goto out;
+		}
 		if (cert.state != RA_CERT_AWAITING_DOWNLOAD && !renewal) {
 			record_refusal(r, d->login, "download_refused", "{\"why\":\"certificate not "
 			    "awaiting download\"}");
@@ -396,6 +404,10 @@ ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *i
 	st = ra_queue_run_claimed(r->app->queue, &req, &err);
 	if (st != IK_OK) {
 		ik_log(LOG_WARNING, "download %s: the signer did not issue: %s", d->login, err.detail);
+		if (req.state == RA_REQ_SENT) { /* no answer: the signer may have issued it */
+			res = ra_download_park(r, d, &req, err.detail);
+			goto out;
+		}
 		res = st == IK_ERR_HSM_UNAVAILABLE || st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED ?
 		    RA_DL_STOPPED : RA_DL_REFUSED;
 		goto out;
@@ -498,6 +510,10 @@ void ra_download_reply(ra_req *r, ra_dl_outcome o, const ik_buf *p12, const char
 	case RA_DL_STOPPED:
 		ra_reply_error(r, 503, "ca_unavailable", "the certificate authority stopped "
 		    "answering while signing; ask your administrator for a new download");
+		break;
+	case RA_DL_RETRY:
+		ra_reply_error(r, 503, "ca_unavailable", "the certificate authority did not answer "
+		    "in time; please try again in a few minutes (your download is still valid)");
 		break;
 	case RA_DL_REFUSED:
 		ra_reply_error(r, 502, "refused", "the certificate authority refused this "

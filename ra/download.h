@@ -52,6 +52,7 @@ typedef enum ra_dl_outcome {
 	RA_DL_ERROR,
 	RA_DL_CLOSED,       /* self-service renewal: the renewal window is closed */
 	RA_DL_NOT_RENEWABLE, /* self-service renewal: renewed, revoked, expired since the offer */
+	RA_DL_RETRY,        /* the CA's answer was lost: settled by the queue, try again soon */
 } ra_dl_outcome;
 
 /* 1. The credential by login: locked, used and expired are refused; with secret (NULL
@@ -83,6 +84,15 @@ typedef struct ra_dl_in {
  * holds the policy's reason. */
 ra_dl_outcome ra_download_p12(ra_req *r, const ra_download *d, const ra_dl_in *in,
     ik_buf *p12, char *name, size_t namesz, char *why, size_t whysz);
+/* The download's own request req (claimed) got no answer from the signer, which may have
+ * issued it (download_settle.c): parked for the queue to settle, the credential d offered a
+ * fresh certificate once it is; RA_DL_RETRY (RA_DL_STOPPED if it could not be parked). */
+ra_dl_outcome ra_download_park(ra_req *r, const ra_download *d, const ra_request *req,
+    const char *why);
+/* 1 when cert's request is such a parked one (or one a download is running), not settled. */
+int ra_download_settling(ra_req *r, const ra_cert *cert);
+/* 1 when device_id's certificate on its way is such a one (a self-service renewal's). */
+int ra_download_device_settling(ra_req *r, int64_t device_id);
 /* The JSON members "device", "format"? and "key_type"? into in; on failure the 400 is sent
  * and 0 returned. */
 int ra_download_parse_options(ra_req *r, json_t *j, ra_dl_in *in);

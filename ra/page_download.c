@@ -211,7 +211,7 @@ void ra_page_dl_outcome(ra_dl_outcome o, unsigned *status, const char **key)
 		{ RA_DL_USED, 410, "dl.used" }, { RA_DL_EXPIRED, 410, "dl.expired" },
 		{ RA_DL_STATE, 409, "dl.state" }, { RA_DL_UNAVAILABLE, 503, "dl.unavailable" },
 		{ RA_DL_STOPPED, 503, "dl.stopped" }, { RA_DL_REFUSED, 502, "dl.refused" },
-		{ RA_DL_BUSY, 503, "error.busy" },
+		{ RA_DL_BUSY, 503, "error.busy" }, { RA_DL_RETRY, 503, "dl.retry" },
 	};
 
 	*status = 500;
@@ -243,7 +243,7 @@ static void refused_page(ra_req *r, ra_dl_outcome o, const char *login, const ch
 	ra_html_lit(&p.h, "</div>");
 	/* a wrong secret may be retyped, a timed-out page redone; the others need a new
 	 * credential */
-	if (o == RA_DL_BAD || o == RA_DL_UNAVAILABLE || o == RA_DL_BUSY ||
+	if (o == RA_DL_BAD || o == RA_DL_UNAVAILABLE || o == RA_DL_BUSY || o == RA_DL_RETRY ||
 	    strcmp(key, "dl.ticket_expired") == 0)
 		login_form(&p, login != NULL && strncmp(login, "dl-", 3) != 0 ? login : NULL);
 	ra_page_end(&p, status);

@@ -31,7 +31,10 @@ ik_status ra_queue_run_now(ra_queue *q, int64_t row_id, int once, unsigned timeo
     ra_request *out, proto_error *err);
 /* The same for a request the caller has already claimed (ra_store_request_claim_id, in the
  * caller's own committed transaction, so no worker can have it): run once on the calling
- * thread, no waiting.  req is the claimed row on entry and the final row on return. */
+ * thread, no waiting.  req is the claimed row on entry and the final row on return.  An
+ * issuance whose answer was lost (no answer, a broken connection, or one the store could not
+ * take: the signer may have issued it) is left sent (req->state): the caller parks it
+ * (ra_store_request_park) for the queue to settle. */
 ik_status ra_queue_run_claimed(ra_queue *q, ra_request *req, proto_error *err);
 
 /* Counters for /metrics. */

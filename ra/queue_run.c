@@ -123,6 +123,22 @@ static ik_status cert_validity(const uint8_t *der, size_t n, int64_t *nb, int64_
 	return IK_OK;
 }
 
+/* A download's request left over by an earlier process (see queue.c), or one its download
+ * parked after the answer was lost (sent again, attempts > 1): its key is gone. */
+static int orphaned(const ra_queue *q, const ra_request *r, int once)
+{
+	return (r->kind == RA_REQ_ISSUE || r->kind == RA_REQ_RENEW) && r->generate_here &&
+	    !once && (r->created <= q->started || r->attempts > 1);
+}
+
+/* Failures after which the signer may have issued the certificate all the same: no answer
+ * (a timeout, a broken connection), or one the store could not take. */
+static int unanswered(ik_status st)
+{
+	return st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED || st == IK_ERR_PROTO_TRUNCATED ||
+	    st == IK_ERR_BUSY || st == IK_ERR_NOMEM;
+}
+
 /* Failures worth a retry: the signer or its HSM is away, or the store is busy. */
 static int transient(ik_status st)
 {
@@ -255,6 +271,26 @@ ik_status rq_orphan_revocation(ra_queue *q, int64_t cert_id, const char *serial,
 	return ra_store_request_add(q->app->store, &n, &h, NULL);
 }
 
+/* A request its download parked (ra_store_request_park), now settled: the same credential
+ * gets a fresh certificate (in the caller's transaction, in a savepoint of its own: if that
+ * fails the revocation still goes, and the credential is left on the revoked certificate,
+ * 409 as after a crash). */
+static void reoffer(ra_queue *q, const ra_request *r)
+{
+	ra_hist h = { .actor = "system", .ip = "", .op = "download_reoffer", .target = r->serial,
+	    .detail = "{\"note\":\"the CA's answer to a download was lost; that certificate is "
+	    "revoked and the same download link gets a new one\"}" };
+	int64_t id = 0;
+	ik_status st = ra_store_download_reoffer(q->app->store, r->id, &h, &id);
+
+	if (st != IK_OK)
+		ik_log(LOG_ERR, "request %s: cannot offer its download a new certificate: %s",
+		    r->request_id, ik_status_str(st));
+	else if (id != 0)
+		ik_log(LOG_NOTICE, "request %s: its download's answer was lost; certificate %lld "
+		    "offered to the same download link", r->request_id, (long long)id);
+}
+
 /* A leftover download request: complete it, then revoke what was issued. */
 static void revoke_orphan(ra_queue *q, const ra_request *r)
 {
@@ -263,7 +299,15 @@ static void revoke_orphan(ra_queue *q, const ra_request *r)
 
 	hist_detail(r, r->serial, "the download that made the key was interrupted; its key is lost",
 	    detail, sizeof(detail));
-	st = rq_orphan_revocation(q, r->cert_id, r->serial, detail);
+	if ((st = ra_store_begin(q->app->store)) == IK_OK) {
+		st = rq_orphan_revocation(q, r->cert_id, r->serial, detail);
+		if (st == IK_OK)
+			reoffer(q, r);
+		if (st == IK_OK)
+			st = ra_store_commit(q->app->store);
+		else
+			(void)ra_store_rollback(q->app->store);
+	}
 	if (st != IK_OK)
 		ik_log(LOG_ERR, "request %s: cannot queue the revocation of an orphaned certificate: %s",
 		    r->request_id, ik_status_str(st));
@@ -315,13 +359,15 @@ static ik_status fail(ra_queue *q, const ra_request *r, const char *why, unsigne
 	return st;
 }
 
-/* The answer stored with the request and its certificate. */
-static ik_status answer_store(ra_queue *q, const ra_request *r, const answer *a, int lazy)
+/* The answer stored with the request and its certificate (once: run by its download). */
+static ik_status answer_store(ra_queue *q, const ra_request *r, const answer *a, int once)
 {
 	ra_hist h = { .actor = r->created_by, .ip = "", .op = op_name(r->kind),
 	    .target = a->serial, .detail = a->detail };
+	ra_request claimed = *r;
 
-	return complete(q, r, &a->issued, &h, lazy);
+	claimed.key_lost = orphaned(q, r, once);
+	return complete(q, &claimed, &a->issued, &h, once && r->generate_here);
 }
 
 /* An issue or renew on its own: one round trip, the answer stored with the certificate. */
@@ -340,7 +386,7 @@ static ik_status run_issue(ra_queue *q, ra_request *r, int once, answer *a,
 	if (st == IK_OK)
 		st = answer_read(r, &rep, a);
 	if (st == IK_OK)
-		st = answer_store(q, r, a, once && r->generate_here);
+		st = answer_store(q, r, a, once);
 	ik_buf_cleanup(&reply);
 	return st;
 }
@@ -375,6 +421,13 @@ static void record_failure(ra_queue *q, const ra_request *r, ik_status st, int o
 	int retry = transient(st) && !once;
 	ra_request_state where;
 
+	if (once && unanswered(st)) {
+		/* the signer may have issued it: left sent for its download to park
+		 * (ra_store_request_park), or for the next start to settle */
+		ik_log(LOG_WARNING, "request %s (%s): %s: %s; its download parks it", r->request_id,
+		    op_name(r->kind), ik_status_str(st), err->detail);
+		return;
+	}
 	snprintf(why, sizeof(why), "%s: %s", ik_status_str(st), err->detail);
 	if (backoff > QUEUE_BACKOFF_MAX)
 		backoff = QUEUE_BACKOFF_MAX;
@@ -397,10 +450,7 @@ static void record_failure(ra_queue *q, const ra_request *r, ik_status st, int o
 static ik_status outcome(ra_queue *q, ra_request *r, ik_status st, const char *serial,
     int once, proto_error *err)
 {
-	int issuance = r->kind == RA_REQ_ISSUE || r->kind == RA_REQ_RENEW;
-	/* a download's key left over by an earlier process (see queue.c) */
-	int orphan = issuance && r->generate_here && !once &&
-	    (r->created <= q->started || r->attempts > 1);
+	int orphan = orphaned(q, r, once);
 
 	atomic_store(&q->signer_up, st != IK_ERR_IO && st != IK_ERR_PROTO_CLOSED);
 	atomic_store(&q->hsm_up, st != IK_ERR_IO && st != IK_ERR_PROTO_CLOSED &&

@@ -447,6 +447,10 @@ typedef struct ra_request {
 	int64_t next_attempt;     /* not claimed before this time */
 	char created_by[RA_STORE_NAME_MAX + 1];
 	int64_t created, updated;
+	/* not stored: set by the queue on the claimed row it completes when the key died with
+	 * its download (an orphan, revoked next, cessationOfOperation): its certificate does not
+	 * become the device's current one and revoke_old leaves the old one alone */
+	int key_lost;
 } ra_request;
 
 /* Queues a request (and for issue/renew its certificate row) in one transaction; out (may
@@ -521,6 +525,23 @@ ik_status ra_store_request_recover(ra_store *s, size_t *n);
  * before `before` whose key was never attached (the RA stopped in between) is failed and its
  * certificate waits for a download again (the credential stays good); h is recorded when
  * there was any.  *n (may be NULL) gets how many. */
+/* A download's own issue/renew request (claimed, sent) whose answer never came (a timeout, a
+ * broken connection) or could not be recorded: back to pending for the queue to send again
+ * under the same request id and settle as an orphan (its key died with the download),
+ * why as its last error, credential_id (0: none) noted for ra_store_download_reoffer, h
+ * recorded.  IK_ERR_STATE unless it is such a request, sent. */
+ik_status ra_store_request_park(ra_store *s, int64_t id, int64_t credential_id,
+    const char *why, const ra_hist *h);
+/* After the parked request request_id was settled as an orphan: if the credential it was
+ * parked for still points at its certificate and is unspent, that credential gets a fresh
+ * certificate — the reserved one again (awaiting download) for an issue, the same renewal
+ * again (waiting for its key) for a renew — and h is recorded.  *cert_id gets the new
+ * certificate, 0 when there was nothing to do.  In the caller's transaction if any. */
+ik_status ra_store_download_reoffer(ra_store *s, int64_t request_id, const ra_hist *h,
+    int64_t *cert_id);
+/* *yes: device_id's certificate on its way is one whose key was made by a download and
+ * whose request is not settled yet (sent, or pending again: parked or left by a restart). */
+ik_status ra_store_device_settling(ra_store *s, int64_t device_id, int *yes);
 ik_status ra_store_request_drop_keyless(ra_store *s, int64_t before, const ra_hist *h,
     size_t *n);
 /* Requests whose state is in state_mask (RA_REQ_STATE_BIT; 0 = all) with id > after_id, in

@@ -108,11 +108,12 @@ static const char SQL_KEYLESS_REQS[] =
     " last_error = 'the RA stopped before the download made its key; nothing was issued'"
     " WHERE " KEYLESS;
 /* the new certificate becomes its device's current one: the one before stops being current
- * first (one current per device is a unique index, checked row by row) */
+ * first (one current per device is a unique index, checked row by row); an orphan (?8)
+ * does not */
 static const char SQL_CERT_ISSUED[] =
     "UPDATE certificates SET serial = ?2, der = ?3, sha256 = ?4, not_before = ?5,"
     " not_after = ?6, state = 'active', updated_at = ?7,"
-    " current = CASE WHEN device_id IS NULL THEN current ELSE 1 END"
+    " current = CASE WHEN device_id IS NULL OR ?8 THEN current ELSE 1 END"
     " WHERE id = ?1 AND state = 'issuing'";
 static const char SQL_CERT_UNCURRENT[] =
     "UPDATE certificates SET current = 0, updated_at = ?2"
@@ -521,7 +522,7 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
 		return IK_ERR_CRYPTO;
 	/* undone with the caller's savepoint if the certificate is not 'issuing' */
-	if ((st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 2, NULL)) != IK_OK)
+	if (!r->key_lost && (st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 2, NULL)) != IK_OK)
 		return st;
 	if ((st = sq_stmt(c, SQL_CERT_ISSUED, &q)) != IK_OK)
 		return st;
@@ -532,6 +533,7 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 	sq_bind_i64(c, q, 5, is->not_before);
 	sq_bind_i64(c, q, 6, is->not_after);
 	sq_bind_i64(c, q, 7, now);
+	sq_bind_i64(c, q, 8, r->key_lost != 0);
 	st = sq_exec(c, q, &changes);
 	sq_reset(q);
 	if (st != IK_OK)
@@ -573,7 +575,7 @@ static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
 		st = why_unchanged(c, r->id);
 	if (st == IK_OK)
 		st = is_issuance(r->kind) ? store_issued(c, r, issued) : store_event(c, r);
-	if (st == IK_OK && r->kind == RA_REQ_RENEW && r->revoke_old) {
+	if (st == IK_OK && r->kind == RA_REQ_RENEW && r->revoke_old && !r->key_lost) {
 		ra_request_new rv = { .kind = RA_REQ_REVOKE, .cert_id = r->old_cert_id,
 		    .reason = 4 /* superseded */, .created_by = r->created_by };
 		ik_status x = sq_begin(c);

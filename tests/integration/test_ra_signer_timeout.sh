@@ -40,7 +40,7 @@ stop_fake() {
 	if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi
 	FAKE_PID=
 }
-trap 'stop_fake; ik_cleanup' EXIT
+trap 'rc=$?; stop_fake; (exit $rc); ik_cleanup' EXIT
 request() { ik_api olivia "$OFF" GET "/api/v1/requests/$1" >/dev/null; }
 
 D1=$(new_device u1); D3=$(new_device u3)
