@@ -358,8 +358,12 @@ void sg_ledger_nudge(sg_ledger *l)
 static void batch_done(sg_ledger *l, ledger_op *batch)
 {
 	ledger_op *o, *async = NULL, **async_tail = &async;
+	void (*after)(void *arg);
+	void *after_arg;
 
 	pthread_mutex_lock(&l->qlock);
+	after = l->after;
+	after_arg = l->after_arg;
 	for (o = batch; o != NULL;) {
 		ledger_op *next = o->next;
 		pthread_cond_t *cv = o->cv;
@@ -381,8 +385,8 @@ static void batch_done(sg_ledger *l, ledger_op *batch)
 		o->done_fn(o->done_arg, o->result);
 		free(o);
 	}
-	if (l->after != NULL)
-		l->after(l->after_arg);
+	if (after != NULL)
+		after(after_arg);
 }
 
 static void *committer_main(void *arg)
