@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,12 @@ struct ra_http {
 	char *trust_pem;   /* cert_login: the CA certificates named in a certificate request */
 	char *key_pem;
 	size_t key_len;
+	/* requests deferred by their handler (ra_req_defer): suspended, and resumed with their
+	 * reply but not yet sent (completed) */
+	pthread_mutex_t alock;
+	pthread_cond_t aidle;
+	size_t async_n, async_open;
+	int astopping;
 };
 
 static const char *const role_names[] = {
@@ -550,11 +557,66 @@ uint64_t ra_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+int ra_req_defer(ra_req *r)
+{
+	ra_http *h = r->http;
+	int ok;
+
+	if (r->deferred || h == NULL)
+		return 0;
+	pthread_mutex_lock(&h->alock);
+	ok = !h->astopping;
+	if (ok)
+		h->async_n++;
+	pthread_mutex_unlock(&h->alock);
+	if (!ok)
+		return 0;
+	/* replies go to r->pending; handle() queues it when MHD resumes the connection */
+	r->deferred = 1;
+	r->async = 1;
+	MHD_suspend_connection(r->conn);
+	return 1;
+}
+
+void ra_req_resume(ra_req *r)
+{
+	ra_http *h = r->http;
+
+	if (!r->replied) {
+		ik_log(LOG_ERR, "deferred %s %s resumed without a reply", r->method, r->path);
+		ra_reply_error(r, 500, "internal", "internal error");
+	}
+	pthread_mutex_lock(&h->alock);
+	h->async_n--;
+	h->async_open++;
+	pthread_cond_broadcast(&h->aidle);
+	pthread_mutex_unlock(&h->alock);
+	MHD_resume_connection(r->conn); /* r may be gone from here on */
+}
+
+/* Stopping: waits for every deferred request to be resumed (its commit made), then up to
+ * a few seconds for their replies to be sent, before MHD closes the connections. */
+static void async_drain(ra_http *h)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	pthread_mutex_lock(&h->alock);
+	h->astopping = 1;
+	while (h->async_n > 0)
+		pthread_cond_wait(&h->aidle, &h->alock);
+	until.tv_sec += 5;
+	while (h->async_open > 0 && pthread_cond_timedwait(&h->aidle, &h->alock, &until) == 0)
+		;
+	pthread_mutex_unlock(&h->alock);
+}
+
 static void run_handler(ra_req *r)
 {
 	r->started_ns = ra_mono_ns();
 	r->route->handler(r);
-	if (!r->replied) {
+	/* a deferred request may be answered (and freed) on another thread by now */
+	if (!r->async && !r->replied) {
 		ik_log(LOG_ERR, "handler for %s %s did not reply", r->method, r->route->pattern);
 		ra_reply_error(r, 500, "internal", "internal error");
 	}
@@ -664,6 +726,7 @@ static ra_req *req_new(ra_http *h, struct MHD_Connection *c, const char *url,
 	if (r == NULL)
 		return NULL;
 	r->app = h->app;
+	r->http = h;
 	r->conn = c;
 	r->method = method;
 	r->path = url;
@@ -678,6 +741,12 @@ static void req_free(ra_req *r)
 {
 	if (r == NULL)
 		return;
+	if (r->async) { /* its reply sent (or the connection gone) */
+		pthread_mutex_lock(&r->http->alock);
+		r->http->async_open--;
+		pthread_cond_broadcast(&r->http->aidle);
+		pthread_mutex_unlock(&r->http->alock);
+	}
 	ik_buf_cleanup(&r->body);
 	ra_form_free(r->form);
 	if (r->pending != NULL)
@@ -841,6 +910,8 @@ ik_status ra_http_new(ra_app *app, ra_http **out)
 	if (h == NULL)
 		return IK_ERR_NOMEM;
 	h->app = app;
+	pthread_mutex_init(&h->alock, NULL);
+	pthread_cond_init(&h->aidle, NULL);
 	*out = h;
 	return IK_OK;
 }
@@ -963,7 +1034,9 @@ void ra_http_free(ra_http *h)
 {
 	if (h == NULL)
 		return;
-	/* every suspended connection resumed (with its reply or a 503) before MHD stops */
+	/* every suspended connection resumed (with its reply or a 503) before MHD stops: the
+	 * deferred ones once their commit is made (new ones are answered at once now) */
+	async_drain(h);
 	ra_heavy_stop(h->heavy, heavy_cancel);
 	if (h->plain != NULL)
 		MHD_stop_daemon(h->plain);
@@ -975,5 +1048,7 @@ void ra_http_free(ra_http *h)
 	}
 	free(h->cert_pem);
 	free(h->trust_pem);
+	pthread_cond_destroy(&h->aidle);
+	pthread_mutex_destroy(&h->alock);
 	free(h);
 }
