@@ -122,7 +122,7 @@ static void ledger_done(void *arg, ik_status st)
 	sg_issue *is = arg;
 
 	is->ledger_st = st;
-	sg_job_resume(is->s, is->job);
+	sg_job_resume_later(is->s, is->job);
 }
 
 /* Append the intent (next stage ST_INTENT) or the certificate (ST_CERT) and park the job:

@@ -358,8 +358,12 @@ void sg_ledger_nudge(sg_ledger *l)
 static void batch_done(sg_ledger *l, ledger_op *batch)
 {
 	ledger_op *o, *async = NULL, **async_tail = &async;
+	void (*after)(void *arg);
+	void *after_arg;
 
 	pthread_mutex_lock(&l->qlock);
+	after = l->after;
+	after_arg = l->after_arg;
 	for (o = batch; o != NULL;) {
 		ledger_op *next = o->next;
 		pthread_cond_t *cv = o->cv;
@@ -381,6 +385,8 @@ static void batch_done(sg_ledger *l, ledger_op *batch)
 		o->done_fn(o->done_arg, o->result);
 		free(o);
 	}
+	if (after != NULL)
+		after(after_arg);
 }
 
 static void *committer_main(void *arg)
@@ -395,7 +401,10 @@ static void *committer_main(void *arg)
 		pthread_mutex_lock(&l->qlock);
 		while (l->qhead == NULL && !l->stopping)
 			pthread_cond_wait(&l->qcond, &l->qlock);
-		if (busy && !l->stopping)
+		/* With a pacer, ask it every time: on a quiet machine each append would otherwise
+		 * wake the committer at once, and commits of one or two rows never grow large
+		 * enough to count as load. */
+		if ((busy || l->pacer != NULL) && !l->stopping)
 			group_wait(l);
 		batch = l->qhead;
 		l->qhead = l->qtail = NULL;
@@ -410,6 +419,14 @@ static void *committer_main(void *arg)
 		run_batch(l, batch);
 		batch_done(l, batch);
 	}
+}
+
+void sg_ledger_set_after_batch(sg_ledger *l, void (*after)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&l->qlock);
+	l->after = after;
+	l->after_arg = arg;
+	pthread_mutex_unlock(&l->qlock);
 }
 
 void sg_ledger_set_pacer(sg_ledger *l, int (*busy)(void *arg), void *arg)
@@ -528,6 +545,7 @@ static ik_status open_writer(sg_ledger *l)
 
 ik_status sg_ledger_open(const char *path, sg_ledger **out)
 {
+	pthread_condattr_t ca;
 	sg_ledger *l;
 	ik_status st;
 
@@ -539,7 +557,14 @@ ik_status sg_ledger_open(const char *path, sg_ledger **out)
 		return IK_ERR_NOMEM;
 	memcpy(l->path, path, strlen(path) + 1);
 	pthread_mutex_init(&l->qlock, NULL);
-	pthread_cond_init(&l->qcond, NULL);
+	/* group_wait's deadline is on the monotonic clock: so must the condition's be (with the
+	 * default, CLOCK_REALTIME, every wait timed out at once and commits never grew) */
+	if (pthread_condattr_init(&ca) != 0 || pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&l->qcond, &ca) != 0) {
+		free(l);
+		return IK_ERR_INTERNAL;
+	}
+	pthread_condattr_destroy(&ca);
 	if ((st = open_writer(l)) != IK_OK)
 		goto fail;
 	for (int i = 0; i < READERS; i++)

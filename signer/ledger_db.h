@@ -58,6 +58,8 @@ struct sg_ledger {
 	int stopping;
 	int (*pacer)(void *arg);      /* set before the first append; see sg_ledger_set_pacer */
 	void *pacer_arg;
+	void (*after)(void *arg);     /* after a batch's callbacks; see sg_ledger_set_after_batch */
+	void *after_arg;
 };
 
 

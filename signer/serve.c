@@ -24,7 +24,7 @@
 #define WRITE_TIMEOUT_MS 5000
 #define FRAME_TIMEOUT_MS 10000 /* a frame begun must be complete within this */
 #define SMALL_REPLY 8192       /* replies up to this size go out in one send */
-#define PACE_QUEUED 16         /* see workers_busy */
+#define PACE_QUEUED 1          /* see workers_busy */
 
 struct sg_conn {
 	int fd;
@@ -220,6 +220,41 @@ void sg_job_resume(sg_server *s, sg_job *j)
 	s->qlen++;
 	pthread_cond_signal(&s->qcond);
 	pthread_mutex_unlock(&s->qlock);
+}
+
+void sg_job_resume_later(sg_server *s, sg_job *j)
+{
+	j->next = NULL;
+	if (s->rtail != NULL)
+		s->rtail->next = j;
+	else
+		s->rhead = j;
+	s->rtail = j;
+	s->rlen++;
+}
+
+/* The ledger's after-batch hook: queue what its callbacks resumed, in order, at once. */
+static void resume_batch(void *arg)
+{
+	sg_server *s = arg;
+
+	if (s->rhead == NULL)
+		return;
+	pthread_mutex_lock(&s->qlock);
+	s->parked -= s->rlen;
+	if (s->qtail != NULL)
+		s->qtail->next = s->rhead;
+	else
+		s->qhead = s->rhead;
+	s->qtail = s->rtail;
+	s->qlen += s->rlen;
+	if (s->rlen > 1 && s->nworkers > 1)
+		pthread_cond_broadcast(&s->qcond);
+	else
+		pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	s->rhead = s->rtail = NULL;
+	s->rlen = 0;
 }
 
 static void job_free(sg_job *j)
@@ -642,6 +677,7 @@ static ik_status start_threads(sg_server *s)
 {
 	s->nworkers = s->cfg.workers;
 	sg_ledger_set_pacer(s->ledger, workers_busy, s);
+	sg_ledger_set_after_batch(s->ledger, resume_batch, s);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		sg_worker *w = &s->workers[i];
 		w->s = s;

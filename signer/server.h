@@ -67,6 +67,8 @@ struct sg_server {
 	sg_job *qhead, *qtail;
 	size_t qlen;
 	size_t parked;                /* jobs off the queue, waiting (qlock) */
+	sg_job *rhead, *rtail;        /* resumed by the ledger's committer, not yet queued: */
+	size_t rlen;                  /* the committer thread's alone (sg_job_resume_later) */
 	sg_worker workers[SG_MAX_WORKERS];
 	unsigned nworkers;
 
@@ -100,6 +102,9 @@ struct sg_server {
 void sg_job_park(struct sg_server *s);
 void sg_job_unpark(struct sg_server *s); /* the wait did not start after all */
 void sg_job_resume(struct sg_server *s, sg_job *j);
+/* The same from a ledger callback (the committer thread only): the jobs of one commit are
+ * queued together once its callbacks have run, with one lock and one wake-up. */
+void sg_job_resume_later(struct sg_server *s, sg_job *j);
 
 /* dispatch.c */
 /* Handle (the next stage of) one request of a verb other than HELLO.  *parked = 1: the job

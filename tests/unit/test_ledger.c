@@ -1,7 +1,7 @@
 /* Unit tests for signer/ledger.c: migrations, intents and certificates, duplicates, the
  * revocation state machine, the append-only triggers (checked through a raw sqlite3
  * connection), CRL numbers, concurrent group commit, batches, asynchronous appends (callbacks
- * in order), the CRL cursors (all entries, changes since a mark), and a throughput run. */
+ * in order), the commit pacer, the CRL cursors (all entries, changes since a mark), and a throughput run. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -778,6 +778,71 @@ static void test_async(void **state)
 	assert_int_equal(w.calls, 4);
 }
 
+/* The pacer: while it says the callers are busy, the committer holds a commit open (up to
+ * 8 ms) for more appends to join; the after-batch hook runs once the commit's callbacks
+ * have.  The wait once timed out at once (a monotonic deadline on a realtime condition). */
+typedef struct pace {
+	int busy;
+	int asked;       /* times the pacer was consulted */
+	int hooks;       /* after-batch calls */
+	int calls_seen;  /* callbacks already run when the hook last ran */
+	async_wait *w;
+} pace;
+
+static int pace_busy(void *arg)
+{
+	pace *p = arg;
+
+	__atomic_add_fetch(&p->asked, 1, __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&p->busy, __ATOMIC_SEQ_CST);
+}
+
+static void pace_after(void *arg)
+{
+	pace *p = arg;
+
+	pthread_mutex_lock(&p->w->lock);
+	p->calls_seen = p->w->calls;
+	pthread_mutex_unlock(&p->w->lock);
+	__atomic_add_fetch(&p->hooks, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_pacer(void **state)
+{
+	fixture *f = *state;
+	async_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	pace p = { .busy = 1, .w = &w };
+	const uint8_t tbs[4] = { 0x30, 0x02, 0x05, 0x00 };
+	uint8_t serial[9];
+	double t0, dt;
+
+	sg_ledger_set_pacer(f->l, pace_busy, &p);
+	sg_ledger_set_after_batch(f->l, pace_after, &p);
+	mkserial(serial, 901);
+	t0 = now_mono();
+	assert_int_equal(sg_ledger_intent_async(f->l, "pace-1", serial, 9, "client", "CN=a", 1, 2,
+	    tbs, sizeof(tbs), async_cb, &w), IK_OK);
+	async_wait_for(&w, 1);
+	dt = now_mono() - t0;
+	assert_int_equal(w.st[0], IK_OK);
+	assert_true(__atomic_load_n(&p.asked, __ATOMIC_SEQ_CST) >= 1);
+	assert_true(dt >= 0.007); /* held for the 8 ms the pacer allows */
+	while (__atomic_load_n(&p.hooks, __ATOMIC_SEQ_CST) < 1)
+		usleep(1000);
+	assert_int_equal(p.calls_seen, 1); /* the hook ran after the commit's callback */
+	/* not busy: committed without waiting for more */
+	__atomic_store_n(&p.busy, 0, __ATOMIC_SEQ_CST);
+	sg_ledger_nudge(f->l);
+	mkserial(serial, 902);
+	assert_int_equal(sg_ledger_intent_async(f->l, "pace-2", serial, 9, "client", "CN=a", 1, 2,
+	    tbs, sizeof(tbs), async_cb, &w), IK_OK);
+	async_wait_for(&w, 2);
+	assert_int_equal(w.st[1], IK_OK);
+	while (__atomic_load_n(&p.hooks, __ATOMIC_SEQ_CST) < 2)
+		usleep(1000);
+	assert_int_equal(p.calls_seen, 2);
+}
+
 /* Throughput: threads each doing intent + cert in a loop (synchronous=FULL).  Printed, not
  * asserted: timings are not pass/fail. */
 static void throughput(fixture *f, int nthreads, double seconds)
@@ -875,6 +940,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crl_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pacer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_million, setup, teardown),
 	};
