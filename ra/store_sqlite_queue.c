@@ -248,7 +248,7 @@ static int revoke_reason_ok(int reason)
 /* The id the signer files the request under: the time in ms (6 bytes, big-endian) and 80
  * random bits, in hex.  Ids made later sort later, so the unique indexes on request ids here
  * and in the signer's ledger grow at their end instead of taking a random page each. */
-static ik_status new_request_id(char out[RA_REQUEST_ID_LEN + 1])
+ik_status sq_request_id_new(char out[RA_REQUEST_ID_LEN + 1])
 {
 	static const char hexd[] = "0123456789abcdef";
 	uint8_t b[RA_REQUEST_ID_LEN / 2];
@@ -288,7 +288,7 @@ static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r
 		return IK_ERR_ARG;
 	if (r->kind == RA_REQ_REVOKE && !revoke_reason_ok(r->reason))
 		return IK_ERR_ARG;
-	if ((st = new_request_id(rid)) != IK_OK ||
+	if ((st = sq_request_id_new(rid)) != IK_OK ||
 	    (st = prepare_cert(c, r, cn, &validity, &cert_id, &device_id)) != IK_OK)
 		return st;
 	if (r->batch_id != 0 && (st = sq_batch_take(c, r->batch_id, r->kind)) != IK_OK)
@@ -624,8 +624,11 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 		return IK_ERR_ARG;
 	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
 		return IK_ERR_CRYPTO;
-	/* undone with the caller's savepoint if the certificate is not 'issuing' */
-	if ((st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 2, NULL)) != IK_OK)
+	/* undone with the caller's savepoint if the certificate is not 'issuing'.  Not for a
+	 * request without a device (a batch's): its certificate has none either (both rows are
+	 * made with the same device, and both lose it together when it is deleted), and the
+	 * statement costs an ephemeral table even when it matches nothing */
+	if (r->device_id != 0 && (st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 2, NULL)) != IK_OK)
 		return st;
 	if ((st = sq_stmt(c, SQL_CERT_ISSUED, &q)) != IK_OK)
 		return st;
@@ -666,9 +669,10 @@ static ik_status store_event(sq_conn *c, const ra_request *r)
 	return st == IK_OK && changes == 0 ? IK_ERR_STATE : st;
 }
 
-/* r (as claimed: 'sent') done, inside the caller's savepoint. */
+/* r (as claimed: 'sent') done, inside the caller's savepoint; settle: its batch's count
+ * raised here (else the caller does it). */
 static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
-    const ra_issued *issued, const ra_hist *h)
+    const ra_issued *issued, const ra_hist *h, int settle)
 {
 	int64_t v[2] = { r->id, sq_now() }, changes = 0;
 	ik_status st = sq_run_ids(c, SQL_REQ_DONE, v, 2, &changes);
@@ -688,7 +692,7 @@ static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
 		if (x != IK_OK && x != IK_ERR_STATE)
 			st = x;
 	}
-	if (st == IK_OK)
+	if (st == IK_OK && settle)
 		st = sq_batch_settle(c, r->batch_id, 1, 0);
 	if (st == IK_OK)
 		st = sq_hist(s, h);
@@ -707,7 +711,7 @@ ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *is
 	if ((st = req_one(c, SQL_REQ_GET, id, NULL, &r)) == IK_OK && r.state != RA_REQ_SENT)
 		st = IK_ERR_STATE;
 	if (st == IK_OK)
-		st = complete_tx(s, c, &r, issued, h);
+		st = complete_tx(s, c, &r, issued, h, 1);
 	return sq_finish(c, st);
 }
 
@@ -719,7 +723,43 @@ ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claim
 
 	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
 		return st;
-	return sq_finish(c, complete_tx(s, c, claimed, issued, h));
+	return sq_finish(c, complete_tx(s, c, claimed, issued, h, 1));
+}
+
+/* The group's completions, then each batch's count once (a claim's group is mostly one
+ * batch's requests, in id order). */
+static ik_status complete_group_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n)
+{
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n; k++)
+		st = complete_tx(s, c, &claimed[k], issued != NULL ? &issued[k] : NULL, &h[k], 0);
+	for (size_t k = 0; st == IK_OK && k < n; k++) {
+		int64_t b = claimed[k].batch_id;
+		int first = b != 0, done = 0;
+
+		for (size_t j = 0; j < k && first; j++)
+			first = claimed[j].batch_id != b;
+		for (size_t j = k; j < n && first; j++)
+			done += claimed[j].batch_id == b;
+		if (first)
+			st = sq_batch_settle(c, b, done, 0);
+	}
+	return st;
+}
+
+ik_status ra_store_request_complete_group(ra_store *s, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n)
+{
+	sq_conn *c;
+	ik_status st;
+
+	if (claimed == NULL || h == NULL || n == 0)
+		return IK_ERR_ARG;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	return sq_finish(c, complete_group_tx(s, c, claimed, issued, h, n));
 }
 
 ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,
