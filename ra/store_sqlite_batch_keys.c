@@ -347,19 +347,28 @@ ik_status ra_store_batch_add_keyed(ra_store *s, const ra_batch_item_new *it,
  * touches into the savepoint's journal, and each savepoint after an FTS5 write makes FTS5
  * flush its pending terms as a new segment), an UPDATE of the certificate's state and
  * request id (every state index) and another for its sealed key, and the batch's total
- * raised per key.  Here a certificate is inserted with its sealed key, and only its request
- * id set afterwards (the two rows name each other; deferring the foreign keys instead makes
- * SQLite look for children of every new parent row, requests.old_cert_id by a full scan);
- * the ids are the next free rowids, taken in this write transaction; the CNs go into the
- * search index in one statement at the end, and the total grows once.  All or nothing, in
- * one savepoint. */
+ * raised per key.  Here the certificates are inserted with their sealed keys, several to a
+ * statement, then the requests, then the certificates' request ids in one statement (the
+ * two rows name each other; deferring the foreign keys instead makes SQLite look for
+ * children of every new parent row, requests.old_cert_id by a full scan); the ids are the
+ * next free rowids, taken in this write transaction; the CNs go into the search index in
+ * one statement at the end, and the total grows once.  All or nothing, in one savepoint. */
 
 static const char SQL_BG_CERT_MAX[] = "SELECT IFNULL(MAX(id), 0) FROM certificates";
 static const char SQL_BG_REQ_MAX[] = "SELECT IFNULL(MAX(id), 0) FROM requests";
-static const char SQL_BG_CERT_INSERT[] =
-    "INSERT INTO certificates(id, cn, validity_days, state, created_at, updated_at,"
-    " key_envelope) VALUES (?1, ?2, ?3, 'issuing', ?4, ?4, ?5)";
-static const char SQL_BG_CERT_LINK[] = "UPDATE certificates SET request_id = ?2 WHERE id = ?1";
+/* certificates in rows of BG_ROWS per statement: SQLite opens a statement journal for each
+ * (the row counters' trigger), copying every page the statement changes into it */
+#define BG_ROWS 16
+#define BG_ROW "(?, ?, ?, 'issuing', ?, ?, ?)"
+#define BG_ROW4 BG_ROW ", " BG_ROW ", " BG_ROW ", " BG_ROW
+#define BG_CERT_INSERT "INSERT INTO certificates(id, cn, validity_days, state, created_at," \
+	" updated_at, key_envelope) VALUES "
+static const char SQL_BG_CERT_INSERT[] = BG_CERT_INSERT BG_ROW;
+static const char SQL_BG_CERT_INSERT_ROWS[] =
+    BG_CERT_INSERT BG_ROW4 ", " BG_ROW4 ", " BG_ROW4 ", " BG_ROW4;
+/* each certificate's request: the ids of both run in step */
+static const char SQL_BG_CERT_LINK[] =
+    "UPDATE certificates SET request_id = id + ?3 WHERE id BETWEEN ?1 AND ?2";
 static const char SQL_BG_REQ_INSERT[] =
     "INSERT INTO requests(id, request_id, kind, batch_id, cert_id, subject_cn,"
     " validity_days, pubkey, created_by, created_at, updated_at)"
@@ -429,25 +438,45 @@ static ik_status group_check(sq_conn *c, const ra_batch_item_new *items, size_t 
 	return IK_OK;
 }
 
-/* Key k's certificate (id cert) and request (id req). */
-static ik_status group_insert(sq_conn *c, const ra_batch_info *bi, const ra_batch_item_new *it,
-    int64_t cert, int64_t req, int64_t now)
+/* The certificates of items[0..n) (ids cert0 + 1 on), BG_ROWS to a statement. */
+static ik_status group_certs(sq_conn *c, const ra_batch_info *bi,
+    const ra_batch_item_new *items, size_t n, int64_t cert0, int64_t now)
+{
+	sqlite3_stmt *q;
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n;) {
+		size_t rows = n - k >= BG_ROWS ? BG_ROWS : 1;
+
+		if ((st = sq_stmt(c, rows == BG_ROWS ? SQL_BG_CERT_INSERT_ROWS : SQL_BG_CERT_INSERT,
+		    &q)) != IK_OK)
+			return st;
+		for (size_t i = 0; i < rows; i++, k++) {
+			int p = (int)(6 * i);
+
+			sq_bind_i64(c, q, p + 1, cert0 + 1 + (int64_t)k);
+			sq_bind_text(c, q, p + 2, items[k].cn);
+			sq_bind_i64(c, q, p + 3, bi->validity_days);
+			sq_bind_i64(c, q, p + 4, now);
+			sq_bind_i64(c, q, p + 5, now);
+			sq_bind_blob(c, q, p + 6, items[k].envelope, items[k].envelope_len);
+		}
+		st = sq_exec(c, q, NULL);
+		sq_reset(q);
+	}
+	return st;
+}
+
+/* Item it's request (id req) for its certificate (id cert). */
+static ik_status group_request(sq_conn *c, const ra_batch_info *bi,
+    const ra_batch_item_new *it, int64_t cert, int64_t req, int64_t now)
 {
 	char rid[RA_REQUEST_ID_LEN + 1];
 	sqlite3_stmt *q;
 	ik_status st;
 
 	if ((st = sq_request_id_new(rid)) != IK_OK ||
-	    (st = sq_stmt(c, SQL_BG_CERT_INSERT, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, cert);
-	sq_bind_text(c, q, 2, it->cn);
-	sq_bind_i64(c, q, 3, bi->validity_days);
-	sq_bind_i64(c, q, 4, now);
-	sq_bind_blob(c, q, 5, it->envelope, it->envelope_len);
-	st = sq_exec(c, q, NULL);
-	sq_reset(q);
-	if (st != IK_OK || (st = sq_stmt(c, SQL_BG_REQ_INSERT, &q)) != IK_OK)
+	    (st = sq_stmt(c, SQL_BG_REQ_INSERT, &q)) != IK_OK)
 		return st;
 	sq_bind_i64(c, q, 1, req);
 	sq_bind_text(c, q, 2, rid);
@@ -460,10 +489,6 @@ static ik_status group_insert(sq_conn *c, const ra_batch_info *bi, const ra_batc
 	sq_bind_i64(c, q, 9, now);
 	st = sq_exec(c, q, NULL);
 	sq_reset(q);
-	if (st == IK_OK) {
-		int64_t v[2] = { cert, req };
-		st = sq_run_ids(c, SQL_BG_CERT_LINK, v, 2, NULL);
-	}
 	return st;
 }
 
@@ -477,12 +502,14 @@ static ik_status add_group_tx(sq_conn *c, const ra_batch_item_new *items, size_t
 	    (st = max_id(c, SQL_BG_CERT_MAX, &cert0)) != IK_OK ||
 	    (st = max_id(c, SQL_BG_REQ_MAX, &req0)) != IK_OK)
 		return st;
+	st = group_certs(c, &bi, items, n, cert0, now);
 	for (size_t k = 0; st == IK_OK && k < n; k++)
-		st = group_insert(c, &bi, &items[k], cert0 + 1 + (int64_t)k,
+		st = group_request(c, &bi, &items[k], cert0 + 1 + (int64_t)k,
 		    req0 + 1 + (int64_t)k, now);
 	if (st == IK_OK) {
-		int64_t v[2] = { cert0 + 1, cert0 + (int64_t)n };
-		st = sq_run_ids(c, SQL_BG_FTS, v, 2, NULL);
+		int64_t v[3] = { cert0 + 1, cert0 + (int64_t)n, req0 - cert0 };
+		if ((st = sq_run_ids(c, SQL_BG_CERT_LINK, v, 3, NULL)) == IK_OK)
+			st = sq_run_ids(c, SQL_BG_FTS, v, 2, NULL);
 	}
 	if (st == IK_OK) {
 		int64_t v[4] = { items[0].batch_id, (int64_t)n, now, (int64_t)items[0].index };
