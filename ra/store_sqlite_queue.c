@@ -726,14 +726,105 @@ ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claim
 	return sq_finish(c, complete_tx(s, c, claimed, issued, h, 1));
 }
 
+/* Issued certificates without a device (a batch's: no other certificate to make not
+ * current), CG_ROWS to a statement: SQLite opens a statement journal for each UPDATE of a
+ * certificate's state (the counters' trigger) and copies every page it changes into it. */
+#define CG_ROWS 16
+#define CG_ROW "(?, ?, ?, ?, ?, ?)"
+#define CG_ROW4 CG_ROW ", " CG_ROW ", " CG_ROW ", " CG_ROW
+#define CG_ISSUED "UPDATE certificates SET serial = v.column2, der = v.column3," \
+	" sha256 = v.column4, not_before = v.column5, not_after = v.column6, state = 'active'," \
+	" updated_at = ?1 FROM (VALUES "
+#define CG_WHERE ") AS v WHERE certificates.id = v.column1 AND certificates.state = 'issuing'" \
+	" AND certificates.device_id IS NULL"
+static const char SQL_CG_ISSUED[] = CG_ISSUED CG_ROW CG_WHERE;
+static const char SQL_CG_ISSUED_ROWS[] =
+    CG_ISSUED CG_ROW4 ", " CG_ROW4 ", " CG_ROW4 ", " CG_ROW4 CG_WHERE;
+
+/* One row of SQL_CG_ISSUED*, from parameter p + 1 on; serial and digest are bound as they
+ * are (they must last until the statement has run). */
+static ik_status issued_bind(sq_conn *c, sqlite3_stmt *q, int p, const ra_request *r,
+    const ra_issued *is, char serial[RA_SERIAL_HEX_MAX + 1], uint8_t digest[32])
+{
+	unsigned dlen = 0;
+
+	if (is->der == NULL || is->der_len == 0 || is->der_len > 65536 ||
+	    is->not_after <= is->not_before || serial_norm(is->serial, serial) != IK_OK)
+		return IK_ERR_ARG;
+	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
+		return IK_ERR_CRYPTO;
+	sq_bind_i64(c, q, p + 1, r->cert_id);
+	sq_bind_text(c, q, p + 2, serial);
+	sq_bind_blob(c, q, p + 3, is->der, is->der_len);
+	sq_bind_blob(c, q, p + 4, digest, 32);
+	sq_bind_i64(c, q, p + 5, is->not_before);
+	sq_bind_i64(c, q, p + 6, is->not_after);
+	return IK_OK;
+}
+
+static ik_status issued_rows(sq_conn *c, const ra_request *claimed, const ra_issued *issued,
+    size_t n)
+{
+	char serial[CG_ROWS][RA_SERIAL_HEX_MAX + 1];
+	uint8_t digest[CG_ROWS][32];
+	int64_t now = sq_now();
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n;) {
+		size_t rows = n - k >= CG_ROWS ? CG_ROWS : 1;
+		int64_t changes = 0;
+		sqlite3_stmt *q;
+
+		if ((st = sq_stmt(c, rows == CG_ROWS ? SQL_CG_ISSUED_ROWS : SQL_CG_ISSUED, &q)) !=
+		    IK_OK)
+			return st;
+		sq_bind_i64(c, q, 1, now);
+		for (size_t i = 0; st == IK_OK && i < rows; i++, k++)
+			st = issued_bind(c, q, 1 + (int)(6 * i), &claimed[k], &issued[k], serial[i],
+			    digest[i]);
+		if (st == IK_OK)
+			st = sq_exec(c, q, &changes);
+		sq_reset(q);
+		if (st == IK_OK && changes != (int64_t)rows)
+			st = IK_ERR_STATE; /* one is not 'issuing' (or has a device after all) */
+	}
+	return st;
+}
+
+/* Plain issues without a device (a batch's), all of them: the requests done one by one,
+ * their certificates several to a statement, the history. */
+static ik_status complete_issues_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n)
+{
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n; k++) {
+		int64_t v[2] = { claimed[k].id, sq_now() }, changes = 0;
+
+		st = sq_run_ids(c, SQL_REQ_DONE, v, 2, &changes);
+		if (st == IK_OK && changes == 0)
+			st = why_unchanged(c, claimed[k].id);
+	}
+	if (st == IK_OK)
+		st = issued_rows(c, claimed, issued, n);
+	for (size_t k = 0; st == IK_OK && k < n; k++)
+		st = sq_hist(s, &h[k]);
+	return st;
+}
+
 /* The group's completions, then each batch's count once (a claim's group is mostly one
  * batch's requests, in id order). */
 static ik_status complete_group_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
     const ra_issued *issued, const ra_hist *h, size_t n)
 {
+	int plain = issued != NULL;
 	ik_status st = IK_OK;
 
-	for (size_t k = 0; st == IK_OK && k < n; k++)
+	for (size_t k = 0; plain && k < n; k++)
+		plain = claimed[k].kind == RA_REQ_ISSUE && claimed[k].device_id == 0;
+	if (plain)
+		st = complete_issues_tx(s, c, claimed, issued, h, n);
+	for (size_t k = 0; !plain && st == IK_OK && k < n; k++)
 		st = complete_tx(s, c, &claimed[k], issued != NULL ? &issued[k] : NULL, &h[k], 0);
 	for (size_t k = 0; st == IK_OK && k < n; k++) {
 		int64_t b = claimed[k].batch_id;

@@ -431,6 +431,35 @@ static void test_add_group_rows(void **state)
 	    " WHERE certs_cn_fts MATCH '\"ent_000036\"'"), 1);
 	assert_int_equal(ik_raw_int(f->path, "SELECT total FROM batches WHERE planned = 40"), 36);
 	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+	/* and their answers at once, several to a statement too */
+	{
+		ra_request *rows = calloc(36, sizeof(*rows));
+		ra_issued is[36];
+		ra_hist h[36];
+		char hex[36][8];
+		uint8_t der[40];
+		size_t n = 0;
+
+		assert_non_null(rows);
+		memset(der, 9, sizeof(der));
+		assert_int_equal(ra_store_request_claim_group(f->s, INT64_MAX / 2, 36, rows, &n),
+		    IK_OK);
+		assert_int_equal(n, 36);
+		for (size_t k = 0; k < 36; k++) {
+			snprintf(hex[k], sizeof(hex[k]), "%04x", 0x300 + (unsigned)k);
+			is[k] = (ra_issued){ hex[k], der, sizeof(der), 1000, 2000 + (int64_t)k };
+			h[k] = H;
+		}
+		assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 36), IK_OK);
+		free(rows);
+	}
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates c JOIN requests r"
+	    " ON r.id = c.request_id WHERE c.state = 'active' AND r.state = 'done'"
+	    " AND c.serial = printf('%04x', 0x300 + c.not_after - 2000) AND c.sha256 IS NOT NULL"),
+	    36);
+	assert_int_equal(ik_raw_int(f->path, "SELECT done FROM batches WHERE planned = 40"), 36);
+	assert_int_equal(ik_raw_int(f->path, "SELECT n FROM cert_state_counts WHERE state"
+	    " = 'active'"), 36);
 }
 
 /* The queue's answers for a group at once: all of them or none. */
