@@ -15,10 +15,9 @@ only=${3:-}
 [ "$big" -ge 1000 ] || big=1000
 export INKAN_BUILD=${INKAN_BUILD:-$src/build-bench} INKAN_SRC=$src
 . "$src/tests/integration/lib.sh"
+. "$src/bench/lib.sh"
 B=$INKAN_BUILD/bench
 client() { printf '%s\n' "$OFFICER_PW" | python3 "$src/bench/bench_ra_client.py" "$@"; }
-rss() { awk '$1 == "VmRSS:" {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-hwm() { awk '$1 == "VmHWM:" {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 line() { printf '| %-62s | %12s | %12s |\n' "$@"; }
 head3() { line "$1" "$2" "$3"; printf '|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..64})" "--------------" "--------------"; }
@@ -241,12 +240,7 @@ cs0=$(cpu "$SIGNER_PID"); cr0=$(cpu "$RAD_PID"); l_rv=$(load)
 client revoke "$BASE" "$TMP/tls.pem" "$HTTP" "$TMP/ca/issuing-ca.pem" "$kr" > "$TMP/revoke.out" \
 	2> "$TMP/revoke.err" &
 rv=$!
-peak_s=0; peak_r=0
-while kill -0 "$rv" 2>/dev/null; do
-	s=$(rss "$SIGNER_PID"); r=$(rss "$RAD_PID")
-	peak_s=$(python3 -c "print(max($peak_s, $s))"); peak_r=$(python3 -c "print(max($peak_r, $r))")
-	sleep 0.2
-done
+rss_peaks "$rv"
 wait "$rv" || { cat "$TMP/revoke.err" >&2; ik_fail "the revocation client failed"; }
 read -r rv_med rv_max < "$TMP/revoke.out"
 echo

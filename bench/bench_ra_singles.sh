@@ -15,7 +15,7 @@ threads=${2:-8}
 out=${OUT:-/tmp}
 export INKAN_BUILD=${INKAN_BUILD:-$src/build-bench} INKAN_SRC=$src
 . "$src/tests/integration/lib.sh"
-[ -z "${KEEP_LOG:-}" ] || trap 'cp "$TMP/rad.log" "$KEEP_LOG"; ik_cleanup' EXIT
+[ -z "${KEEP_LOG:-}" ] || trap 'ik_stop_ra; cp "$TMP/rad.log" "$KEEP_LOG"; ik_cleanup' EXIT
 B=$INKAN_BUILD/bench
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -24,7 +24,7 @@ ik_write_config
 ik_ra_officers
 ik_start_signer
 ik_start_ra "${RA_EXTRA:-}"
-lim=$("$B/bench_ra_hsm" limit inkan "$TMP/hsm/user.pin" inkan-issuing-ca 2000 2)
+lim=$("$B/bench_ra_hsm" limit inkan "$TMP/hsm/user.pin" inkan-issuing-ca 2000 2 | cut -d" " -f1)
 case ${PROFILE:-} in
 perf) export INKAN_BENCH_HOOK="perf record -q --call-graph dwarf,16384 -F 499 -p $RAD_PID -o $out/perf.data 2>/dev/null" ;;
 strace) export INKAN_BENCH_HOOK="strace -c -f -w -p $RAD_PID -o $out/strace.txt" ;;

@@ -11,9 +11,8 @@ big=${1:-1000000}
 k=${2:-100}
 export INKAN_BUILD=${INKAN_BUILD:-$src/build-bench} INKAN_SRC=$src
 . "$src/tests/integration/lib.sh"
+. "$src/bench/lib.sh"
 client() { printf '%s\n' "$OFFICER_PW" | python3 "$src/bench/bench_ra_client.py" "$@"; }
-rss() { awk '$1 == "VmRSS:" {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
-hwm() { awk '$1 == "VmHWM:" {printf "%.1f", $2 / 1024}' "/proc/$1/status"; }
 cpu() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
@@ -43,12 +42,7 @@ s_idle=$(rss "$SIGNER_PID"); r_idle=$(rss "$RAD_PID")
 c_s0=$(cpu "$SIGNER_PID"); c_r0=$(cpu "$RAD_PID")
 client revoke "$BASE" "$TMP/tls.pem" "$HTTP" "$TMP/ca/issuing-ca.pem" "$k" \
 	> "$TMP/revoke.out" 2> "$TMP/revoke.err" & rv=$!
-peak_s=0; peak_r=0
-while kill -0 "$rv" 2>/dev/null; do
-	s=$(rss "$SIGNER_PID"); r=$(rss "$RAD_PID")
-	peak_s=$(python3 -c "print(max($peak_s, $s))"); peak_r=$(python3 -c "print(max($peak_r, $r))")
-	sleep 0.2
-done
+rss_peaks "$rv"
 wait "$rv" || { cat "$TMP/revoke.err" >&2; ik_fail "revoke client failed"; }
 read -r med worst < "$TMP/revoke.out"
 c_s=$(python3 -c "print(f'{($(cpu "$SIGNER_PID") - $c_s0) * 1000 / $k:.0f}')")

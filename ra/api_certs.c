@@ -134,68 +134,130 @@ ra_issue_outcome ra_cert_issue_for_download(ra_req *r, const ra_issue_in *in,
 	return st == IK_OK ? RA_ISSUE_OK : RA_ISSUE_ERROR;
 }
 
+/* A CSR issue between its checks and its answer: the request joins the store's group
+ * commit while the connection waits suspended, and is answered (202 once its row is
+ * durable) from the committer's thread; everything the store reads is kept here. */
+typedef struct csr_issue {
+	ra_req *r;
+	ra_request_new n;
+	ra_hist h;
+	ra_request req;
+	uint64_t quota;
+	ik_buf spki;
+	char cn[RA_CN_MAX + 1];
+	char target[64];
+} csr_issue;
+
+static void csr_issue_free(csr_issue *x)
+{
+	ik_buf_cleanup(&x->spki);
+	free(x);
+}
+
+static void csr_issue_reply(csr_issue *x, ik_status st)
+{
+	ra_req *r = x->r;
+
+	if (st == IK_ERR_STATE) {
+		reply_refused(r, x->quota, "has_live_certificate",
+		    "the device already holds a live certificate: renew or revoke it");
+		return;
+	}
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "device");
+		return;
+	}
+	ra_queue_kick(r->app->queue);
+	ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:s}", "request_id",
+	    (json_int_t)x->req.id, "certificate_id", (json_int_t)x->req.cert_id, "state",
+	    "issuing", "request", x->req.request_id));
+}
+
+/* On the committer's thread: the answer, sent. */
+static void csr_issue_done(void *ctx, ik_status st)
+{
+	csr_issue *x = ctx;
+	ra_req *r = x->r;
+
+	csr_issue_reply(x, st);
+	csr_issue_free(x);
+	ra_req_resume(r);
+}
+
+/* The request queued: answered later when the connection could be suspended, else now. */
+static void csr_issue_add(ra_req *r, csr_issue *x)
+{
+	ik_status st;
+
+	if (ra_req_defer(r)) {
+		if (ra_store_request_add_async(r->app->store, &x->n, &x->h, &x->req, csr_issue_done,
+		    x) == IK_OK)
+			return; /* x is csr_issue_done's now */
+		st = ra_store_request_add(r->app->store, &x->n, &x->h, &x->req);
+		csr_issue_reply(x, st);
+		csr_issue_free(x);
+		ra_req_resume(r);
+		return;
+	}
+	st = ra_store_request_add(r->app->store, &x->n, &x->h, &x->req);
+	csr_issue_reply(x, st);
+	csr_issue_free(x);
+}
+
 /* The customer's key in a CSR: issued at once through the queue. */
 static void issue_csr(ra_req *r, int64_t did, const char *cn, const char *csr, uint64_t days)
 {
 	ra_device dev;
 	ra_user user;
-	char csr_cn[160] = "", why[256], target[64];
-	uint64_t quota = 0;
-	ik_buf spki;
-	ra_request_new n;
-	ra_request req;
-	ra_hist h;
+	char csr_cn[160] = "", why[256];
+	csr_issue *x = calloc(1, sizeof(*x));
 	ik_status st;
 
-	ik_buf_init(&spki, RA_SPKI_MAX);
-	if ((st = ra_store_device_get(r->app->store, did, &dev)) != IK_OK ||
-	    (st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK) {
-		ra_api_store_error(r, st, "device");
-		goto out;
+	if (x == NULL) {
+		ra_reply_error(r, 500, "internal", "out of memory");
+		return;
 	}
-	if (ra_p12_spki_from_csr((const uint8_t *)csr, strlen(csr), &spki, csr_cn,
+	x->r = r;
+	ik_buf_init(&x->spki, RA_SPKI_MAX);
+	if ((st = ra_store_device_get(r->app->store, did, &dev)) != IK_OK) {
+		ra_api_store_error(r, st, "device");
+		goto fail;
+	}
+	if (ra_p12_spki_from_csr((const uint8_t *)csr, strlen(csr), &x->spki, csr_cn,
 	    sizeof(csr_cn), why, sizeof(why)) != IK_OK) {
 		ra_reply_error_field(r, 400, "bad_csr", why, "csr");
-		goto out;
+		goto fail;
 	}
-	if (cn == NULL)
-		cn = csr_cn[0] != '\0' ? csr_cn : user.external_id;
-	if (!ra_cn_ok(cn)) {
+	/* no CN given or in the request: the user's id (the user read only then) */
+	if (cn == NULL && csr_cn[0] != '\0')
+		cn = csr_cn;
+	if (cn == NULL) {
+		if ((st = ra_store_user_get(r->app->store, dev.user_id, &user)) != IK_OK) {
+			ra_api_store_error(r, st, "device");
+			goto fail;
+		}
+		cn = user.external_id;
+	}
+	if (!ra_cn_ok(cn) || strlen(cn) > RA_CN_MAX) {
 		ra_reply_error_field(r, 400, "bad_field", "common_name: 1..64 printable characters, "
 		    "no leading or trailing space", "common_name");
-		goto out;
+		goto fail;
 	}
-	if (quota_get(r, &quota) != IK_OK) {
+	if (quota_get(r, &x->quota) != IK_OK) {
 		ra_reply_error(r, 500, "internal", "cannot read the quota");
-		goto out;
+		goto fail;
 	}
-	snprintf(target, sizeof(target), "device:%lld", (long long)did);
-	memset(&n, 0, sizeof(n));
-	n.kind = RA_REQ_ISSUE;
-	n.device_id = did;
-	n.cn = cn;
-	n.validity_days = (unsigned)days;
-	n.spki = ik_buf_ptr(&spki);
-	n.spki_len = ik_buf_remaining(&spki);
-	n.quota = quota;
-	n.created_by = r->who.login;
-	h = ra_api_hist(r, "issue_requested", target, "{\"key\":\"csr\"}");
-	st = ra_store_request_add(r->app->store, &n, &h, &req);
-	if (st == IK_ERR_STATE) {
-		reply_refused(r, quota, "has_live_certificate",
-		    "the device already holds a live certificate: renew or revoke it");
-		goto out;
-	}
-	if (st != IK_OK) {
-		ra_api_store_error(r, st, "device");
-		goto out;
-	}
-	ra_queue_kick(r->app->queue);
-	ra_reply_json(r, 202, json_pack("{s:I, s:I, s:s, s:s}", "request_id", (json_int_t)req.id,
-	    "certificate_id", (json_int_t)req.cert_id, "state", "issuing", "request",
-	    req.request_id));
-out:
-	ik_buf_cleanup(&spki);
+	snprintf(x->cn, sizeof(x->cn), "%s", cn);
+	snprintf(x->target, sizeof(x->target), "device:%lld", (long long)did);
+	x->n = (ra_request_new){ .kind = RA_REQ_ISSUE, .device_id = did, .cn = x->cn,
+	    .validity_days = (unsigned)days, .spki = ik_buf_ptr(&x->spki),
+	    .spki_len = ik_buf_remaining(&x->spki), .quota = x->quota,
+	    .created_by = r->who.login };
+	x->h = ra_api_hist(r, "issue_requested", x->target, "{\"key\":\"csr\"}");
+	csr_issue_add(r, x);
+	return;
+fail:
+	csr_issue_free(x);
 }
 
 /* POST /api/v1/devices/{id}/certificates */

@@ -154,6 +154,10 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return set_str(c->database, sizeof(c->database), v, p);
 	if (strcmp(name, "signer_socket") == 0)
 		return set_str(c->signer_socket, sizeof(c->signer_socket), v, p);
+	if (strcmp(name, "signer_timeout") == 0)
+		return parse_uint(v, 1, 3600, &c->signer_timeout, p);
+	if (strcmp(name, "signer_crl_timeout") == 0)
+		return parse_uint(v, 1, 3600, &c->signer_crl_timeout, p);
 	if (strcmp(name, "public_url") == 0)
 		return parse_public_url(v, c, p);
 	if (strcmp(name, "profile") == 0)
@@ -402,6 +406,8 @@ static void defaults(ra_config *c)
 	c->mail.retry_min = 30;
 	c->mail.retry_max = 3600;
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
+	c->signer_timeout = 30;
+	c->signer_crl_timeout = 120;
 	c->queue_workers = 2;
 	c->queue_group = 64;
 	c->heavy_workers = 2;

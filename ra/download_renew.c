@@ -77,6 +77,27 @@ json_t *ra_renewal_window_json(const ra_renewal_window *w)
 	return window_json(w);
 }
 
+/* A renewal of the device's by a download that a restart interrupted after its key was made
+ * (store.h, ra_store_renewal_reset): its new certificate is revoked, so the one it renewed is
+ * made the device's current certificate again, renewable again (by the same link, or a new
+ * one).  Returns that certificate's id, or 0. */
+static int64_t renewal_reset(ra_req *r, int64_t device_id)
+{
+	ra_hist h = { .actor = "self-service", .ip = r->ip, .op = "renewal_reset", .target = NULL,
+	    .detail = "{\"note\":\"a renewal download stopped by a restart after its key was "
+	    "made; its certificate is revoked, this one is current again\"}" };
+	int64_t id = 0;
+	ik_status st = ra_store_renewal_reset(r->app->store, device_id, &h, &id);
+
+	if (st != IK_OK)
+		ik_log(LOG_ERR, "renewal: cannot reset an interrupted renewal of device %lld: %s",
+		    (long long)device_id, ik_status_str(st));
+	else if (id != 0)
+		ik_log(LOG_NOTICE, "renewal: certificate %lld is its device's current one again (its "
+		    "renewal was interrupted by a restart)", (long long)id);
+	return id;
+}
+
 /* One renewal credential for c, and its mail, in one transaction.  0 when skipped. */
 static int offer(ra_req *r, const ra_cert *c, const char *phc, int64_t now)
 {
@@ -161,6 +182,8 @@ ra_rn_outcome ra_renew_request(ra_req *r, const char *user, const char *email,
 			for (size_t i = 0; i < n; i++) {
 				ra_cert c;
 				after = devs[i].id;
+				if (devs[i].current_cert_id == 0)
+					devs[i].current_cert_id = renewal_reset(r, devs[i].id);
 				if (devs[i].current_cert_id != 0 &&
 				    ra_store_cert_get(r->app->store, devs[i].current_cert_id, &c) == IK_OK &&
 				    ra_renewal_eligible(&w, &c, now))
@@ -234,6 +257,11 @@ ra_dl_outcome ra_renew_p12(ra_req *r, const ra_download *d, const char *secret, 
 	if (ra_store_cert_get(r->app->store, d->cert_id, &c) != IK_OK ||
 	    ra_renewal_window_get(r->app->store, now, &w) != IK_OK ||
 	    ra_store_setting_get_int(r->app->store, "quota", 0, &quota) != IK_OK)
+		return RA_DL_ERROR;
+	/* the link's earlier use stopped by a restart: c is current again first */
+	if (c.state == RA_CERT_ACTIVE && !c.current && c.device_id != 0 &&
+	    renewal_reset(r, c.device_id) == c.id &&
+	    ra_store_cert_get(r->app->store, d->cert_id, &c) != IK_OK)
 		return RA_DL_ERROR;
 	if (!ra_renewal_eligible(&w, &c, now)) {
 		int closed = !w.open && w.days == 0;

@@ -67,9 +67,11 @@ typedef struct ra_principal {
 #define RA_ID_MAX 128
 
 typedef struct ra_route ra_route;
+typedef struct ra_http ra_http;
 
 typedef struct ra_req {
 	ra_app *app;
+	ra_http *http;
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;
@@ -90,6 +92,7 @@ typedef struct ra_req {
 	int deferred;           /* RA_RF_HEAVY: running on the heavy pool, connection suspended */
 	struct MHD_Response *pending; /* ... and its reply, queued when the connection resumes */
 	unsigned pending_status;
+	int async;              /* the handler answers later, from another thread (ra_req_defer) */
 	uint64_t started_ns;    /* CLOCK_MONOTONIC when the handler began (ra_mono_ns) */
 	uint64_t kdf_ns;        /* of which in key derivation and generation (downloads) */
 } ra_req;
@@ -119,8 +122,6 @@ struct ra_route {
 	ra_role min_role;
 	unsigned flags;
 };
-
-typedef struct ra_http ra_http;
 
 ik_status ra_http_new(ra_app *app, ra_http **out);
 /* Routes are borrowed (static tables).  A state-changing route that needs a role but not
@@ -152,6 +153,14 @@ json_t *ra_req_json(ra_req *r);
 /* o[key] as a string of 1..maxlen bytes without control characters; otherwise replies
  * 400 bad_field naming the field and returns NULL. */
 const char *ra_json_str(ra_req *r, json_t *o, const char *key, size_t maxlen);
+
+/* For a handler that answers later from another thread (the store's group committer):
+ * suspends the connection and returns 1; the handler then returns without replying, and
+ * later, on any thread, makes exactly one ra_reply_* call and then ra_req_resume(r) (which
+ * sends it).  0 when it cannot (already on the heavy pool, or the server stopping): answer
+ * now instead.  The server stops only after every such request was resumed. */
+int ra_req_defer(ra_req *r);
+void ra_req_resume(ra_req *r);
 
 /* Replies.  ra_reply_json steals the reference to j. */
 void ra_reply_json(ra_req *r, unsigned status, json_t *j);

@@ -203,6 +203,8 @@ static int serve(ra_app *app)
 		ik_log(LOG_ERR, "cannot set up the signer client: %s", ik_status_str(st));
 		goto out;
 	}
+	ra_signer_set_timeouts(app->signer, app->cfg->signer_timeout,
+	    app->cfg->signer_crl_timeout);
 	if (ra_publish_refresh(app->publish) != IK_OK)
 		ik_log(LOG_WARNING, "the signer at %s does not answer yet; requests will wait for it",
 		    app->cfg->signer_socket);

@@ -46,6 +46,7 @@
 #include <openssl/pkcs12.h>
 #include <openssl/x509.h>
 
+#include "csr.h"
 #include "p12.h"
 #include "proto.h"
 
@@ -562,26 +563,35 @@ out:
 	return st;
 }
 
-/* PEM or DER -> X509_REQ; DER must be exactly one request. */
-static ik_status parse_csr(const uint8_t *in, size_t n, X509_REQ **out, char *why,
-    size_t whysz)
+/* PEM or DER -> the request's DER: *p (and *owned, to OPENSSL_free, when it was PEM). */
+static ik_status csr_der(const uint8_t *in, size_t n, unsigned char **owned,
+    const unsigned char **p, long *dlen, char *why, size_t whysz)
 {
 	size_t i = 0;
-	unsigned char *der = NULL;
-	const unsigned char *p = in, *q;
-	long dlen = (long)n;
 	ik_status st;
 
-	*out = NULL;
+	*owned = NULL;
+	*p = in;
+	*dlen = (long)n;
 	while (i < n && is_ws(in[i]))
 		i++;
 	if (n - i >= 11 && memcmp(in + i, "-----BEGIN ", 11) == 0) {
-		if ((st = pem_unwrap(in + i, n - i, &der, &dlen, why, whysz)) != IK_OK)
-			goto out;
-		p = der;
+		st = pem_unwrap(in + i, n - i, owned, dlen, why, whysz);
+		ERR_clear_error();
+		if (st != IK_OK)
+			return st;
+		*p = *owned;
 	}
-	q = p;
-	st = IK_ERR_ARG;
+	return IK_OK;
+}
+
+/* DER -> X509_REQ; it must be exactly one request. */
+static ik_status parse_csr(const unsigned char *p, long dlen, X509_REQ **out, char *why,
+    size_t whysz)
+{
+	const unsigned char *q = p;
+	ik_status st = IK_ERR_ARG;
+
 	if ((*out = d2i_X509_REQ(NULL, &q, dlen)) == NULL) {
 		say(why, whysz, "CSR: not a PKCS#10 certification request");
 		goto out;
@@ -595,7 +605,6 @@ static ik_status parse_csr(const uint8_t *in, size_t n, X509_REQ **out, char *wh
 	st = IK_OK;
 out:
 	ERR_clear_error();
-	OPENSSL_free(der);
 	return st;
 }
 
@@ -671,11 +680,48 @@ static int spki_as_is(X509_REQ *req, const EVP_PKEY *pk, ik_buf *spki, ik_status
 	return 1;
 }
 
+/* The common case through ra_csr_fast (csr.h): IK_ERR_NOT_FOUND when it is not one, or its
+ * subject is not one OpenSSL reads (the general path then says what is wrong). */
+static ik_status spki_fast(const unsigned char *der, long dlen, ik_buf *spki, char *cn,
+    size_t cnsz, char *why, size_t whysz)
+{
+	ra_csr_parts parts;
+	X509_NAME *name;
+	const unsigned char *q;
+	ik_status st;
+
+	if ((st = ra_csr_fast(der, (size_t)dlen, &parts)) == IK_ERR_ARG) {
+		say(why, whysz, "CSR: the signature does not verify with the request's own key");
+		return st;
+	}
+	if (st != IK_OK)
+		return st;
+	q = parts.subject;
+	name = d2i_X509_NAME(NULL, &q, (long)parts.subject_len);
+	if (name == NULL || q != parts.subject + parts.subject_len) {
+		X509_NAME_free(name);
+		ERR_clear_error();
+		return IK_ERR_NOT_FOUND;
+	}
+	st = subject_cn(name, cn, cnsz, why, whysz);
+	X509_NAME_free(name);
+	if (st == IK_OK && parts.spki_len > PROTO_MAX_SPKI) {
+		say(why, whysz, "CSR: public key larger than %u bytes", PROTO_MAX_SPKI);
+		st = IK_ERR_POLICY_KEY;
+	}
+	if (st == IK_OK)
+		st = ik_buf_put(spki, parts.spki, parts.spki_len);
+	return st;
+}
+
 ik_status ra_p12_spki_from_csr(const uint8_t *in, size_t n, ik_buf *spki, char *cn,
     size_t cnsz, char *why, size_t whysz)
 {
 	X509_REQ *req = NULL;
 	EVP_PKEY *pk, *norm = NULL;
+	unsigned char *owned = NULL;
+	const unsigned char *der;
+	long dlen;
 	ik_status st;
 
 	if (cn == NULL || cnsz <= RA_CN_MAX)
@@ -685,8 +731,11 @@ ik_status ra_p12_spki_from_csr(const uint8_t *in, size_t n, ik_buf *spki, char *
 		say(why, whysz, "CSR: size must be 1..%u bytes", RA_CSR_MAX);
 		return IK_ERR_ARG;
 	}
-	if ((st = parse_csr(in, n, &req, why, whysz)) != IK_OK)
+	if ((st = csr_der(in, n, &owned, &der, &dlen, why, whysz)) != IK_OK)
 		return st;
+	if ((st = spki_fast(der, dlen, spki, cn, cnsz, why, whysz)) != IK_ERR_NOT_FOUND ||
+	    (st = parse_csr(der, dlen, &req, why, whysz)) != IK_OK)
+		goto out;
 	st = IK_ERR_ARG;
 	if ((pk = X509_REQ_get0_pubkey(req)) == NULL) {
 		say(why, whysz, "CSR: unreadable public key");
@@ -711,5 +760,6 @@ out:
 	ERR_clear_error();
 	EVP_PKEY_free(norm);
 	X509_REQ_free(req);
+	OPENSSL_free(owned);
 	return st;
 }

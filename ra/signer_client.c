@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "signer_client.h"
@@ -20,6 +21,8 @@ struct ra_signer {
 	unsigned n;
 	int fd[RA_SIGNER_MAX_POOL];   /* -1 = not connected */
 	int busy[RA_SIGNER_MAX_POOL];
+	unsigned timeout;             /* seconds without a byte before a call gives up */
+	unsigned crl_timeout;         /* the same for GET_CRL */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 };
@@ -36,12 +39,22 @@ ik_status ra_signer_new(const char *socket_path, unsigned pool, ra_signer **out)
 		return IK_ERR_NOMEM;
 	memcpy(s->path, socket_path, strlen(socket_path) + 1);
 	s->n = pool;
+	s->timeout = RA_SIGNER_TIMEOUT_DEFAULT;
+	s->crl_timeout = RA_SIGNER_CRL_TIMEOUT_DEFAULT;
 	for (unsigned i = 0; i < pool; i++)
 		s->fd[i] = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	*out = s;
 	return IK_OK;
+}
+
+void ra_signer_set_timeouts(ra_signer *s, unsigned call_s, unsigned crl_s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->timeout = call_s > 0 ? call_s : RA_SIGNER_TIMEOUT_DEFAULT;
+	s->crl_timeout = crl_s > 0 ? crl_s : RA_SIGNER_CRL_TIMEOUT_DEFAULT;
+	pthread_mutex_unlock(&s->lock);
 }
 
 void ra_signer_free(ra_signer *s)
@@ -79,13 +92,47 @@ static void release(ra_signer *s, unsigned i)
 	pthread_mutex_unlock(&s->lock);
 }
 
-static ik_status connect_hello(ra_signer *s, unsigned i)
+/* ---- timeouts: every pooled socket has SO_RCVTIMEO and SO_SNDTIMEO, so a signer that
+ * accepts and then says nothing (or stops midway through a frame) makes the recv or send
+ * fail with EAGAIN instead of holding the thread forever.  The connection is then closed:
+ * an answer that comes late must never be read as the answer to the next request. ---- */
+
+static ik_status set_timeout(int fd, unsigned secs)
+{
+	struct timeval tv = { .tv_sec = (time_t)secs, .tv_usec = 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
+		return IK_ERR_IO;
+	return IK_OK;
+}
+
+/* st was a recv or send that ran out of time; errno as that call left it, so ask at once. */
+static int timed_out(ik_status st)
+{
+	return st == IK_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+/* The timeout's error for the caller (the queue records the detail as the last error). */
+static ik_status timeout_error(unsigned secs, const char *key, proto_error *err)
+{
+	if (err != NULL) {
+		err->status = IK_ERR_IO;
+		snprintf(err->detail, sizeof(err->detail), "the signer did not answer within %u s "
+		    "(%s); its connection was closed", secs, key);
+	}
+	return IK_ERR_IO;
+}
+
+static ik_status connect_hello(ra_signer *s, unsigned i, proto_error *err)
 {
 	proto_hello m = { .version_min = PROTO_VERSION, .version_max = PROTO_VERSION };
 	proto_hello_reply r;
 	ik_buf req, rep;
 	ik_status st;
 	int fd;
+
+	int late = 0;
 
 	if ((st = proto_connect(s->path, &fd)) != IK_OK)
 		return st;
@@ -94,14 +141,18 @@ static ik_status connect_hello(ra_signer *s, unsigned i)
 	ik_buf_init(&rep, 0);
 	st = proto_encode_hello(&req, &m);
 	if (st == IK_OK)
+		st = set_timeout(fd, s->timeout);
+	if (st == IK_OK) {
 		st = proto_call(fd, PROTO_HELLO, &req, &rep, NULL);
+		late = timed_out(st);
+	}
 	if (st == IK_OK)
 		st = proto_decode_hello_reply(ik_buf_ptr(&rep), ik_buf_remaining(&rep), &r);
 	ik_buf_cleanup(&req);
 	ik_buf_cleanup(&rep);
 	if (st != IK_OK) {
 		close(fd);
-		return st;
+		return late ? timeout_error(s->timeout, "signer_timeout", err) : st;
 	}
 	s->fd[i] = fd;
 	return IK_OK;
@@ -127,9 +178,15 @@ ik_status ra_signer_call(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf 
 	ik_status st = IK_ERR_IO;
 
 	for (int t = 0; t < tries; t++) {
-		if (s->fd[i] < 0 && (st = connect_hello(s, i)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, err)) != IK_OK)
 			break;
 		st = proto_call(s->fd[i], type, req, reply, err);
+		if (timed_out(st)) {
+			/* not sent again: a signer that is stuck would only hold us twice as long */
+			drop_conn(s, i);
+			st = timeout_error(s->timeout, "signer_timeout", err);
+			break;
+		}
 		if (!transport_failure(st)) {
 			/* after a reply that did not fit the request (wrong id or type) the stream
 			 * may hold a late answer: never reuse it */
@@ -321,7 +378,7 @@ ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_err
 {
 	uint8_t *piece = malloc(CRL_PIECE);
 	unsigned i;
-	int who = CRL_FAIL_STREAM;
+	int who = CRL_FAIL_STREAM, late;
 	ik_status st = IK_ERR_IO;
 
 	memset(r, 0, sizeof(*r));
@@ -329,18 +386,29 @@ ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_err
 		return IK_ERR_NOMEM;
 	i = acquire(s);
 	for (int t = 0; t < 2; t++) { /* GET_CRL is idempotent: once more on a fresh connection */
-		if (s->fd[i] < 0 && (st = connect_hello(s, i)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, err)) != IK_OK)
 			break;
 		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 			st = IK_ERR_IO;
 			break;
 		}
-		st = crl_exchange(s->fd[i], fd, piece, r, err, &who);
-		if (st == IK_OK || who == CRL_FAIL_REFUSED)
+		/* the CRL's own timeout while it comes (a million entries is ~50 MB), the
+		 * connection's usual one again after */
+		if ((st = set_timeout(s->fd[i], s->crl_timeout)) == IK_OK)
+			st = crl_exchange(s->fd[i], fd, piece, r, err, &who);
+		late = who == CRL_FAIL_STREAM && timed_out(st);
+		if ((st == IK_OK || who == CRL_FAIL_REFUSED) &&
+		    set_timeout(s->fd[i], s->timeout) == IK_OK)
 			break; /* done, or a refusal read whole: the stream is intact */
 		/* anything else (a transport or framing failure, or a file that could not take
 		 * the bytes midway) leaves the stream out of step: never reuse it */
 		drop_conn(s, i);
+		if (st == IK_OK || who == CRL_FAIL_REFUSED)
+			break; /* the answer is whole; only its connection is gone */
+		if (late) {
+			st = timeout_error(s->crl_timeout, "signer_crl_timeout", err);
+			break;
+		}
 		if (who == CRL_FAIL_FILE || !transport_failure(st))
 			break;
 	}
@@ -448,6 +516,7 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
 	uint8_t *got;
 	unsigned i;
 	ik_buf frames, body;
+	proto_error late = { .status = 0 }; /* a timeout's detail for what has no answer */
 	ik_status st = IK_ERR_IO;
 
 	if (g->n == 0 || g->n > RA_SIGNER_GROUP_MAX)
@@ -460,13 +529,18 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
 	/* a connection lost midway: what has no answer yet is sent once more on a fresh one
 	 * (ISSUE is idempotent per request id: a repeat gets the same certificate) */
 	for (int t = 0; t < 2; t++) {
-		if (s->fd[i] < 0 && (st = connect_hello(s, i)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, &late)) != IK_OK)
 			break;
 		st = pipe_send(s->fd[i], g, got, &frames);
 		for (size_t w = pipe_waiting(g, got); st == IK_OK && w > 0; w--)
 			st = pipe_recv_one(s->fd[i], g, got, &body);
 		if (st == IK_OK)
 			break;
+		if (timed_out(st)) {
+			drop_conn(s, i);
+			st = timeout_error(s->timeout, "signer_timeout", &late);
+			break;
+		}
 		drop_conn(s, i);
 		if (!transport_failure(st))
 			break; /* a reply that fits no request: do not send again blindly */
@@ -476,7 +550,7 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
 		if (got[k])
 			continue;
 		g->st[k] = st != IK_OK ? st : IK_ERR_IO;
-		memset(&g->err[k], 0, sizeof(g->err[k]));
+		g->err[k] = late; /* the timeout's detail, or nothing */
 	}
 	st = pipe_waiting(g, got) == 0 ? IK_OK : st;
 	free(got);

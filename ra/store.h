@@ -274,6 +274,15 @@ ik_status ra_store_cert_der(ra_store *s, int64_t id, ik_buf *der);
  * (revoke, suspend, resume) use a request instead. */
 ik_status ra_store_cert_set_state(ra_store *s, int64_t id, unsigned from_mask,
     ra_cert_state to, int reason, const ra_hist *h);
+/* A renewal by a download that a restart interrupted after its key was made: its new
+ * certificate was issued (or about to be) to a key that died with the process, and is
+ * revoked as cessationOfOperation; the one it renewed stopped being its device's current
+ * certificate when the new one was issued.  When device_id has no current certificate and
+ * one of its active certificates has such an orphaned renewal (the latest), that one is
+ * made current again, with h recorded (its target, when NULL, is that certificate's
+ * serial), so that it can be renewed again.  *cert_id gets it, 0 when nothing changed. */
+ik_status ra_store_renewal_reset(ra_store *s, int64_t device_id, const ra_hist *h,
+    int64_t *cert_id);
 /* Active and suspended certificates whose not_after <= now become expired. */
 ik_status ra_store_cert_expire(ra_store *s, int64_t now, size_t *n);
 
@@ -448,6 +457,17 @@ typedef struct ra_request {
  * keeps none).  Inside the caller's transaction it is part of that transaction. */
 ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
     ra_request *out);
+/* The same without waiting, for a caller that answers later (an HTTP request whose
+ * connection is suspended): the request joins the next group commit, made by the store's
+ * committer thread (started on first use) or by a waiting ra_store_request_add, and
+ * done(ctx, status) is called on that thread once the commit that holds the row is durable
+ * (IK_OK, out filled) or with why it was not made.  r, h and out (and what they point to)
+ * must stay valid until then; done must not call ra_store_request_add.  Returns an error
+ * (and never calls done) when the request cannot be queued: inside a transaction
+ * (IK_ERR_STATE), the store closing (IK_ERR_STATE), no memory or thread. */
+typedef void (*ra_store_add_done)(void *ctx, ik_status st);
+ik_status ra_store_request_add_async(ra_store *s, const ra_request_new *r, const ra_hist *h,
+    ra_request *out, ra_store_add_done done, void *ctx);
 /* How many group commits ra_store_request_add made, and for how many requests in all. */
 void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests);
 ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out);

@@ -549,6 +549,7 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 	pthread_cond_init(&s->wfree, NULL);
 	pthread_mutex_init(&s->glock, NULL);
 	pthread_cond_init(&s->gdone, NULL);
+	pthread_cond_init(&s->gwork, NULL);
 	if ((st = conn_open(s, &c)) != IK_OK) {
 		say(why, whysz, "%s: cannot open the database", path);
 		goto fail;
@@ -571,6 +572,7 @@ fail:
 	pthread_cond_destroy(&s->wfree);
 	pthread_mutex_destroy(&s->glock);
 	pthread_cond_destroy(&s->gdone);
+	pthread_cond_destroy(&s->gwork);
 	free(s->path);
 	free(s);
 	return st;
@@ -590,6 +592,7 @@ void ra_store_close(ra_store *s)
 {
 	if (s == NULL)
 		return;
+	sq_add_committer_stop(s);
 	pthread_key_delete(s->key); /* no destructor runs for it any more */
 	pthread_mutex_lock(&s->lock);
 	while (s->conns != NULL) {
@@ -607,6 +610,7 @@ void ra_store_close(ra_store *s)
 	pthread_cond_destroy(&s->wfree);
 	pthread_mutex_destroy(&s->glock);
 	pthread_cond_destroy(&s->gdone);
+	pthread_cond_destroy(&s->gwork);
 	free(s->path);
 	free(s);
 }

@@ -394,3 +394,49 @@ ik_status ra_store_cert_counts(ra_store *s, ra_cert_counts *out)
 	sq_reset(q);
 	return st;
 }
+
+/* ---- a renewal interrupted by a restart (store.h) ---- */
+
+/* reason 5, cessationOfOperation: how the queue revokes a certificate whose key died */
+static const char SQL_RENEWAL_ORPHANED[] =
+    "SELECT o.id FROM certificates o"
+    " JOIN requests r ON r.old_cert_id = o.id AND r.kind = 'renew' AND r.generate_here = 1"
+    " JOIN certificates n ON n.id = r.cert_id"
+    " WHERE o.device_id = ?1 AND o.state = 'active' AND o.current = 0"
+    " AND n.state = 'revoked' AND n.reason = 5"
+    " AND NOT EXISTS (SELECT 1 FROM certificates WHERE device_id = ?1 AND current = 1)"
+    " ORDER BY r.id DESC LIMIT 1";
+static const char SQL_CERT_RECURRENT[] =
+    "UPDATE certificates SET current = 1, updated_at = ?2"
+    " WHERE id = ?1 AND state = 'active' AND current = 0";
+
+ik_status ra_store_renewal_reset(ra_store *s, int64_t device_id, const ra_hist *h,
+    int64_t *cert_id)
+{
+	sq_conn *c;
+	ra_cert old;
+	ra_hist hh;
+	int64_t id = 0, v[2], changes = 0;
+	ik_status st;
+
+	*cert_id = 0;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	st = sq_count_id(c, SQL_RENEWAL_ORPHANED, device_id, &id);
+	if (st == IK_OK && id != 0)
+		st = sq_cert_read(c, id, &old);
+	if (st == IK_OK && id != 0) {
+		v[0] = id;
+		v[1] = sq_now();
+		st = sq_run_ids(c, SQL_CERT_RECURRENT, v, 2, &changes);
+	}
+	if (st == IK_OK && changes == 1 && h != NULL) {
+		hh = *h;
+		if (hh.target == NULL)
+			hh.target = old.serial;
+		st = sq_hist(s, &hh);
+	}
+	if ((st = sq_finish(c, st)) == IK_OK && changes == 1)
+		*cert_id = id;
+	return st;
+}

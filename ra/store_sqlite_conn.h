@@ -39,11 +39,14 @@ struct ra_store {
 	pthread_cond_t wfree;
 	int writing;
 	/* Group commit of new requests (store_sqlite_queue.c): callers queue here; one of them
-	 * at a time (the leader) commits what has gathered, the others wait for gdone. */
+	 * at a time (the leader) commits what has gathered, the others wait for gdone; the
+	 * committer thread (started by the first asynchronous request) waits for gwork. */
 	pthread_mutex_t glock;
-	pthread_cond_t gdone;
+	pthread_cond_t gdone, gwork;
 	sq_add_job *ghead, *gtail;
 	int gleader;
+	pthread_t gthread;
+	int gthread_on, gstop;
 	uint64_t gcommits, gadded;
 };
 
@@ -51,5 +54,7 @@ struct ra_store {
 ik_status sq_exec_sql(sq_conn *c, const char *sql);
 /* The process's write turn is free again (the outermost transaction ended). */
 void sq_writer_leave(ra_store *s);
+/* Lets the group committer finish what is queued and joins it (ra_store_close). */
+void sq_add_committer_stop(ra_store *s);
 
 #endif

@@ -119,6 +119,10 @@ ik_status sq_cert_fts_add(sq_conn *c, int64_t id, const char *cn);
 ik_status sq_batch_read(sq_conn *c, int64_t id, ra_batch *out);
 /* A new request joins batch_id: it must be running and of the same kind; total + 1. */
 ik_status sq_batch_take(sq_conn *c, int64_t batch_id, ra_request_kind kind);
+/* One new request (and its certificate row, history entry) inside c's transaction; out
+ * (may be NULL) gets the row (store_sqlite_queue.c, for store_sqlite_group.c). */
+ik_status sq_request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r,
+    const ra_hist *h, ra_request *out);
 /* A request of batch_id (0: none) settled: count it; a sealed batch with all settled
  * finishes. */
 ik_status sq_batch_settle(sq_conn *c, int64_t batch_id, int done, int failed);

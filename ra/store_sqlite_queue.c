@@ -72,6 +72,10 @@ static const char SQL_REQ_EVENT_OPEN[] =
     " AND kind IN ('revoke', 'suspend', 'resume') AND state IN ('pending', 'sent')";
 static const char SQL_CERT_LINK[] =
     "UPDATE certificates SET request_id = ?2, state = 'issuing', updated_at = ?3 WHERE id = ?1";
+/* a certificate row just inserted as issuing: state is not SET, so that SQLite leaves the
+ * eight indexes that hold it (and the counters' trigger) alone */
+static const char SQL_CERT_LINK_NEW[] =
+    "UPDATE certificates SET request_id = ?2, updated_at = ?3 WHERE id = ?1";
 static const char SQL_REQ_SPKI[] =
     "UPDATE requests SET pubkey = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'"
     " AND generate_here = 1 AND pubkey IS NULL";
@@ -270,8 +274,8 @@ ik_status sq_request_id_new(char out[RA_REQUEST_ID_LEN + 1])
 	return IK_OK;
 }
 
-/* request_add inside the caller's transaction. */
-static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r,
+/* request_add inside the caller's transaction (also for store_sqlite_group.c). */
+ik_status sq_request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r,
     const ra_hist *h, ra_request *out)
 {
 	char rid[RA_REQUEST_ID_LEN + 1], cn[RA_CN_MAX + 1];
@@ -317,122 +321,14 @@ static ik_status request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r
 	id = sq_last_id(c);
 	if (is_issuance(r->kind)) {
 		int64_t v[3] = { cert_id, id, now };
-		if ((st = sq_run_ids(c, SQL_CERT_LINK, v, 3, NULL)) != IK_OK)
+		int reserved = r->kind == RA_REQ_ISSUE && r->cert_id != 0;
+		if ((st = sq_run_ids(c, reserved ? SQL_CERT_LINK : SQL_CERT_LINK_NEW, v, 3, NULL)) !=
+		    IK_OK)
 			return st;
 	}
 	if ((st = sq_hist(s, h)) != IK_OK)
 		return st;
 	return out != NULL ? req_one(c, SQL_REQ_GET, id, NULL, out) : IK_OK;
-}
-
-/* ---- group commit of new requests ----
- * Each HTTP request that queues something used to be one durable transaction of its own,
- * one fdatasync each, taken in turn.  Now the callers of the same moment queue their
- * request here; the first finds no leader and becomes it: it takes what has gathered
- * (up to ADD_GROUP_MAX), adds each in its own savepoint of one transaction, commits it
- * durably and wakes the others with their outcomes.  Meanwhile the next callers gather for
- * the next group.  Nobody returns before the commit that holds its row. */
-
-#define ADD_GROUP_MAX 64
-
-struct sq_add_job {
-	const ra_request_new *r;
-	const ra_hist *h;
-	ra_request *out;
-	ik_status st;
-	int done;
-	sq_add_job *next;
-};
-
-/* The leader's transaction: one savepoint per request, one durable commit for all. */
-static void add_group_run(ra_store *s, sq_conn *c, sq_add_job *jobs)
-{
-	ik_status tx = sq_begin(c);
-
-	for (sq_add_job *j = jobs; j != NULL; j = j->next) {
-		if ((j->st = tx) != IK_OK)
-			continue;
-		if ((j->st = sq_begin(c)) == IK_OK)
-			j->st = sq_finish(c, request_add_tx(s, c, j->r, j->h, j->out));
-	}
-	if (tx != IK_OK)
-		return;
-	/* a commit that fails leaves none of them: each one answered with the error */
-	if ((tx = sq_commit(c)) != IK_OK)
-		for (sq_add_job *j = jobs; j != NULL; j = j->next)
-			if (j->st == IK_OK)
-				j->st = tx;
-}
-
-/* Under glock: detaches the oldest waiting requests, at most ADD_GROUP_MAX. */
-static sq_add_job *add_group_take(ra_store *s, size_t *n)
-{
-	sq_add_job *first = s->ghead, *last = first;
-
-	*n = 1;
-	while (last->next != NULL && *n < ADD_GROUP_MAX) {
-		last = last->next;
-		(*n)++;
-	}
-	s->ghead = last->next;
-	if (s->ghead == NULL)
-		s->gtail = NULL;
-	last->next = NULL;
-	return first;
-}
-
-ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hist *h,
-    ra_request *out)
-{
-	sq_add_job job = { .r = r, .h = h, .out = out, .st = IK_OK };
-	sq_conn *c;
-	ik_status st;
-
-	if ((st = sq_get_conn(s, &c)) != IK_OK)
-		return st;
-	if (c->depth > 0) { /* part of the caller's transaction */
-		if ((st = sq_begin(c)) != IK_OK)
-			return st;
-		return sq_finish(c, request_add_tx(s, c, r, h, out));
-	}
-	pthread_mutex_lock(&s->glock);
-	if (s->gtail != NULL)
-		s->gtail->next = &job;
-	else
-		s->ghead = &job;
-	s->gtail = &job;
-	while (!job.done) {
-		sq_add_job *group, *next;
-		size_t n;
-
-		if (s->gleader) {
-			pthread_cond_wait(&s->gdone, &s->glock);
-			continue;
-		}
-		s->gleader = 1;
-		group = add_group_take(s, &n);
-		pthread_mutex_unlock(&s->glock);
-		add_group_run(s, c, group);
-		pthread_mutex_lock(&s->glock);
-		for (sq_add_job *j = group; j != NULL; j = next) {
-			next = j->next; /* j belongs to its caller once done is set */
-			j->done = 1;
-		}
-		s->gleader = 0;
-		s->gcommits++;
-		s->gadded += n;
-		pthread_cond_broadcast(&s->gdone);
-	}
-	pthread_mutex_unlock(&s->glock);
-	return job.st;
-}
-
-void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests)
-{
-	pthread_mutex_lock(&s->glock);
-	*commits = s->gcommits;
-	*requests = s->gadded;
-	pthread_mutex_unlock(&s->glock);
 }
 
 ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out)
@@ -687,7 +583,7 @@ static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
 		ik_status x = sq_begin(c);
 
 		if (x == IK_OK)
-			x = sq_finish(c, request_add_tx(s, c, &rv, NULL, NULL));
+			x = sq_finish(c, sq_request_add_tx(s, c, &rv, NULL, NULL));
 		/* already revoked, or its revocation already queued: nothing more to do */
 		if (x != IK_OK && x != IK_ERR_STATE)
 			st = x;

@@ -1,12 +1,14 @@
 /* libFuzzer target for the CSR path of ra/p12.c (PKCS#10 uploaded by an officer or a
  * customer, PEM or DER).  Beyond the sanitizers it checks the result's invariants: an
  * accepted request yields one parseable SPKI the signer's size limit allows and a CN
- * that is valid, control-free UTF-8; a refusal yields nothing and says why. */
+ * that is valid, control-free UTF-8; a refusal yields nothing and says why.  And the fast
+ * path (ra/csr.c) never accepts what OpenSSL's own parser and check would refuse. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
+#include "csr.h"
 #include "p12.h"
 #include "proto.h"
 
@@ -23,12 +25,35 @@ static void check_cn(const char *cn)
 			abort();
 }
 
+/* What ra_csr_fast accepts, OpenSSL parses exactly, verifies, and reads the same SPKI from. */
+static void check_fast(const uint8_t *data, size_t size)
+{
+	ra_csr_parts parts;
+	const unsigned char *p = data;
+	unsigned char *spki = NULL;
+	X509_REQ *req;
+	int n;
+
+	if (ra_csr_fast(data, size, &parts) != IK_OK)
+		return;
+	req = d2i_X509_REQ(NULL, &p, (long)size);
+	if (req == NULL || p != data + size || X509_REQ_verify(req, X509_REQ_get0_pubkey(req)) != 1)
+		abort();
+	n = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(req), &spki);
+	if (n <= 0 || (size_t)n != parts.spki_len || memcmp(spki, parts.spki, parts.spki_len) != 0)
+		abort();
+	OPENSSL_free(spki);
+	X509_REQ_free(req);
+	ERR_clear_error();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char cn[PROTO_MAX_ATTR_LEN + 1], why[256] = "";
 	ik_buf spki;
 	ik_status st;
 
+	check_fast(data, size);
 	ik_buf_init(&spki, 0);
 	memset(cn, 'x', sizeof(cn));
 	st = ra_p12_spki_from_csr(data, size, &spki, cn, sizeof(cn), why, sizeof(why));

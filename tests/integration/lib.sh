@@ -254,3 +254,39 @@ ik_api() {
 		ik_req "$m" "$p" -b "$TMP/jar.$who" -H "X-CSRF-Token: $csrf"
 	fi
 }
+
+# ik_csr_json CN: a fresh P-256 key ($TMP/CN.key) and its CSR; prints {"csr": PEM} for the API
+ik_csr_json() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
+		-keyout "$TMP/$1.key" -out "$TMP/$1.csr" 2>/dev/null
+	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$TMP/$1.csr"
+}
+# ik_new_device LOGIN CSRF NAME: as that officer, a user NAME with one device; prints its id
+ik_new_device() {
+	ik_api "$1" "$2" POST /api/v1/users "{\"external_id\":\"$3\"}" >/dev/null
+	local uid; uid=$(ik_json 'd["id"]')
+	ik_api "$1" "$2" POST "/api/v1/users/$uid/devices" '{"name":"pc"}' >/dev/null
+	ik_json 'd["id"]'
+}
+
+# ik_ra_kill_at FUNCTION CMD...: inkan-rad is killed (SIGKILL, through gdb) when CMD, run in
+# the background (its stdout in $TMP/crashed.status), makes it reach FUNCTION.  Fails when
+# it never got there or still runs; RAD_PID is then empty.
+ik_ra_kill_at() {
+	local fn=$1 gdb_pid cmd_pid; shift
+	: >"$TMP/gdb.log"
+	gdb -p "$RAD_PID" -batch -ex 'set pagination off' -ex "break $fn" -ex continue \
+		-ex 'kill' >"$TMP/gdb.log" 2>&1 &
+	gdb_pid=$!
+	for _ in $(seq 1 300); do grep -q '^Breakpoint 1 at' "$TMP/gdb.log" && break; sleep 0.1; done
+	grep -q '^Breakpoint 1 at' "$TMP/gdb.log" || ik_fail "gdb did not attach: $(tail -5 "$TMP/gdb.log")"
+	sleep 0.5 # from the breakpoint set to the process running again
+	"$@" >"$TMP/crashed.status" &
+	cmd_pid=$!
+	wait "$gdb_pid" || true
+	grep -q "Breakpoint 1, $fn" "$TMP/gdb.log" || ik_fail "inkan-rad did not reach $fn: $(tail -5 "$TMP/gdb.log")"
+	wait "$cmd_pid" || true
+	kill -0 "$RAD_PID" 2>/dev/null && ik_fail "inkan-rad still runs after the kill at $fn"
+	wait "$RAD_PID" 2>/dev/null || true
+	RAD_PID=
+}

@@ -35,21 +35,7 @@ download() { # download LOGIN SECRET OUT: prints the status
 }
 # crash_at FUNCTION LOGIN SECRET: the RA is killed when the download reaches FUNCTION
 crash_at() {
-	: >"$TMP/gdb.log"
-	gdb -p "$RAD_PID" -batch -ex 'set pagination off' -ex "break $1" -ex continue \
-		-ex 'kill' >"$TMP/gdb.log" 2>&1 &
-	local gdb_pid=$! i
-	for i in $(seq 1 300); do grep -q '^Breakpoint 1 at' "$TMP/gdb.log" && break; sleep 0.1; done
-	grep -q '^Breakpoint 1 at' "$TMP/gdb.log" || ik_fail "gdb did not attach: $(tail -5 "$TMP/gdb.log")"
-	sleep 0.5 # from the breakpoint set to the process running again
-	download "$2" "$3" "$TMP/crashed.out" >"$TMP/crashed.status" &
-	local curl_pid=$!
-	wait "$gdb_pid" || true
-	grep -q "Breakpoint 1, $1" "$TMP/gdb.log" || ik_fail "the download did not reach $1: $(tail -5 "$TMP/gdb.log")"
-	wait "$curl_pid" || true
-	kill -0 "$RAD_PID" 2>/dev/null && ik_fail "inkan-rad still runs after the kill at $1"
-	wait "$RAD_PID" 2>/dev/null || true
-	RAD_PID=
+	ik_ra_kill_at "$1" download "$2" "$3" "$TMP/crashed.out"
 	[ "$(cat "$TMP/crashed.status")" = 200 ] && ik_fail "a .p12 was handed out although the RA died at $1"
 	return 0
 }

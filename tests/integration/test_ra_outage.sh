@@ -10,17 +10,8 @@ ik_ra_officers
 ik_start_ra
 OFF=$(ik_login olivia "$OFFICER_PW")
 
-csr_body() { # csr_body CN -> JSON with a fresh CSR
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$1" \
-		-keyout "$TMP/$1.key" -out "$TMP/$1.csr" 2>/dev/null
-	python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read()}))' "$TMP/$1.csr"
-}
-new_device() { # new_device NAME -> device id
-	ik_api olivia "$OFF" POST /api/v1/users "{\"external_id\":\"$1\"}" >/dev/null
-	local uid; uid=$(ik_json 'd["id"]')
-	ik_api olivia "$OFF" POST "/api/v1/users/$uid/devices" '{"name":"pc"}' >/dev/null
-	ik_json 'd["id"]'
-}
+csr_body() { ik_csr_json "$1"; }
+new_device() { ik_new_device olivia "$OFF" "$1"; }
 ledger_certs() { sqlite3 "$TMP/ledger.sqlite" 'select count(*) from certs'; }
 
 D1=$(new_device u1); D2=$(new_device u2); D3=$(new_device u3)

@@ -17,14 +17,10 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 #include <openssl/evp.h>
+#include "certlist_oracle.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "tmpdb.h"
-
-typedef struct fixture {
-	char dir[64];
-	char path[128];
-	ra_store *s;
-} fixture;
 
 static const ra_hist H_TEST = { "tester", "192.0.2.1", "test_op", "t", "{}" };
 static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
@@ -33,26 +29,12 @@ static const char PHC[] = "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYX
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "store", "ra.db") != 0)
-		return -1;
-	if (ra_store_open(f->path, &f->s) != IK_OK)
-		return -1;
-	*state = f;
-	return 0;
+	return ik_store_setup(state, "store");
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-
-	ra_store_close(f->s);
-	ik_tmpdb_remove(f->dir, f->path);
-	free(f);
-	return 0;
+	return ik_store_teardown(state);
 }
 
 /* ---- raw access to the file, as an attacker or an operator with sqlite3 would ---- */
@@ -537,88 +519,6 @@ typedef struct certrow {
 	ra_cert c;
 } certrow;
 
-static ra_cert_sort g_sort;
-
-static int key_cmp(const ra_cert *a, const ra_cert *b)
-{
-	int r = 0;
-
-	switch (g_sort) {
-	case RA_CERT_SORT_CREATED:
-		r = (a->created > b->created) - (a->created < b->created);
-		break;
-	case RA_CERT_SORT_CN:
-		r = strcmp(a->cn, b->cn);
-		break;
-	case RA_CERT_SORT_NOT_BEFORE:
-		r = (a->not_before > b->not_before) - (a->not_before < b->not_before);
-		break;
-	case RA_CERT_SORT_NOT_AFTER:
-		r = (a->not_after > b->not_after) - (a->not_after < b->not_after);
-		break;
-	case RA_CERT_SORT_SERIAL:
-		r = strcmp(a->serial, b->serial);
-		break;
-	}
-	if (r == 0)
-		r = (a->id > b->id) - (a->id < b->id);
-	return r;
-}
-
-static int qsort_cmp(const void *a, const void *b)
-{
-	return key_cmp(a, b);
-}
-
-/* store.h: a substring from RA_CN_SEARCH_MIN characters, else a prefix; ASCII case folded */
-static int ci_contains(const char *hay, const char *needle)
-{
-	size_t n = strlen(needle), chars = 0;
-
-	for (size_t i = 0; i < n; i++)
-		chars += ((unsigned char)needle[i] & 0xc0) != 0x80;
-	if (chars < RA_CN_SEARCH_MIN)
-		return strncasecmp(hay, needle, n) == 0;
-
-	for (const char *p = hay; *p != '\0'; p++)
-		if (strncasecmp(p, needle, n) == 0)
-			return 1;
-	return n == 0;
-}
-
-/* The filters as documented in store.h, in C. */
-static int matches(const ra_cert *c, const ra_cert_query *q)
-{
-	switch (q->filter) {
-	case RA_CERT_FILTER_VALID:
-		if (!(c->state == RA_CERT_ACTIVE && c->not_after > q->now))
-			return 0;
-		break;
-	case RA_CERT_FILTER_EXPIRED:
-		if (!(c->state == RA_CERT_EXPIRED ||
-		    (c->state == RA_CERT_ACTIVE && c->not_after <= q->now)))
-			return 0;
-		break;
-	case RA_CERT_FILTER_REVOKED:
-		if (c->state != RA_CERT_REVOKED)
-			return 0;
-		break;
-	case RA_CERT_FILTER_SUSPENDED:
-		if (c->state != RA_CERT_SUSPENDED)
-			return 0;
-		break;
-	default:
-		break;
-	}
-	if (q->cn_contains != NULL && !ci_contains(c->cn, q->cn_contains))
-		return 0;
-	if (q->issued_from != 0 && (c->serial[0] == '\0' || c->not_before < q->issued_from))
-		return 0;
-	if (q->issued_to != 0 && (c->serial[0] == '\0' || c->not_before >= q->issued_to))
-		return 0;
-	return 1;
-}
-
 static int64_t build_certs(ra_store *s, int64_t now)
 {
 	int64_t day = 86400, base = now - 30 * day;
@@ -671,17 +571,7 @@ static void walk(ra_store *s, ra_cert_query q, const ra_cert *all, size_t nall)
 	uint64_t count = 0;
 
 	assert_non_null(want);
-	for (size_t i = 0; i < nall; i++)
-		if (matches(&all[i], &q))
-			want[nwant++] = all[i];
-	g_sort = q.sort;
-	qsort(want, nwant, sizeof(*want), qsort_cmp);
-	if (q.descending)
-		for (size_t i = 0; i < nwant / 2; i++) {
-			ra_cert t = want[i];
-			want[i] = want[nwant - 1 - i];
-			want[nwant - 1 - i] = t;
-		}
+	nwant = ik_oracle_expect(all, nall, &q, want);
 	assert_int_equal(ra_store_cert_count(s, &q, &count), IK_OK);
 	assert_int_equal(count, nwant);
 	do {
@@ -1321,6 +1211,66 @@ static void *claim_all(void *p)
 	return NULL;
 }
 
+/* A renewal by a download (key made by the RA), claimed and answered: the new certificate. */
+static int64_t renew_by_download(ra_store *s, int64_t old, unsigned serial, int64_t now)
+{
+	ra_request_new rn = { .kind = RA_REQ_RENEW, .old_cert_id = old, .validity_days = 20,
+		.generate_here = 1, .created_by = "rn-test" };
+	ra_request r, c;
+
+	assert_int_equal(ra_store_request_add(s, &rn, &H_TEST, &r), IK_OK);
+	assert_int_equal(ra_store_request_set_spki(s, r.id, SPKI, sizeof(SPKI)), IK_OK);
+	assert_int_equal(ra_store_request_claim_id(s, r.id, &c), IK_OK);
+	assert_int_equal(answer(s, r.id, serial, now, now + 20 * 86400), IK_OK);
+	return r.cert_id;
+}
+
+/* ra_store_renewal_reset: the renewed certificate is current again only when its device has
+ * none and its latest download renewal was revoked as orphaned (cessationOfOperation). */
+static void test_renewal_reset(void **state)
+{
+	fixture *f = *state;
+	int64_t now = (int64_t)time(NULL), id = -1, n1, n2;
+	int64_t dev = add_device(f->s, add_user(f->s, "rr"), "pc");
+	int64_t old = issue_now(f->s, dev, "rr-pc", 0x100, now - 60, now + 20 * 86400);
+	ra_hist h = { "self-service", "192.0.2.1", "renewal_reset", NULL, "{}" };
+	ra_cert c;
+
+	/* the device has its current certificate: nothing to do */
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	/* renewed, the renewal current: nothing to do */
+	n1 = renew_by_download(f->s, old, 0x101, now);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	/* the renewal revoked for another reason (keyCompromise): not an orphan */
+	event_now(f->s, RA_REQ_REVOKE, n1, 1);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	assert_int_equal(ra_store_cert_get(f->s, old, &c), IK_OK);
+	assert_int_equal(c.current, 0);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'renewal_reset'"), 0);
+	/* renewed again, and that one revoked as orphaned: the old one is current again, once */
+	n2 = renew_by_download(f->s, old, 0x102, now);
+	event_now(f->s, RA_REQ_REVOKE, n2, 5);
+	assert_int_equal(ra_store_renewal_reset(f->s, 9999, &h, &id), IK_OK); /* no such device */
+	assert_int_equal(id, 0);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, old);
+	assert_int_equal(ra_store_cert_get(f->s, old, &c), IK_OK);
+	assert_int_equal(c.current, 1);
+	assert_int_equal(c.state, RA_CERT_ACTIVE);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'renewal_reset'"
+	    " AND target = '0100'"), 1);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+	/* an old certificate that is no longer active is never made current */
+	assert_int_equal(ra_store_cert_set_state(f->s, old, RA_CERT_STATE_BIT(RA_CERT_ACTIVE),
+	    RA_CERT_EXPIRED, 0, NULL), IK_OK);
+	assert_int_equal(ra_store_renewal_reset(f->s, dev, &h, &id), IK_OK);
+	assert_int_equal(id, 0);
+}
+
 static void test_queue_threads(void **state)
 {
 	fixture *f = *state;
@@ -1673,6 +1623,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_history_relinked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renewal_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_threads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_groups, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),

@@ -15,13 +15,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 #include "store.h"
+#include "store_fixture.h"
 #include "tmpdb.h"
-
-typedef struct fixture {
-	char dir[64];
-	char path[128];
-	ra_store *s;
-} fixture;
 
 static const ra_hist H = { "tester", "192.0.2.1", "test_op", "t", "{}" };
 static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
@@ -32,29 +27,17 @@ static uint8_t ENV[100];   /* a sealed key: "IKB1" and opaque bytes */
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "bkeys", "ra.db") != 0)
-		return -1;
-	if (ra_store_open(f->path, &f->s) != IK_OK)
+	if (ik_store_setup(state, "bkeys") != 0)
 		return -1;
 	memcpy(ENV, "IKB1", 4);
 	for (size_t i = 4; i < sizeof(ENV); i++)
 		ENV[i] = (uint8_t)(i * 7);
-	*state = f;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-
-	ra_store_close(f->s);
-	ik_tmpdb_remove(f->dir, f->path);
-	free(f);
-	return 0;
+	return ik_store_teardown(state);
 }
 
 static ra_batch_keyed_new keyed(uint64_t planned, uint64_t quota)

@@ -15,16 +15,12 @@
 #include <time.h>
 #include <cmocka.h>
 #include <sqlite3.h>
+#include "certlist_oracle.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "tmpdb.h"
 
 #define NROWS 6000
-
-typedef struct fixture {
-	char dir[64];
-	char path[128];
-	ra_store *s;
-} fixture;
 
 static const ra_hist H_TEST = { "tester", "192.0.2.1", "test_op", "t", "{}" };
 static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
@@ -35,23 +31,12 @@ static const char *const places[] = { "tokyo", "osaka", "Kyoto", "NAHA", "kobe",
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL || ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path),
-	    "certlist", "ra.db") != 0 || ra_store_open(f->path, &f->s) != IK_OK)
-		return -1;
-	*state = f;
-	return 0;
+	return ik_store_setup(state, "certlist");
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-
-	ra_store_close(f->s);
-	ik_tmpdb_remove(f->dir, f->path);
-	free(f);
-	return 0;
+	return ik_store_teardown(state);
 }
 
 /* a small deterministic generator (xorshift64*), so a failure can be replayed */
@@ -64,84 +49,7 @@ static uint32_t rnd(uint32_t n)
 	return (uint32_t)((g_rng * 2685821657736338717ULL) >> 33) % n;
 }
 
-/* ---- the brute-force reference ---- */
-
-static size_t chars(const char *s)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
-	return n;
-}
-
-static int cn_ok(const char *cn, const char *sub)
-{
-	size_t n;
-
-	if (sub == NULL || sub[0] == '\0')
-		return 1;
-	n = strlen(sub);
-	if (chars(sub) < RA_CN_SEARCH_MIN)
-		return strncasecmp(cn, sub, n) == 0;
-	for (const char *p = cn; *p != '\0'; p++)
-		if (strncasecmp(p, sub, n) == 0)
-			return 1;
-	return 0;
-}
-
-static int matches(const ra_cert *c, const ra_cert_query *q)
-{
-	int issued = c->serial[0] != '\0';
-
-	switch (q->filter) {
-	case RA_CERT_FILTER_VALID:
-		if (!(c->state == RA_CERT_ACTIVE && c->not_after > q->now))
-			return 0;
-		break;
-	case RA_CERT_FILTER_EXPIRED:
-		if (!(c->state == RA_CERT_EXPIRED ||
-		    (c->state == RA_CERT_ACTIVE && c->not_after <= q->now)))
-			return 0;
-		break;
-	case RA_CERT_FILTER_REVOKED:
-		if (c->state != RA_CERT_REVOKED)
-			return 0;
-		break;
-	case RA_CERT_FILTER_SUSPENDED:
-		if (c->state != RA_CERT_SUSPENDED)
-			return 0;
-		break;
-	default:
-		break;
-	}
-	return cn_ok(c->cn, q->cn_contains) &&
-	    (q->issued_from == 0 || (issued && c->not_before >= q->issued_from)) &&
-	    (q->issued_to == 0 || (issued && c->not_before < q->issued_to)) &&
-	    (q->device_id == 0 || c->device_id == q->device_id) &&
-	    (q->user_id == 0 || c->user_id == q->user_id);
-}
-
-static ra_cert_sort g_sort;
-
-static int key_cmp(const void *pa, const void *pb)
-{
-	const ra_cert *a = pa, *b = pb;
-	int r = 0;
-
-	switch (g_sort) {
-	case RA_CERT_SORT_CREATED: r = (a->created > b->created) - (a->created < b->created); break;
-	case RA_CERT_SORT_CN: r = strcmp(a->cn, b->cn); break;
-	case RA_CERT_SORT_NOT_BEFORE:
-		r = (a->not_before > b->not_before) - (a->not_before < b->not_before);
-		break;
-	case RA_CERT_SORT_NOT_AFTER:
-		r = (a->not_after > b->not_after) - (a->not_after < b->not_after);
-		break;
-	case RA_CERT_SORT_SERIAL: r = strcmp(a->serial, b->serial); break;
-	}
-	return r != 0 ? r : (a->id > b->id) - (a->id < b->id);
-}
+/* ---- the brute-force reference is certlist_oracle.h ---- */
 
 /* q's first `pages` pages (all of them when 0) against the reference; the count too. */
 static void check(ra_store *s, ra_cert_query q, const ra_cert *all, size_t nall, int pages)
@@ -154,17 +62,7 @@ static void check(ra_store *s, ra_cert_query q, const ra_cert *all, size_t nall,
 	uint64_t count;
 
 	assert_non_null(want);
-	for (size_t i = 0; i < nall; i++)
-		if (matches(&all[i], &q))
-			want[nwant++] = all[i];
-	g_sort = q.sort;
-	qsort(want, nwant, sizeof(*want), key_cmp);
-	if (q.descending)
-		for (size_t i = 0; i < nwant / 2; i++) {
-			ra_cert t = want[i];
-			want[i] = want[nwant - 1 - i];
-			want[nwant - 1 - i] = t;
-		}
+	nwant = ik_oracle_expect(all, nall, &q, want);
 	assert_int_equal(ra_store_cert_count(s, &q, &count), IK_OK);
 	if (searched && nwant > RA_CERT_COUNT_CAP)
 		assert_int_equal(count, RA_CERT_COUNT_CAP + 1);

@@ -2,7 +2,10 @@
  * at once, ra/store_sqlite_queue.c) on a real SQLite file: every caller's row is committed
  * before it returns, a refused request does not undo the others of its group, and a commit
  * that fails (the WAL cannot be written: RLIMIT_FSIZE) answers every caller with an error
- * and keeps none of their rows. */
+ * and keeps none of their rows.  The same for requests queued without waiting
+ * (ra_store_request_add_async, the HTTP path): each one's callback runs only once its row is
+ * in the file, a failed commit calls every one with an error, and closing the store commits
+ * and answers what is still queued. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -18,16 +21,11 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 #include "store.h"
+#include "store_fixture.h"
 #include "tmpdb.h"
 
 #define THREADS 8
 #define PER_THREAD 12
-
-typedef struct fixture {
-	char dir[64];
-	char path[128];
-	ra_store *s;
-} fixture;
 
 static const ra_hist H_TEST = { "tester", "192.0.2.1", "test_op", "t", "{}" };
 static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce,
@@ -35,26 +33,12 @@ static const uint8_t SPKI[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 
 
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	if (ik_tmpdb_make(f->dir, sizeof(f->dir), f->path, sizeof(f->path), "group", "ra.db") != 0)
-		return -1;
-	if (ra_store_open(f->path, &f->s) != IK_OK)
-		return -1;
-	*state = f;
-	return 0;
+	return ik_store_setup(state, "group");
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-
-	ra_store_close(f->s);
-	ik_tmpdb_remove(f->dir, f->path);
-	free(f);
-	return 0;
+	return ik_store_teardown(state);
 }
 
 static int64_t add_device(ra_store *s, const char *ext)
@@ -253,12 +237,211 @@ static void test_complete_claimed(void **state)
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests WHERE state = 'done'"), 2);
 }
 
+/* ---- asynchronous requests ---- */
+
+#define ASYNC_N 40
+
+typedef struct async_ctx async_ctx;
+
+typedef struct async_one {
+	async_ctx *a;
+	ra_request_new rn;
+	char cn[32];
+	ra_request out;
+	ik_status st;
+	int called;
+	int64_t in_file;          /* its request row, read through another connection when called */
+} async_one;
+
+struct async_ctx {
+	ra_store *s;
+	const char *path;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	size_t calls;
+	ik_status submit[ASYNC_N + 1];
+	async_one one[ASYNC_N + 1];  /* the last: a second issue for one[0]'s device */
+};
+
+static void async_done(void *ctx, ik_status st)
+{
+	async_one *o = ctx;
+	char sql[96];
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM requests WHERE id = %lld",
+	    (long long)(st == IK_OK ? o->out.id : -1));
+	o->in_file = ik_raw_int(o->a->path, sql);
+	pthread_mutex_lock(&o->a->lock);
+	o->st = st;
+	o->called++;
+	o->a->calls++;
+	pthread_cond_broadcast(&o->a->cond);
+	pthread_mutex_unlock(&o->a->lock);
+}
+
+static async_ctx *async_new(fixture *f)
+{
+	async_ctx *a = calloc(1, sizeof(*a));
+	char ext[32];
+
+	assert_non_null(a);
+	a->s = f->s;
+	a->path = f->path;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->cond, NULL);
+	for (size_t i = 0; i <= ASYNC_N; i++) {
+		async_one *o = &a->one[i];
+		o->a = a;
+		snprintf(ext, sizeof(ext), "a%zu-%ld", i, (long)random());
+		o->rn = (ra_request_new){ .kind = RA_REQ_ISSUE, .validity_days = 365, .spki = SPKI,
+		    .spki_len = sizeof(SPKI), .created_by = "officer1" };
+		o->rn.device_id = i < ASYNC_N ? add_device(f->s, ext) : a->one[0].rn.device_id;
+		snprintf(o->cn, sizeof(o->cn), "adev-%zu", i);
+		o->rn.cn = o->cn;
+	}
+	return a;
+}
+
+static void async_free(async_ctx *a)
+{
+	pthread_cond_destroy(&a->cond);
+	pthread_mutex_destroy(&a->lock);
+	free(a);
+}
+
+/* On a thread of its own: this one's connection is outside any transaction. */
+static void *async_submit(void *p)
+{
+	async_ctx *a = p;
+
+	for (size_t i = 0; i <= ASYNC_N; i++)
+		a->submit[i] = ra_store_request_add_async(a->s, &a->one[i].rn, &H_TEST,
+		    &a->one[i].out, async_done, &a->one[i]);
+	return NULL;
+}
+
+static void async_submit_wait(async_ctx *a)
+{
+	pthread_t t;
+
+	assert_int_equal(pthread_create(&t, NULL, async_submit, a), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	for (size_t i = 0; i <= ASYNC_N; i++)
+		assert_int_equal(a->submit[i], IK_OK);
+}
+
+static void async_wait(async_ctx *a, size_t n)
+{
+	pthread_mutex_lock(&a->lock);
+	while (a->calls < n)
+		pthread_cond_wait(&a->cond, &a->lock);
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* Queued behind a held write turn, answered only after it: each callback once, with its row
+ * already in the file; the second issue for a device refused alone; fewer commits than
+ * requests; and none can be queued from inside a transaction. */
+static void test_async_all_kept(void **state)
+{
+	fixture *f = *state;
+	async_ctx *a = async_new(f);
+	uint64_t commits0, added0, commits, added;
+	ra_request_new rn = a->one[1].rn;
+	ra_request out;
+	char bad[256];
+
+	ra_store_request_add_stats(f->s, &commits0, &added0);
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	assert_int_equal(ra_store_request_add_async(f->s, &rn, &H_TEST, &out, async_done,
+	    &a->one[1]), IK_ERR_STATE);
+	assert_int_equal(ra_store_request_add_async(f->s, &rn, &H_TEST, &out, NULL, NULL),
+	    IK_ERR_ARG);
+	async_submit_wait(a);
+	usleep(300 * 1000);
+	pthread_mutex_lock(&a->lock);
+	assert_int_equal(a->calls, 0); /* nothing answered before its commit */
+	pthread_mutex_unlock(&a->lock);
+	assert_int_equal(ra_store_rollback(f->s), IK_OK);
+	async_wait(a, ASYNC_N + 1);
+	for (size_t i = 0; i < ASYNC_N; i++) {
+		assert_int_equal(a->one[i].called, 1);
+		assert_int_equal(a->one[i].st, IK_OK);
+		assert_true(a->one[i].out.id > 0);
+		assert_int_equal(a->one[i].in_file, 1);
+	}
+	assert_int_equal(a->one[ASYNC_N].st, IK_ERR_STATE);
+	assert_int_equal(a->one[ASYNC_N].called, 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests"), ASYNC_N);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"), ASYNC_N);
+	ra_store_request_add_stats(f->s, &commits, &added);
+	assert_int_equal(added - added0, ASYNC_N + 1);
+	assert_true(commits - commits0 < 4);
+	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	async_free(a);
+}
+
+/* The group's commit cannot be written: every callback gets an error, nothing stays, and
+ * the devices can be issued for afterwards. */
+static void test_async_commit_fails(void **state)
+{
+	fixture *f = *state;
+	struct rlimit old;
+	async_ctx *a = async_new(f);
+	int64_t hist0 = count(f, "SELECT COUNT(*) FROM history");
+	ra_request r;
+
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	async_submit_wait(a);
+	usleep(200 * 1000);
+	fsize_tiny();
+	assert_int_equal(ra_store_rollback(f->s), IK_OK);
+	async_wait(a, ASYNC_N + 1);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	for (size_t i = 0; i <= ASYNC_N; i++) {
+		assert_int_equal(a->one[i].called, 1);
+		assert_int_not_equal(a->one[i].st, IK_OK);
+	}
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests"), 0);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates"), 0);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM history"), hist0);
+	for (size_t i = 0; i < ASYNC_N; i++)
+		assert_int_equal(add_issue(f->s, a->one[i].rn.device_id, &r), IK_OK);
+	async_free(a);
+}
+
+/* Closing the store with requests still queued: each is committed and answered first. */
+static void test_async_close_drains(void **state)
+{
+	fixture *f = *state;
+	async_ctx *a = async_new(f);
+
+	async_submit_wait(a);
+	ra_store_close(f->s);
+	f->s = NULL;
+	pthread_mutex_lock(&a->lock);
+	assert_int_equal(a->calls, ASYNC_N + 1);
+	pthread_mutex_unlock(&a->lock);
+	for (size_t i = 0; i < ASYNC_N; i++) {
+		assert_int_equal(a->one[i].st, IK_OK);
+		assert_int_equal(a->one[i].in_file, 1);
+	}
+	assert_int_equal(a->one[ASYNC_N].st, IK_ERR_STATE);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests"), ASYNC_N);
+	assert_int_equal(ra_store_open(f->path, &f->s), IK_OK);
+	async_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_group_all_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_complete_claimed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_all_kept, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_commit_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_close_drains, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,45 +14,18 @@
 #include <cmocka.h>
 #include <openssl/sha.h>
 #include "store.h"
+#include "store_fixture.h"
 
 static const uint8_t DER[] = { 0x30, 0x03, 0x02, 0x01, 0x01 }; /* opaque to the store */
 
-typedef struct fixture {
-	char dir[64];
-	char path[128];
-	ra_store *s;
-} fixture;
-
 static int setup(void **state)
 {
-	fixture *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		return -1;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/ik-import-XXXXXX");
-	if (mkdtemp(f->dir) == NULL)
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/ra.db", f->dir);
-	if (ra_store_open(f->path, &f->s) != IK_OK)
-		return -1;
-	*state = f;
-	return 0;
+	return ik_store_setup(state, "import");
 }
 
 static int teardown(void **state)
 {
-	fixture *f = *state;
-	char p[160];
-
-	ra_store_close(f->s);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	unlink(f->path);
-	rmdir(f->dir);
-	free(f);
-	return 0;
+	return ik_store_teardown(state);
 }
 
 static ra_cert_import good(void)

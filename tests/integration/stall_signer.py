@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""A signer that stops answering, for test_ra_signer_timeout.sh: it listens on the signer's
+socket, accepts, reads the RA's HELLO and then
+  hello     says nothing more (the connection stays open), or
+  midframe  answers the HELLO properly, then answers the next request with half a frame
+            header and says nothing more.
+Every event goes to LOG, one line each: "accept N", "frame N TYPE", "closed N" (the RA closed
+connection N)."""
+import os
+import selectors
+import socket
+import struct
+import sys
+
+mode, path, log = sys.argv[1], sys.argv[2], sys.argv[3]
+HDR = 16
+REPLY = 0x8000
+
+
+def note(line):
+    with open(log, "a") as f:
+        f.write(line + "\n")
+
+
+def hello_reply(req_id):
+    peer = b"stall-signer"
+    body = struct.pack(">I", 1) + struct.pack(">I", len(peer)) + peer
+    return struct.pack(">HHIII", 1, 1 | REPLY, len(body), req_id, 0) + body
+
+
+if os.path.exists(path):
+    os.unlink(path)
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(16)
+sel = selectors.DefaultSelector()
+sel.register(srv, selectors.EVENT_READ)
+conns = {}  # socket -> [number, bytes read so far, frames seen]
+count = 0
+while True:
+    for key, _ in sel.select():
+        s = key.fileobj
+        if s is srv:
+            c, _ = srv.accept()
+            count += 1
+            conns[c] = [count, b"", 0]
+            sel.register(c, selectors.EVENT_READ)
+            note("accept %d" % count)
+            continue
+        st = conns[s]
+        data = s.recv(65536)
+        if not data:
+            note("closed %d" % st[0])
+            sel.unregister(s)
+            s.close()
+            del conns[s]
+            continue
+        st[1] += data
+        while len(st[1]) >= HDR:
+            _, typ, ln, rid, _ = struct.unpack(">HHIII", st[1][:HDR])
+            if len(st[1]) < HDR + ln:
+                break
+            st[1] = st[1][HDR + ln:]
+            st[2] += 1
+            note("frame %d %d" % (st[0], typ))
+            if mode == "midframe" and st[2] == 1:
+                s.sendall(hello_reply(rid))
+            elif mode == "midframe" and st[2] == 2:
+                s.sendall(hello_reply(rid)[:7])  # and then nothing
