@@ -89,19 +89,29 @@ watched() {
 	read -r a d < "$TMP/watch" || true
 }
 pids() { echo "$RAD_PID" > "$TMP/rad.pid"; echo "$SIGNER_PID" > "$TMP/signer.pid"; }
-reap() { wait "$1" 2>/dev/null || true; } # a daemon the watcher killed
+# reap NAME PID: a daemon the watcher killed; its pid file emptied until the next start (a
+# watcher waiting to kill it again waits for the new pid, never a reused old one)
+reap() { wait "$2" 2>/dev/null || true; : > "$TMP/$1.pid"; }
 
 # 1. the RA, while its batch worker is still adding certificates
 pids
 watch total 150 rad
 T0=$(now)
-s=$(ik_api olivia "$OFF" POST /api/v1/batches "{\"count\":$N,\"passphrase\":\"$BPASS\",\"validity_days\":30}")
-ik_expect 202 - "$s" "start a $N-certificate batch"
-B=$(ik_json 'd["id"]')
+s=$(ik_api olivia "$OFF" POST /api/v1/batches "{\"count\":$N,\"passphrase\":\"$BPASS\",\"validity_days\":30}") || s=none
 watched
 a1=$a d1=$d
 [ "$a1" != none ] || ik_fail "waited for 150 added"
-reap "$RAD_PID"; RAD_PID=
+if [ "$s" = none ]; then
+	# on a busy machine the kill can come before curl has read the 202 (the batch was
+	# committed before it was sent, and 150 of its keys since): the batch is in the store
+	B=$(db "SELECT id FROM batches WHERE planned = $N AND envelope_key IS NOT NULL")
+	[ -n "$B" ] || ik_fail "start a $N-certificate batch: no answer and no batch"
+	ik_ok "the RA was killed before curl read the POST's answer; batch $B is in the store"
+else
+	ik_expect 202 - "$s" "start a $N-certificate batch"
+	B=$(ik_json 'd["id"]')
+fi
+reap rad "$RAD_PID"; RAD_PID=
 p="$a1 of $N"
 [ "$a1" -lt "$N" ] || ik_fail "the batch was fully added before the first kill ($p): too fast to test this"
 ik_ok "kill -9 inkan-rad at ${a1} of $N added, ${d1} issued ($(since "$T0")s)"
@@ -112,7 +122,7 @@ pids
 watched
 [ "$a" != none ] || ik_fail "waited for 400 issued"
 [ "$d" -lt "$N" ] || ik_fail "the batch was fully issued before the signer's kill"
-reap "$SIGNER_PID"; SIGNER_PID=
+reap signer "$SIGNER_PID"; SIGNER_PID=
 ik_ok "kill -9 inkan-signerd at $d issued ($(since "$T0")s)"
 
 # 3. the RA again, while requests are with the signer
@@ -123,7 +133,7 @@ pids
 watched
 [ "$a" != none ] || ik_fail "waited for 650 issued"
 [ "$d" -lt "$N" ] || ik_fail "the batch was fully issued before the RA's second kill"
-reap "$RAD_PID"; RAD_PID=
+reap rad "$RAD_PID"; RAD_PID=
 ik_ok "kill -9 inkan-rad at $d issued ($(since "$T0")s)"
 
 # 4. both at once
@@ -133,8 +143,8 @@ pids
 watched
 [ "$a" != none ] || ik_fail "waited for 850 issued"
 [ "$d" -lt "$N" ] || ik_fail "the batch was fully issued before both were killed"
-reap "$RAD_PID"; RAD_PID=
-reap "$SIGNER_PID"; SIGNER_PID=
+reap rad "$RAD_PID"; RAD_PID=
+reap signer "$SIGNER_PID"; SIGNER_PID=
 ik_ok "kill -9 of both at $d issued ($(since "$T0")s)"
 ik_start_signer
 ik_start_ra
