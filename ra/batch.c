@@ -1,10 +1,11 @@
 /* batch: the worker thread of "issue N more" batches.  For the running batch it makes a
  * group of device keys in memory, seals each to the batch's envelope public key, and stores
- * the group's issue requests and sealed keys in one transaction (ra_store_batch_add_keyed
- * per key, inside it) while a short-lived second thread makes the next group's keys; the
- * queue workers take the requests to the signer.  It frees each key once sealed: from then
- * on only the sealed copy exists.  Each thread makes its keys with one key generation
- * context and one sealer (the envelope public key parsed once), set up once per batch.
+ * the group's issue requests and sealed keys in one transaction (ra_store_batch_add_group,
+ * or ra_store_batch_add_keyed per key when the group is refused) while a short-lived second
+ * thread makes the next group's keys; the queue workers take the requests to the signer.
+ * It frees each key once sealed: from then on only the sealed copy exists.  Each thread
+ * makes its keys with one key generation context and one sealer (the envelope public key
+ * parsed once), set up once per batch.
  *
  * Crash safety: the store's count of the batch's requests, read in the transaction that
  * adds the next one, says how far the batch got, so after a kill -9 the worker goes on
@@ -281,33 +282,49 @@ static void stop_batch(ra_app *app, const ra_batch_info *bi, const char *why)
 		    (unsigned long long)bi->b.total, (unsigned long long)bi->planned, why);
 }
 
+/* Key k of a as the store's item, under common name number `number` of the pattern. */
+static ik_status item_at(const ra_batch_info *bi, ahead *a, size_t k, uint64_t number,
+    uint64_t quota, char cn[RA_CN_MAX + 1], ra_batch_item_new *it)
+{
+	ik_status st = ra_cn_format(bi->b.cn_pattern, number, cn, RA_CN_MAX + 1);
+
+	*it = (ra_batch_item_new){ .batch_id = bi->b.id, .index = bi->b.total + k, .cn = cn,
+	    .spki = ik_buf_ptr(&a->p[k].spki), .spki_len = ik_buf_remaining(&a->p[k].spki),
+	    .envelope = ik_buf_ptr(&a->p[k].envelope),
+	    .envelope_len = ik_buf_remaining(&a->p[k].envelope), .quota = quota };
+	return st;
+}
+
 /* Adds the first keys of a (want of them, all made for bi's batch) in one transaction, each
- * under its next common name and index; *added says how many went in.  The status is that
- * of the first one refused (the ones before it stay). */
+ * under its next common name and index; *added says how many went in.  The whole group at
+ * once first (ra_store_batch_add_group: no savepoint per key); if the store refuses that (or
+ * a number does not fit the pattern), one by one, each in its own savepoint, so the status
+ * is that of the first one refused (the ones before it stay). */
 static ik_status add_group(ra_batcher *w, const ra_batch_info *bi, ahead *a, size_t want,
     size_t *added)
 {
+	static _Thread_local char cns[BATCH_GROUP][RA_CN_MAX + 1];
+	ra_batch_item_new items[BATCH_GROUP];
 	ra_store *s = w->app->store;
-	char cn[RA_CN_MAX + 1];
 	uint64_t next = 0;
 	int64_t quota = 0;
+	size_t k;
 	ik_status st, tx;
 
 	*added = 0;
-	if (ra_store_setting_get_int(s, "quota", 0, &quota) != IK_OK)
+	if (ra_store_setting_get_int(s, "quota", 0, &quota) != IK_OK || quota < 0)
 		quota = 0;
 	if ((tx = ra_store_begin(s)) != IK_OK)
 		return tx;
 	st = next_number(s, bi->b.cn_pattern, &next);
-	for (size_t k = 0; st == IK_OK && k < want; k++) {
-		ra_batch_item_new it = { .batch_id = bi->b.id, .index = bi->b.total + k, .cn = cn,
-		    .spki = ik_buf_ptr(&a->p[k].spki), .spki_len = ik_buf_remaining(&a->p[k].spki),
-		    .envelope = ik_buf_ptr(&a->p[k].envelope),
-		    .envelope_len = ik_buf_remaining(&a->p[k].envelope),
-		    .quota = quota > 0 ? (uint64_t)quota : 0 };
-
-		if ((st = ra_cn_format(bi->b.cn_pattern, next + k, cn, sizeof(cn))) == IK_OK &&
-		    (st = ra_store_batch_add_keyed(s, &it, NULL, NULL)) == IK_OK)
+	for (k = 0; st == IK_OK && k < want; k++)
+		if (item_at(bi, a, k, next + k, (uint64_t)quota, cns[k], &items[k]) != IK_OK)
+			break;
+	if (st == IK_OK && k == want && ra_store_batch_add_group(s, items, want) == IK_OK)
+		*added = want;
+	for (k = *added; st == IK_OK && k < want; k++) {
+		if ((st = item_at(bi, a, k, next + k, (uint64_t)quota, cns[k], &items[k])) ==
+		    IK_OK && (st = ra_store_batch_add_keyed(s, &items[k], NULL, NULL)) == IK_OK)
 			(*added)++;
 	}
 	if (*added == 0) {

@@ -560,18 +560,63 @@ static void group_add(ra_queue *q, group *g, ra_request *r)
 	g->r[g->n++] = r;
 }
 
-/* The group's outcomes in one transaction (each request in its own savepoint within it, so
- * one that cannot be recorded does not undo the others).  If that transaction cannot be
- * committed, nothing of it stays: every request goes back to pending for a retry (the
- * signer answers the repeat with the same certificate); the done counter has then counted
- * them once too often, nothing else. */
+/* Every answer of the group stored at once (ra_store_request_complete_group: no savepoint
+ * per request) with its notices, inside the group's transaction; all or nothing.  Only when
+ * the signer issued every one of them. */
+static ik_status group_store_all(ra_queue *q, group *g)
+{
+	ra_store *store = q->app->store;
+	ra_request *rows = NULL;
+	ra_issued *issued = NULL;
+	ra_hist *h = NULL;
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; k < g->n; k++)
+		if (g->st[k] != IK_OK)
+			return IK_ERR_STATE;
+	rows = calloc(g->n, sizeof(*rows));
+	issued = calloc(g->n, sizeof(*issued));
+	h = calloc(g->n, sizeof(*h));
+	if (rows == NULL || issued == NULL || h == NULL)
+		st = IK_ERR_NOMEM;
+	for (size_t k = 0; st == IK_OK && k < g->n; k++) {
+		rows[k] = *g->r[k];
+		rows[k].key_lost = orphaned(q, g->r[k], 0); /* as answer_store */
+		issued[k] = g->a[k].issued;
+		h[k] = (ra_hist){ .actor = g->r[k]->created_by, .ip = "",
+		    .op = op_name(g->r[k]->kind), .target = g->a[k].serial,
+		    .detail = g->a[k].detail };
+	}
+	if (st == IK_OK && (st = ra_store_begin(store)) == IK_OK) {
+		st = ra_store_request_complete_group(store, rows, issued, h, g->n);
+		for (size_t k = 0; st == IK_OK && k < g->n; k++) {
+			rows[k].state = RA_REQ_DONE; /* nothing else of the row changed */
+			st = ra_notify_request(q->app, &rows[k]);
+		}
+		if (st == IK_OK)
+			st = ra_store_commit(store);
+		else
+			(void)ra_store_rollback(store);
+	}
+	free(rows);
+	free(issued);
+	free(h);
+	return st;
+}
+
+/* The group's outcomes in one transaction: all at once, or else each request in its own
+ * savepoint within it, so one that cannot be recorded does not undo the others.  If that
+ * transaction cannot be committed, nothing of it stays: every request goes back to pending
+ * for a retry (the signer answers the repeat with the same certificate); the done counter
+ * has then counted them once too often, nothing else. */
 static void group_record(ra_queue *q, group *g)
 {
 	ra_store *store = q->app->store;
 	ik_status tx = ra_store_begin(store);
+	int all = tx == IK_OK && group_store_all(q, g) == IK_OK;
 
 	for (size_t k = 0; k < g->n; k++) {
-		if (g->st[k] == IK_OK)
+		if (g->st[k] == IK_OK && !all)
 			g->st[k] = answer_store(q, g->r[k], &g->a[k], 0);
 		(void)outcome(q, g->r[k], g->st[k], g->a[k].serial, 0, &g->err[k]);
 	}

@@ -512,6 +512,12 @@ ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *is
  * changed since, and that is checked in the update). */
 ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claimed,
     const ra_issued *issued, const ra_hist *h);
+/* The same for n claimed requests at once (claimed[k] with issued[k] and h[k]; issued may be
+ * NULL when none is an issuance): all of them or none, in one transaction (or a savepoint of
+ * the caller's) without a savepoint per request; each batch's count raised once.  On any
+ * error nothing stays: the caller may then complete them one by one to learn which. */
+ik_status ra_store_request_complete_group(ra_store *s, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n);
 /* A sent request failed with error (for people: no secrets).  While attempts <
  * max_attempts it goes back to pending, not before retry_at; else (max_attempts 0: at once)
  * it is failed, its issuing certificate is failed and its batch counts it.  *state (may be
@@ -667,6 +673,12 @@ typedef struct ra_batch_item_new {
 } ra_batch_item_new;
 ik_status ra_store_batch_add_keyed(ra_store *s, const ra_batch_item_new *it,
     const ra_hist *h, ra_request *out);
+/* The same for n (1..RA_BATCH_GROUP_MAX) keys at once, in index order (consecutive, from the
+ * batch's total; the same batch and quota): all of them or none (in one transaction, or a
+ * savepoint of the caller's).  Any refusal refuses the whole group: the caller may then add
+ * them one by one with ra_store_batch_add_keyed to find which one and keep the others. */
+#define RA_BATCH_GROUP_MAX 256
+ik_status ra_store_batch_add_group(ra_store *s, const ra_batch_item_new *items, size_t n);
 
 /* The encrypted envelope private key (PEM text, appended to pem without a NUL).
  * IK_ERR_STATE once downloaded; IK_ERR_NOT_FOUND for no such batch or one without keys. */

@@ -342,6 +342,196 @@ ik_status ra_store_batch_add_keyed(ra_store *s, const ra_batch_item_new *it,
 	return sq_finish(c, add_keyed_tx(s, c, it, h, out));
 }
 
+/* ---- a group of keys at once ----
+ * The per-key path above costs a savepoint per key (SQLite copies every page the key
+ * touches into the savepoint's journal, and each savepoint after an FTS5 write makes FTS5
+ * flush its pending terms as a new segment), an UPDATE of the certificate's state and
+ * request id (every state index) and another for its sealed key, and the batch's total
+ * raised per key.  Here the certificates are inserted with their sealed keys, several to a
+ * statement, then the requests, then the certificates' request ids in one statement (the
+ * two rows name each other; deferring the foreign keys instead makes SQLite look for
+ * children of every new parent row, requests.old_cert_id by a full scan); the ids are the
+ * next free rowids, taken in this write transaction; the CNs go into the search index in
+ * one statement at the end, and the total grows once.  All or nothing, in one savepoint. */
+
+static const char SQL_BG_CERT_MAX[] = "SELECT IFNULL(MAX(id), 0) FROM certificates";
+static const char SQL_BG_REQ_MAX[] = "SELECT IFNULL(MAX(id), 0) FROM requests";
+/* certificates in rows of BG_ROWS per statement: SQLite opens a statement journal for each
+ * (the row counters' trigger), copying every page the statement changes into it */
+#define BG_ROWS 16
+#define BG_ROW "(?, ?, ?, 'issuing', ?, ?, ?)"
+#define BG_ROW4 BG_ROW ", " BG_ROW ", " BG_ROW ", " BG_ROW
+#define BG_CERT_INSERT "INSERT INTO certificates(id, cn, validity_days, state, created_at," \
+	" updated_at, key_envelope) VALUES "
+static const char SQL_BG_CERT_INSERT[] = BG_CERT_INSERT BG_ROW;
+static const char SQL_BG_CERT_INSERT_ROWS[] =
+    BG_CERT_INSERT BG_ROW4 ", " BG_ROW4 ", " BG_ROW4 ", " BG_ROW4;
+/* each certificate's request: the ids of both run in step */
+static const char SQL_BG_CERT_LINK[] =
+    "UPDATE certificates SET request_id = id + ?3 WHERE id BETWEEN ?1 AND ?2";
+static const char SQL_BG_REQ_INSERT[] =
+    "INSERT INTO requests(id, request_id, kind, batch_id, cert_id, subject_cn,"
+    " validity_days, pubkey, created_by, created_at, updated_at)"
+    " VALUES (?1, ?2, 'issue', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+static const char SQL_BG_FTS[] =
+    "INSERT INTO certs_cn_fts(rowid, cn) SELECT id, cn FROM certificates"
+    " WHERE id BETWEEN ?1 AND ?2";
+static const char SQL_BG_TOTAL[] =
+    "UPDATE batches SET total = total + ?2, updated_at = ?3"
+    " WHERE id = ?1 AND state = 'running' AND kind = 'issue' AND total = ?4";
+
+static int item_ok(const ra_batch_item_new *it)
+{
+	return it->batch_id > 0 && sq_cn_ok(it->cn) && it->spki != NULL && it->spki_len > 0 &&
+	    it->spki_len <= RA_SPKI_MAX && it->envelope != NULL && it->envelope_len > 0 &&
+	    it->envelope_len <= RA_BATCH_ENVELOPE_MAX;
+}
+
+static ik_status max_id(sq_conn *c, const char *sql, int64_t *id)
+{
+	sqlite3_stmt *q;
+	int row;
+	ik_status st = sq_stmt(c, sql, &q);
+
+	if (st != IK_OK)
+		return st;
+	if ((st = sq_step(c, q, &row)) == IK_OK)
+		*id = row ? sq_col_i64(q, 0) : 0;
+	sq_reset(q);
+	return st == IK_OK && *id >= INT64_MAX - RA_BATCH_GROUP_MAX ? IK_ERR_STATE : st;
+}
+
+/* The checks the per-key path makes, for the whole group, before anything is written. */
+static ik_status group_check(sq_conn *c, const ra_batch_item_new *items, size_t n,
+    ra_batch_info *bi)
+{
+	sqlite3_stmt *q;
+	ik_status st;
+
+	if ((st = info_read_states(c, items[0].batch_id, bi, 0)) != IK_OK)
+		return st;
+	if (bi->planned == 0 || bi->b.state != RA_BATCH_RUNNING || bi->b.sealed ||
+	    bi->b.total + n > bi->planned)
+		return IK_ERR_STATE;
+	if (bi->b.total != items[0].index)
+		return IK_ERR_EXISTS;
+	/* the last key sees the n - 1 before it counted: refused when used + n - 1 >= quota */
+	if (items[0].quota > 0 && items[0].quota <= n - 1)
+		return IK_ERR_STATE;
+	if ((st = sq_quota_check(c, items[0].quota > 0 ? items[0].quota - (n - 1) : 0)) != IK_OK)
+		return st;
+	for (size_t k = 0; k < n; k++) {
+		int row;
+
+		if (!item_ok(&items[k]) || items[k].batch_id != items[0].batch_id ||
+		    items[k].index != items[0].index + k || items[k].quota != items[0].quota)
+			return IK_ERR_ARG;
+		if ((st = sq_stmt(c, SQL_BK_CN_TAKEN, &q)) != IK_OK)
+			return st;
+		sq_bind_text(c, q, 1, items[k].cn);
+		if ((st = sq_step(c, q, &row)) == IK_OK && row && sq_col_i64(q, 0) > 0)
+			st = IK_ERR_EXISTS;
+		sq_reset(q);
+		if (st != IK_OK)
+			return st;
+	}
+	return IK_OK;
+}
+
+/* The certificates of items[0..n) (ids cert0 + 1 on), BG_ROWS to a statement. */
+static ik_status group_certs(sq_conn *c, const ra_batch_info *bi,
+    const ra_batch_item_new *items, size_t n, int64_t cert0, int64_t now)
+{
+	sqlite3_stmt *q;
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n;) {
+		size_t rows = n - k >= BG_ROWS ? BG_ROWS : 1;
+
+		if ((st = sq_stmt(c, rows == BG_ROWS ? SQL_BG_CERT_INSERT_ROWS : SQL_BG_CERT_INSERT,
+		    &q)) != IK_OK)
+			return st;
+		for (size_t i = 0; i < rows; i++, k++) {
+			int p = (int)(6 * i);
+
+			sq_bind_i64(c, q, p + 1, cert0 + 1 + (int64_t)k);
+			sq_bind_text(c, q, p + 2, items[k].cn);
+			sq_bind_i64(c, q, p + 3, bi->validity_days);
+			sq_bind_i64(c, q, p + 4, now);
+			sq_bind_i64(c, q, p + 5, now);
+			sq_bind_blob(c, q, p + 6, items[k].envelope, items[k].envelope_len);
+		}
+		st = sq_exec(c, q, NULL);
+		sq_reset(q);
+	}
+	return st;
+}
+
+/* Item it's request (id req) for its certificate (id cert). */
+static ik_status group_request(sq_conn *c, const ra_batch_info *bi,
+    const ra_batch_item_new *it, int64_t cert, int64_t req, int64_t now)
+{
+	char rid[RA_REQUEST_ID_LEN + 1];
+	sqlite3_stmt *q;
+	ik_status st;
+
+	if ((st = sq_request_id_new(rid)) != IK_OK ||
+	    (st = sq_stmt(c, SQL_BG_REQ_INSERT, &q)) != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, req);
+	sq_bind_text(c, q, 2, rid);
+	sq_bind_i64(c, q, 3, it->batch_id);
+	sq_bind_i64(c, q, 4, cert);
+	sq_bind_text(c, q, 5, it->cn);
+	sq_bind_i64(c, q, 6, bi->validity_days);
+	sq_bind_blob(c, q, 7, it->spki, it->spki_len);
+	sq_bind_text(c, q, 8, bi->b.created_by);
+	sq_bind_i64(c, q, 9, now);
+	st = sq_exec(c, q, NULL);
+	sq_reset(q);
+	return st;
+}
+
+static ik_status add_group_tx(sq_conn *c, const ra_batch_item_new *items, size_t n)
+{
+	ra_batch_info bi;
+	int64_t cert0 = 0, req0 = 0, now = sq_now(), changes = 0;
+	ik_status st;
+
+	if ((st = group_check(c, items, n, &bi)) != IK_OK ||
+	    (st = max_id(c, SQL_BG_CERT_MAX, &cert0)) != IK_OK ||
+	    (st = max_id(c, SQL_BG_REQ_MAX, &req0)) != IK_OK)
+		return st;
+	st = group_certs(c, &bi, items, n, cert0, now);
+	for (size_t k = 0; st == IK_OK && k < n; k++)
+		st = group_request(c, &bi, &items[k], cert0 + 1 + (int64_t)k,
+		    req0 + 1 + (int64_t)k, now);
+	if (st == IK_OK) {
+		int64_t v[3] = { cert0 + 1, cert0 + (int64_t)n, req0 - cert0 };
+		if ((st = sq_run_ids(c, SQL_BG_CERT_LINK, v, 3, NULL)) == IK_OK)
+			st = sq_run_ids(c, SQL_BG_FTS, v, 2, NULL);
+	}
+	if (st == IK_OK) {
+		int64_t v[4] = { items[0].batch_id, (int64_t)n, now, (int64_t)items[0].index };
+		st = sq_run_ids(c, SQL_BG_TOTAL, v, 4, &changes);
+		if (st == IK_OK && changes != 1)
+			st = IK_ERR_STATE;
+	}
+	return st;
+}
+
+ik_status ra_store_batch_add_group(ra_store *s, const ra_batch_item_new *items, size_t n)
+{
+	sq_conn *c;
+	ik_status st;
+
+	if (items == NULL || n == 0 || n > RA_BATCH_GROUP_MAX)
+		return IK_ERR_ARG;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	return sq_finish(c, add_group_tx(c, items, n));
+}
+
 ik_status ra_store_batch_envelope_key(ra_store *s, int64_t id, ik_buf *pem)
 {
 	sq_conn *c;

@@ -126,6 +126,8 @@ ik_status sq_request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r,
 /* A request of batch_id (0: none) settled: count it; a sealed batch with all settled
  * finishes. */
 ik_status sq_batch_settle(sq_conn *c, int64_t batch_id, int done, int failed);
+/* A new request id: the time in ms and 80 random bits, in hex (store_sqlite_queue.c). */
+ik_status sq_request_id_new(char out[RA_REQUEST_ID_LEN + 1]);
 /* cn 1..RA_CN_MAX bytes and validity 1..36500 days. */
 int sq_cn_ok(const char *cn);
 int sq_validity_ok(unsigned days);

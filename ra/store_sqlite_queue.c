@@ -253,7 +253,7 @@ static int revoke_reason_ok(int reason)
 /* The id the signer files the request under: the time in ms (6 bytes, big-endian) and 80
  * random bits, in hex.  Ids made later sort later, so the unique indexes on request ids here
  * and in the signer's ledger grow at their end instead of taking a random page each. */
-static ik_status new_request_id(char out[RA_REQUEST_ID_LEN + 1])
+ik_status sq_request_id_new(char out[RA_REQUEST_ID_LEN + 1])
 {
 	static const char hexd[] = "0123456789abcdef";
 	uint8_t b[RA_REQUEST_ID_LEN / 2];
@@ -293,7 +293,7 @@ ik_status sq_request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r,
 		return IK_ERR_ARG;
 	if (r->kind == RA_REQ_REVOKE && !revoke_reason_ok(r->reason))
 		return IK_ERR_ARG;
-	if ((st = new_request_id(rid)) != IK_OK ||
+	if ((st = sq_request_id_new(rid)) != IK_OK ||
 	    (st = prepare_cert(c, r, cn, &validity, &cert_id, &device_id)) != IK_OK)
 		return st;
 	if (r->batch_id != 0 && (st = sq_batch_take(c, r->batch_id, r->kind)) != IK_OK)
@@ -521,8 +521,13 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 		return IK_ERR_ARG;
 	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
 		return IK_ERR_CRYPTO;
-	/* undone with the caller's savepoint if the certificate is not 'issuing' */
-	if (!r->key_lost && (st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 2, NULL)) != IK_OK)
+	/* undone with the caller's savepoint if the certificate is not 'issuing'.  Not for an
+	 * orphan (key_lost: never current), nor for a request without a device (a batch's): its
+	 * certificate has none either (both rows are made with the same device, and both lose it
+	 * together when it is deleted), and the statement costs an ephemeral table even when it
+	 * matches nothing */
+	if (!r->key_lost && r->device_id != 0 &&
+	    (st = sq_run_ids(c, SQL_CERT_UNCURRENT, v, 2, NULL)) != IK_OK)
 		return st;
 	if ((st = sq_stmt(c, SQL_CERT_ISSUED, &q)) != IK_OK)
 		return st;
@@ -564,9 +569,10 @@ static ik_status store_event(sq_conn *c, const ra_request *r)
 	return st == IK_OK && changes == 0 ? IK_ERR_STATE : st;
 }
 
-/* r (as claimed: 'sent') done, inside the caller's savepoint. */
+/* r (as claimed: 'sent') done, inside the caller's savepoint; settle: its batch's count
+ * raised here (else the caller does it). */
 static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
-    const ra_issued *issued, const ra_hist *h)
+    const ra_issued *issued, const ra_hist *h, int settle)
 {
 	int64_t v[2] = { r->id, sq_now() }, changes = 0;
 	ik_status st = sq_run_ids(c, SQL_REQ_DONE, v, 2, &changes);
@@ -586,7 +592,7 @@ static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
 		if (x != IK_OK && x != IK_ERR_STATE)
 			st = x;
 	}
-	if (st == IK_OK)
+	if (st == IK_OK && settle)
 		st = sq_batch_settle(c, r->batch_id, 1, 0);
 	if (st == IK_OK)
 		st = sq_hist(s, h);
@@ -605,7 +611,7 @@ ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *is
 	if ((st = req_one(c, SQL_REQ_GET, id, NULL, &r)) == IK_OK && r.state != RA_REQ_SENT)
 		st = IK_ERR_STATE;
 	if (st == IK_OK)
-		st = complete_tx(s, c, &r, issued, h);
+		st = complete_tx(s, c, &r, issued, h, 1);
 	return sq_finish(c, st);
 }
 
@@ -617,7 +623,135 @@ ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claim
 
 	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
 		return st;
-	return sq_finish(c, complete_tx(s, c, claimed, issued, h));
+	return sq_finish(c, complete_tx(s, c, claimed, issued, h, 1));
+}
+
+/* Issued certificates without a device (a batch's: no other certificate to make not
+ * current), CG_ROWS to a statement: SQLite opens a statement journal for each UPDATE of a
+ * certificate's state (the counters' trigger) and copies every page it changes into it. */
+#define CG_ROWS 16
+#define CG_ROW "(?, ?, ?, ?, ?, ?)"
+#define CG_ROW4 CG_ROW ", " CG_ROW ", " CG_ROW ", " CG_ROW
+#define CG_ISSUED "UPDATE certificates SET serial = v.column2, der = v.column3," \
+	" sha256 = v.column4, not_before = v.column5, not_after = v.column6, state = 'active'," \
+	" updated_at = ?1 FROM (VALUES "
+#define CG_WHERE ") AS v WHERE certificates.id = v.column1 AND certificates.state = 'issuing'" \
+	" AND certificates.device_id IS NULL"
+static const char SQL_CG_ISSUED[] = CG_ISSUED CG_ROW CG_WHERE;
+static const char SQL_CG_ISSUED_ROWS[] =
+    CG_ISSUED CG_ROW4 ", " CG_ROW4 ", " CG_ROW4 ", " CG_ROW4 CG_WHERE;
+
+/* One row of SQL_CG_ISSUED*, from parameter p + 1 on; serial and digest are bound as they
+ * are (they must last until the statement has run). */
+static ik_status issued_bind(sq_conn *c, sqlite3_stmt *q, int p, const ra_request *r,
+    const ra_issued *is, char serial[RA_SERIAL_HEX_MAX + 1], uint8_t digest[32])
+{
+	unsigned dlen = 0;
+
+	if (is->der == NULL || is->der_len == 0 || is->der_len > 65536 ||
+	    is->not_after <= is->not_before || serial_norm(is->serial, serial) != IK_OK)
+		return IK_ERR_ARG;
+	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
+		return IK_ERR_CRYPTO;
+	sq_bind_i64(c, q, p + 1, r->cert_id);
+	sq_bind_text(c, q, p + 2, serial);
+	sq_bind_blob(c, q, p + 3, is->der, is->der_len);
+	sq_bind_blob(c, q, p + 4, digest, 32);
+	sq_bind_i64(c, q, p + 5, is->not_before);
+	sq_bind_i64(c, q, p + 6, is->not_after);
+	return IK_OK;
+}
+
+static ik_status issued_rows(sq_conn *c, const ra_request *claimed, const ra_issued *issued,
+    size_t n)
+{
+	char serial[CG_ROWS][RA_SERIAL_HEX_MAX + 1];
+	uint8_t digest[CG_ROWS][32];
+	int64_t now = sq_now();
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n;) {
+		size_t rows = n - k >= CG_ROWS ? CG_ROWS : 1;
+		int64_t changes = 0;
+		sqlite3_stmt *q;
+
+		if ((st = sq_stmt(c, rows == CG_ROWS ? SQL_CG_ISSUED_ROWS : SQL_CG_ISSUED, &q)) !=
+		    IK_OK)
+			return st;
+		sq_bind_i64(c, q, 1, now);
+		for (size_t i = 0; st == IK_OK && i < rows; i++, k++)
+			st = issued_bind(c, q, 1 + (int)(6 * i), &claimed[k], &issued[k], serial[i],
+			    digest[i]);
+		if (st == IK_OK)
+			st = sq_exec(c, q, &changes);
+		sq_reset(q);
+		if (st == IK_OK && changes != (int64_t)rows)
+			st = IK_ERR_STATE; /* one is not 'issuing' (or has a device after all) */
+	}
+	return st;
+}
+
+/* Plain issues without a device (a batch's), all of them: the requests done one by one,
+ * their certificates several to a statement, the history. */
+static ik_status complete_issues_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n)
+{
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n; k++) {
+		int64_t v[2] = { claimed[k].id, sq_now() }, changes = 0;
+
+		st = sq_run_ids(c, SQL_REQ_DONE, v, 2, &changes);
+		if (st == IK_OK && changes == 0)
+			st = why_unchanged(c, claimed[k].id);
+	}
+	if (st == IK_OK)
+		st = issued_rows(c, claimed, issued, n);
+	for (size_t k = 0; st == IK_OK && k < n; k++)
+		st = sq_hist(s, &h[k]);
+	return st;
+}
+
+/* The group's completions, then each batch's count once (a claim's group is mostly one
+ * batch's requests, in id order). */
+static ik_status complete_group_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n)
+{
+	int plain = issued != NULL;
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; plain && k < n; k++)
+		plain = claimed[k].kind == RA_REQ_ISSUE && claimed[k].device_id == 0 &&
+		    !claimed[k].key_lost;
+	if (plain)
+		st = complete_issues_tx(s, c, claimed, issued, h, n);
+	for (size_t k = 0; !plain && st == IK_OK && k < n; k++)
+		st = complete_tx(s, c, &claimed[k], issued != NULL ? &issued[k] : NULL, &h[k], 0);
+	for (size_t k = 0; st == IK_OK && k < n; k++) {
+		int64_t b = claimed[k].batch_id;
+		int first = b != 0, done = 0;
+
+		for (size_t j = 0; j < k && first; j++)
+			first = claimed[j].batch_id != b;
+		for (size_t j = k; j < n && first; j++)
+			done += claimed[j].batch_id == b;
+		if (first)
+			st = sq_batch_settle(c, b, done, 0);
+	}
+	return st;
+}
+
+ik_status ra_store_request_complete_group(ra_store *s, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n)
+{
+	sq_conn *c;
+	ik_status st;
+
+	if (claimed == NULL || h == NULL || n == 0)
+		return IK_ERR_ARG;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	return sq_finish(c, complete_group_tx(s, c, claimed, issued, h, n));
 }
 
 ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,

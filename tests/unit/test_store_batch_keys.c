@@ -2,7 +2,8 @@
  * and its refusals (a clear key, a second batch, the quota), the schema's own CHECKs
  * against a clear key written by hand, the highest number of a CN pattern, adding the next
  * certificate only when the count matches (what makes a restarted worker safe), the items
- * for the download, and the purge of every key with its refusals. */
+ * for the download, and the purge of every key with its refusals; a group of keys added at
+ * once and a group of answers recorded at once, each all or nothing. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -314,6 +315,193 @@ static void test_items_and_purge(void **state)
 	ik_buf_cleanup(&pem);
 }
 
+/* Items index0.. of batch id named client_%06u from number first. */
+static void group_items(ra_batch_item_new *it, size_t n, int64_t id, uint64_t index0,
+    unsigned first, uint64_t quota, char names[][32])
+{
+	for (size_t k = 0; k < n; k++) {
+		snprintf(names[k], 32, "client_%06u", first + (unsigned)k);
+		it[k] = (ra_batch_item_new){ .batch_id = id, .index = index0 + k, .cn = names[k],
+			.spki = SPKI, .spki_len = sizeof(SPKI), .envelope = ENV,
+			.envelope_len = sizeof(ENV), .quota = quota };
+	}
+}
+
+/* A group added at once: every row as the per-key path writes it (linked both ways, the
+ * sealed key, the search index, the total); each refusal leaves nothing of the group. */
+static void test_add_group(void **state)
+{
+	fixture *f = *state;
+	ra_batch_keyed_new b = keyed(5, 0);
+	ra_batch_item_new it[4];
+	ra_batch_info bi;
+	char names[4][32], sql[512];
+	int64_t id;
+
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	group_items(it, 3, id, 0, 1, 0, names);
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 3), IK_OK);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM requests r JOIN certificates c"
+	    " ON c.id = r.cert_id AND c.request_id = r.id WHERE r.batch_id = %lld"
+	    " AND r.state = 'pending' AND r.kind = 'issue' AND c.state = 'issuing'"
+	    " AND c.cn = r.subject_cn AND r.pubkey IS NOT NULL AND c.validity_days = 30"
+	    " AND c.key_envelope IS NOT NULL AND length(c.key_envelope) = %zu",
+	    (long long)id, sizeof(ENV));
+	assert_int_equal(ik_raw_int(f->path, sql), 3);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certs_cn_fts"
+	    " WHERE certs_cn_fts MATCH '\"ent_00000\"'"), 3);
+	assert_int_equal(ik_raw_int(f->path, "SELECT n FROM cert_state_counts"
+	    " WHERE state = 'issuing'"), 3);
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_int_equal(bi.b.total, 3);
+	assert_int_equal(bi.issuing, 3);
+
+	/* refusals: the group is refused whole and nothing of it stays */
+	group_items(it, 2, id, 2, 4, 0, names); /* a count seen before the last add */
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 2), IK_ERR_EXISTS);
+	group_items(it, 2, id, 3, 3, 0, names); /* client_000003 is taken */
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 2), IK_ERR_EXISTS);
+	group_items(it, 3, id, 3, 4, 0, names); /* 6 of 5 planned */
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 3), IK_ERR_STATE);
+	group_items(it, 2, id, 3, 4, 4, names); /* the second would be the 5th of a quota of 4 */
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 2), IK_ERR_STATE);
+	group_items(it, 2, id, 3, 4, 0, names);
+	it[1].envelope = NULL;
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 2), IK_ERR_ARG);
+	group_items(it, 2, id, 3, 4, 0, names);
+	it[1].index = 5;
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 2), IK_ERR_ARG);
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 0), IK_ERR_ARG);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM requests WHERE batch_id = %lld",
+	    (long long)id);
+	assert_int_equal(ik_raw_int(f->path, sql), 3);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates"), 3);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certs_cn_fts"
+	    " WHERE certs_cn_fts MATCH '\"ent_00000\"'"), 3);
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_int_equal(bi.b.total, 3);
+
+	/* the rest within the quota, and the per-key path goes on after the group */
+	group_items(it, 1, id, 3, 4, 4, names);
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 1), IK_OK);
+	assert_int_equal(add(f->s, id, 4, "client_000005", NULL), IK_OK);
+	assert_int_equal(ik_raw_int(f->path, sql), 5);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+	/* ids continue after the group's */
+	assert_int_equal(ik_raw_int(f->path, "SELECT MAX(id) - MIN(id) + 1 FROM certificates"), 5);
+}
+
+/* A group larger than the store's rows per statement: every row in place and linked. */
+static void test_add_group_rows(void **state)
+{
+	fixture *f = *state;
+	ra_batch_keyed_new b = keyed(40, 0);
+	ra_batch_item_new it[35];
+	char names[35][32], sql[256];
+	int64_t id;
+
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	assert_int_equal(add(f->s, id, 0, "client_000001", NULL), IK_OK);
+	group_items(it, 35, id, 1, 2, 0, names);
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 35), IK_OK);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(DISTINCT c.cn) FROM requests r JOIN certificates c"
+	    " ON c.id = r.cert_id AND c.request_id = r.id AND c.cn = r.subject_cn"
+	    " WHERE r.batch_id = %lld AND c.key_envelope IS NOT NULL", (long long)id);
+	assert_int_equal(ik_raw_int(f->path, sql), 36);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certs_cn_fts"
+	    " WHERE certs_cn_fts MATCH '\"client_0000\"'"), 36);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certs_cn_fts"
+	    " WHERE certs_cn_fts MATCH '\"ent_000036\"'"), 1);
+	assert_int_equal(ik_raw_int(f->path, "SELECT total FROM batches WHERE planned = 40"), 36);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM pragma_foreign_key_check"), 0);
+	/* and their answers at once, several to a statement too */
+	{
+		ra_request *rows = calloc(36, sizeof(*rows));
+		ra_issued is[36];
+		ra_hist h[36];
+		char hex[36][8];
+		uint8_t der[40];
+		size_t n = 0;
+
+		assert_non_null(rows);
+		memset(der, 9, sizeof(der));
+		assert_int_equal(ra_store_request_claim_group(f->s, INT64_MAX / 2, 36, rows, &n),
+		    IK_OK);
+		assert_int_equal(n, 36);
+		for (size_t k = 0; k < 36; k++) {
+			snprintf(hex[k], sizeof(hex[k]), "%04x", 0x300 + (unsigned)k);
+			is[k] = (ra_issued){ hex[k], der, sizeof(der), 1000, 2000 + (int64_t)k };
+			h[k] = H;
+		}
+		assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 36), IK_OK);
+		free(rows);
+	}
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates c JOIN requests r"
+	    " ON r.id = c.request_id WHERE c.state = 'active' AND r.state = 'done'"
+	    " AND c.serial = printf('%04x', 0x300 + c.not_after - 2000) AND c.sha256 IS NOT NULL"),
+	    36);
+	assert_int_equal(ik_raw_int(f->path, "SELECT done FROM batches WHERE planned = 40"), 36);
+	assert_int_equal(ik_raw_int(f->path, "SELECT n FROM cert_state_counts WHERE state"
+	    " = 'active'"), 36);
+}
+
+/* The queue's answers for a group at once: all of them or none. */
+static void test_complete_group(void **state)
+{
+	fixture *f = *state;
+	ra_batch_keyed_new b = keyed(3, 0);
+	ra_batch_item_new it[3];
+	ra_request rows[3];
+	ra_issued is[3];
+	ra_hist h[3];
+	ra_batch_info bi;
+	char names[3][32], hex[3][8];
+	uint8_t der[40];
+	size_t n = 0;
+	int64_t id;
+
+	memset(der, 7, sizeof(der));
+	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	group_items(it, 3, id, 0, 1, 0, names);
+	assert_int_equal(ra_store_batch_add_group(f->s, it, 3), IK_OK);
+	assert_int_equal(ra_store_batch_seal(f->s, id), IK_OK);
+	assert_int_equal(ra_store_request_claim_group(f->s, INT64_MAX / 2, 2, rows, &n), IK_OK);
+	assert_int_equal(n, 2);
+	for (size_t k = 0; k < 3; k++) {
+		snprintf(hex[k], sizeof(hex[k]), "%04x", 0x200 + (unsigned)k);
+		is[k] = (ra_issued){ hex[k], der, sizeof(der), 1000, 2000 };
+		h[k] = H;
+	}
+	/* the third is not claimed ('pending'): the group is refused and nothing stays */
+	rows[2] = rows[1];
+	rows[2].id = rows[1].id + 1;
+	rows[2].cert_id = rows[1].cert_id + 1;
+	assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 3), IK_ERR_STATE);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates WHERE state"
+	    " = 'active'"), 0);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM requests WHERE state"
+	    " = 'sent'"), 2);
+	assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 0), IK_ERR_ARG);
+	/* the two claimed ones */
+	assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 2), IK_OK);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates WHERE state"
+	    " = 'active' AND serial IN ('0200', '0201') AND der IS NOT NULL"), 2);
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_int_equal(bi.b.done, 2);
+	assert_int_equal(bi.b.state, RA_BATCH_RUNNING);
+	/* twice: refused (no longer sent) */
+	assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 1), IK_ERR_STATE);
+	/* the last one finishes the batch */
+	assert_int_equal(ra_store_request_claim_group(f->s, INT64_MAX / 2, 2, rows, &n), IK_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(ra_store_request_complete_group(f->s, rows, &is[2], h, 1), IK_OK);
+	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
+	assert_int_equal(bi.b.done, 3);
+	assert_int_equal(bi.b.state, RA_BATCH_FINISHED);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"),
+	    1 + 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +510,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_add_resumable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_add_refusals, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_items_and_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_add_group_rows, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_group, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
