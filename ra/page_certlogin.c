@@ -281,6 +281,7 @@ static void h_bind(ra_req *r)
 	int64_t id;
 	ik_status st;
 
+	memset(&c, 0, sizeof(c));
 	if (!ra_page_path_id(r, &id))
 		return;
 	if ((st = ra_store_officer_get(r->app->store, id, &o)) != IK_OK) {
