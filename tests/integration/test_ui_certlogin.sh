@@ -5,7 +5,8 @@
 # form), and curl --cert logs the officer in over the RA's real TLS; unbound through the page
 # it no longer logs in.  Refused, with nothing bound: an officer or auditor (403), a missing
 # or wrong CSRF token (403), a malformed or unknown serial, another device's revoked
-# certificate, a certificate bound to someone else, cert_login off; typed input is escaped.
+# certificate, one not chaining to cert_login_ca, a certificate bound to someone else, an
+# unknown officer, cert_login off; typed input is escaped.
 . "$(dirname "$0")/lib.sh"
 ik_setup ec-p256
 ik_start_signer
@@ -152,8 +153,23 @@ nothing_bound "$OLIVIA_ID" "after unbinding"
 s=$(certlogin op-olivia); ik_expect 401 bad_certificate "$s" "the unbound certificate no longer logs in"
 s=$(unbind admin "$ADM" "$OLIVIA_ID"); ik_expect 404 - "$s" "unbind twice"
 has "解除するログイン用証明書がありません" "nothing to unbind message"
-ik_ok "unbind through the page (CSRF, administrators only); the certificate no longer logs in; twice -> 404 page"
+s=$(bind admin "$ADM" 9999 "$OLIVIA_SERIAL"); ik_expect 404 - "$s" "bind for an unknown officer"
+s=$(unbind admin "$ADM" 9999); ik_expect 404 - "$s" "unbind for an unknown officer"
+ik_ok "unbind through the page (CSRF, administrators only); the certificate no longer logs in; twice, unknown officer -> 404 page"
 ik_stop_ra
+
+# ---- an active certificate that does not chain to cert_login_ca ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj /CN=Other-CA \
+	-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+	-keyout "$TMP/other-ca.key" -out "$TMP/other-ca.pem" 2>/dev/null
+ik_start_ra "cert_login = on
+cert_login_ca = $TMP/other-ca.pem"
+ADM=$(ik_login admin "$ADMIN_PW"); OFF=$(ik_login olivia "$OFFICER_PW"); AUD=$(ik_login carol "$AUDITOR_PW")
+s=$(bind admin "$ADM" "$OLIVIA_ID" "$OLIVIA_SERIAL"); ik_expect 409 - "$s" "a certificate not chaining to cert_login_ca"
+has "この証明書は紐付けできません" "not bindable message"
+nothing_bound "$OLIVIA_ID" "not chaining to cert_login_ca"
+ik_stop_ra
+ik_ok "an active certificate that does not chain to cert_login_ca -> 409 page naming why, nothing bound"
 
 # ---- cert_login off: the page says so and refuses ----
 ik_start_ra ""
