@@ -162,6 +162,7 @@ static const struct {
 	{ ra_page_history_routes, &ra_page_history_nroutes },
 	{ ra_page_account_routes, &ra_page_account_nroutes },
 	{ ra_page_settings_routes, &ra_page_settings_nroutes },
+	{ ra_page_certlogin_routes, &ra_page_certlogin_nroutes },
 	{ ra_page_batches_routes, &ra_page_batches_nroutes },
 	{ ra_page_download_routes, &ra_page_download_nroutes },
 	{ ra_page_renew_routes, &ra_page_renew_nroutes },
