@@ -389,19 +389,10 @@ static void batch_done(sg_ledger *l, ledger_op *batch)
 		after(after_arg);
 }
 
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void *committer_main(void *arg)
 {
 	sg_ledger *l = arg;
 	int busy = 0;
-	int64_t t0, d, avg;
 	size_t n;
 
 	for (;;) {
@@ -425,18 +416,9 @@ static void *committer_main(void *arg)
 		for (o = batch; o != NULL && n < GROUP_BUSY; o = o->next)
 			n++;
 		busy = n >= GROUP_BUSY;
-		t0 = mono_ns();
 		run_batch(l, batch);
-		d = mono_ns() - t0;
-		avg = atomic_load(&l->commit_ns);
-		atomic_store(&l->commit_ns, avg == 0 ? d : avg + (d - avg) / 4);
 		batch_done(l, batch);
 	}
-}
-
-int64_t sg_ledger_commit_ns(sg_ledger *l)
-{
-	return atomic_load(&l->commit_ns);
 }
 
 void sg_ledger_set_after_batch(sg_ledger *l, void (*after)(void *arg), void *arg)

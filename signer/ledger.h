@@ -59,8 +59,6 @@ ik_status sg_ledger_cert_async(sg_ledger *l, const char *request_id, const uint8
  * turns 0. */
 void sg_ledger_set_pacer(sg_ledger *l, int (*busy)(void *arg), void *arg);
 void sg_ledger_nudge(sg_ledger *l);
-/* How long a commit (its statements and fsync) takes lately, in ns; 0 before the first. */
-int64_t sg_ledger_commit_ns(sg_ledger *l);
 /* Called on the committer thread after the callbacks of one commit have all run (the
  * signer hands the jobs they resumed to its workers at once, not one at a time).  Set
  * once, before the first append. */

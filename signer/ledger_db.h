@@ -3,7 +3,6 @@
 #define SG_LEDGER_DB_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
 #include "ledger.h"
@@ -56,7 +55,6 @@ struct sg_ledger {
 	ledger_op *qhead, *qtail;
 	size_t qlen;
 	int pacing;                   /* the committer waits for a commit to grow */
-	_Atomic int64_t commit_ns;    /* how long a commit takes, moving average (committer) */
 	int stopping;
 	int (*pacer)(void *arg);      /* set before the first append; see sg_ledger_set_pacer */
 	void *pacer_arg;

@@ -24,7 +24,7 @@
 #define WRITE_TIMEOUT_MS 5000
 #define FRAME_TIMEOUT_MS 10000 /* a frame begun must be complete within this */
 #define SMALL_REPLY 8192       /* replies up to this size go out in one send */
-#define PACE_MAX_QUEUED 64     /* see pace_queued */
+#define PACE_QUEUED 1          /* see workers_busy */
 
 struct sg_conn {
 	int fd;
@@ -50,17 +50,12 @@ static void conn_unref(sg_conn *c)
 	free(c);
 }
 
-static int64_t mono_ns(void)
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t now_ms(void)
-{
-	return mono_ns() / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void wake_main(sg_server *s)
@@ -175,24 +170,9 @@ static void queue_push(sg_server *s, sg_job *j)
 	pthread_mutex_unlock(&s->qlock);
 }
 
-/* The jobs the workers should still have queued when the ledger's next commit starts:
- * enough to keep them busy while it runs (its statements and fsync), so that the jobs it
- * resumes arrive before the workers run dry — at least one each, at most PACE_MAX_QUEUED.
- * Both durations are moving averages; before any is known, one job each. */
-static size_t pace_queued(sg_server *s)
-{
-	int64_t commit = sg_ledger_commit_ns(s->ledger), job = atomic_load(&s->job_ns);
-	int64_t each = job > 0 ? commit / job + 1 : 1;
-
-	if (each > PACE_MAX_QUEUED)
-		each = PACE_MAX_QUEUED;
-	return (size_t)each * s->nworkers;
-}
-
 /* NULL when stopping, the queue is drained and no job is parked (a parked job comes back). */
 static sg_job *queue_pop(sg_server *s)
 {
-	size_t pace = pace_queued(s);
 	sg_job *j;
 	int low = 0;
 
@@ -204,7 +184,7 @@ static sg_job *queue_pop(sg_server *s)
 		s->qhead = j->next;
 		if (s->qhead == NULL)
 			s->qtail = NULL;
-		low = s->qlen-- == pace;
+		low = s->qlen-- == (size_t)PACE_QUEUED * s->nworkers;
 	}
 	pthread_mutex_unlock(&s->qlock);
 	if (low) /* the work left may not outlast a commit: have the ledger commit now */
@@ -295,14 +275,10 @@ static void *worker_main(void *arg)
 		proto_error err;
 		ik_status st;
 		int parked = 0;
-		int64_t t0 = mono_ns(), d, avg;
 
 		memset(&err, 0, sizeof(err));
 		ik_buf_reset(&w->reply);
 		st = sg_dispatch(w, j, &err, &parked);
-		d = mono_ns() - t0; /* for pace_queued: racing updates only blur the average */
-		avg = atomic_load(&s->job_ns);
-		atomic_store(&s->job_ns, avg == 0 ? d : avg + (d - avg) / 16);
 		if (parked)
 			continue; /* j belongs to whoever resumes it now: not touched here again */
 		if (st == IK_OK)
@@ -684,17 +660,17 @@ static ik_status check_key_matches_ca(sg_server *s)
 	return st;
 }
 
-/* The ledger's pacer: while the workers have more jobs queued than a commit's time will
- * use (pace_queued), the committer lets its next commit grow (see sg_ledger_set_pacer). */
+/* The ledger's pacer: while the workers have at least this many jobs queued per worker,
+ * the committer lets its next commit grow (see sg_ledger_set_pacer). */
 static int workers_busy(void *arg)
 {
 	sg_server *s = arg;
-	size_t n, pace = pace_queued(s);
+	size_t n;
 
 	pthread_mutex_lock(&s->qlock);
 	n = s->qlen;
 	pthread_mutex_unlock(&s->qlock);
-	return n >= pace;
+	return n >= (size_t)PACE_QUEUED * s->nworkers;
 }
 
 static ik_status start_threads(sg_server *s)

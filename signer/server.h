@@ -71,7 +71,6 @@ struct sg_server {
 	size_t rlen;                  /* the committer thread's alone (sg_job_resume_later) */
 	sg_worker workers[SG_MAX_WORKERS];
 	unsigned nworkers;
-	_Atomic int64_t job_ns;       /* how long a worker takes for a job, moving average */
 
 	/* issuances in flight, by request id (idempotency), and the jobs waiting for one of
 	 * their ids to finish */
