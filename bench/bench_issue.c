@@ -206,6 +206,7 @@ typedef struct sock_arg {
 	long first, n;
 	long ok, refused;
 	int cpu; /* >= 0: keep this client thread on that CPU */
+	double cpu_s; /* out: this client thread's CPU seconds */
 } sock_arg;
 
 /* A request id as the RA makes them (ra/store_sqlite_queue.c): the time in ms, 6 bytes, and
@@ -274,6 +275,8 @@ static void *sock_thread(void *argp)
 	snprintf(hm.peer, sizeof(hm.peer), "bench");
 	if (proto_encode_hello(&b, &hm) != IK_OK || proto_call(fd, PROTO_HELLO, &b, &rep, &e) != IK_OK)
 		exit(7);
+	double c0 = thread_cpu_s();
+
 	while (got < a->n) {
 		while (sent < a->n && sent - got < WINDOW)
 			send_issue(fd, a->first + sent++, &b);
@@ -286,19 +289,43 @@ static void *sock_thread(void *argp)
 		else
 			a->refused++;
 	}
+	a->cpu_s = thread_cpu_s() - c0;
 	close(fd);
 	ik_buf_cleanup(&b);
 	ik_buf_cleanup(&rep);
 	return NULL;
 }
 
-static double run_socket(const char *path, long n, int conns, int cpu, long *ok)
+/* The machine's idle and total CPU time so far, in clock ticks (/proc/stat's first line). */
+static void machine_ticks(double *idle, double *total)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+
+	*idle = *total = 0;
+	if (f == NULL)
+		return;
+	if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+	    &v[4], &v[5], &v[6], &v[7]) == 8) {
+		*idle = (double)(v[3] + v[4]); /* idle + iowait */
+		for (int i = 0; i < 8; i++)
+			*total += (double)v[i];
+	}
+	fclose(f);
+}
+
+/* n certificates over conns connections: seconds; *client_cpu: the client threads' CPU
+ * seconds; *idle: the share of the machine's CPU time left idle meanwhile. */
+static double run_socket(const char *path, long n, int conns, int cpu, long *ok,
+    double *client_cpu, double *idle)
 {
 	pthread_t t[8];
 	sock_arg a[8];
-	double t0 = now_s();
+	double t0 = now_s(), i0, tot0, i1, tot1;
 
 	*ok = 0;
+	*client_cpu = 0;
+	machine_ticks(&i0, &tot0);
 	for (int i = 0; i < conns; i++) {
 		a[i] = (sock_arg){ .path = path, .first = i * (n / conns), .n = n / conns,
 			.cpu = cpu };
@@ -307,9 +334,12 @@ static double run_socket(const char *path, long n, int conns, int cpu, long *ok)
 	for (int i = 0; i < conns; i++) {
 		pthread_join(t[i], NULL);
 		*ok += a[i].ok;
+		*client_cpu += a[i].cpu_s;
 		if (a[i].refused)
 			fprintf(stderr, "bench: %ld requests refused\n", a[i].refused);
 	}
+	machine_ticks(&i1, &tot1);
+	*idle = tot1 > tot0 ? (i1 - i0) / (tot1 - tot0) : 0;
 	return now_s() - t0;
 }
 
@@ -361,7 +391,8 @@ static void row(const char *label, double rate, double ratio)
 
 /* CPU time is what a busy, shared machine does not distort: the signer's CPU per
  * certificate (all its threads, SoftHSM included) against the limit's per signature. */
-static void cpu_table(const double *ch1, const double *cs1, const double *ch2, const double *cs2)
+static void cpu_table(const double *ch1, const double *cs1, const double *ch2, const double *cs2,
+    const double *cc1, const double *cc2, const double *idle1, const double *idle2)
 {
 	printf("\n| %-58s | %10s | %8s |\n", "CPU per certificate (all threads, medians)", "µs ",
 	    "ratio");
@@ -373,6 +404,13 @@ static void cpu_table(const double *ch1, const double *cs1, const double *ch2, c
 	printf("| %-58s | %10.1f | %8s |\n", "HSM limit, 2 threads: one signature", median(ch2), "");
 	printf("| %-58s | %10.1f | %8.2f |\n", "inkan-signerd, two cores: one certificate",
 	    median(cs2), median(ch2) / median(cs2));
+	/* what the limit's loop does not have: the client on the same cores, and idle time */
+	printf("| %-58s | %10.1f | %8s |\n", "  this client, one core run (the other core)",
+	    median(cc1), "");
+	printf("| %-58s | %10.1f | %8s |\n", "  this client, two cores run (the same cores)",
+	    median(cc2), "");
+	printf("(the machine's CPU left idle during the signer runs, medians: one core %.0f %%, "
+	    "two cores %.0f %%)\n", median(idle1) * 100, median(idle2) * 100);
 }
 
 /* The limit once more with the key signing through a session copy, as inkan-signerd signs
@@ -428,6 +466,7 @@ int main(int argc, char **argv)
 	double t0, t_naive, t_hsm1, t_hsm2, t_sock1, t_sock2;
 	double h1[ROUNDS], h2[ROUNDS], s1[ROUNDS], s2[ROUNDS], q1[ROUNDS], q2[ROUNDS];
 	double ch1[ROUNDS], ch2[ROUNDS], cs1[ROUNDS], cs2[ROUNDS]; /* CPU µs per certificate */
+	double cc1[ROUNDS], cc2[ROUNDS], id1[ROUNDS], id2[ROUNDS]; /* client µs, idle share */
 	double cp_rate[2], cp_cpu[2];
 	int copied;
 	uint8_t tbs[400];
@@ -482,16 +521,18 @@ int main(int argc, char **argv)
 	RAND_bytes(tbs, sizeof(tbs));
 	for (int r = 0; r < ROUNDS; r++) {
 		long ok1 = 0, ok2 = 0;
-		double c0, c1, c2;
+		double c0, c1, c2, cc;
 		t_hsm1 = hsm_limit(h, k, tbs, sizeof(tbs), n, 1, &c1);
 		ch1[r] = c1 * 1e6 / (double)n;
 		c0 = proc_cpu_s(pid1);
-		t_sock1 = run_socket(argv[1], n, 1, 1, &ok1);
+		t_sock1 = run_socket(argv[1], n, 1, 1, &ok1, &cc, &id1[r]);
+		cc1[r] = cc * 1e6 / (double)n;
 		cs1[r] = (proc_cpu_s(pid1) - c0) * 1e6 / (double)n;
 		t_hsm2 = hsm_limit(h, k, tbs, sizeof(tbs), n, 2, &c2);
 		ch2[r] = c2 * 1e6 / (double)n;
 		c0 = proc_cpu_s(pid2);
-		t_sock2 = run_socket(argv[2], n, 2, -1, &ok2);
+		t_sock2 = run_socket(argv[2], n, 2, -1, &ok2, &cc, &id2[r]);
+		cc2[r] = cc * 1e6 / (double)n;
 		cs2[r] = (proc_cpu_s(pid2) - c0) * 1e6 / (double)n;
 		if (ok1 != n || ok2 != n - n % 2) {
 			fprintf(stderr, "bench: only %ld and %ld of %ld certificates issued\n", ok1, ok2, n);
@@ -526,7 +567,7 @@ int main(int argc, char **argv)
 	for (int r = 0; r < ROUNDS; r++)
 		printf(" %.2f/%.2f", q1[r], q2[r]);
 	printf(")\n");
-	cpu_table(ch1, cs1, ch2, cs2);
+	cpu_table(ch1, cs1, ch2, cs2, cc1, cc2, id1, id2);
 	if (copied)
 		copy_rows(cp_rate, cp_cpu, cs1, cs2);
 	return 0;

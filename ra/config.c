@@ -150,6 +150,8 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return set_str(c->tls_cert, sizeof(c->tls_cert), v, p);
 	if (strcmp(name, "tls_key") == 0)
 		return set_str(c->tls_key, sizeof(c->tls_key), v, p);
+	if (strcmp(name, "profile_signing") == 0)
+		return parse_bool(v, &c->profile_signing, p);
 	if (strcmp(name, "database") == 0)
 		return set_str(c->database, sizeof(c->database), v, p);
 	if (strcmp(name, "signer_socket") == 0)
@@ -391,6 +393,7 @@ static void defaults(ra_config *c)
 	snprintf(c->listen, sizeof(c->listen), "127.0.0.1");
 	c->port = 8443;
 	c->tls = 1;
+	c->profile_signing = 1;
 	snprintf(c->signer_socket, sizeof(c->signer_socket), "/run/inkan/signer.sock");
 	snprintf(c->profile, sizeof(c->profile), "client");
 	snprintf(c->batch_cn_pattern, sizeof(c->batch_cn_pattern), "client_%%06d");

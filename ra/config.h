@@ -46,6 +46,7 @@ typedef struct ra_config {
 	int tls;                   /* default on */
 	char tls_cert[PATH_MAX];   /* PEM; required when tls is on */
 	char tls_key[PATH_MAX];
+	int profile_signing;       /* sign .mobileconfig with tls_cert/tls_key; on (needs tls) */
 	char database[PATH_MAX];   /* required */
 	char signer_socket[108];   /* default /run/inkan/signer.sock */
 	unsigned signer_timeout;   /* seconds a signer call waits for the signer; default 30 */

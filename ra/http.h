@@ -34,6 +34,7 @@ typedef struct ra_sched ra_sched;     /* scheduler.h */
 typedef struct ra_batcher ra_batcher; /* batch.h */
 typedef struct ra_i18n ra_i18n;       /* i18n.h */
 typedef struct ra_form ra_form;       /* form.h */
+typedef struct ra_mobileconfig_signer ra_mobileconfig_signer; /* mobileconfig.h */
 
 /* What every handler can reach; owned by main. */
 typedef struct ra_app {
@@ -46,6 +47,7 @@ typedef struct ra_app {
 	ra_sched *sched;      /* expiry, reminders, purges */
 	ra_batcher *batcher;  /* adds the running "issue N more" batch's certificates */
 	const ra_i18n *i18n;  /* the web pages' message catalogs */
+	const ra_mobileconfig_signer *mc_signer; /* signs .mobileconfig; NULL: unsigned */
 	uint8_t page_key[32]; /* random per process: MACs short-lived tickets of the pages */
 	/* PKCS#12/.mobileconfig downloads handed out, the handlers' time on them and the part
 	 * of it spent deriving keys (credential check, key generation, PKCS#12 KDFs): /metrics */

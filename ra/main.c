@@ -21,6 +21,7 @@
 #include "i18n.h"
 #include "log.h"
 #include "mail.h"
+#include "mobileconfig.h"
 #include "ocsp.h"
 #include "pages.h"
 #include "publish.h"
@@ -162,6 +163,7 @@ static const struct {
 	{ ra_page_history_routes, &ra_page_history_nroutes },
 	{ ra_page_account_routes, &ra_page_account_nroutes },
 	{ ra_page_settings_routes, &ra_page_settings_nroutes },
+	{ ra_page_certlogin_routes, &ra_page_certlogin_nroutes },
 	{ ra_page_batches_routes, &ra_page_batches_nroutes },
 	{ ra_page_download_routes, &ra_page_download_nroutes },
 	{ ra_page_renew_routes, &ra_page_renew_nroutes },
@@ -180,8 +182,9 @@ static int serve(ra_app *app)
 {
 	unsigned pool;
 	ra_http *h = NULL;
+	ra_mobileconfig_signer *mcs = NULL;
 	sigset_t set;
-	char err[256];
+	char err[256], why[2 * PATH_MAX + 64];
 	int sig = 0, rc = 1;
 	ik_status st;
 
@@ -220,6 +223,15 @@ static int serve(ra_app *app)
 	if ((st = ra_sched_start(app, &app->sched)) != IK_OK) {
 		ik_log(LOG_ERR, "cannot start the scheduler: %s", ik_status_str(st));
 		goto out;
+	}
+	if (app->cfg->tls && app->cfg->profile_signing) {
+		/* once, here: the handlers share it read-only */
+		if (ra_mobileconfig_signer_new(app->cfg->tls_cert, app->cfg->tls_key, &mcs, why,
+		    sizeof(why)) != IK_OK) {
+			ik_log(LOG_ERR, "[ra] profile_signing: %s", why);
+			goto out;
+		}
+		app->mc_signer = mcs;
 	}
 	if (!ra_mail_enabled(app))
 		ik_log(LOG_INFO, "mail is off ([mail] from is not set): no notices are sent");
@@ -262,6 +274,8 @@ out:
 	app->queue = NULL;
 	app->publish = NULL;
 	app->signer = NULL;
+	app->mc_signer = NULL;
+	ra_mobileconfig_signer_free(mcs);
 	return rc;
 }
 

@@ -1,11 +1,17 @@
 /* mobileconfig: the Apple configuration profile (XML property list) that carries a user's
  * PKCS#12 and the root CA to an iPhone or iPad.  Keys as Apple documents them
- * (DeviceManagement: TopLevel, CertificatePKCS12, CertificateRoot); no Password key. */
+ * (DeviceManagement: TopLevel, CertificatePKCS12, CertificateRoot); no Password key.
+ * Signed as Apple's tools do: CMS SignedData, attached, binary, no S/MIME capabilities. */
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "mobileconfig.h"
 
@@ -224,4 +230,120 @@ void ra_mobileconfig_prefix(const char *public_url, char *out, size_t outsz)
 	rev[w] = '\0';
 	if (prefix_ok(rev))
 		snprintf(out, outsz, "%s", rev);
+}
+
+struct ra_mobileconfig_signer {
+	X509 *cert;
+	STACK_OF(X509) *chain;  /* the other certificates of the tls_cert file */
+	EVP_PKEY *key;
+};
+
+void ra_mobileconfig_signer_free(ra_mobileconfig_signer *s)
+{
+	if (s == NULL)
+		return;
+	X509_free(s->cert);
+	sk_X509_pop_free(s->chain, X509_free);
+	EVP_PKEY_free(s->key);
+	free(s);
+}
+
+/* The certificate file: the first certificate signs, the rest go along as the chain. */
+static ik_status load_certs(ra_mobileconfig_signer *s, const char *path)
+{
+	BIO *b = BIO_new_file(path, "r");
+	X509 *x;
+	ik_status st = IK_ERR_CONFIG;
+
+	if (b == NULL)
+		return IK_ERR_CONFIG;
+	if ((s->cert = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL ||
+	    (s->chain = sk_X509_new_null()) == NULL)
+		goto out;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_push(s->chain, x) <= 0) {
+			X509_free(x);
+			goto out;
+		}
+	}
+	st = IK_OK;
+out:
+	ERR_clear_error();   /* the end of the file reads as "no start line" */
+	BIO_free(b);
+	return st;
+}
+
+static ik_status load_key(ra_mobileconfig_signer *s, const char *path)
+{
+	BIO *b = BIO_new_file(path, "r");
+
+	if (b == NULL)
+		return IK_ERR_CONFIG;
+	/* no password callback: an encrypted key is refused, as for TLS */
+	s->key = PEM_read_bio_PrivateKey(b, NULL, NULL, (void *)"");
+	BIO_free(b);
+	ERR_clear_error();
+	return s->key != NULL ? IK_OK : IK_ERR_CONFIG;
+}
+
+ik_status ra_mobileconfig_signer_new(const char *cert_pem, const char *key_pem,
+    ra_mobileconfig_signer **out, char *err, size_t errsz)
+{
+	ra_mobileconfig_signer *s = calloc(1, sizeof(*s));
+	ik_status st = IK_ERR_NOMEM;
+
+	*out = NULL;
+	if (s == NULL) {
+		snprintf(err, errsz, "out of memory");
+		goto out;
+	}
+	if ((st = load_certs(s, cert_pem)) != IK_OK) {
+		snprintf(err, errsz, "%s: not a readable PEM certificate", cert_pem);
+		goto out;
+	}
+	if ((st = load_key(s, key_pem)) != IK_OK) {
+		snprintf(err, errsz, "%s: not a readable, unencrypted PEM private key", key_pem);
+		goto out;
+	}
+	if (X509_check_private_key(s->cert, s->key) != 1) {
+		ERR_clear_error();
+		snprintf(err, errsz, "%s: the key does not belong to the certificate in %s",
+		    key_pem, cert_pem);
+		st = IK_ERR_CONFIG;
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	st = IK_OK;
+out:
+	ra_mobileconfig_signer_free(s);
+	return st;
+}
+
+ik_status ra_mobileconfig_sign(const ra_mobileconfig_signer *s, const uint8_t *plist,
+    size_t n, ik_buf *out)
+{
+	const unsigned flags = CMS_BINARY | CMS_NOSMIMECAP | CMS_PARTIAL;
+	CMS_ContentInfo *cms = NULL;
+	BIO *in = NULL;
+	uint8_t *der = NULL;
+	int len;
+	ik_status st = IK_ERR_CRYPTO;
+
+	if (s == NULL || plist == NULL || n == 0 || n > INT32_MAX)
+		return IK_ERR_ARG;
+	if ((in = BIO_new_mem_buf(plist, (int)n)) == NULL ||
+	    (cms = CMS_sign(NULL, NULL, s->chain, NULL, flags)) == NULL ||
+	    CMS_add1_signer(cms, s->cert, s->key, EVP_sha256(), flags) == NULL ||
+	    CMS_final(cms, in, NULL, flags) != 1 ||
+	    (len = i2d_CMS_ContentInfo(cms, &der)) <= 0)
+		goto out;
+	st = ik_buf_put(out, der, (size_t)len);
+	OPENSSL_cleanse(der, (size_t)len);
+out:
+	ERR_clear_error();
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return st;
 }

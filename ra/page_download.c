@@ -463,7 +463,8 @@ void ra_page_dl_send(ra_req *r, const ik_buf *p12, const char *name, int profile
 {
 	char prefix[RA_MOBILECONFIG_PREFIX_MAX + 1], org[256], cn[RA_CN_MAX + 1], fname[RA_CN_MAX + 16];
 	char title[512], desc[1024], p12d[512], rootd[512];
-	ik_buf root, mc;
+	ik_buf root, mc, sig;
+	const ik_buf *out_b;
 	ra_mobileconfig_in in;
 	size_t n = strlen(name);
 
@@ -477,6 +478,8 @@ void ra_page_dl_send(ra_req *r, const ik_buf *p12, const char *name, int profile
 	ik_buf_init(&root, 64 * 1024);
 	ik_buf_init(&mc, 4 * 1024 * 1024);
 	ik_buf_set_secret(&mc);
+	ik_buf_init(&sig, 4 * 1024 * 1024 + 64 * 1024);
+	ik_buf_set_secret(&sig);
 	if (root_of(r, &root, org, sizeof(org)) != IK_OK) {
 		ra_ui_error(r, 503, "ca_unavailable");
 		goto out;
@@ -496,11 +499,20 @@ void ra_page_dl_send(ra_req *r, const ik_buf *p12, const char *name, int profile
 		ra_ui_error(r, 500, "internal");
 		goto out;
 	}
+	if (r->app->mc_signer != NULL && ra_mobileconfig_sign(r->app->mc_signer, ik_buf_ptr(&mc),
+	    ik_buf_remaining(&mc), &sig) != IK_OK) {
+		ik_log(LOG_ERR, "download: cannot sign the configuration profile for %s", cn);
+		ra_ui_error(r, 500, "internal");
+		goto out;
+	}
 	snprintf(fname, sizeof(fname), "%s.mobileconfig", cn);
-	ra_reply_bytes(r, 200, RA_MOBILECONFIG_TYPE, ik_buf_ptr(&mc), ik_buf_remaining(&mc), fname);
+	out_b = r->app->mc_signer != NULL ? &sig : &mc;
+	ra_reply_bytes(r, 200, RA_MOBILECONFIG_TYPE, ik_buf_ptr(out_b), ik_buf_remaining(out_b),
+	    fname);
 out:
 	ik_buf_cleanup(&root);
 	ik_buf_cleanup(&mc);
+	ik_buf_cleanup(&sig);
 }
 
 /* POST /download/file: ticket, password, password2, device, file? -> the .p12 (or the

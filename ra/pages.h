@@ -38,6 +38,9 @@ extern const size_t ra_page_account_nroutes;
 /* page_settings.c: /ui/settings (administrators) */
 extern const ra_route ra_page_settings_routes[];
 extern const size_t ra_page_settings_nroutes;
+/* page_certlogin.c: /ui/officers, /ui/officers/{id} (login certificates; administrators) */
+extern const ra_route ra_page_certlogin_routes[];
+extern const size_t ra_page_certlogin_nroutes;
 /* page_download.c: /download (end users) */
 extern const ra_route ra_page_download_routes[];
 extern const size_t ra_page_download_nroutes;

@@ -167,6 +167,8 @@ static void header(ra_page *p, const char *back)
 		nav_item(p, "/ui/batches", "nav.batches", "/ui/batches");
 		nav_item(p, "/ui/history", "nav.history", "/ui/history");
 		if (who->role >= RA_ROLE_ADMIN)
+			nav_item(p, "/ui/officers", "nav.officers", "/ui/officers");
+		if (who->role >= RA_ROLE_ADMIN)
 			nav_item(p, "/ui/settings", "nav.settings", "/ui/settings");
 		ra_html_lit(h, "</nav><div class=\"who\"><span>");
 		ra_html_text(h, who->login);

@@ -81,6 +81,9 @@ try {
 	assert.match(mc.suggestedFilename(), /^hanako-iphone\.mobileconfig$/);
 	const mcPath = `${TMP}/browser.mobileconfig`;
 	await mc.saveAs(mcPath);
+	// signed by the RA's TLS certificate: openssl verifies it and gives the plist back
+	execFileSync("openssl", ["cms", "-verify", "-inform", "DER", "-in", mcPath, "-CAfile",
+		`${TMP}/tls.pem`, "-out", `${mcPath}.plist`], { stdio: ["ignore", "ignore", "pipe"] });
 	const info = execFileSync("python3", ["-c", `
 import plistlib, sys
 d = plistlib.load(open(sys.argv[1], "rb"))
@@ -91,10 +94,10 @@ assert all("Password" not in p for p in pc)
 open(sys.argv[2], "wb").write(pc[0]["PayloadContent"])
 assert pc[1]["PayloadContent"] == open(sys.argv[3], "rb").read(), "root payload"
 print(d["PayloadDisplayName"])
-`, mcPath, `${TMP}/browser-ios.p12`, `${TMP}/root.der`], { encoding: "utf8" }).trim();
+`, `${mcPath}.plist`, `${TMP}/browser-ios.p12`, `${TMP}/root.der`], { encoding: "utf8" }).trim();
 	assert.equal(info, "Client certificate hanako-iphone");
 	assert.match(openP12(`${TMP}/browser-ios.p12`, pw), /subject=.*CN ?= ?hanako-iphone/);
-	ok("iPhone: the .mobileconfig downloads in the browser; plistlib finds the pkcs12 and root payloads; its PKCS#12 opens with the chosen password");
+	ok("iPhone: the .mobileconfig downloads in the browser, signed (openssl cms -verify with the RA's CA); plistlib finds the pkcs12 and root payloads; its PKCS#12 opens with the chosen password");
 	await ictx.close();
 
 	// ---- the users' own renewal (Japanese) ----

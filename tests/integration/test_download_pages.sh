@@ -105,9 +105,12 @@ s=$(post /download/file ticket="$TICKET" password="$P12PW" password2="$P12PW" de
 grep -qi '^content-type: application/x-apple-aspen-config' "$TMP/hdr" || ik_fail "profile content type: $(cat "$TMP/hdr")"
 grep -qi 'filename="kenji-iphone.mobileconfig"' "$TMP/hdr" || ik_fail "profile file name: $(grep -i disposition "$TMP/hdr")"
 cp "$TMP/body" "$TMP/kenji.mobileconfig"
-# check_profile FILE PREFIX-OF-P12-OUT: plistlib, payloads, UUIDs, no password; writes .p12 and root
+# check_profile FILE PREFIX-OF-P12-OUT: signed (CMS, by the RA's TLS certificate: openssl cms
+# -verify) around a plist; plistlib, payloads, UUIDs, no password; writes .p12 and root
 check_profile() {
-	"$PY" - "$1" "$2" <<'PY' || ik_fail "the configuration profile is wrong"
+	openssl cms -verify -inform DER -in "$1" -CAfile "$TMP/tls.pem" -out "$1.plist" 2>"$TMP/cms.err" \
+		|| ik_fail "the configuration profile does not verify: $(cat "$TMP/cms.err")"
+	"$PY" - "$1.plist" "$2" <<'PY' || ik_fail "the configuration profile is wrong"
 import plistlib, sys, uuid
 d = plistlib.load(open(sys.argv[1], "rb"))
 assert d["PayloadType"] == "Configuration", d["PayloadType"]
