@@ -3,6 +3,7 @@
  * the transaction of the change it records; ra_history_verify walks the chain and names the
  * first entry that does not fit.  Rows are read and written through the store. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/crypto.h>
@@ -65,24 +66,31 @@ static int field_ok(const char *v, size_t max)
 	return v == NULL || strnlen(v, max + 1) <= max;
 }
 
+/* e borrows h's strings (never freed here); time: now.  IK_ERR_ARG when h is not valid. */
+static ik_status entry_from(const ra_hist *h, ra_history_entry *e)
+{
+	if (h == NULL || h->op == NULL || h->op[0] == '\0' || !field_ok(h->op, OP_MAX) ||
+	    !field_ok(h->actor, ACTOR_MAX) || !field_ok(h->ip, IP_MAX) ||
+	    !field_ok(h->target, TARGET_MAX) || !field_ok(h->detail, RA_HISTORY_DETAIL_MAX))
+		return IK_ERR_ARG;
+	memset(e, 0, sizeof(*e));
+	e->actor = (char *)(h->actor != NULL ? h->actor : "");
+	e->ip = (char *)(h->ip != NULL ? h->ip : "");
+	e->op = (char *)h->op;
+	e->target = (char *)(h->target != NULL ? h->target : "");
+	e->detail = (char *)(h->detail != NULL ? h->detail : "");
+	e->at = (int64_t)time(NULL);
+	return IK_OK;
+}
+
 ik_status ra_history_record(ra_store *s, const ra_hist *h)
 {
 	ra_history_entry e;
 	int64_t last;
 	ik_status st;
 
-	if (h == NULL || h->op == NULL || h->op[0] == '\0' || !field_ok(h->op, OP_MAX) ||
-	    !field_ok(h->actor, ACTOR_MAX) || !field_ok(h->ip, IP_MAX) ||
-	    !field_ok(h->target, TARGET_MAX) || !field_ok(h->detail, RA_HISTORY_DETAIL_MAX))
-		return IK_ERR_ARG;
-	memset(&e, 0, sizeof(e));
-	/* borrowed for the insert only: the entry is never freed here */
-	e.actor = (char *)(h->actor != NULL ? h->actor : "");
-	e.ip = (char *)(h->ip != NULL ? h->ip : "");
-	e.op = (char *)h->op;
-	e.target = (char *)(h->target != NULL ? h->target : "");
-	e.detail = (char *)(h->detail != NULL ? h->detail : "");
-	e.at = (int64_t)time(NULL);
+	if ((st = entry_from(h, &e)) != IK_OK)
+		return st;
 	if ((st = ra_store_begin(s)) != IK_OK)
 		return st;
 	if ((st = ra_store_history_tail(s, &last, e.prev_hash)) == IK_OK) {
@@ -93,6 +101,56 @@ ik_status ra_history_record(ra_store *s, const ra_hist *h)
 	if (st == IK_OK)
 		return ra_store_commit(s);
 	(void)ra_store_rollback(s);
+	return st;
+}
+
+#define GROUP_MAX 256
+
+/* Entries n at a time, each chained to the one before (the first to the tail). */
+static ik_status record_part(ra_store *s, const ra_hist *h, size_t n,
+    ra_history_entry e[GROUP_MAX])
+{
+	int64_t last;
+	ik_status st;
+
+	for (size_t i = 0; i < n; i++)
+		if ((st = entry_from(&h[i], &e[i])) != IK_OK)
+			return st;
+	if ((st = ra_store_history_tail(s, &last, e[0].prev_hash)) != IK_OK)
+		return st;
+	for (size_t i = 0; i < n; i++) {
+		e[i].id = last + 1 + (int64_t)i;
+		if (i > 0)
+			memcpy(e[i].prev_hash, e[i - 1].hash, 32);
+		if ((st = ra_history_hash(&e[i], e[i].hash)) != IK_OK)
+			return st;
+	}
+	return ra_store_history_insert_group(s, e, n);
+}
+
+ik_status ra_history_record_group(ra_store *s, const ra_hist *h, size_t n)
+{
+	ra_history_entry *e;
+	ik_status st = IK_OK;
+
+	if (h == NULL && n > 0)
+		return IK_ERR_ARG;
+	if (n == 0)
+		return IK_OK;
+	if (n == 1)
+		return ra_history_record(s, h);
+	if ((e = calloc(n < GROUP_MAX ? n : GROUP_MAX, sizeof(*e))) == NULL)
+		return IK_ERR_NOMEM;
+	if ((st = ra_store_begin(s)) != IK_OK)
+		goto out;
+	for (size_t k = 0; st == IK_OK && k < n; k += GROUP_MAX)
+		st = record_part(s, &h[k], n - k < GROUP_MAX ? n - k : GROUP_MAX, e);
+	if (st == IK_OK)
+		st = ra_store_commit(s);
+	else
+		(void)ra_store_rollback(s);
+out:
+	free(e);
 	return st;
 }
 

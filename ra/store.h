@@ -863,6 +863,9 @@ void ra_history_entries_free(ra_history_entry *rows, size_t n);
 ik_status ra_history_record(ra_store *s, const ra_hist *h);
 ik_status ra_history_append(ra_store *s, const char *actor, const char *ip, const char *op,
     const char *detail);
+/* Appends h[0..n-1] in that order, chained as n calls of ra_history_record would, with one
+ * savepoint and one read of the tail for all of them: all or none. */
+ik_status ra_history_record_group(ra_store *s, const ra_hist *h, size_t n);
 /* IK_OK when the chain is intact; otherwise IK_ERR_STATE and bad describes the first
  * broken entry (its id, what does not match). */
 ik_status ra_history_verify(ra_store *s, char *bad, size_t badsz);
@@ -886,5 +889,7 @@ ik_status ra_store_history_list(ra_store *s, const ra_history_query *q,
 ik_status ra_store_history_tail(ra_store *s, int64_t *id, uint8_t hash[32]);
 /* Inserts e as it is (id, hashes and all). */
 ik_status ra_store_history_insert(ra_store *s, const ra_history_entry *e);
+/* Inserts e[0..n-1] as they are, several rows to a statement. */
+ik_status ra_store_history_insert_group(ra_store *s, const ra_history_entry *e, size_t n);
 
 #endif

@@ -16,6 +16,11 @@
 static const char SQL_TAIL[] = "SELECT id, hash FROM history ORDER BY id DESC LIMIT 1";
 static const char SQL_INSERT[] =
     "INSERT INTO history(" HISTORY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+#define H_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+#define H_ROW4 H_ROW ", " H_ROW ", " H_ROW ", " H_ROW
+#define H_ROWS 16
+static const char SQL_INSERT_ROWS[] = "INSERT INTO history(" HISTORY_COLS ") VALUES "
+    H_ROW4 ", " H_ROW4 ", " H_ROW4 ", " H_ROW4;
 static const char SQL_LIST_ASC[] =
     "SELECT " HISTORY_COLS " FROM history WHERE" HISTORY_FILTER
     " AND id > ?5 ORDER BY id LIMIT ?6";
@@ -42,6 +47,19 @@ ik_status ra_store_history_tail(ra_store *s, int64_t *id, uint8_t hash[32])
 	return st;
 }
 
+static void bind_entry(sq_conn *c, sqlite3_stmt *q, int p, const ra_history_entry *e)
+{
+	sq_bind_i64(c, q, p + 1, e->id);
+	sq_bind_i64(c, q, p + 2, e->at);
+	sq_bind_text(c, q, p + 3, e->actor != NULL ? e->actor : "");
+	sq_bind_text(c, q, p + 4, e->ip != NULL ? e->ip : "");
+	sq_bind_text(c, q, p + 5, e->op != NULL ? e->op : "");
+	sq_bind_text(c, q, p + 6, e->target != NULL ? e->target : "");
+	sq_bind_text(c, q, p + 7, e->detail != NULL ? e->detail : "");
+	sq_bind_blob(c, q, p + 8, e->prev_hash, 32);
+	sq_bind_blob(c, q, p + 9, e->hash, 32);
+}
+
 ik_status ra_store_history_insert(ra_store *s, const ra_history_entry *e)
 {
 	sq_conn *c;
@@ -50,17 +68,32 @@ ik_status ra_store_history_insert(ra_store *s, const ra_history_entry *e)
 
 	if ((st = sq_prep(s, SQL_INSERT, &c, &q)) != IK_OK)
 		return st;
-	sq_bind_i64(c, q, 1, e->id);
-	sq_bind_i64(c, q, 2, e->at);
-	sq_bind_text(c, q, 3, e->actor != NULL ? e->actor : "");
-	sq_bind_text(c, q, 4, e->ip != NULL ? e->ip : "");
-	sq_bind_text(c, q, 5, e->op != NULL ? e->op : "");
-	sq_bind_text(c, q, 6, e->target != NULL ? e->target : "");
-	sq_bind_text(c, q, 7, e->detail != NULL ? e->detail : "");
-	sq_bind_blob(c, q, 8, e->prev_hash, 32);
-	sq_bind_blob(c, q, 9, e->hash, 32);
+	bind_entry(c, q, 0, e);
 	st = sq_exec(c, q, NULL);
 	sq_reset(q);
+	return st;
+}
+
+ik_status ra_store_history_insert_group(ra_store *s, const ra_history_entry *e, size_t n)
+{
+	ik_status st = IK_OK;
+
+	for (size_t k = 0; st == IK_OK && k < n;) {
+		size_t rows = n - k >= H_ROWS ? H_ROWS : 1;
+		sq_conn *c;
+		sqlite3_stmt *q;
+
+		if (rows == 1) {
+			st = ra_store_history_insert(s, &e[k++]);
+			continue;
+		}
+		if ((st = sq_prep(s, SQL_INSERT_ROWS, &c, &q)) != IK_OK)
+			return st;
+		for (size_t i = 0; i < rows; i++, k++)
+			bind_entry(c, q, (int)(9 * i), &e[k]);
+		st = sq_exec(c, q, NULL);
+		sq_reset(q);
+	}
 	return st;
 }
 

@@ -126,6 +126,16 @@ ik_status sq_request_add_tx(ra_store *s, sq_conn *c, const ra_request_new *r,
 /* A request of batch_id (0: none) settled: count it; a sealed batch with all settled
  * finishes. */
 ik_status sq_batch_settle(sq_conn *c, int64_t batch_id, int done, int failed);
+/* IK_ERR_NOT_FOUND when request id does not exist, else IK_ERR_STATE (an UPDATE of it
+ * changed nothing). */
+ik_status sq_request_why_unchanged(sq_conn *c, int64_t id);
+/* "0a1B" -> "0a1b": 2..40 hex digits, an even number. */
+ik_status sq_serial_norm(const char *in, char out[RA_SERIAL_HEX_MAX + 1]);
+/* Request r (as claimed: 'sent') done, inside the caller's transaction: its certificate
+ * issued or its event applied, the history entry h; settle: its batch's count raised here
+ * (else the caller does it).  store_sqlite_queue.c, for store_sqlite_complete.c. */
+ik_status sq_request_complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
+    const ra_issued *issued, const ra_hist *h, int settle);
 /* A new request id: the time in ms and 80 random bits, in hex (store_sqlite_queue.c). */
 ik_status sq_request_id_new(char out[RA_REQUEST_ID_LEN + 1]);
 /* cn 1..RA_CN_MAX bytes and validity 1..36500 days. */

@@ -353,8 +353,7 @@ ik_status ra_store_request_by_request_id(ra_store *s, const char *request_id,
 	return req_one(c, SQL_REQ_BY_RID, 0, request_id, out);
 }
 
-/* IK_ERR_NOT_FOUND when the request does not exist, else IK_ERR_STATE. */
-static ik_status why_unchanged(sq_conn *c, int64_t id)
+ik_status sq_request_why_unchanged(sq_conn *c, int64_t id)
 {
 	ra_request r;
 	ik_status st = req_one(c, SQL_REQ_GET, id, NULL, &r);
@@ -382,7 +381,7 @@ ik_status ra_store_request_set_spki(ra_store *s, int64_t id, const uint8_t *spki
 		sq_reset(q);
 	}
 	if (st == IK_OK && changes == 0)
-		st = why_unchanged(c, id);
+		st = sq_request_why_unchanged(c, id);
 	return sq_finish(c, st);
 }
 
@@ -466,7 +465,8 @@ ik_status ra_store_request_claim_id(ra_store *s, int64_t id, ra_request *out)
 		return st;
 	st = sq_run_ids(c, SQL_REQ_CLAIM_ID, v, 2, &changes);
 	if (st == IK_OK)
-		st = changes == 0 ? why_unchanged(c, id) : req_one(c, SQL_REQ_GET, id, NULL, out);
+		st = changes == 0 ? sq_request_why_unchanged(c, id) :
+		    req_one(c, SQL_REQ_GET, id, NULL, out);
 	return sq_finish(c, st);
 }
 
@@ -488,8 +488,7 @@ static ik_status set_req_state(sq_conn *c, int64_t id, ra_request_state to,
 	return st;
 }
 
-/* "0a1B" -> "0a1b": 2..40 hex digits, an even number. */
-static ik_status serial_norm(const char *in, char out[RA_SERIAL_HEX_MAX + 1])
+ik_status sq_serial_norm(const char *in, char out[RA_SERIAL_HEX_MAX + 1])
 {
 	size_t n;
 
@@ -517,7 +516,7 @@ static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *
 	ik_status st;
 
 	if (is == NULL || is->der == NULL || is->der_len == 0 || is->der_len > 65536 ||
-	    is->not_after <= is->not_before || serial_norm(is->serial, serial) != IK_OK)
+	    is->not_after <= is->not_before || sq_serial_norm(is->serial, serial) != IK_OK)
 		return IK_ERR_ARG;
 	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
 		return IK_ERR_CRYPTO;
@@ -571,14 +570,14 @@ static ik_status store_event(sq_conn *c, const ra_request *r)
 
 /* r (as claimed: 'sent') done, inside the caller's savepoint; settle: its batch's count
  * raised here (else the caller does it). */
-static ik_status complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
+ik_status sq_request_complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
     const ra_issued *issued, const ra_hist *h, int settle)
 {
 	int64_t v[2] = { r->id, sq_now() }, changes = 0;
 	ik_status st = sq_run_ids(c, SQL_REQ_DONE, v, 2, &changes);
 
 	if (st == IK_OK && changes == 0)
-		st = why_unchanged(c, r->id);
+		st = sq_request_why_unchanged(c, r->id);
 	if (st == IK_OK)
 		st = is_issuance(r->kind) ? store_issued(c, r, issued) : store_event(c, r);
 	if (st == IK_OK && r->kind == RA_REQ_RENEW && r->revoke_old && !r->key_lost) {
@@ -611,7 +610,7 @@ ik_status ra_store_request_complete(ra_store *s, int64_t id, const ra_issued *is
 	if ((st = req_one(c, SQL_REQ_GET, id, NULL, &r)) == IK_OK && r.state != RA_REQ_SENT)
 		st = IK_ERR_STATE;
 	if (st == IK_OK)
-		st = complete_tx(s, c, &r, issued, h, 1);
+		st = sq_request_complete_tx(s, c, &r, issued, h, 1);
 	return sq_finish(c, st);
 }
 
@@ -623,135 +622,7 @@ ik_status ra_store_request_complete_claimed(ra_store *s, const ra_request *claim
 
 	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
 		return st;
-	return sq_finish(c, complete_tx(s, c, claimed, issued, h, 1));
-}
-
-/* Issued certificates without a device (a batch's: no other certificate to make not
- * current), CG_ROWS to a statement: SQLite opens a statement journal for each UPDATE of a
- * certificate's state (the counters' trigger) and copies every page it changes into it. */
-#define CG_ROWS 16
-#define CG_ROW "(?, ?, ?, ?, ?, ?)"
-#define CG_ROW4 CG_ROW ", " CG_ROW ", " CG_ROW ", " CG_ROW
-#define CG_ISSUED "UPDATE certificates SET serial = v.column2, der = v.column3," \
-	" sha256 = v.column4, not_before = v.column5, not_after = v.column6, state = 'active'," \
-	" updated_at = ?1 FROM (VALUES "
-#define CG_WHERE ") AS v WHERE certificates.id = v.column1 AND certificates.state = 'issuing'" \
-	" AND certificates.device_id IS NULL"
-static const char SQL_CG_ISSUED[] = CG_ISSUED CG_ROW CG_WHERE;
-static const char SQL_CG_ISSUED_ROWS[] =
-    CG_ISSUED CG_ROW4 ", " CG_ROW4 ", " CG_ROW4 ", " CG_ROW4 CG_WHERE;
-
-/* One row of SQL_CG_ISSUED*, from parameter p + 1 on; serial and digest are bound as they
- * are (they must last until the statement has run). */
-static ik_status issued_bind(sq_conn *c, sqlite3_stmt *q, int p, const ra_request *r,
-    const ra_issued *is, char serial[RA_SERIAL_HEX_MAX + 1], uint8_t digest[32])
-{
-	unsigned dlen = 0;
-
-	if (is->der == NULL || is->der_len == 0 || is->der_len > 65536 ||
-	    is->not_after <= is->not_before || serial_norm(is->serial, serial) != IK_OK)
-		return IK_ERR_ARG;
-	if (EVP_Digest(is->der, is->der_len, digest, &dlen, EVP_sha256(), NULL) != 1)
-		return IK_ERR_CRYPTO;
-	sq_bind_i64(c, q, p + 1, r->cert_id);
-	sq_bind_text(c, q, p + 2, serial);
-	sq_bind_blob(c, q, p + 3, is->der, is->der_len);
-	sq_bind_blob(c, q, p + 4, digest, 32);
-	sq_bind_i64(c, q, p + 5, is->not_before);
-	sq_bind_i64(c, q, p + 6, is->not_after);
-	return IK_OK;
-}
-
-static ik_status issued_rows(sq_conn *c, const ra_request *claimed, const ra_issued *issued,
-    size_t n)
-{
-	char serial[CG_ROWS][RA_SERIAL_HEX_MAX + 1];
-	uint8_t digest[CG_ROWS][32];
-	int64_t now = sq_now();
-	ik_status st = IK_OK;
-
-	for (size_t k = 0; st == IK_OK && k < n;) {
-		size_t rows = n - k >= CG_ROWS ? CG_ROWS : 1;
-		int64_t changes = 0;
-		sqlite3_stmt *q;
-
-		if ((st = sq_stmt(c, rows == CG_ROWS ? SQL_CG_ISSUED_ROWS : SQL_CG_ISSUED, &q)) !=
-		    IK_OK)
-			return st;
-		sq_bind_i64(c, q, 1, now);
-		for (size_t i = 0; st == IK_OK && i < rows; i++, k++)
-			st = issued_bind(c, q, 1 + (int)(6 * i), &claimed[k], &issued[k], serial[i],
-			    digest[i]);
-		if (st == IK_OK)
-			st = sq_exec(c, q, &changes);
-		sq_reset(q);
-		if (st == IK_OK && changes != (int64_t)rows)
-			st = IK_ERR_STATE; /* one is not 'issuing' (or has a device after all) */
-	}
-	return st;
-}
-
-/* Plain issues without a device (a batch's), all of them: the requests done one by one,
- * their certificates several to a statement, the history. */
-static ik_status complete_issues_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
-    const ra_issued *issued, const ra_hist *h, size_t n)
-{
-	ik_status st = IK_OK;
-
-	for (size_t k = 0; st == IK_OK && k < n; k++) {
-		int64_t v[2] = { claimed[k].id, sq_now() }, changes = 0;
-
-		st = sq_run_ids(c, SQL_REQ_DONE, v, 2, &changes);
-		if (st == IK_OK && changes == 0)
-			st = why_unchanged(c, claimed[k].id);
-	}
-	if (st == IK_OK)
-		st = issued_rows(c, claimed, issued, n);
-	for (size_t k = 0; st == IK_OK && k < n; k++)
-		st = sq_hist(s, &h[k]);
-	return st;
-}
-
-/* The group's completions, then each batch's count once (a claim's group is mostly one
- * batch's requests, in id order). */
-static ik_status complete_group_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
-    const ra_issued *issued, const ra_hist *h, size_t n)
-{
-	int plain = issued != NULL;
-	ik_status st = IK_OK;
-
-	for (size_t k = 0; plain && k < n; k++)
-		plain = claimed[k].kind == RA_REQ_ISSUE && claimed[k].device_id == 0 &&
-		    !claimed[k].key_lost;
-	if (plain)
-		st = complete_issues_tx(s, c, claimed, issued, h, n);
-	for (size_t k = 0; !plain && st == IK_OK && k < n; k++)
-		st = complete_tx(s, c, &claimed[k], issued != NULL ? &issued[k] : NULL, &h[k], 0);
-	for (size_t k = 0; st == IK_OK && k < n; k++) {
-		int64_t b = claimed[k].batch_id;
-		int first = b != 0, done = 0;
-
-		for (size_t j = 0; j < k && first; j++)
-			first = claimed[j].batch_id != b;
-		for (size_t j = k; j < n && first; j++)
-			done += claimed[j].batch_id == b;
-		if (first)
-			st = sq_batch_settle(c, b, done, 0);
-	}
-	return st;
-}
-
-ik_status ra_store_request_complete_group(ra_store *s, const ra_request *claimed,
-    const ra_issued *issued, const ra_hist *h, size_t n)
-{
-	sq_conn *c;
-	ik_status st;
-
-	if (claimed == NULL || h == NULL || n == 0)
-		return IK_ERR_ARG;
-	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
-		return st;
-	return sq_finish(c, complete_group_tx(s, c, claimed, issued, h, n));
+	return sq_finish(c, sq_request_complete_tx(s, c, claimed, issued, h, 1));
 }
 
 ik_status ra_store_request_fail(ra_store *s, int64_t id, const char *error,

@@ -433,6 +433,16 @@ static void test_add_group_rows(void **state)
 			is[k] = (ra_issued){ hex[k], der, sizeof(der), 1000, 2000 + (int64_t)k };
 			h[k] = H;
 		}
+		/* one of the first sixteen not 'sent' (unknown here): the 16-row statement of the
+		 * requests changes 15, the group is refused and nothing stays */
+		rows[15].id += 1000;
+		assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 36),
+		    IK_ERR_STATE);
+		assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM requests WHERE state"
+		    " = 'sent'"), 36);
+		assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates WHERE state"
+		    " = 'active'"), 0);
+		rows[15].id -= 1000;
 		assert_int_equal(ra_store_request_complete_group(f->s, rows, is, h, 36), IK_OK);
 		free(rows);
 	}
@@ -443,6 +453,10 @@ static void test_add_group_rows(void **state)
 	assert_int_equal(ik_raw_int(f->path, "SELECT done FROM batches WHERE planned = 40"), 36);
 	assert_int_equal(ik_raw_int(f->path, "SELECT n FROM cert_state_counts WHERE state"
 	    " = 'active'"), 36);
+	/* the 36 history entries, written as a group, chained */
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"),
+	    1 + 36);
+	assert_int_equal(ra_history_verify(f->s, sql, sizeof(sql)), IK_OK);
 }
 
 /* The queue's answers for a group at once: all of them or none. */
