@@ -42,6 +42,15 @@ def frames(sock):
             buf = buf[HDR + ln:]
 
 
+def shut(*socks):
+    """Both directions of each socket closed (the peer sees the hang-up); errors ignored."""
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def upstream_to_client(up, client, issues):
     global left
     try:
@@ -62,11 +71,7 @@ def upstream_to_client(up, client, issues):
     except OSError:
         pass
     finally:
-        for s in (client, up):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut(client, up)
 
 
 def serve(client):
@@ -85,11 +90,7 @@ def serve(client):
     except OSError:
         pass
     finally:
-        for s in (client, up):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut(client, up)
 
 
 if os.path.exists(path):

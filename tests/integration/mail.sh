@@ -68,3 +68,18 @@ wait_mail() {
 	ik_fail "no '$1' mail to $2 arrived: $(ls "$SINK"; tail -n 5 "$TMP/rad.log")"
 }
 mail_text() { "$PY" "$INKAN_SRC/tests/integration/mail_show.py" "$1" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["text"])'; }
+
+# The usual start of a test that mails: a signer, the mail sink, the three officers, the RA
+# sending through the sink, and a session for each officer: ADM, OFF, AUD (J: the JSON
+# content-type arguments for curl).
+ik_mail_ra_start() {
+	ik_setup ec-p256
+	ik_start_signer
+	ik_mail_setup
+	ik_ra_officers
+	ik_start_ra "$MAILCONF"
+	J=(-H 'Content-Type: application/json')
+	ADM=$(ik_login admin "$ADMIN_PW")
+	OFF=$(ik_login olivia "$OFFICER_PW")
+	AUD=$(ik_login carol "$AUDITOR_PW")
+}

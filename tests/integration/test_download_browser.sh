@@ -11,16 +11,7 @@ command -v node >/dev/null || ik_fail "node is not installed (firmware/debian-pa
 [ -x /usr/bin/chromium ] || ik_fail "chromium is not installed (firmware/debian-packages.txt)"
 [ -d "$BROWSER_DIR/node_modules/playwright-core" ] ||
 	ik_fail "playwright-core is missing: run 'npm ci' in tests/browser (firmware/install-deps.sh does)"
-ik_setup ec-p256
-ik_start_signer
-
-ik_mail_setup
-ik_ra_officers
-ik_start_ra "$MAILCONF"
-J=(-H 'Content-Type: application/json')
-ADM=$(ik_login admin "$ADMIN_PW")
-OFF=$(ik_login olivia "$OFFICER_PW")
-AUD=$(ik_login carol "$AUDITOR_PW")
+ik_mail_ra_start
 
 newcert() { # USER EMAIL LANG CN DAYS -> "certid login password"
 	local s u d

@@ -14,16 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail.sh"
 command -v sqlite3 >/dev/null || ik_fail "sqlite3 is not installed"
-ik_setup ec-p256
-ik_start_signer
-
-ik_mail_setup
-ik_ra_officers
-ik_start_ra "$MAILCONF"
-J=(-H 'Content-Type: application/json')
-ADM=$(ik_login admin "$ADMIN_PW")
-OFF=$(ik_login olivia "$OFFICER_PW")
-AUD=$(ik_login carol "$AUDITOR_PW")
+ik_mail_ra_start
 
 renewal_link() { mail_text "$1" | sed -n 's/.*id=\(rn-[A-Z0-9]*\).*/\1/p' | sed -n 1p; }
 

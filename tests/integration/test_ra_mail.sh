@@ -10,17 +10,7 @@
 # fails (SMTP server down) is retried with backoff and the mail delivered exactly once.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail.sh"
-ik_setup ec-p256
-ik_start_signer
-
-ik_mail_setup
-
-ik_ra_officers
-ik_start_ra "$MAILCONF"
-J=(-H 'Content-Type: application/json')
-ADM=$(ik_login admin "$ADMIN_PW")
-OFF=$(ik_login olivia "$OFFICER_PW")
-AUD=$(ik_login carol "$AUDITOR_PW")
+ik_mail_ra_start
 s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"notify_addresses":"ra-officers@example.jp, second@example.jp","notify_lang":"en","pin_distributor_addresses":"pins@example.jp"}')
 ik_expect 200 - "$s" "notification settings"
 s=$(ik_api admin "$ADM" PUT /api/v1/settings '{"notify_addresses":"not an address"}')

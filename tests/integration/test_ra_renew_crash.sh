@@ -11,14 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail.sh"
 command -v gdb >/dev/null || ik_fail "gdb is not installed (firmware/debian-packages.txt)"
-ik_setup ec-p256
-ik_start_signer
-ik_mail_setup
-ik_ra_officers
-ik_start_ra "$MAILCONF"
-J=(-H 'Content-Type: application/json')
-ADM=$(ik_login admin "$ADMIN_PW")
-OFF=$(ik_login olivia "$OFFICER_PW")
+ik_mail_ra_start
 RPW='Renew-Me-2027!'
 
 cert() { # cert ID EXPR: a field of the certificate
