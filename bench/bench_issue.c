@@ -9,7 +9,11 @@
  * against the CPU time per signature of the limit: a figure the machine's load moves little.
  * The limit is that of the token's key object, as issue 11 defines it; the signer signs
  * through a session copy (hsm.c), so the same limit with a copy is printed after it.
- * Usage: bench_issue SOCKET_1CORE SOCKET_2CORES TOKEN PINFILE KEYLABEL N CA.pem */
+ * Usage: bench_issue SOCKET_1CORE SOCKET_2CORES TOKEN PINFILE KEYLABEL N CA.pem
+ * Environment: IK_BENCH_WINDOW requests in flight per connection (128), IK_BENCH_ROUNDS
+ * (3, at most 15); IK_BENCH_AB=1: both sockets are two-core signers (A, e.g. a build of
+ * main, and B), run alike in interleaved rounds, each round printed with each signer's
+ * threads' shares of the run on a CPU / waiting for one / asleep. */
 #include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
@@ -30,8 +34,9 @@
 #include "proto.h"
 
 #define NKEYS 64
-#define WINDOW 128
-#define ROUNDS 3
+static long g_window = 128; /* requests in flight per connection (IK_BENCH_WINDOW) */
+#define ROUNDS_MAX 15
+static int ROUNDS = 3; /* IK_BENCH_ROUNDS */
 
 static double now_s(void)
 {
@@ -183,6 +188,86 @@ static double proc_cpu_s(pid_t pid)
 	return total;
 }
 
+/* Per thread (in tid order, at most 16) the seconds on a CPU and waiting in a run queue, into r[], w[] (at most 16 threads, in tid order) */
+static int cmp_int(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static int threads_rw(pid_t pid, double *r, double *w)
+{
+	char path[64];
+	int tids[16], nt = 0, n = 0;
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL && nt < 16)
+		if (e->d_name[0] != '.')
+			tids[nt++] = atoi(e->d_name);
+	closedir(d);
+	qsort(tids, (size_t)nt, sizeof(tids[0]), cmp_int);
+	for (int i = 0; i < nt; i++) {
+		unsigned long long a = 0, b = 0;
+		FILE *f;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, tids[i]);
+		if ((f = fopen(path, "r")) != NULL) {
+			if (fscanf(f, "%llu %llu", &a, &b) != 2)
+				a = b = 0;
+			fclose(f);
+		}
+		r[n] = (double)a / 1e9;
+		w[n] = (double)b / 1e9;
+		n++;
+	}
+	return n;
+}
+
+/* Each busy thread's share of a run (wall seconds) on a CPU / in a run queue / asleep. */
+static void threads_print(const char *who, pid_t pid, const double *r0, const double *w0,
+    double wall)
+{
+	double r1[16], w1[16];
+	int n = threads_rw(pid, r1, w1);
+
+	printf("   %s threads (run/wait/sleep share):", who);
+	for (int i = 0; i < n; i++) {
+		double run = (r1[i] - r0[i]) / wall, wt = (w1[i] - w0[i]) / wall;
+		if (run > 0.01)
+			printf(" [%d] %.2f/%.2f/%.2f", i, run, wt, 1 - run - wt);
+	}
+	printf("\n");
+}
+
+/* Seconds every thread of pid was on a CPU or waiting in a run queue (schedstat 1+2). */
+static double proc_runwait_s(pid_t pid)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *e;
+	double total = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		unsigned long long a, b;
+		FILE *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%llu %llu", &a, &b) == 2)
+			total += (double)(a + b) / 1e9;
+		fclose(f);
+	}
+	closedir(d);
+	return total;
+}
+
 /* The pid of the process at the other end of a Unix socket (the signer). */
 static pid_t socket_peer_pid(const char *path)
 {
@@ -278,7 +363,7 @@ static void *sock_thread(void *argp)
 	double c0 = thread_cpu_s();
 
 	while (got < a->n) {
-		while (sent < a->n && sent - got < WINDOW)
+		while (sent < a->n && sent - got < g_window)
 			send_issue(fd, a->first + sent++, &b);
 		proto_header h;
 		if (proto_recv(fd, PROTO_MAX_REPLY, &h, &rep) != IK_OK)
@@ -464,9 +549,10 @@ int main(int argc, char **argv)
 	naive_arg na = { 0 };
 	long n, nnaive;
 	double t0, t_naive, t_hsm1, t_hsm2, t_sock1, t_sock2;
-	double h1[ROUNDS], h2[ROUNDS], s1[ROUNDS], s2[ROUNDS], q1[ROUNDS], q2[ROUNDS];
-	double ch1[ROUNDS], ch2[ROUNDS], cs1[ROUNDS], cs2[ROUNDS]; /* CPU µs per certificate */
-	double cc1[ROUNDS], cc2[ROUNDS], id1[ROUNDS], id2[ROUNDS]; /* client µs, idle share */
+	double h1[ROUNDS_MAX], h2[ROUNDS_MAX], s1[ROUNDS_MAX], s2[ROUNDS_MAX], q1[ROUNDS_MAX], q2[ROUNDS_MAX];
+	double ch1[ROUNDS_MAX], ch2[ROUNDS_MAX], cs1[ROUNDS_MAX], cs2[ROUNDS_MAX]; /* CPU µs per certificate */
+	double cc1[ROUNDS_MAX], cc2[ROUNDS_MAX], id1[ROUNDS_MAX], id2[ROUNDS_MAX]; /* client µs, idle share */
+	int ab = getenv("IK_BENCH_AB") != NULL; /* two two-core signers, A and B */
 	double cp_rate[2], cp_cpu[2];
 	int copied;
 	uint8_t tbs[400];
@@ -479,6 +565,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	n = strtol(argv[6], NULL, 10);
+	if (getenv("IK_BENCH_WINDOW") != NULL)
+		g_window = strtol(getenv("IK_BENCH_WINDOW"), NULL, 10);
+	if (getenv("IK_BENCH_ROUNDS") != NULL)
+		ROUNDS = (int)strtol(getenv("IK_BENCH_ROUNDS"), NULL, 10);
+	if (g_window < 1 || ROUNDS < 1 || ROUNDS > ROUNDS_MAX)
+		return 2;
 	if (n < 100)
 		return 2;
 	make_keys();
@@ -522,19 +614,34 @@ int main(int argc, char **argv)
 	for (int r = 0; r < ROUNDS; r++) {
 		long ok1 = 0, ok2 = 0;
 		double c0, c1, c2, cc;
-		t_hsm1 = hsm_limit(h, k, tbs, sizeof(tbs), n, 1, &c1);
+		t_hsm1 = hsm_limit(h, k, tbs, sizeof(tbs), n, ab ? 2 : 1, &c1);
 		ch1[r] = c1 * 1e6 / (double)n;
+		double rw1 = proc_runwait_s(pid1), rw2;
+		double tr1[16], tw1[16], tr2[16], tw2[16];
+		threads_rw(pid1, tr1, tw1);
 		c0 = proc_cpu_s(pid1);
-		t_sock1 = run_socket(argv[1], n, 1, 1, &ok1, &cc, &id1[r]);
+		t_sock1 = run_socket(argv[1], n, ab ? 2 : 1, ab ? -1 : 1, &ok1, &cc, &id1[r]);
 		cc1[r] = cc * 1e6 / (double)n;
 		cs1[r] = (proc_cpu_s(pid1) - c0) * 1e6 / (double)n;
+		rw1 = (proc_runwait_s(pid1) - rw1) / t_sock1;
 		t_hsm2 = hsm_limit(h, k, tbs, sizeof(tbs), n, 2, &c2);
 		ch2[r] = c2 * 1e6 / (double)n;
+		rw2 = proc_runwait_s(pid2);
+		threads_rw(pid2, tr2, tw2);
 		c0 = proc_cpu_s(pid2);
 		t_sock2 = run_socket(argv[2], n, 2, -1, &ok2, &cc, &id2[r]);
 		cc2[r] = cc * 1e6 / (double)n;
 		cs2[r] = (proc_cpu_s(pid2) - c0) * 1e6 / (double)n;
-		if (ok1 != n || ok2 != n - n % 2) {
+		rw2 = (proc_runwait_s(pid2) - rw2) / t_sock2;
+		if (ab) { /* the machine's idle share, and the signer's threads on or waiting for a CPU */
+			printf("AB round %d: A %.0f/s %.1f us idle %.2f threads %.2f | B %.0f/s %.1f us "
+			    "idle %.2f threads %.2f | limit %.0f %.0f/s\n", r, (double)ok1 / t_sock1, cs1[r],
+			    id1[r], rw1, (double)ok2 / t_sock2, cs2[r], id2[r], rw2, (double)n / t_hsm1,
+			    (double)n / t_hsm2);
+			threads_print("A", pid1, tr1, tw1, t_sock1);
+			threads_print("B", pid2, tr2, tw2, t_sock2);
+		}
+		if ((!ab && ok1 != n) || ok2 != n - n % 2) {
 			fprintf(stderr, "bench: only %ld and %ld of %ld certificates issued\n", ok1, ok2, n);
 			return 1;
 		}
