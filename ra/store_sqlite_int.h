@@ -116,6 +116,10 @@ ik_status sq_cert_row(sqlite3_stmt *q, ra_cert *out);
 /* Adds certificate id's cn to the CN search index (certs_cn_fts): every INSERT INTO
  * certificates calls it in the same transaction. */
 ik_status sq_cert_fts_add(sq_conn *c, int64_t id, const char *cn);
+/* store_sqlite_group.c: inside a group commit (deferring: 1), a new certificate's CN search
+ * row is added with the others' just before the commit (sq_cert_fts_defer takes its id) */
+int sq_cert_fts_deferring(const sq_conn *c);
+ik_status sq_cert_fts_defer(sq_conn *c, int64_t id);
 ik_status sq_batch_read(sq_conn *c, int64_t id, ra_batch *out);
 /* A new request joins batch_id: it must be running and of the same kind; total + 1. */
 ik_status sq_batch_take(sq_conn *c, int64_t batch_id, ra_request_kind kind);

@@ -128,6 +128,20 @@ static int64_t count(fixture *f, const char *sql)
 	return ik_raw_int(f->path, sql);
 }
 
+/* The CN search index (certs_cn_fts, whose rows a group adds together before its commit)
+ * holds exactly the certificates there are: n rows, each found by its own CN, and FTS5's
+ * own check against the certificates table passes. */
+static void fts_matches(fixture *f, int64_t n)
+{
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates"), n);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certs_cn_fts"), n);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates c WHERE NOT EXISTS"
+	    " (SELECT 1 FROM certs_cn_fts WHERE certs_cn_fts MATCH '\"' || c.cn || '\"'"
+	    " AND rowid = c.id)"), 0);
+	assert_int_equal(ik_raw_exec(f->path, "INSERT INTO certs_cn_fts(certs_cn_fts, rank)"
+	    " VALUES ('integrity-check', 1)"), SQLITE_OK);
+}
+
 /* Every caller's request is in the file (read through another connection) when it returns,
  * in fewer commits than requests; the refused second issue changed nothing else. */
 static void test_group_all_kept(void **state)
@@ -157,6 +171,7 @@ static void test_group_all_kept(void **state)
 	assert_int_equal(added, THREADS * PER_THREAD + THREADS);
 	assert_true(commits < added);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	fts_matches(f, THREADS * PER_THREAD); /* the refused ones' rows undone with them */
 }
 
 static void fsize_tiny(void)
@@ -195,11 +210,13 @@ static void test_group_commit_fails(void **state)
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests"), 0);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates"), 0);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM history"), hist0);
+	fts_matches(f, 0);
 	/* nothing half-done: each device takes its certificate now */
 	for (int i = 0; i < THREADS; i++)
 		assert_int_equal(add_issue(f->s, a[i].devices[0], &r), IK_OK);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests"), THREADS);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	fts_matches(f, THREADS);
 }
 
 /* Completing the row as claimed (not read again): the certificate becomes active and its
@@ -377,6 +394,7 @@ static void test_async_all_kept(void **state)
 	assert_int_equal(added - added0, ASYNC_N + 1);
 	assert_true(commits - commits0 < 4);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	fts_matches(f, ASYNC_N);
 	async_free(a);
 }
 
