@@ -26,7 +26,7 @@ ik_start_signer
 ik_start_ra "${RA_EXTRA:-}"
 lim=$("$B/bench_ra_hsm" limit inkan "$TMP/hsm/user.pin" inkan-issuing-ca 2000 2 | cut -d" " -f1)
 case ${PROFILE:-} in
-perf) export INKAN_BENCH_HOOK="perf record -q --call-graph dwarf,16384 -F 499 -p $RAD_PID -o $out/perf.data 2>/dev/null" ;;
+perf) export INKAN_BENCH_HOOK="perf record -q --call-graph dwarf,16384 -F ${PERF_F:-499} -p $RAD_PID -o $out/perf.data 2>/dev/null" ;;
 strace) export INKAN_BENCH_HOOK="strace -c -f -w -p $RAD_PID -o $out/strace.txt" ;;
 files) export INKAN_BENCH_HOOK="strace -f -e trace=openat,unlink,access -p $RAD_PID -o $out/files.txt" ;;
 esac
