@@ -3,7 +3,7 @@
 # certificate (utime + stime from /proc, less noisy than rates on a shared machine) and,
 # optionally, a profile of inkan-rad during the timed part.
 #   bench/bench_ra_singles.sh [N] [THREADS]     (after building build-bench/)
-#   PROFILE=perf   perf record --call-graph dwarf of inkan-rad -> $OUT/perf.data
+#   PROFILE=perf   perf record --call-graph dwarf of inkan-rad -> $OUT/perf.data (PERF_F=Hz, 499)
 #   PROFILE=strace strace -c -f of inkan-rad (syscall counts: fdatasync per request)
 #   PROFILE=files  strace of its openat/unlink/access (temporary files) -> $OUT/files.txt
 #   OUT=dir        where the profile goes (default /tmp); RA_EXTRA="key = value" for ra.conf

@@ -156,8 +156,8 @@ static void tmpl_init(void)
 /* A key of curve c with the point pt: the calling thread's key of that curve, made once
  * (setting the group up from its name is most of the cost of making a key; a copy per
  * request cost 2 % of the RA's time), the point replaced (checked to be on the curve); the
- * caller frees its reference before the thread's next request.  NULL when pt is not a point of the curve (or no
- * memory). */
+ * caller frees its reference before the thread's next request.  NULL when pt is not a
+ * point of the curve (or no memory). */
 static EVP_PKEY *key_for(const csr_curve *c, const uint8_t *pt, size_t ptlen)
 {
 	EVP_PKEY **tmpl;

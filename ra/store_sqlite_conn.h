@@ -25,7 +25,7 @@ struct sq_conn {
 	int bind_rc;        /* first failed bind since the last step */
 	int lazy;           /* synchronous = NORMAL now (sq_begin_lazy); FULL otherwise */
 	/* A group commit's new certificates, whose CN search rows (certs_cn_fts) it adds in
-	 * one statement before its commit (sq_cert_fts_flush): FTS5 writes its pending rows
+	 * one statement before its commit (store_sqlite_group.c): FTS5 writes its pending rows
 	 * out as a new segment at every savepoint, so one row at a time cost a segment (and
 	 * its merges) per certificate.  fts_defer: on; fts_n ids gathered. */
 	int fts_defer;
