@@ -271,10 +271,28 @@ ik_status rq_orphan_revocation(ra_queue *q, int64_t cert_id, const char *serial,
 	return ra_store_request_add(q->app->store, &n, &h, NULL);
 }
 
+/* The user's mail that the link works again, in a savepoint of its own (a mail that cannot
+ * be queued costs the user the notice, never the link). */
+static void tell_settled(ra_queue *q, const ra_request *r, int64_t reoffered)
+{
+	ra_store *store = q->app->store;
+	ik_status st = ra_store_begin(store);
+
+	if (st == IK_OK) {
+		if ((st = ra_notify_settled(q->app, r, reoffered)) == IK_OK)
+			st = ra_store_commit(store);
+		else
+			(void)ra_store_rollback(store);
+	}
+	if (st != IK_OK)
+		ik_log(LOG_ERR, "request %s: cannot queue the mail that its download works again: %s",
+		    r->request_id, ik_status_str(st));
+}
+
 /* A request its download parked (ra_store_request_park), now settled: the same credential
  * gets a fresh certificate (in the caller's transaction, in a savepoint of its own: if that
  * fails the revocation still goes, and the credential is left on the revoked certificate,
- * 409 as after a crash). */
+ * 409 as after a crash), and its user a mail that the link works again. */
 static void reoffer(ra_queue *q, const ra_request *r)
 {
 	ra_hist h = { .actor = "system", .ip = "", .op = "download_reoffer", .target = r->serial,
@@ -283,12 +301,15 @@ static void reoffer(ra_queue *q, const ra_request *r)
 	int64_t id = 0;
 	ik_status st = ra_store_download_reoffer(q->app->store, r->id, &h, &id);
 
-	if (st != IK_OK)
+	if (st != IK_OK) {
 		ik_log(LOG_ERR, "request %s: cannot offer its download a new certificate: %s",
 		    r->request_id, ik_status_str(st));
-	else if (id != 0)
+		return;
+	}
+	if (id != 0)
 		ik_log(LOG_NOTICE, "request %s: its download's answer was lost; certificate %lld "
 		    "offered to the same download link", r->request_id, (long long)id);
+	tell_settled(q, r, id);
 }
 
 /* A leftover download request: complete it, then revoke what was issued. */
@@ -308,6 +329,8 @@ static void revoke_orphan(ra_queue *q, const ra_request *r)
 		else
 			(void)ra_store_rollback(q->app->store);
 	}
+	if (st == IK_OK)
+		ra_mailer_kick(q->app->mailer); /* the user's mail, if reoffer queued one */
 	if (st != IK_OK)
 		ik_log(LOG_ERR, "request %s: cannot queue the revocation of an orphaned certificate: %s",
 		    r->request_id, ik_status_str(st));
