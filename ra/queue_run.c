@@ -139,6 +139,15 @@ static int unanswered(ik_status st)
 	    st == IK_ERR_BUSY || st == IK_ERR_NOMEM;
 }
 
+/* An answer the RA could not read (a frame that fits no request, a reply that does not
+ * decode, a certificate that does not parse): unlike a refusal, which the signer sends as
+ * an ERROR frame (err->status set), the signer may have issued all the same. */
+static int unreadable(ik_status st, const proto_error *err)
+{
+	return err->status == 0 &&
+	    ((st >= IK_ERR_PROTO_VERSION && st <= IK_ERR_PROTO_CLOSED) || st == IK_ERR_CRYPTO);
+}
+
 /* Failures worth a retry: the signer or its HSM is away, or the store is busy. */
 static int transient(ik_status st)
 {
@@ -441,10 +450,12 @@ static void record_failure(ra_queue *q, const ra_request *r, ik_status st, int o
 	unsigned backoff = r->attempts >= 5 ? QUEUE_BACKOFF_MAX : 1u << r->attempts;
 	ra_hist fh = { .actor = r->created_by, .ip = "", .op = "request_failed",
 	    .target = r->request_id };
-	int retry = transient(st) && !once;
+	/* a download's request resent after its answer was lost: an unreadable answer is
+	 * retried like a lost one, the signer may hold a certificate the RA must revoke */
+	int retry = (transient(st) || (orphaned(q, r, once) && unreadable(st, err))) && !once;
 	ra_request_state where;
 
-	if (once && unanswered(st)) {
+	if (once && (unanswered(st) || unreadable(st, err))) {
 		/* the signer may have issued it: left sent for its download to park
 		 * (ra_store_request_park), or for the next start to settle */
 		ik_log(LOG_WARNING, "request %s (%s): %s: %s; its download parks it", r->request_id,
@@ -479,7 +490,10 @@ static ik_status outcome(ra_queue *q, ra_request *r, ik_status st, const char *s
 	atomic_store(&q->hsm_up, st != IK_ERR_IO && st != IK_ERR_PROTO_CLOSED &&
 	    st != IK_ERR_HSM_UNAVAILABLE);
 	if (st != IK_OK) {
-		if (err->detail[0] == '\0')
+		if (err->detail[0] == '\0' && unreadable(st, err))
+			snprintf(err->detail, sizeof(err->detail), "the signer's answer could not be "
+			    "read: %s", ik_status_str(st));
+		else if (err->detail[0] == '\0')
 			snprintf(err->detail, sizeof(err->detail), "%s", ik_status_str(st));
 		record_failure(q, r, st, once, err);
 		return st;

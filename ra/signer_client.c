@@ -474,7 +474,8 @@ static ik_status pipe_recv_one(int fd, ra_signer_group *g, uint8_t *got, ik_buf 
 	g->st[k] = proto_decode_issue_reply(ik_buf_ptr(&g->reply[k]),
 	    ik_buf_remaining(&g->reply[k]), &g->rep[k]);
 	if (g->st[k] != IK_OK)
-		snprintf(g->err[k].detail, sizeof(g->err[k].detail), "malformed ISSUE reply");
+		snprintf(g->err[k].detail, sizeof(g->err[k].detail), "the signer's answer could not "
+		    "be read: %s", ik_status_str(g->st[k]));
 	return IK_OK;
 }
 
