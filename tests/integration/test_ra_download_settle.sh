@@ -185,8 +185,8 @@ for _ in $(seq 1 50); do
 	s=$(download "$L2" "$S2" "$TMP/g.p12"); [ "$s" = 503 ] || break; sleep 0.2
 done
 [ "$s" = 200 ] || ik_fail "the same renewal link after the settlement: $s $(head -c 300 "$TMP/g.p12")"
-mail_text "$(wait_mail download_settled u1@example.jp)" | grep -q "ログインID: *$L2" ||
-	ik_fail "no settled mail naming the renewal's login $L2"
+mail_text "$(wait_mail download_settled u1@example.jp)" >"$TMP/m.txt" # (not piped: pipefail)
+grep -q "ログインID: *$L2" "$TMP/m.txt" || ik_fail "no settled mail naming the renewal's login $L2: $(cat "$TMP/m.txt")"
 Z=$(newest_cert "$D")
 [ "$Z" != "$N" ] && [ "$(p12_serial "$TMP/g.p12")" = "$(cert "$Z" 'd["serial"]')" ] ||
 	ik_fail "the renewal's .p12 does not hold the new certificate $Z"
