@@ -455,8 +455,12 @@ static int step(ra_batcher *w, ahead *a)
 			    ik_status_str(st));
 		ahead_drop(a);
 		cek_forget(w);
+		/* no batch running: the spare envelope key may be made now */
+		if (st == IK_ERR_NOT_FOUND)
+			ra_batch_spare_idle(w->spare, 1);
 		return 0;
 	}
+	ra_batch_spare_idle(w->spare, 0);
 	if (bi.planned == 0 || bi.b.sealed) { /* not one with RA-made keys, or all added */
 		if (w->cek_batch != 0)
 			cek_forget(w);

@@ -58,12 +58,15 @@ ik_status ra_batch_key_pkcs8(EVP_PKEY *key, ra_keytype kt, ik_buf *out);
 /* ---- the spare envelope key (batch_spare.c) ----
  * One envelope key pair made ahead on a background thread (at nice 19: it yields to the
  * workers), so that starting a batch only encrypts it under the passphrase.  It lives in
- * RA memory only (RSA's free clears its numbers); taken, the next one is made. */
+ * RA memory only (RSA's free clears its numbers); taken, the next one is made once the RA
+ * is idle again (ra_batch_spare_idle: the batch worker finds no batch running). */
 typedef struct ra_batch_spare ra_batch_spare;
 ik_status ra_batch_spare_start(ra_batch_spare **out);
 /* The spare key pair (the caller frees it), or NULL when none is ready (or sp is NULL):
  * then the caller makes one itself. */
 EVP_PKEY *ra_batch_spare_take(ra_batch_spare *sp);
+/* idle 1: no batch runs, a spare may be made now; 0: one runs (take sets 0 too). */
+void ra_batch_spare_idle(ra_batch_spare *sp, int idle);
 /* Waits up to ms for a spare to be ready; 1 when one is (for tests and the start-up log). */
 int ra_batch_spare_wait(ra_batch_spare *sp, unsigned ms);
 /* Stops and joins the thread (a key being made finishes first) and frees the spare.

@@ -1,7 +1,9 @@
 /* batch_spare: the spare envelope key pair — an RSA-3072 key made ahead on a background
  * thread at the lowest priority, so that starting a batch (the POST) only encrypts it under
  * the officer's passphrase instead of waiting 0.5-3 s for a key generation.  One spare,
- * made at start and again each time it is taken; it lives only in this process's memory. */
+ * made at start and again once taken and the RA is idle (no batch running: the batch
+ * worker says so), so the 0.5-3 s of CPU do not compete with a batch; it lives only in
+ * this process's memory. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -22,6 +24,7 @@ struct ra_batch_spare {
 	pthread_cond_t wake;      /* to the thread: the spare was taken, or stop */
 	pthread_cond_t ready;     /* to ra_batch_spare_wait: a spare is ready */
 	int stopping;
+	int idle;                 /* no batch running: a new spare may be made */
 	EVP_PKEY *key;            /* the spare; NULL while it is being made */
 };
 
@@ -48,7 +51,7 @@ static void *spare_main(void *arg)
 	while (!sp->stopping) {
 		EVP_PKEY *k;
 
-		if (sp->key != NULL) {
+		if (sp->key != NULL || !sp->idle) {
 			pthread_cond_wait(&sp->wake, &sp->lock);
 			continue;
 		}
@@ -81,6 +84,7 @@ ik_status ra_batch_spare_start(ra_batch_spare **out)
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_cond_init(&sp->wake, NULL);
 	pthread_cond_init(&sp->ready, NULL);
+	sp->idle = 1; /* the first one at start */
 	if (pthread_create(&sp->thread, NULL, spare_main, sp) != 0) {
 		ra_batch_spare_stop(sp);
 		return IK_ERR_NOMEM;
@@ -99,10 +103,21 @@ EVP_PKEY *ra_batch_spare_take(ra_batch_spare *sp)
 	pthread_mutex_lock(&sp->lock);
 	k = sp->key;
 	sp->key = NULL;
-	if (k != NULL)
-		pthread_cond_signal(&sp->wake);
+	sp->idle = 0; /* a batch is starting: the next one waits until it has finished */
 	pthread_mutex_unlock(&sp->lock);
 	return k;
+}
+
+void ra_batch_spare_idle(ra_batch_spare *sp, int idle)
+{
+	if (sp == NULL)
+		return;
+	pthread_mutex_lock(&sp->lock);
+	if (sp->idle != (idle != 0)) {
+		sp->idle = idle != 0;
+		pthread_cond_signal(&sp->wake);
+	}
+	pthread_mutex_unlock(&sp->lock);
 }
 
 int ra_batch_spare_wait(ra_batch_spare *sp, unsigned ms)

@@ -250,8 +250,9 @@ ik_ok "numbering continues (client_000051), compatible (3DES) RSA .p12 open, CNs
 SPKI2=$(db "SELECT hex(envelope_spki) FROM batches WHERE id = $B2")
 [ -n "$SPKI1" ] && [ -n "$SPKI2" ] && [ "$SPKI1" != "$SPKI2" ] || ik_fail "two batches in a row share an envelope key"
 # batches started back to back (each aborted at once, the signer away) outrun the spare
-# key's regeneration (0.5-3 s of RSA-3072 key generation at nice 19): the POST makes its
-# own then, and still starts the batch
+# key's regeneration (it waits until the batch worker finds no batch running, then 0.5-3 s
+# of RSA-3072 key generation at nice 19): the POST makes its own then, and still starts
+# the batch
 ik_stop_signer
 nospare0=$(grep -c 'no spare envelope key ready' "$TMP/rad.log" || true)
 for i in 1 2 3 4 5; do
