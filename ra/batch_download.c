@@ -50,7 +50,7 @@ typedef struct dl_item {
 	size_t der_len;
 	uint8_t *env;
 	size_t env_len;
-	uint8_t spki[RA_SPKI_MAX];    /* its request's public key (IKB2 binds it) */
+	uint8_t *spki;                /* its request's public key (IKB2 binds it) */
 	size_t spki_len;
 } dl_item;
 
@@ -64,6 +64,7 @@ static void dl_list_free(dl_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].der);
 		free(l->v[i].env);
+		free(l->v[i].spki);
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
@@ -102,7 +103,12 @@ static int dl_collect(void *ctx, const ra_batch_item *it)
 		memcpy(d->env, it->envelope, it->envelope_len);
 		d->env_len = it->envelope_len;
 	}
-	if (it->spki != NULL && it->spki_len <= sizeof(d->spki)) {
+	if (it->spki != NULL && it->spki_len <= RA_SPKI_MAX) {
+		if ((d->spki = malloc(it->spki_len)) == NULL) {
+			free(d->der);
+			free(d->env);
+			return 1;
+		}
 		memcpy(d->spki, it->spki, it->spki_len);
 		d->spki_len = it->spki_len;
 	}
