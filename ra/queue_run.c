@@ -604,6 +604,20 @@ static ik_status group_store_all(ra_queue *q, group *g)
 	return st;
 }
 
+/* Single CSR requests only (not a download's, not a batch's): their outcomes need not wait
+ * for the disk.  The signer has the certificate in its ledger before it answers; should a
+ * power loss take this commit along (the next durable commit of any thread makes it durable),
+ * the requests are pending again at the next start, are sent again and the signer answers
+ * each with the same certificate (idempotent per request id). */
+static int singles_only(const group *g)
+{
+	for (size_t k = 0; k < g->n; k++)
+		if (g->r[k]->kind != RA_REQ_ISSUE || g->r[k]->generate_here ||
+		    g->r[k]->batch_id != 0)
+			return 0;
+	return 1;
+}
+
 /* The group's outcomes in one transaction: all at once, or else each request in its own
  * savepoint within it, so one that cannot be recorded does not undo the others.  If that
  * transaction cannot be committed, nothing of it stays: every request goes back to pending
@@ -612,7 +626,7 @@ static ik_status group_store_all(ra_queue *q, group *g)
 static void group_record(ra_queue *q, group *g)
 {
 	ra_store *store = q->app->store;
-	ik_status tx = ra_store_begin(store);
+	ik_status tx = singles_only(g) ? ra_store_begin_lazy(store) : ra_store_begin(store);
 	int all = tx == IK_OK && group_store_all(q, g) == IK_OK;
 
 	for (size_t k = 0; k < g->n; k++) {
