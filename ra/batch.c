@@ -1,5 +1,6 @@
 /* batch: the worker thread of "issue N more" batches.  For the running batch it makes a
- * group of device keys in memory, seals each to the batch's envelope public key, and stores
+ * group of device keys in memory, seals each under the batch's content key (IKB2, made and
+ * stored wrapped to the envelope public key when the worker takes the batch up), and stores
  * the group's issue requests and sealed keys in one transaction (ra_store_batch_add_group,
  * or ra_store_batch_add_keyed per key when the group is refused) while a short-lived second
  * thread makes the next group's keys; the queue workers take the requests to the signer.
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "batch.h"
@@ -41,6 +43,11 @@ struct ra_batcher {
 	int stopping;
 	int kicked;
 	struct keymaker *km;       /* [0] the worker's, [1] the helper's */
+	ra_batch_spare *spare;     /* the spare envelope key pair for the next POST */
+	/* the running batch's content key (IKB2), in memory only while it runs */
+	int64_t cek_batch;         /* 0: none taken up */
+	int cek_have;              /* 0: its keys are sealed as IKB1 (resumed after a restart) */
+	uint8_t cek[RA_BATCH_CEK_LEN];
 };
 
 /* A device key made and sealed, not stored yet (kept across a retry). */
@@ -129,6 +136,7 @@ typedef struct keymaker {
 	int64_t batch_id;          /* 0: not set up */
 	uint8_t spki[RA_SPKI_MAX]; /* the envelope public key it seals to */
 	size_t spki_len;
+	int v2;                    /* its sealer seals IKB2 (under the content key) */
 	ra_keytype kt;
 	EVP_PKEY_CTX *gen;
 	ra_batch_sealer *sealer;
@@ -144,7 +152,7 @@ static void keymaker_drop(keymaker *km)
 	km->batch_id = 0;
 }
 
-static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi)
+static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi, const uint8_t *cek)
 {
 	static const char *const curves[] = { [RA_KEY_EC_P256] = "P-256",
 		[RA_KEY_EC_P384] = "P-384" };
@@ -153,7 +161,7 @@ static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi)
 
 	/* the same batch (the envelope compared too: a sealer never outlives its key) */
 	if (km->batch_id == bi->b.id && km->spki_len == bi->envelope_spki_len &&
-	    memcmp(km->spki, bi->envelope_spki, km->spki_len) == 0)
+	    memcmp(km->spki, bi->envelope_spki, km->spki_len) == 0 && km->v2 == (cek != NULL))
 		return IK_OK;
 	keymaker_drop(km);
 	if ((st = ra_keytype_parse(bi->key_type, &km->kt)) != IK_OK)
@@ -171,7 +179,7 @@ static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi)
 		keymaker_drop(km);
 		return IK_ERR_CRYPTO;
 	}
-	if ((st = ra_batch_sealer_new(bi->envelope_spki, bi->envelope_spki_len, bi->b.id,
+	if ((st = ra_batch_sealer_new(bi->envelope_spki, bi->envelope_spki_len, bi->b.id, cek,
 	    &km->sealer)) != IK_OK) {
 		keymaker_drop(km);
 		return st;
@@ -182,16 +190,18 @@ static ik_status keymaker_for(keymaker *km, const ra_batch_info *bi)
 	}
 	memcpy(km->spki, bi->envelope_spki, bi->envelope_spki_len);
 	km->spki_len = bi->envelope_spki_len;
+	km->v2 = cek != NULL;
 	km->batch_id = bi->b.id;
 	return IK_OK;
 }
 
-static ik_status prepare(const ra_batch_info *bi, keymaker *km, prepared *p)
+static ik_status prepare(const ra_batch_info *bi, const uint8_t *cek, keymaker *km,
+    prepared *p)
 {
 	ik_status st;
 
 	prepared_drop(p);
-	if ((st = keymaker_for(km, bi)) != IK_OK)
+	if ((st = keymaker_for(km, bi, cek)) != IK_OK)
 		return st;
 	if (EVP_PKEY_generate(km->gen, &p->key) != 1) {
 		ERR_clear_error();
@@ -201,7 +211,8 @@ static ik_status prepare(const ra_batch_info *bi, keymaker *km, prepared *p)
 	if ((st = ra_batch_key_spki(p->key, km->kt, &p->spki)) == IK_OK &&
 	    (st = ra_batch_key_pkcs8(p->key, km->kt, &km->pkcs8)) == IK_OK)
 		st = ra_batch_sealer_seal(km->sealer, ik_buf_ptr(&km->pkcs8),
-		    ik_buf_remaining(&km->pkcs8), &p->envelope);
+		    ik_buf_remaining(&km->pkcs8), ik_buf_ptr(&p->spki), ik_buf_remaining(&p->spki),
+		    &p->envelope);
 	ik_buf_reset(&km->pkcs8); /* wipes it */
 	/* only the sealed copy is needed from here on */
 	EVP_PKEY_free(p->key);
@@ -218,6 +229,7 @@ static ik_status prepare(const ra_batch_info *bi, keymaker *km, prepared *p)
  * the current group: it writes only the slots it is given. */
 typedef struct maker {
 	const ra_batch_info *bi;
+	const uint8_t *cek;
 	keymaker *km;
 	prepared *p;
 	size_t want, made;
@@ -230,7 +242,7 @@ static void *make_keys(void *arg)
 
 	m->st = IK_OK;
 	for (m->made = 0; m->made < m->want; m->made++)
-		if ((m->st = prepare(m->bi, m->km, &m->p[m->made])) != IK_OK)
+		if ((m->st = prepare(m->bi, m->cek, m->km, &m->p[m->made])) != IK_OK)
 			break;
 	return NULL;
 }
@@ -373,6 +385,56 @@ static int after_add(ra_batcher *w, const ra_batch_info *bi, ahead *a, ik_status
 	}
 }
 
+/* The content key of the batch the worker has taken up is forgotten (wiped), and the
+ * sealers that held it. */
+static void cek_forget(ra_batcher *w)
+{
+	OPENSSL_cleanse(w->cek, sizeof(w->cek));
+	w->cek_batch = 0;
+	w->cek_have = 0;
+	for (size_t i = 0; w->km != NULL && i < 2; i++)
+		keymaker_drop(&w->km[i]);
+}
+
+/* The running batch's content key: made and stored (wrapped) when the worker first takes
+ * the batch up, before any key is sealed under it.  A batch whose wrapped key is stored
+ * already (this process restarted, or lost the race) has its remaining keys sealed as
+ * IKB1: *cek NULL.  Not IK_OK: the store failed (try again later). */
+static ik_status cek_for(ra_batcher *w, const ra_batch_info *bi, const uint8_t **cek)
+{
+	ik_buf wrapped;
+	ik_status st;
+
+	*cek = NULL;
+	if (w->cek_batch == bi->b.id) {
+		*cek = w->cek_have ? w->cek : NULL;
+		return IK_OK;
+	}
+	cek_forget(w);
+	ik_buf_init(&wrapped, RA_BATCH_CEK_WRAPPED_MAX);
+	st = ra_batch_cek_new(bi->envelope_spki, bi->envelope_spki_len, bi->b.id, w->cek,
+	    &wrapped);
+	if (st == IK_OK)
+		st = ra_store_batch_set_cek(w->app->store, bi->b.id, ik_buf_ptr(&wrapped),
+		    ik_buf_remaining(&wrapped));
+	ik_buf_cleanup(&wrapped);
+	if (st == IK_ERR_EXISTS) {
+		ik_log(LOG_NOTICE, "batch %lld: taken up again after a restart; its remaining keys "
+		    "are sealed each to the envelope key (IKB1)", (long long)bi->b.id);
+		OPENSSL_cleanse(w->cek, sizeof(w->cek));
+		w->cek_batch = bi->b.id;
+		return IK_OK;
+	}
+	if (st != IK_OK) {
+		OPENSSL_cleanse(w->cek, sizeof(w->cek));
+		return st;
+	}
+	w->cek_batch = bi->b.id;
+	w->cek_have = 1;
+	*cek = w->cek;
+	return IK_OK;
+}
+
 /* One unit of work.  Returns 1 when it did something (go on at once), 0 when there is
  * nothing to do or it must wait. */
 static int step(ra_batcher *w, ahead *a)
@@ -380,6 +442,7 @@ static int step(ra_batcher *w, ahead *a)
 	ra_store *s = w->app->store;
 	ra_batch_info bi;
 	size_t want, left, added = 0;
+	const uint8_t *cek = NULL;
 	maker m;
 	pthread_t t;
 	int helper;
@@ -391,10 +454,18 @@ static int step(ra_batcher *w, ahead *a)
 			ik_log(LOG_ERR, "batch worker: cannot read the running batch: %s",
 			    ik_status_str(st));
 		ahead_drop(a);
+		cek_forget(w);
+		/* no batch running: the spare envelope key may be made now */
+		if (st == IK_ERR_NOT_FOUND)
+			ra_batch_spare_idle(w->spare, 1);
 		return 0;
 	}
-	if (bi.planned == 0 || bi.b.sealed) /* not one with RA-made keys, or all added */
+	ra_batch_spare_idle(w->spare, 0);
+	if (bi.planned == 0 || bi.b.sealed) { /* not one with RA-made keys, or all added */
+		if (w->cek_batch != 0)
+			cek_forget(w);
 		return 0;
+	}
 	if (bi.b.total >= bi.planned) {
 		if ((st = ra_batch_seal(w->app, bi.b.id)) != IK_OK) {
 			ik_log(LOG_ERR, "batch %lld: cannot seal it: %s", (long long)bi.b.id,
@@ -404,14 +475,20 @@ static int step(ra_batcher *w, ahead *a)
 		ik_log(LOG_INFO, "batch %lld: all %llu requests added", (long long)bi.b.id,
 		    (unsigned long long)bi.planned);
 		ahead_drop(a);
+		cek_forget(w);
 		return 1;
 	}
 	if (a->n > 0 && a->p[0].batch_id != bi.b.id)
 		ahead_drop(a);
+	if ((st = cek_for(w, &bi, &cek)) != IK_OK) {
+		ik_log(LOG_ERR, "batch %lld: cannot store its content key: %s (will retry)",
+		    (long long)bi.b.id, ik_status_str(st));
+		return 0;
+	}
 	want = bi.planned - bi.b.total < BATCH_GROUP ? (size_t)(bi.planned - bi.b.total) :
 	    BATCH_GROUP;
 	for (; a->n < want; a->n++) {
-		if ((st = prepare(&bi, &w->km[0], &a->p[a->n])) != IK_OK) {
+		if ((st = prepare(&bi, cek, &w->km[0], &a->p[a->n])) != IK_OK) {
 			ik_log(LOG_ERR, "batch %lld: cannot make a device key: %s",
 			    (long long)bi.b.id, ik_status_str(st));
 			return 0;
@@ -419,7 +496,7 @@ static int step(ra_batcher *w, ahead *a)
 	}
 	left = bi.planned - bi.b.total < AHEAD_MAX ? (size_t)(bi.planned - bi.b.total) :
 	    AHEAD_MAX;
-	m = (maker){ .bi = &bi, .km = &w->km[1], .p = &a->p[a->n],
+	m = (maker){ .bi = &bi, .cek = cek, .km = &w->km[1], .p = &a->p[a->n],
 	    .want = left > a->n ? left - a->n : 0 };
 	helper = m.want > 0 && pthread_create(&t, NULL, make_keys, &m) == 0;
 	st = add_group(w, &bi, a, want, &added);
@@ -490,10 +567,9 @@ static void *worker(void *arg)
 		ik_buf_cleanup(&a->p[i].spki);
 		ik_buf_cleanup(&a->p[i].envelope);
 	}
-	for (size_t i = 0; i < 2; i++) {
-		keymaker_drop(&w->km[i]);
+	cek_forget(w);
+	for (size_t i = 0; i < 2; i++)
 		ik_buf_cleanup(&w->km[i].pkcs8);
-	}
 	free(w->km);
 	w->km = NULL;
 	free(a);
@@ -510,6 +586,9 @@ ik_status ra_batcher_start(ra_app *app, ra_batcher **out)
 	w->app = app;
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
+	if (ra_batch_spare_start(&w->spare) != IK_OK)
+		ik_log(LOG_ERR, "batch worker: cannot start the spare envelope key's thread; each "
+		    "batch start makes its own");
 	if (pthread_create(&w->thread, NULL, worker, w) != 0) {
 		ra_batcher_stop(w);
 		return IK_ERR_NOMEM;
@@ -529,6 +608,7 @@ void ra_batcher_stop(ra_batcher *w)
 	pthread_mutex_unlock(&w->lock);
 	if (w->started)
 		pthread_join(w->thread, NULL);
+	ra_batch_spare_stop(w->spare);
 	pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
@@ -542,4 +622,9 @@ void ra_batcher_kick(ra_batcher *w)
 	w->kicked = 1;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+EVP_PKEY *ra_batcher_take_envelope(ra_batcher *w)
+{
+	return w != NULL ? ra_batch_spare_take(w->spare) : NULL;
 }

@@ -50,6 +50,8 @@ typedef struct dl_item {
 	size_t der_len;
 	uint8_t *env;
 	size_t env_len;
+	uint8_t *spki;                /* its request's public key (IKB2 binds it) */
+	size_t spki_len;
 } dl_item;
 
 typedef struct dl_list {
@@ -62,6 +64,7 @@ static void dl_list_free(dl_list *l)
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].der);
 		free(l->v[i].env);
+		free(l->v[i].spki);
 	}
 	free(l->v);
 	memset(l, 0, sizeof(*l));
@@ -99,6 +102,15 @@ static int dl_collect(void *ctx, const ra_batch_item *it)
 		}
 		memcpy(d->env, it->envelope, it->envelope_len);
 		d->env_len = it->envelope_len;
+	}
+	if (it->spki != NULL && it->spki_len <= RA_SPKI_MAX) {
+		if ((d->spki = malloc(it->spki_len)) == NULL) {
+			free(d->der);
+			free(d->env);
+			return 1;
+		}
+		memcpy(d->spki, it->spki, it->spki_len);
+		d->spki_len = it->spki_len;
 	}
 	l->n++;
 	return 0;
@@ -184,7 +196,7 @@ static ik_status not_included(dl_out *o, const dl_item *it, const char *why)
 }
 
 /* One certificate: its key unsealed, its .p12 under a fresh password, its CSV row. */
-static ik_status add_one(EVP_PKEY *envelope, int64_t batch_id, ra_p12_flavour flavour,
+static ik_status add_one(ra_batch_opener *opener, int64_t batch_id, ra_p12_flavour flavour,
     const uint8_t *const *chain, const size_t *chain_len, size_t nchain, const dl_item *it,
     dl_out *o)
 {
@@ -197,7 +209,8 @@ static ik_status add_one(EVP_PKEY *envelope, int64_t batch_id, ra_p12_flavour fl
 		return not_included(o, it, "not issued, or no longer active");
 	if (it->env == NULL)
 		return not_included(o, it, "no key kept for it");
-	if (ra_batch_unseal_key(envelope, batch_id, it->env, it->env_len, &key) != IK_OK) {
+	if (ra_batch_opener_open(opener, it->env, it->env_len, it->spki, it->spki_len, &key) !=
+	    IK_OK) {
 		ik_log(LOG_ERR, "batch %lld: the stored key of %s does not open (damaged?)",
 		    (long long)batch_id, it->cn);
 		return not_included(o, it, "its stored key does not open");
@@ -276,15 +289,20 @@ static int downloadable(ra_req *r, int64_t id, const char *target, ra_batch_info
 	return 1;
 }
 
-/* The envelope private key of the batch, opened with the passphrase; 0 with why filled. */
+/* The batch's opener: its envelope private key, opened with the passphrase, and its content
+ * key (IKB2), unwrapped with it; 0 with why filled. */
 static int open_envelope(ra_req *r, int64_t id, const char *target, const ra_batch_info *bi,
-    const char *pass, EVP_PKEY **envelope, ra_batch_refusal *why)
+    const char *pass, EVP_PKEY **envelope, ra_batch_opener **opener, ra_batch_refusal *why)
 {
-	ik_buf pem;
+	ik_buf pem, cek;
 	ik_status st;
 
 	ik_buf_init(&pem, RA_BATCH_KEY_PEM_MAX);
+	ik_buf_init(&cek, RA_BATCH_CEK_WRAPPED_MAX);
 	st = ra_store_batch_envelope_key(r->app->store, id, &pem);
+	if (st == IK_OK && (st = ra_store_batch_envelope_cek(r->app->store, id, &cek)) ==
+	    IK_ERR_NOT_FOUND)
+		st = IK_OK; /* an IKB1-only batch */
 	if (st == IK_ERR_STATE) {
 		refuse_gone(r, target, why);
 	} else if (st != IK_OK) {
@@ -298,13 +316,20 @@ static int open_envelope(ra_req *r, int64_t id, const char *target, const ra_bat
 		ik_log(LOG_ERR, "batch %lld: its stored envelope key cannot be read: %s",
 		    (long long)id, ik_status_str(st));
 		ra_batch_refuse(why, 500, "internal", NULL, "the batch's stored key cannot be read");
+	} else if ((st = ra_batch_opener_new(*envelope, id, ik_buf_remaining(&cek) > 0 ?
+	    ik_buf_ptr(&cek) : NULL, ik_buf_remaining(&cek), opener)) != IK_OK) {
+		ik_log(LOG_ERR, "batch %lld: its stored content key does not open: %s",
+		    (long long)id, ik_status_str(st));
+		ra_batch_refuse(why, 500, "internal", NULL, "the batch's stored key cannot be read");
 	}
 	ik_buf_cleanup(&pem);
+	ik_buf_cleanup(&cek);
 	return st == IK_OK;
 }
 
 /* Every certificate of the batch into the ZIP, with passwords.csv (and not_included.csv). */
-static ik_status fill_zip(ra_req *r, int64_t id, EVP_PKEY *envelope, ra_p12_flavour flavour,
+static ik_status fill_zip(ra_req *r, int64_t id, ra_batch_opener *opener,
+    ra_p12_flavour flavour,
     dl_out *o, ra_batch_zip *out, ra_batch_refusal *why)
 {
 	ik_buf ca[CA_MAX];
@@ -333,7 +358,7 @@ static ik_status fill_zip(ra_req *r, int64_t id, EVP_PKEY *envelope, ra_p12_flav
 	if (st == IK_OK)
 		st = ik_buf_put_text(&o->missing, "cn,state,why\n");
 	for (size_t i = 0; st == IK_OK && i < items.n; i++)
-		st = add_one(envelope, id, flavour, chain, chain_len, nchain, &items.v[i], o);
+		st = add_one(opener, id, flavour, chain, chain_len, nchain, &items.v[i], o);
 	if (st == IK_OK)
 		st = ra_zip_add(o->z, "passwords.csv", ik_buf_ptr(&o->csv), ik_buf_remaining(&o->csv),
 		    1);
@@ -357,6 +382,7 @@ ik_status ra_batch_download(ra_req *r, int64_t id, const char *pass, ra_batch_zi
 	ra_batch_info bi;
 	ra_p12_flavour flavour;
 	EVP_PKEY *envelope = NULL;
+	ra_batch_opener *opener = NULL;
 	dl_out o;
 	char target[32], detail[160];
 	ra_hist h;
@@ -377,8 +403,8 @@ ik_status ra_batch_download(ra_req *r, int64_t id, const char *pass, ra_batch_zi
 		ra_batch_refuse(why, 500, "internal", NULL, "the batch's PKCS#12 format is not known");
 		goto out;
 	}
-	if (!open_envelope(r, id, target, &bi, pass, &envelope, why) ||
-	    fill_zip(r, id, envelope, flavour, &o, out, why) != IK_OK)
+	if (!open_envelope(r, id, target, &bi, pass, &envelope, &opener, why) ||
+	    fill_zip(r, id, opener, flavour, &o, out, why) != IK_OK)
 		goto out;
 	/* handed out now: every key of the batch goes, in one transaction with the record */
 	snprintf(detail, sizeof(detail), "{\"included\":%zu,\"not_included\":%zu,\"format\":\"%s\","
@@ -406,6 +432,7 @@ out:
 			ra_batch_refuse(why, 500, "internal", NULL, "cannot build the ZIP file");
 		ik_buf_cleanup(&out->zip);
 	}
+	ra_batch_opener_free(opener);
 	EVP_PKEY_free(envelope);
 	ra_zip_free(o.z);
 	ik_buf_cleanup(&o.csv);

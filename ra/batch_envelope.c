@@ -1,12 +1,8 @@
-/* batch_envelope: the key pair of an "issue N more" batch and the sealed device keys — so
- * that no private key is ever stored in clear.  The envelope private key is kept as
- * encrypted PKCS#8 (PBES2) under the officer's passphrase; each device key is sealed to the
- * envelope public key with RSA-OAEP + AES-256-GCM (format in batch.h).
+/* batch_envelope: the key pair of an "issue N more" batch — its private key kept only as
+ * encrypted PKCS#8 (PBES2) under the officer's passphrase — and a device key's DER, written
+ * for sealing (batch_seal.c seals it; formats in batch.h).
  *
- * Why not EVP_SealInit: it wraps the content key with RSA PKCS#1 v1.5, not OAEP, and its
- * CBC content has no integrity of its own.  Why not CMS_encrypt: a larger format for a blob
- * only this code reads; the one below is 34 bytes of framing around OAEP and GCM.  Why not
- * PEM_write_bio_PKCS8PrivateKey: it cannot set the PBKDF2 iteration count (2048 by
+ * Why not PEM_write_bio_PKCS8PrivateKey: it cannot set the PBKDF2 iteration count (2048 by
  * default); PKCS8_encrypt_ex writes the same PEM with RA_BATCH_KDF_ITER. */
 #include <string.h>
 #include <openssl/bio.h>
@@ -25,13 +21,7 @@
 #include "p12.h"
 #include "store.h"
 
-#define MAGIC "IKB1"
-#define MAGIC_LEN 4
-#define NONCE_LEN 12
-#define TAG_LEN 16
-#define CEK_LEN 32
 #define SALT_LEN 16
-#define WRAP_MAX 1024                  /* an RSA-8192 block; ours is 384 */
 #define PKCS8_MAX 8000                 /* a device key's PKCS#8 DER (RSA-3072: ~1.8 KB) */
 
 static ik_status crypto_fail(void)
@@ -45,10 +35,10 @@ static size_t pass_len(const char *passphrase)
 	return passphrase != NULL ? strnlen(passphrase, RA_BATCH_PASSPHRASE_MAX + 1) : 0;
 }
 
-ik_status ra_batch_envelope_new(const char *passphrase, ik_buf *spki, ik_buf *pem)
+ik_status ra_batch_envelope_from(EVP_PKEY *k, const char *passphrase, ik_buf *spki,
+    ik_buf *pem)
 {
 	size_t plen = pass_len(passphrase);
-	EVP_PKEY *k = NULL;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
 	X509_SIG *sig = NULL;
 	BIO *b = NULL;
@@ -58,17 +48,13 @@ ik_status ra_batch_envelope_new(const char *passphrase, ik_buf *spki, ik_buf *pe
 	int n;
 	ik_status st = IK_ERR_CRYPTO;
 
-	if (plen == 0 || plen > RA_BATCH_PASSPHRASE_MAX)
+	if (plen == 0 || plen > RA_BATCH_PASSPHRASE_MAX || k == NULL || !EVP_PKEY_is_a(k, "RSA") ||
+	    EVP_PKEY_get_bits(k) != RA_BATCH_ENVELOPE_BITS)
 		return IK_ERR_ARG;
-	if ((k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)RA_BATCH_ENVELOPE_BITS)) == NULL)
-		goto out;
 	if ((n = i2d_PUBKEY(k, &der)) <= 0 || (size_t)n > RA_SPKI_MAX)
 		goto out;
 	if (RAND_bytes(salt, sizeof(salt)) != 1 || (p8 = EVP_PKEY2PKCS8(k)) == NULL)
 		goto out;
-	/* the clear key is not needed past this point */
-	EVP_PKEY_free(k);
-	k = NULL;
 	sig = PKCS8_encrypt_ex(-1, EVP_aes_256_cbc(), passphrase, (int)plen, salt, SALT_LEN,
 	    RA_BATCH_KDF_ITER, p8, NULL, NULL);
 	PKCS8_PRIV_KEY_INFO_free(p8); /* clears the key octets (ASN1_STRING_clear_free) */
@@ -89,7 +75,30 @@ out:
 	BIO_free(b);
 	X509_SIG_free(sig);
 	PKCS8_PRIV_KEY_INFO_free(p8);
-	EVP_PKEY_free(k);
+	return st;
+}
+
+EVP_PKEY *ra_batch_envelope_keygen(void)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)RA_BATCH_ENVELOPE_BITS);
+
+	if (k == NULL)
+		ERR_clear_error();
+	return k;
+}
+
+ik_status ra_batch_envelope_new(const char *passphrase, ik_buf *spki, ik_buf *pem)
+{
+	size_t plen = pass_len(passphrase);
+	EVP_PKEY *k;
+	ik_status st;
+
+	if (plen == 0 || plen > RA_BATCH_PASSPHRASE_MAX)
+		return IK_ERR_ARG;
+	if ((k = ra_batch_envelope_keygen()) == NULL)
+		return IK_ERR_CRYPTO;
+	st = ra_batch_envelope_from(k, passphrase, spki, pem);
+	EVP_PKEY_free(k); /* RSA's free clears its numbers (BN_clear_free) */
 	return st;
 }
 
@@ -183,61 +192,6 @@ out:
 	X509_SIG_free(sig);
 	BIO_free(b);
 	return st;
-}
-
-/* An RSA-OAEP (SHA-256, MGF1-SHA-256) context for encrypt (enc 1) or decrypt (enc 0). */
-static EVP_PKEY_CTX *oaep_ctx(EVP_PKEY *k, int enc)
-{
-	EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(k, NULL);
-
-	if (pc == NULL || (enc ? EVP_PKEY_encrypt_init(pc) : EVP_PKEY_decrypt_init(pc)) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_OAEP_PADDING) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_oaep_md(pc, EVP_sha256()) != 1 ||
-	    EVP_PKEY_CTX_set_rsa_mgf1_md(pc, EVP_sha256()) != 1) {
-		EVP_PKEY_CTX_free(pc);
-		return NULL;
-	}
-	return pc;
-}
-
-/* The additional data: magic | batch id | u16 W | wrapped key | nonce. */
-static ik_status aad_of(int64_t batch_id, const uint8_t *wrapped, size_t wlen,
-    const uint8_t *nonce, ik_buf *aad)
-{
-	ik_status st = ik_buf_put(aad, MAGIC, MAGIC_LEN);
-
-	if (st == IK_OK)
-		st = ik_buf_put_u64(aad, (uint64_t)batch_id);
-	if (st == IK_OK)
-		st = ik_buf_put_u16(aad, (uint16_t)wlen);
-	if (st == IK_OK)
-		st = ik_buf_put(aad, wrapped, wlen);
-	if (st == IK_OK)
-		st = ik_buf_put(aad, nonce, NONCE_LEN);
-	return st;
-}
-
-/* AES-256-GCM of in (enc 1: tag out) or back (enc 0: tag in, checked). */
-static ik_status gcm(int enc, const uint8_t cek[CEK_LEN], const uint8_t nonce[NONCE_LEN],
-    const ik_buf *aad, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[TAG_LEN])
-{
-	EVP_CIPHER_CTX *cx = EVP_CIPHER_CTX_new();
-	int l1 = 0, l2 = 0, ok;
-
-	if (n > PKCS8_MAX)
-		return IK_ERR_ARG;
-	ok = cx != NULL &&
-	    EVP_CipherInit_ex(cx, EVP_aes_256_gcm(), NULL, NULL, NULL, enc) == 1 &&
-	    EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) == 1 &&
-	    EVP_CipherInit_ex(cx, NULL, NULL, cek, nonce, enc) == 1 &&
-	    EVP_CipherUpdate(cx, NULL, &l1, ik_buf_ptr(aad), (int)ik_buf_remaining(aad)) == 1 &&
-	    EVP_CipherUpdate(cx, out, &l1, in, (int)n) == 1 &&
-	    (enc || EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) == 1) &&
-	    EVP_CipherFinal_ex(cx, out + l1, &l2) == 1 &&
-	    (size_t)l1 + (size_t)l2 == n &&
-	    (!enc || EVP_CIPHER_CTX_ctrl(cx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) == 1);
-	EVP_CIPHER_CTX_free(cx);
-	return ok ? IK_OK : crypto_fail();
 }
 
 /* ---- a device key's DER, without OpenSSL's encoder lookups (per key they cost more than
@@ -393,205 +347,5 @@ ik_status ra_batch_key_pkcs8(EVP_PKEY *key, ra_keytype kt, ik_buf *out)
 	if (der != NULL)
 		OPENSSL_clear_free(der, (size_t)n);
 	PKCS8_PRIV_KEY_INFO_free(p8);
-	return st;
-}
-
-/* The envelope public key of one batch, parsed once, with its OAEP context and the
- * AES-256-GCM cipher fetched once: sealing many device keys costs their own work only.
- * One per thread (the contexts are not shared). */
-struct ra_batch_sealer {
-	int64_t batch_id;
-	EVP_PKEY *pub;
-	EVP_PKEY_CTX *oaep;
-	EVP_CIPHER *aes;
-	EVP_CIPHER_CTX *cx;
-};
-
-void ra_batch_sealer_free(ra_batch_sealer *sl)
-{
-	if (sl == NULL)
-		return;
-	EVP_CIPHER_CTX_free(sl->cx);
-	EVP_CIPHER_free(sl->aes);
-	EVP_PKEY_CTX_free(sl->oaep);
-	EVP_PKEY_free(sl->pub);
-	OPENSSL_free(sl);
-}
-
-ik_status ra_batch_sealer_new(const uint8_t *spki, size_t spki_len, int64_t batch_id,
-    ra_batch_sealer **out)
-{
-	const uint8_t *p = spki;
-	ra_batch_sealer *sl;
-	ik_status st = IK_ERR_CRYPTO;
-
-	*out = NULL;
-	if (spki == NULL || spki_len == 0 || spki_len > RA_SPKI_MAX)
-		return IK_ERR_ARG;
-	if ((sl = OPENSSL_zalloc(sizeof(*sl))) == NULL)
-		return IK_ERR_NOMEM;
-	sl->batch_id = batch_id;
-	sl->pub = d2i_PUBKEY(NULL, &p, (long)spki_len);
-	if (sl->pub == NULL || p != spki + spki_len || !EVP_PKEY_is_a(sl->pub, "RSA") ||
-	    EVP_PKEY_get_bits(sl->pub) != RA_BATCH_ENVELOPE_BITS) {
-		st = IK_ERR_ARG;
-		goto out;
-	}
-	if ((sl->oaep = oaep_ctx(sl->pub, 1)) == NULL ||
-	    (sl->aes = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL)) == NULL ||
-	    (sl->cx = EVP_CIPHER_CTX_new()) == NULL ||
-	    EVP_EncryptInit_ex(sl->cx, sl->aes, NULL, NULL, NULL) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(sl->cx, EVP_CTRL_GCM_SET_IVLEN, NONCE_LEN, NULL) != 1)
-		goto out;
-	*out = sl;
-	sl = NULL;
-	st = IK_OK;
-out:
-	if (st != IK_OK)
-		ERR_clear_error();
-	ra_batch_sealer_free(sl);
-	return st;
-}
-
-/* AES-256-GCM of n bytes with the sealer's context (initialised with the cipher once). */
-static ik_status gcm_seal(ra_batch_sealer *sl, const uint8_t cek[CEK_LEN],
-    const uint8_t nonce[NONCE_LEN], const ik_buf *aad, const uint8_t *in, size_t n,
-    uint8_t *out, uint8_t tag[TAG_LEN])
-{
-	int l1 = 0, l2 = 0;
-
-	if (n > PKCS8_MAX)
-		return IK_ERR_ARG;
-	if (EVP_EncryptInit_ex(sl->cx, NULL, NULL, cek, nonce) != 1 ||
-	    EVP_EncryptUpdate(sl->cx, NULL, &l1, ik_buf_ptr(aad),
-	    (int)ik_buf_remaining(aad)) != 1 ||
-	    EVP_EncryptUpdate(sl->cx, out, &l1, in, (int)n) != 1 ||
-	    EVP_EncryptFinal_ex(sl->cx, out + l1, &l2) != 1 || (size_t)l1 + (size_t)l2 != n ||
-	    EVP_CIPHER_CTX_ctrl(sl->cx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, tag) != 1)
-		return crypto_fail();
-	return IK_OK;
-}
-
-ik_status ra_batch_sealer_seal(ra_batch_sealer *sl, const uint8_t *pkcs8, size_t dlen,
-    ik_buf *out)
-{
-	uint8_t cek[CEK_LEN], nonce[NONCE_LEN], tag[TAG_LEN], wrapped[WRAP_MAX], *ct, *tagp;
-	size_t wlen = sizeof(wrapped);
-	ik_buf aad;
-	ik_status st = IK_ERR_CRYPTO;
-
-	ik_buf_init(&aad, 2 * WRAP_MAX);
-	if (pkcs8 == NULL || dlen == 0 || dlen > PKCS8_MAX) {
-		st = IK_ERR_ARG;
-		goto out;
-	}
-	if (RAND_bytes(cek, sizeof(cek)) != 1 || RAND_bytes(nonce, sizeof(nonce)) != 1 ||
-	    EVP_PKEY_encrypt(sl->oaep, wrapped, &wlen, cek, sizeof(cek)) != 1 ||
-	    wlen > UINT16_MAX)
-		goto out;
-	if ((st = aad_of(sl->batch_id, wrapped, wlen, nonce, &aad)) != IK_OK ||
-	    (st = ik_buf_put(out, MAGIC, MAGIC_LEN)) != IK_OK ||
-	    (st = ik_buf_put_u16(out, (uint16_t)wlen)) != IK_OK ||
-	    (st = ik_buf_put(out, wrapped, wlen)) != IK_OK ||
-	    (st = ik_buf_put(out, nonce, NONCE_LEN)) != IK_OK)
-		goto out;
-	/* the tag goes before the ciphertext: reserve both, then fill them */
-	if ((st = ik_buf_reserve(out, TAG_LEN, &tagp)) != IK_OK ||
-	    (st = ik_buf_reserve(out, dlen, &ct)) != IK_OK)
-		goto out;
-	/* ik_buf_reserve may move the storage: take the pointers again */
-	ct = (uint8_t *)ik_buf_ptr(out) + ik_buf_remaining(out) - dlen;
-	tagp = ct - TAG_LEN;
-	if ((st = gcm_seal(sl, cek, nonce, &aad, pkcs8, dlen, ct, tag)) != IK_OK)
-		goto out;
-	memcpy(tagp, tag, TAG_LEN);
-out:
-	if (st == IK_ERR_CRYPTO)
-		ERR_clear_error();
-	OPENSSL_cleanse(cek, sizeof(cek));
-	ik_buf_cleanup(&aad);
-	return st;
-}
-
-ik_status ra_batch_seal_key(const uint8_t *spki, size_t spki_len, int64_t batch_id,
-    EVP_PKEY *device_key, ik_buf *out)
-{
-	ra_batch_sealer *sl = NULL;
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	unsigned char *der = NULL;
-	int dlen = 0;
-	ik_status st;
-
-	if (device_key == NULL)
-		return IK_ERR_ARG;
-	if ((st = ra_batch_sealer_new(spki, spki_len, batch_id, &sl)) != IK_OK)
-		return st;
-	if ((p8 = EVP_PKEY2PKCS8(device_key)) == NULL ||
-	    (dlen = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0)
-		st = crypto_fail();
-	else
-		st = ra_batch_sealer_seal(sl, der, (size_t)dlen, out);
-	if (der != NULL)
-		OPENSSL_clear_free(der, (size_t)dlen);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	ra_batch_sealer_free(sl);
-	return st;
-}
-
-ik_status ra_batch_unseal_key(EVP_PKEY *envelope_key, int64_t batch_id, const uint8_t *blob,
-    size_t n, EVP_PKEY **device_key)
-{
-	ik_buf in, aad;
-	uint8_t magic[MAGIC_LEN], nonce[NONCE_LEN], tag[TAG_LEN], cek[CEK_LEN + WRAP_MAX];
-	uint8_t *plain = NULL;
-	const uint8_t *wrapped, *ct, *p;
-	uint16_t wlen;
-	size_t ctlen = 0, ceklen = sizeof(cek);
-	EVP_PKEY_CTX *pc = NULL;
-	PKCS8_PRIV_KEY_INFO *p8 = NULL;
-	ik_status st = IK_ERR_ARG;
-
-	*device_key = NULL;
-	ik_buf_init(&aad, 2 * WRAP_MAX);
-	if (envelope_key == NULL || blob == NULL || n > RA_BATCH_ENVELOPE_MAX)
-		goto out;
-	ik_buf_view(&in, blob, n);
-	if (ik_buf_get(&in, magic, MAGIC_LEN) != IK_OK || memcmp(magic, MAGIC, MAGIC_LEN) != 0 ||
-	    ik_buf_get_u16(&in, &wlen) != IK_OK || wlen == 0 || wlen > WRAP_MAX ||
-	    (int)wlen != EVP_PKEY_get_size(envelope_key))
-		goto out;
-	wrapped = ik_buf_ptr(&in);
-	if (ik_buf_skip(&in, wlen) != IK_OK || ik_buf_get(&in, nonce, NONCE_LEN) != IK_OK ||
-	    ik_buf_get(&in, tag, TAG_LEN) != IK_OK || (ctlen = ik_buf_remaining(&in)) == 0 ||
-	    ctlen > PKCS8_MAX)
-		goto out;
-	ct = ik_buf_ptr(&in);
-	st = IK_ERR_CRYPTO;
-	if ((pc = oaep_ctx(envelope_key, 0)) == NULL ||
-	    EVP_PKEY_decrypt(pc, cek, &ceklen, wrapped, wlen) != 1 || ceklen != CEK_LEN) {
-		ERR_clear_error();
-		goto out;
-	}
-	if ((plain = OPENSSL_malloc(ctlen)) == NULL) {
-		st = IK_ERR_NOMEM;
-		goto out;
-	}
-	if ((st = aad_of(batch_id, wrapped, wlen, nonce, &aad)) != IK_OK ||
-	    (st = gcm(0, cek, nonce, &aad, ct, ctlen, plain, tag)) != IK_OK)
-		goto out;
-	p = plain;
-	if ((p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, (long)ctlen)) == NULL || p != plain + ctlen ||
-	    (*device_key = EVP_PKCS82PKEY(p8)) == NULL) {
-		st = crypto_fail();
-		goto out;
-	}
-	st = IK_OK;
-out:
-	OPENSSL_cleanse(cek, sizeof(cek));
-	if (plain != NULL)
-		OPENSSL_clear_free(plain, ctlen);
-	PKCS8_PRIV_KEY_INFO_free(p8);
-	EVP_PKEY_CTX_free(pc);
-	ik_buf_cleanup(&aad);
 	return st;
 }

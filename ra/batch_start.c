@@ -1,7 +1,8 @@
 /* batch_start: starting an "issue N more" batch, shared by the JSON API and the web pages —
  * every refusal (bad input, weak passphrase, a batch already running, the quota, a
  * common-name pattern without room) decided before any key is made or anything stored,
- * then the envelope keys made in memory and the batch stored with its history entry. */
+ * then the envelope keys taken (the spare made ahead) or made in memory and the batch stored
+ * with its history entry. */
 #include <stdio.h>
 #include <string.h>
 
@@ -167,6 +168,22 @@ static int room(ra_req *r, const ra_batch_start_in *in, uint64_t *quota, char *f
 	    pattern_room(r, in->cn_pattern, in->count, first, firstsz, why);
 }
 
+/* The batch's envelope keys: the spare key pair made ahead when there is one (then only
+ * its PBKDF2 is left), else one made now. */
+static ik_status envelope(ra_req *r, const char *passphrase, ik_buf *spki, ik_buf *pem)
+{
+	EVP_PKEY *k = ra_batcher_take_envelope(r->app->batcher);
+	ik_status st;
+
+	if (k == NULL) {
+		ik_log(LOG_INFO, "batch start: no spare envelope key ready; making one now");
+		return ra_batch_envelope_new(passphrase, spki, pem);
+	}
+	st = ra_batch_envelope_from(k, passphrase, spki, pem);
+	EVP_PKEY_free(k); /* RSA's free clears its private numbers */
+	return st;
+}
+
 ik_status ra_batch_start(ra_req *r, const ra_batch_start_in *in0, ra_batch_started *out,
     ra_batch_refusal *why)
 {
@@ -189,7 +206,7 @@ ik_status ra_batch_start(ra_req *r, const ra_batch_start_in *in0, ra_batch_start
 	if (!input_ok(r, &in, &flavour, &keytype, why) ||
 	    !room(r, &in, &quota, out->first_cn, sizeof(out->first_cn), why))
 		goto out;
-	if ((st = ra_batch_envelope_new(in.passphrase, &spki, &pem)) != IK_OK ||
+	if ((st = envelope(r, in.passphrase, &spki, &pem)) != IK_OK ||
 	    (st = ik_buf_put_u8(&pem, 0)) != IK_OK) {
 		ra_batch_refuse(why, 500, "internal", NULL, "cannot make the batch's envelope key");
 		goto out;

@@ -594,7 +594,8 @@ ik_status ra_store_batch_abort(ra_store *s, int64_t id, const char *why, const r
 /* ---- "issue N more" batches with keys made by the RA (store_sqlite_batch_keys.c) ----
  * The batch keeps its envelope public key and its envelope private key only encrypted
  * (PKCS#8 PEM under the officer's passphrase); each certificate keeps its device key only
- * sealed to the envelope public key.  After the one download both are deleted. */
+ * sealed to the envelope public key (IKB1), or under the batch's content key, itself kept
+ * only wrapped to the envelope public key (IKB2).  After the one download all are deleted. */
 
 #define RA_BATCH_PLANNED_MAX 10000
 #define RA_BATCH_KEY_PEM_MAX 8192
@@ -680,6 +681,16 @@ ik_status ra_store_batch_add_keyed(ra_store *s, const ra_batch_item_new *it,
 #define RA_BATCH_GROUP_MAX 256
 ik_status ra_store_batch_add_group(ra_store *s, const ra_batch_item_new *items, size_t n);
 
+/* IKB2 (ra/batch.h): the batch's content key wrapped to its envelope public key, stored
+ * once per batch.  set: only while the batch runs and only once — IK_ERR_EXISTS when it is
+ * set already or the batch does not run (then its keys are sealed as IKB1).  get: appended
+ * to wrapped; IK_ERR_NOT_FOUND when the batch has none (an IKB1-only batch, or downloaded). */
+#define RA_BATCH_CEK_WRAPPED_MIN 256
+#define RA_BATCH_CEK_WRAPPED_MAX 1024
+ik_status ra_store_batch_set_cek(ra_store *s, int64_t id, const uint8_t *wrapped,
+    size_t len);
+ik_status ra_store_batch_envelope_cek(ra_store *s, int64_t id, ik_buf *wrapped);
+
 /* The encrypted envelope private key (PEM text, appended to pem without a NUL).
  * IK_ERR_STATE once downloaded; IK_ERR_NOT_FOUND for no such batch or one without keys. */
 ik_status ra_store_batch_envelope_key(ra_store *s, int64_t id, ik_buf *pem);
@@ -694,6 +705,8 @@ typedef struct ra_batch_item {
 	size_t der_len;
 	const uint8_t *envelope;     /* NULL when none (never had one or deleted) */
 	size_t envelope_len;
+	const uint8_t *spki;         /* its request's public key (SPKI DER): IKB2's identity */
+	size_t spki_len;
 } ra_batch_item;
 /* Calls fn for every certificate of the batch in certificate id order (one read snapshot);
  * a non-zero return stops and becomes IK_ERR_STATE. */

@@ -617,7 +617,7 @@ void ra_store_close(ra_store *s)
 
 ik_status ra_store_schema_version(ra_store *s, int *db_version, int *code)
 {
-	sq_conn *c;
+	sq_conn *c = NULL;
 	ik_status st = sq_get_conn(s, &c);
 
 	*code = code_version();

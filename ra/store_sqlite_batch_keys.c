@@ -33,7 +33,7 @@ static const char SQL_BK_SET_ENVELOPE[] =
 static const char SQL_BK_KEY[] =
     "SELECT planned, envelope_key FROM batches WHERE id = ?1";
 static const char SQL_BK_ITEMS[] =
-    "SELECT c.id, c.cn, IFNULL(c.serial, ''), c.state, c.der, c.key_envelope"
+    "SELECT c.id, c.cn, IFNULL(c.serial, ''), c.state, c.der, c.key_envelope, r.pubkey"
     " FROM requests r JOIN certificates c ON c.id = r.cert_id"
     " WHERE r.batch_id = ?1 ORDER BY c.id";
 static const char SQL_BK_PURGE_CERTS[] =
@@ -41,8 +41,16 @@ static const char SQL_BK_PURGE_CERTS[] =
     " WHERE key_envelope IS NOT NULL AND id IN (SELECT cert_id FROM requests WHERE batch_id = ?1)";
 static const char SQL_BK_WAL_TRUNCATE[] = "PRAGMA wal_checkpoint(TRUNCATE)";
 static const char SQL_BK_PURGE_BATCH[] =
-    "UPDATE batches SET envelope_key = NULL, downloaded_at = ?2, updated_at = ?2"
+    "UPDATE batches SET envelope_key = NULL, envelope_cek = NULL, downloaded_at = ?2,"
+    " updated_at = ?2"
     " WHERE id = ?1 AND planned > 0 AND downloaded_at IS NULL AND state <> 'running'";
+
+/* IKB2: the batch's content key, wrapped to its envelope public key, set once while the
+ * batch runs and before any of its keys is sealed under it. */
+static const char SQL_BK_SET_CEK[] =
+    "UPDATE batches SET envelope_cek = ?2"
+    " WHERE id = ?1 AND envelope_cek IS NULL AND state = 'running' AND planned > 0";
+static const char SQL_BK_CEK[] = "SELECT envelope_cek FROM batches WHERE id = ?1";
 
 static int one_of(const char *v, const char *const *set, size_t n)
 {
@@ -555,6 +563,51 @@ ik_status ra_store_batch_envelope_key(ra_store *s, int64_t id, ik_buf *pem)
 	return st;
 }
 
+ik_status ra_store_batch_set_cek(ra_store *s, int64_t id, const uint8_t *wrapped,
+    size_t len)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int64_t changes = 0;
+	ik_status st;
+
+	if (id <= 0 || wrapped == NULL || len < RA_BATCH_CEK_WRAPPED_MIN ||
+	    len > RA_BATCH_CEK_WRAPPED_MAX)
+		return IK_ERR_ARG;
+	if ((st = sq_get_conn(s, &c)) != IK_OK || (st = sq_begin(c)) != IK_OK)
+		return st;
+	if ((st = sq_stmt(c, SQL_BK_SET_CEK, &q)) == IK_OK) {
+		sq_bind_i64(c, q, 1, id);
+		sq_bind_blob(c, q, 2, wrapped, len);
+		st = sq_exec(c, q, &changes);
+		sq_reset(q);
+		if (st == IK_OK && changes != 1)
+			st = IK_ERR_EXISTS;
+	}
+	return sq_finish(c, st);
+}
+
+ik_status ra_store_batch_envelope_cek(ra_store *s, int64_t id, ik_buf *wrapped)
+{
+	sq_conn *c;
+	sqlite3_stmt *q;
+	int row;
+	ik_status st;
+
+	if ((st = sq_prep(s, SQL_BK_CEK, &c, &q)) != IK_OK)
+		return st;
+	sq_bind_i64(c, q, 1, id);
+	if ((st = sq_step(c, q, &row)) == IK_OK) {
+		if (!row || sqlite3_column_type(q, 0) == SQLITE_NULL)
+			st = IK_ERR_NOT_FOUND;
+		else
+			st = ik_buf_put(wrapped, sqlite3_column_blob(q, 0),
+			    (size_t)sqlite3_column_bytes(q, 0));
+	}
+	sq_reset(q);
+	return st;
+}
+
 ik_status ra_store_batch_items(ra_store *s, int64_t id,
     int (*fn)(void *ctx, const ra_batch_item *it), void *ctx)
 {
@@ -587,6 +640,10 @@ ik_status ra_store_batch_items(ra_store *s, int64_t id,
 			it.der = NULL;
 		if (it.envelope_len == 0)
 			it.envelope = NULL;
+		it.spki = sqlite3_column_blob(q, 6);
+		it.spki_len = (size_t)sqlite3_column_bytes(q, 6);
+		if (it.spki_len == 0)
+			it.spki = NULL;
 		if (fn(ctx, &it) != 0) {
 			st = IK_ERR_STATE;
 			break;

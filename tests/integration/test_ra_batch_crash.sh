@@ -4,7 +4,9 @@
 # both at once; each restarted.  At the end: exactly 1000 certificates in the batch, 1000
 # distinct serials and common names (client_000001..client_001000, no gap), every one with
 # its sealed key, and the signer's ledger holding exactly the RA's certificates (same
-# serials, same request ids) — nothing lost, nothing issued twice.
+# serials, same request ids) — nothing lost, nothing issued twice.  The keys sealed before
+# the first kill are IKB2 (under the batch's content key, held in the RA's memory only),
+# those after it IKB1 (the restarted RA no longer has that key): the one download opens all.
 . "$(dirname "$0")/lib.sh"
 ik_setup ec-p256
 ik_start_signer
@@ -186,3 +188,17 @@ echo "# requests resent after the RA restarts: $resent; answered by the signer a
 [ "$(db "SELECT COUNT(*) FROM history WHERE op = 'issue'")" = "$N" ] || ik_fail "issue history entries: not $N"
 inkan-rad verify-history -c "$TMP/ra.conf" | grep -q '^OK' || ik_fail "history chain after the kills"
 ik_ok "history chain intact after four kill -9"
+
+# ---- the one download opens every key: IKB2 ones (before the first kill) and IKB1 ones
+# (the restarted RA, without the content key, seals the rest each to the envelope key)
+ikb1=$(db "SELECT COUNT(*) FROM $CERTS AND substr(c.key_envelope, 1, 4) = CAST('IKB1' AS BLOB)")
+ikb2=$(db "SELECT COUNT(*) FROM $CERTS AND substr(c.key_envelope, 1, 4) = CAST('IKB2' AS BLOB)")
+[ "$((ikb1 + ikb2))" = "$N" ] && [ "$ikb2" -gt 0 ] && [ "$ikb1" -gt 0 ] || ik_fail "sealed key formats: $ikb2 IKB2, $ikb1 IKB1"
+[ "$(db "SELECT length(envelope_cek) FROM batches WHERE id = $B")" = 384 ] || ik_fail "the batch's wrapped content key"
+ik_start_ra
+OFF=$(ik_login olivia "$OFFICER_PW")
+s=$(ik_api olivia "$OFF" POST "/api/v1/batches/$B/download" "{\"passphrase\":\"$BPASS\"}")
+[ "$s" = 200 ] || ik_fail "download: $s $(head -c 400 "$TMP/body")"
+grep -qi "^X-Inkan-Included: $N" "$TMP/hdr" && grep -qi '^X-Inkan-Not-Included: 0' "$TMP/hdr" || ik_fail "download counts: $(cat "$TMP/hdr")"
+[ "$(db "SELECT COUNT(*) FROM certificates WHERE key_envelope IS NOT NULL")" = 0 ] || ik_fail "sealed keys left after the download"
+ik_ok "the download opens all $N keys: $ikb2 sealed as IKB2 before the first kill, $ikb1 as IKB1 after the restart"

@@ -248,7 +248,7 @@ static void test_seal_roundtrip(void **state)
 		ik_buf_init(&blob2, RA_BATCH_ENVELOPE_MAX);
 		assert_int_equal(ra_p12_keygen((ra_keytype)t, &dev, &spki), IK_OK);
 		assert_int_equal(ra_batch_seal_key(ik_buf_ptr(&f->spki), ik_buf_remaining(&f->spki),
-		    BATCH, dev, &blob), IK_OK);
+		    BATCH, NULL, dev, &blob), IK_OK);
 		assert_memory_equal(ik_buf_ptr(&blob), "IKB1", 4);
 		assert_true(ik_buf_remaining(&blob) <= RA_BATCH_ENVELOPE_MAX);
 		/* no trace of the clear key in the blob */
@@ -262,7 +262,7 @@ static void test_seal_roundtrip(void **state)
 		assert_int_equal(EVP_PKEY_eq(dev, back), 1);
 		/* sealing twice gives two different blobs (fresh content key and nonce) */
 		assert_int_equal(ra_batch_seal_key(ik_buf_ptr(&f->spki), ik_buf_remaining(&f->spki),
-		    BATCH, dev, &blob2), IK_OK);
+		    BATCH, NULL, dev, &blob2), IK_OK);
 		assert_true(ik_buf_remaining(&blob2) != ik_buf_remaining(&blob) ||
 		    memcmp(ik_buf_ptr(&blob2), ik_buf_ptr(&blob), ik_buf_remaining(&blob)) != 0);
 		EVP_PKEY_free(dev);
@@ -282,7 +282,7 @@ static void test_key_der_and_sealer(void **state)
 	ra_batch_sealer *sl = NULL, *bad = NULL;
 
 	assert_int_equal(ra_batch_sealer_new(ik_buf_ptr(&f->spki), ik_buf_remaining(&f->spki),
-	    BATCH, &sl), IK_OK);
+	    BATCH, NULL, &sl), IK_OK);
 	for (int t = RA_KEY_EC_P256; t <= RA_KEY_RSA_3072; t++) {
 		for (int i = 0; i < (t <= RA_KEY_EC_P384 ? 50 : 2); i++) {
 			EVP_PKEY *dev = NULL, *back = NULL;
@@ -304,7 +304,7 @@ static void test_key_der_and_sealer(void **state)
 			assert_int_equal(ik_buf_remaining(&p8), na);
 			assert_memory_equal(ik_buf_ptr(&p8), a, na);
 			assert_int_equal(ra_batch_sealer_seal(sl, ik_buf_ptr(&p8),
-			    ik_buf_remaining(&p8), &blob), IK_OK);
+			    ik_buf_remaining(&p8), NULL, 0, &blob), IK_OK);
 			assert_int_equal(ra_batch_unseal_key(f->key, BATCH, ik_buf_ptr(&blob),
 			    ik_buf_remaining(&blob), &back), IK_OK);
 			assert_int_equal(EVP_PKEY_eq(dev, back), 1);
@@ -328,14 +328,14 @@ static void test_key_der_and_sealer(void **state)
 
 		ik_buf_init(&blob, RA_BATCH_ENVELOPE_MAX);
 		ik_buf_init(&ecspki, RA_SPKI_MAX);
-		assert_int_equal(ra_batch_sealer_new(junk, sizeof(junk), BATCH, &bad), IK_ERR_ARG);
+		assert_int_equal(ra_batch_sealer_new(junk, sizeof(junk), BATCH, NULL, &bad), IK_ERR_ARG);
 		assert_null(bad);
 		assert_int_equal(ra_p12_keygen(RA_KEY_EC_P256, &ec, &ecspki), IK_OK);
 		assert_int_equal(ra_batch_sealer_new(ik_buf_ptr(&ecspki), ik_buf_remaining(&ecspki),
-		    BATCH, &bad), IK_ERR_ARG);
+		    BATCH, NULL, &bad), IK_ERR_ARG);
 		assert_null(bad);
-		assert_int_equal(ra_batch_sealer_new(NULL, 0, BATCH, &bad), IK_ERR_ARG);
-		assert_int_equal(ra_batch_sealer_seal(sl, NULL, 0, &blob), IK_ERR_ARG);
+		assert_int_equal(ra_batch_sealer_new(NULL, 0, BATCH, NULL, &bad), IK_ERR_ARG);
+		assert_int_equal(ra_batch_sealer_seal(sl, NULL, 0, NULL, 0, &blob), IK_ERR_ARG);
 		assert_int_equal(ik_buf_remaining(&blob), 0);
 		EVP_PKEY_free(ec);
 		ik_buf_cleanup(&blob);
@@ -359,7 +359,7 @@ static void test_seal_tampered(void **state)
 	ik_buf_init(&blob, RA_BATCH_ENVELOPE_MAX);
 	assert_int_equal(ra_p12_keygen(RA_KEY_EC_P256, &dev, &spki), IK_OK);
 	assert_int_equal(ra_batch_seal_key(ik_buf_ptr(&f->spki), ik_buf_remaining(&f->spki), BATCH,
-	    dev, &blob), IK_OK);
+	    NULL, dev, &blob), IK_OK);
 	n = ik_buf_remaining(&blob);
 	copy = malloc(n);
 	assert_non_null(copy);
@@ -410,18 +410,18 @@ static void test_seal_refusals(void **state)
 	ik_buf_init(&blob, RA_BATCH_ENVELOPE_MAX);
 	assert_int_equal(ra_p12_keygen(RA_KEY_EC_P256, &dev, &spki), IK_OK);
 	/* an envelope that is not RSA-3072 (here the device's own EC key) */
-	assert_int_equal(ra_batch_seal_key(ik_buf_ptr(&spki), ik_buf_remaining(&spki), BATCH, dev,
-	    &blob), IK_ERR_ARG);
+	assert_int_equal(ra_batch_seal_key(ik_buf_ptr(&spki), ik_buf_remaining(&spki), BATCH, NULL,
+	    dev, &blob), IK_ERR_ARG);
 	/* trailing bytes after the SPKI */
 	{
 		uint8_t longer[RA_SPKI_MAX + 1];
 		size_t n = ik_buf_remaining(&f->spki);
 		memcpy(longer, ik_buf_ptr(&f->spki), n);
 		longer[n] = 0;
-		assert_int_equal(ra_batch_seal_key(longer, n + 1, BATCH, dev, &blob), IK_ERR_ARG);
+		assert_int_equal(ra_batch_seal_key(longer, n + 1, BATCH, NULL, dev, &blob), IK_ERR_ARG);
 	}
 	assert_int_equal(ra_batch_seal_key(ik_buf_ptr(&f->spki), ik_buf_remaining(&f->spki), BATCH,
-	    NULL, &blob), IK_ERR_ARG);
+	    NULL, NULL, &blob), IK_ERR_ARG);
 	assert_int_equal(ik_buf_remaining(&blob), 0);
 	assert_int_equal(ra_batch_envelope_new("", &spki, &blob), IK_ERR_ARG);
 	EVP_PKEY_free(dev);

@@ -119,6 +119,16 @@ static void test_create(void **state)
 	assert_int_not_equal(ik_raw_exec(f->path, "UPDATE certificates SET key_envelope ="
 	    " x'308187020100301306072a8648ce3d020106082a8648ce3d030107046d306b020101042000000000000000000000000000000000000000000000000000000000000000000000'"),
 	    SQLITE_OK);
+	/* 009: IKB1 and IKB2 blobs are taken, another magic is not; a wrapped content key is
+	 * an RSA block (256..1024 bytes), not a short clear key */
+	assert_int_equal(ik_raw_exec(f->path, "UPDATE certificates SET key_envelope ="
+	    " x'494b4232000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000' WHERE cn = 'x'"), SQLITE_OK);
+	assert_int_equal(ik_raw_exec(f->path, "UPDATE certificates SET key_envelope ="
+	    " x'494b4231000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000' WHERE cn = 'x'"), SQLITE_OK);
+	assert_int_not_equal(ik_raw_exec(f->path, "UPDATE certificates SET key_envelope ="
+	    " x'494b4233000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000' WHERE cn = 'x'"), SQLITE_OK);
+	assert_int_not_equal(ik_raw_exec(f->path, "UPDATE batches SET envelope_cek = zeroblob(32)"),
+	    SQLITE_OK);
 }
 
 static void test_cn_max(void **state)
@@ -239,6 +249,10 @@ static int count_item(void *ctx, const ra_batch_item *it)
 		s->with_key++;
 	if (it->state == RA_CERT_ACTIVE && it->der != NULL && it->serial[0] != '\0')
 		s->issued++;
+	/* its request's public key, which IKB2 binds */
+	if (it->spki == NULL || it->spki_len != sizeof(SPKI) ||
+	    memcmp(it->spki, SPKI, sizeof(SPKI)) != 0)
+		return 1;
 	return 0;
 }
 
@@ -262,6 +276,26 @@ static void test_items_and_purge(void **state)
 
 	ik_buf_init(&pem, RA_BATCH_KEY_PEM_MAX);
 	assert_int_equal(ra_store_batch_create_keyed(f->s, &b, &H, &id), IK_OK);
+	/* IKB2: the wrapped content key, set once while the batch runs */
+	{
+		uint8_t w[384], w2[384];
+		ik_buf got;
+
+		memset(w, 0xa5, sizeof(w));
+		memset(w2, 0x5a, sizeof(w2));
+		ik_buf_init(&got, RA_BATCH_CEK_WRAPPED_MAX);
+		assert_int_equal(ra_store_batch_envelope_cek(f->s, id, &got), IK_ERR_NOT_FOUND);
+		assert_int_equal(ra_store_batch_set_cek(f->s, id, w, 100), IK_ERR_ARG);
+		assert_int_equal(ra_store_batch_set_cek(f->s, id, NULL, sizeof(w)), IK_ERR_ARG);
+		assert_int_equal(ra_store_batch_set_cek(f->s, id + 100, w, sizeof(w)), IK_ERR_EXISTS);
+		assert_int_equal(ra_store_batch_set_cek(f->s, id, w, sizeof(w)), IK_OK);
+		/* once: a second (a restarted worker's) is refused and changes nothing */
+		assert_int_equal(ra_store_batch_set_cek(f->s, id, w2, sizeof(w2)), IK_ERR_EXISTS);
+		assert_int_equal(ra_store_batch_envelope_cek(f->s, id, &got), IK_OK);
+		assert_int_equal(ik_buf_remaining(&got), sizeof(w));
+		assert_memory_equal(ik_buf_ptr(&got), w, sizeof(w));
+		ik_buf_cleanup(&got);
+	}
 	for (unsigned i = 0; i < 3; i++) {
 		snprintf(name, sizeof(name), "client_%06u", i + 1);
 		assert_int_equal(add(f->s, id, i, name, &r[i]), IK_OK);
@@ -299,6 +333,8 @@ static void test_items_and_purge(void **state)
 	    " IS NOT NULL"), 0);
 	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM batches WHERE envelope_key IS NOT"
 	    " NULL"), 0);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM batches WHERE envelope_cek IS NOT"
+	    " NULL"), 0);
 	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = 'test_op'"),
 	    2); /* creation and purge */
 	assert_int_equal(ra_store_batch_info(f->s, id, &bi), IK_OK);
@@ -308,6 +344,12 @@ static void test_items_and_purge(void **state)
 	assert_int_equal(ra_store_batch_purge_keys(f->s, id, &H), IK_ERR_STATE);
 	ik_buf_reset(&pem);
 	assert_int_equal(ra_store_batch_envelope_key(f->s, id, &pem), IK_ERR_STATE);
+	assert_int_equal(ra_store_batch_envelope_cek(f->s, id, &pem), IK_ERR_NOT_FOUND);
+	/* finished: no content key can be set any more */
+	{
+		uint8_t w[384] = { 1 };
+		assert_int_equal(ra_store_batch_set_cek(f->s, id, w, sizeof(w)), IK_ERR_EXISTS);
+	}
 	s = (seen){ 0 };
 	assert_int_equal(ra_store_batch_items(f->s, id, count_item, &s), IK_OK);
 	assert_int_equal(s.with_key, 0);
