@@ -248,6 +248,18 @@ s=$(ik_api admin "$ADM" DELETE "/api/v1/officers/$OLIVIA_ID/certificate?certific
 s=$(certlogin op-new); ik_expect 200 - "$s" "the new certificate after the API unbind of another"
 ik_ok "API: list with fingerprints, bind by pem (refusals: role, CSRF, garbage, both, another CA, twice), unbind one by certificate_id"
 
+# ---- at most 8 login certificates per officer ----
+for i in 1 2 3 4 5 6 7 8; do
+	issue_cert "carol-dev$i"
+	s=$(ik_api admin "$ADM" POST "/api/v1/officers/$CAROL_ID/certificate" "{\"certificate_id\":$CID}"); ik_expect 200 - "$s" "carol's certificate $i"
+done
+issue_cert carol-dev9
+s=$(bind_file admin "$ADM" "$CAROL_ID" "$TMP/carol-dev9.pem"); ik_expect 409 - "$s" "a ninth certificate by PEM"
+has "すでに上限の 8 枚のログイン用証明書" "limit message"
+s=$(ik_api admin "$ADM" POST "/api/v1/officers/$CAROL_ID/certificate" "{\"certificate_id\":$CID}"); ik_expect 409 too_many "$s" "a ninth certificate by the API"
+[ "$(nbound "$CAROL_ID")" = 8 ] || ik_fail "carol has $(nbound "$CAROL_ID")"
+ik_ok "at most 8 login certificates per officer: the ninth refused (page 409 with the limit, API too_many)"
+
 # ---- an expired certificate by PEM: the RA run under faketime ----
 if grep -q '^INKAN_SANITIZE:BOOL=ON' "$INKAN_BUILD/CMakeCache.txt" 2>/dev/null; then
 	echo "skip - expired certificate under faketime (sanitizer build)"
