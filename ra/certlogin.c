@@ -247,8 +247,8 @@ out:
 	return st;
 }
 
-/* text as one certificate: PEM (nothing but that one certificate and blanks around it), or
- * DER with nothing after it.  NULL when it is not. */
+/* text as one certificate: PEM (text around it ignored, as OpenSSL's PEM reader does; a
+ * second certificate refused), or DER with nothing after it.  NULL when it is not. */
 static X509 *parse_one(const uint8_t *text, size_t len)
 {
 	BIO *b = BIO_new_mem_buf(text, (int)len);

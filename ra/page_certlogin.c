@@ -510,6 +510,7 @@ static void h_bind(ra_req *r)
 	ik_status st;
 
 	memset(&o, 0, sizeof(o));
+	memset(&fit, 0, sizeof(fit));
 	if (!bind_officer(r, &o))
 		goto out;
 	if (typed == NULL || !serial_norm(typed, serial, sizeof(serial))) {

@@ -276,7 +276,16 @@ elif FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head
 	has "この証明書は紐付けできません: 有効期限が切れています。" "expired in Japanese"
 	s=$(bind_file admin "$ADM" "$OLIVIA_ID" "$TMP/op-short.pem" en); has "This certificate cannot be bound: it has expired." "expired in English"
 	ik_stop_ra
-	ik_ok "an expired certificate by PEM -> 409, the reason in ja and en (RA clock 2 days on, faketime)"
+	FAKETIME="-2d" FAKETIME_DONT_FAKE_MONOTONIC=1 LD_PRELOAD=$FAKETIME_LIB \
+		inkan-rad -c "$TMP/ra.conf" >>"$TMP/rad.log" 2>&1 &
+	RAD_PID=$!
+	for _ in $(seq 1 100); do curl -sf --cacert "$TMP/tls.pem" "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+	ADM=$(ik_login admin "$ADMIN_PW")
+	s=$(bind_file admin "$ADM" "$OLIVIA_ID" "$TMP/carol-dev9.pem"); ik_expect 409 - "$s" "a certificate not valid yet by PEM"
+	has "この証明書は紐付けできません: まだ有効期間が始まっていません。" "not yet valid in Japanese"
+	s=$(bind_file admin "$ADM" "$OLIVIA_ID" "$TMP/carol-dev9.pem" en); has "This certificate cannot be bound: it is not valid yet." "not yet valid in English"
+	ik_stop_ra
+	ik_ok "an expired certificate (RA clock 2 days on) and one not valid yet (2 days back) by PEM -> 409, the reason in ja and en (faketime)"
 else
 	ik_fail "faketime is not installed (firmware/debian-packages.txt)"
 fi
