@@ -52,7 +52,7 @@ typedef struct ra_certlogin_fit {
 	int64_t cert_id;                    /* the RA's record (0 when none) */
 	char serial[RA_SERIAL_HEX_MAX + 1]; /* "" until known */
 	uint8_t sha256[32];                 /* of the DER */
-	int state;                          /* ra_cert_state of the record */
+	ra_cert_state state;                /* of the record */
 	ra_certlogin_why code;
 	char why[160];                      /* English, for the API and the history */
 } ra_certlogin_fit;
