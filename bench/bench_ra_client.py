@@ -159,7 +159,8 @@ def cmd_singles(base, ca, n, threads):
 # certificate over the POSTs and over the whole run; INKAN_BENCH_HOOK is a shell command
 # started when the timed part starts and sent SIGINT when it ends (perf record, strace).
 def cpu_times():
-    out = {}
+    t = os.times()  # this client's own CPU (all its threads): is it the bottleneck?
+    out = {"client": t.user + t.system}
     for item in os.environ.get("INKAN_BENCH_PIDS", "").split():
         name, pid = item.split(":")
         with open(f"/proc/{pid}/stat") as f:

@@ -3,7 +3,7 @@
 # certificate (utime + stime from /proc, less noisy than rates on a shared machine) and,
 # optionally, a profile of inkan-rad during the timed part.
 #   bench/bench_ra_singles.sh [N] [THREADS]     (after building build-bench/)
-#   PROFILE=perf   perf record --call-graph dwarf of inkan-rad -> $OUT/perf.data
+#   PROFILE=perf   perf record --call-graph dwarf of inkan-rad -> $OUT/perf.data (PERF_F=Hz, 499)
 #   PROFILE=strace strace -c -f of inkan-rad (syscall counts: fdatasync per request)
 #   PROFILE=files  strace of its openat/unlink/access (temporary files) -> $OUT/files.txt
 #   OUT=dir        where the profile goes (default /tmp); RA_EXTRA="key = value" for ra.conf
@@ -26,7 +26,7 @@ ik_start_signer
 ik_start_ra "${RA_EXTRA:-}"
 lim=$("$B/bench_ra_hsm" limit inkan "$TMP/hsm/user.pin" inkan-issuing-ca 2000 2 | cut -d" " -f1)
 case ${PROFILE:-} in
-perf) export INKAN_BENCH_HOOK="perf record -q --call-graph dwarf,16384 -F 499 -p $RAD_PID -o $out/perf.data 2>/dev/null" ;;
+perf) export INKAN_BENCH_HOOK="perf record -q --call-graph dwarf,16384 -F ${PERF_F:-499} -p $RAD_PID -o $out/perf.data 2>/dev/null" ;;
 strace) export INKAN_BENCH_HOOK="strace -c -f -w -p $RAD_PID -o $out/strace.txt" ;;
 files) export INKAN_BENCH_HOOK="strace -f -e trace=openat,unlink,access -p $RAD_PID -o $out/files.txt" ;;
 esac

@@ -628,7 +628,7 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 	const ra_config *cfg = h->app->cfg;
 	struct sockaddr_storage ss;
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
-	    MHD_ALLOW_SUSPEND_RESUME;
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO;
 	ik_status st;
 	size_t cert_len = 0;
 	int v6 = 0;

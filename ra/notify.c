@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "config.h"
@@ -339,6 +340,48 @@ ik_status ra_notify_expiring(ra_app *app, const ra_cert *c, unsigned threshold, 
 			return queue(app, dedup, "expiring", &r, v, sizeof(v) / sizeof(v[0]), NULL);
 	}
 	return IK_OK;
+}
+
+ik_status ra_notify_settled(ra_app *app, const ra_request *q, int64_t reoffered)
+{
+	ra_download d;
+	ra_cert c;
+	ra_user u;
+	rcpt r;
+	char dedup[RA_MAIL_DEDUP_MAX + 1], expires[32], url[512];
+	ik_status st;
+
+	if (!ra_mail_enabled(app))
+		return IK_OK;
+	st = ra_store_download_parked_for(app->store, q->id, &d);
+	if (st == IK_ERR_NOT_FOUND)
+		return IK_OK;
+	if (st != IK_OK)
+		return st;
+	if (d.used != 0 || d.expires <= (int64_t)time(NULL) ||
+	    (reoffered == 0 && d.cert_id == q->cert_id))
+		st = IK_ERR_NOT_FOUND; /* the link does not work again: nothing to tell */
+	else
+		st = ra_store_cert_get(app->store, d.cert_id, &c);
+	if (st == IK_OK && user_of(app->store, c.user_id, &r, &u)) {
+		/* the address the credential's own mail gave (download.c, download_renew.c) */
+		if (strncmp(d.login, "rn-", 3) == 0)
+			snprintf(url, sizeof(url), "%s/download/renew?id=%s", app->cfg->public_url,
+			    d.login);
+		else if (d.kind == RA_DOWNLOAD_PIN)
+			snprintf(url, sizeof(url), "%s/download?id=%s", app->cfg->public_url, d.login);
+		else
+			snprintf(url, sizeof(url), "%s/download", app->cfg->public_url);
+		fmt_time(d.expires, expires);
+		snprintf(dedup, sizeof(dedup), "download_settled:%s", q->request_id);
+		{
+			ra_tvar v[] = { { "name", user_name(&u) }, { "cn", c.cn }, { "url", url },
+				{ "login", d.login }, { "expires", expires } };
+			st = queue(app, dedup, "download_settled", &r, v, sizeof(v) / sizeof(v[0]), NULL);
+		}
+	}
+	OPENSSL_cleanse(d.secret_hash, sizeof(d.secret_hash));
+	return st == IK_ERR_NOT_FOUND ? IK_OK : st;
 }
 
 ik_status ra_notify_renewal_ready(ra_app *app, const ra_cert *c, const ra_download *d,

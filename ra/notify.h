@@ -31,6 +31,14 @@ ik_status ra_notify_expiring(ra_app *app, const ra_cert *c, unsigned threshold, 
 ik_status ra_notify_renewal_ready(ra_app *app, const ra_cert *c, const ra_download *d,
     const char *url);
 
+/* A request a download parked (its answer lost) is settled and the link it was parked for
+ * works again: download_settled to the certificate's user with the URL and login id (as
+ * "issued" — never the secret), once per request.  reoffered: the certificate
+ * ra_store_download_reoffer gave the credential (0: none, e.g. a self-service renewal
+ * link, which never pointed at the orphan).  Nothing when the credential is spent,
+ * expired, or still points at the orphan. */
+ik_status ra_notify_settled(ra_app *app, const ra_request *r, int64_t reoffered);
+
 /* The certificate's subject DN (RFC 2253, UTF-8) from its DER; "CN=<cn>" if unreadable. */
 void ra_cert_dn(ra_store *s, const ra_cert *c, char *out, size_t outsz);
 

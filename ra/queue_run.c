@@ -139,6 +139,15 @@ static int unanswered(ik_status st)
 	    st == IK_ERR_BUSY || st == IK_ERR_NOMEM;
 }
 
+/* An answer the RA could not read (a frame that fits no request, a reply that does not
+ * decode, a certificate that does not parse): unlike a refusal, which the signer sends as
+ * an ERROR frame (err->status set), the signer may have issued all the same. */
+static int unreadable(ik_status st, const proto_error *err)
+{
+	return err->status == 0 &&
+	    ((st >= IK_ERR_PROTO_VERSION && st <= IK_ERR_PROTO_CLOSED) || st == IK_ERR_CRYPTO);
+}
+
 /* Failures worth a retry: the signer or its HSM is away, or the store is busy. */
 static int transient(ik_status st)
 {
@@ -271,10 +280,28 @@ ik_status rq_orphan_revocation(ra_queue *q, int64_t cert_id, const char *serial,
 	return ra_store_request_add(q->app->store, &n, &h, NULL);
 }
 
+/* The user's mail that the link works again, in a savepoint of its own (a mail that cannot
+ * be queued costs the user the notice, never the link). */
+static void tell_settled(ra_queue *q, const ra_request *r, int64_t reoffered)
+{
+	ra_store *store = q->app->store;
+	ik_status st = ra_store_begin(store);
+
+	if (st == IK_OK) {
+		if ((st = ra_notify_settled(q->app, r, reoffered)) == IK_OK)
+			st = ra_store_commit(store);
+		else
+			(void)ra_store_rollback(store);
+	}
+	if (st != IK_OK)
+		ik_log(LOG_ERR, "request %s: cannot queue the mail that its download works again: %s",
+		    r->request_id, ik_status_str(st));
+}
+
 /* A request its download parked (ra_store_request_park), now settled: the same credential
  * gets a fresh certificate (in the caller's transaction, in a savepoint of its own: if that
  * fails the revocation still goes, and the credential is left on the revoked certificate,
- * 409 as after a crash). */
+ * 409 as after a crash), and its user a mail that the link works again. */
 static void reoffer(ra_queue *q, const ra_request *r)
 {
 	ra_hist h = { .actor = "system", .ip = "", .op = "download_reoffer", .target = r->serial,
@@ -283,12 +310,15 @@ static void reoffer(ra_queue *q, const ra_request *r)
 	int64_t id = 0;
 	ik_status st = ra_store_download_reoffer(q->app->store, r->id, &h, &id);
 
-	if (st != IK_OK)
+	if (st != IK_OK) {
 		ik_log(LOG_ERR, "request %s: cannot offer its download a new certificate: %s",
 		    r->request_id, ik_status_str(st));
-	else if (id != 0)
+		return;
+	}
+	if (id != 0)
 		ik_log(LOG_NOTICE, "request %s: its download's answer was lost; certificate %lld "
 		    "offered to the same download link", r->request_id, (long long)id);
+	tell_settled(q, r, id);
 }
 
 /* A leftover download request: complete it, then revoke what was issued. */
@@ -308,6 +338,8 @@ static void revoke_orphan(ra_queue *q, const ra_request *r)
 		else
 			(void)ra_store_rollback(q->app->store);
 	}
+	if (st == IK_OK)
+		ra_mailer_kick(q->app->mailer); /* the user's mail, if reoffer queued one */
 	if (st != IK_OK)
 		ik_log(LOG_ERR, "request %s: cannot queue the revocation of an orphaned certificate: %s",
 		    r->request_id, ik_status_str(st));
@@ -418,10 +450,12 @@ static void record_failure(ra_queue *q, const ra_request *r, ik_status st, int o
 	unsigned backoff = r->attempts >= 5 ? QUEUE_BACKOFF_MAX : 1u << r->attempts;
 	ra_hist fh = { .actor = r->created_by, .ip = "", .op = "request_failed",
 	    .target = r->request_id };
-	int retry = transient(st) && !once;
+	/* a download's request resent after its answer was lost: an unreadable answer is
+	 * retried like a lost one, the signer may hold a certificate the RA must revoke */
+	int retry = (transient(st) || (orphaned(q, r, once) && unreadable(st, err))) && !once;
 	ra_request_state where;
 
-	if (once && unanswered(st)) {
+	if (once && (unanswered(st) || unreadable(st, err))) {
 		/* the signer may have issued it: left sent for its download to park
 		 * (ra_store_request_park), or for the next start to settle */
 		ik_log(LOG_WARNING, "request %s (%s): %s: %s; its download parks it", r->request_id,
@@ -456,7 +490,10 @@ static ik_status outcome(ra_queue *q, ra_request *r, ik_status st, const char *s
 	atomic_store(&q->hsm_up, st != IK_ERR_IO && st != IK_ERR_PROTO_CLOSED &&
 	    st != IK_ERR_HSM_UNAVAILABLE);
 	if (st != IK_OK) {
-		if (err->detail[0] == '\0')
+		if (err->detail[0] == '\0' && unreadable(st, err))
+			snprintf(err->detail, sizeof(err->detail), "the signer's answer could not be "
+			    "read: %s", ik_status_str(st));
+		else if (err->detail[0] == '\0')
 			snprintf(err->detail, sizeof(err->detail), "%s", ik_status_str(st));
 		record_failure(q, r, st, once, err);
 		return st;
@@ -604,6 +641,20 @@ static ik_status group_store_all(ra_queue *q, group *g)
 	return st;
 }
 
+/* Single CSR requests only (not a download's, not a batch's): their outcomes need not wait
+ * for the disk.  The signer has the certificate in its ledger before it answers; should a
+ * power loss take this commit along (the next durable commit of any thread makes it durable),
+ * the requests are pending again at the next start, are sent again and the signer answers
+ * each with the same certificate (idempotent per request id). */
+static int singles_only(const group *g)
+{
+	for (size_t k = 0; k < g->n; k++)
+		if (g->r[k]->kind != RA_REQ_ISSUE || g->r[k]->generate_here ||
+		    g->r[k]->batch_id != 0)
+			return 0;
+	return 1;
+}
+
 /* The group's outcomes in one transaction: all at once, or else each request in its own
  * savepoint within it, so one that cannot be recorded does not undo the others.  If that
  * transaction cannot be committed, nothing of it stays: every request goes back to pending
@@ -612,7 +663,7 @@ static ik_status group_store_all(ra_queue *q, group *g)
 static void group_record(ra_queue *q, group *g)
 {
 	ra_store *store = q->app->store;
-	ik_status tx = ra_store_begin(store);
+	ik_status tx = singles_only(g) ? ra_store_begin_lazy(store) : ra_store_begin(store);
 	int all = tx == IK_OK && group_store_all(q, g) == IK_OK;
 
 	for (size_t k = 0; k < g->n; k++) {

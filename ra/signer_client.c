@@ -1,18 +1,17 @@
 /* signer_client: a pool of persistent connections to inkan-signerd.  Each call borrows a
- * connection, runs one request/reply (or a pipelined group of ISSUEs), and gives it back; a
- * broken connection is closed and replaced (idempotent verbs are retried once on a fresh
- * one). */
+ * connection, runs one request/reply (or a pipelined group of ISSUEs) under one deadline,
+ * and gives it back; a broken connection is closed and replaced (idempotent verbs are
+ * retried once on a fresh one, within the same deadline). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "signer_client.h"
+#include "signer_io.h"
 
 #define RA_SIGNER_MAX_POOL 24
 
@@ -21,7 +20,7 @@ struct ra_signer {
 	unsigned n;
 	int fd[RA_SIGNER_MAX_POOL];   /* -1 = not connected */
 	int busy[RA_SIGNER_MAX_POOL];
-	unsigned timeout;             /* seconds without a byte before a call gives up */
+	unsigned timeout;             /* seconds a whole call may take */
 	unsigned crl_timeout;         /* the same for GET_CRL */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -92,47 +91,41 @@ static void release(ra_signer *s, unsigned i)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* ---- timeouts: every pooled socket has SO_RCVTIMEO and SO_SNDTIMEO, so a signer that
- * accepts and then says nothing (or stops midway through a frame) makes the recv or send
- * fail with EAGAIN instead of holding the thread forever.  The connection is then closed:
- * an answer that comes late must never be read as the answer to the next request. ---- */
+/* ---- deadlines: a call (the HELLO of a fresh connection and a resend on another one
+ * included) ends within its setting's seconds however the signer dribbles its answer
+ * (signer_io.c).  The connection is then closed: an answer that comes late must never be
+ * read as the answer to the next request. ---- */
 
-static ik_status set_timeout(int fd, unsigned secs)
+/* The call's deadline, taken once it has a connection (the wait for a free one is not
+ * counted: whoever holds it ends within a deadline of its own). */
+static void call_deadline(ra_signer *s, int crl, ra_deadline *d)
 {
-	struct timeval tv = { .tv_sec = (time_t)secs, .tv_usec = 0 };
+	unsigned secs;
 
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
-		return IK_ERR_IO;
-	return IK_OK;
-}
-
-/* st was a recv or send that ran out of time; errno as that call left it, so ask at once. */
-static int timed_out(ik_status st)
-{
-	return st == IK_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
+	pthread_mutex_lock(&s->lock);
+	secs = crl ? s->crl_timeout : s->timeout;
+	pthread_mutex_unlock(&s->lock);
+	ra_deadline_start(d, secs, crl ? "signer_crl_timeout" : "signer_timeout");
 }
 
 /* The timeout's error for the caller (the queue records the detail as the last error). */
-static ik_status timeout_error(unsigned secs, const char *key, proto_error *err)
+static ik_status timeout_error(const ra_deadline *d, proto_error *err)
 {
 	if (err != NULL) {
 		err->status = IK_ERR_IO;
 		snprintf(err->detail, sizeof(err->detail), "the signer did not answer within %u s "
-		    "(%s); its connection was closed", secs, key);
+		    "(%s); its connection was closed", d->secs, d->setting);
 	}
 	return IK_ERR_IO;
 }
 
-static ik_status connect_hello(ra_signer *s, unsigned i, proto_error *err)
+static ik_status connect_hello(ra_signer *s, unsigned i, ra_deadline *dl, proto_error *err)
 {
 	proto_hello m = { .version_min = PROTO_VERSION, .version_max = PROTO_VERSION };
 	proto_hello_reply r;
 	ik_buf req, rep;
 	ik_status st;
 	int fd;
-
-	int late = 0;
 
 	if ((st = proto_connect(s->path, &fd)) != IK_OK)
 		return st;
@@ -141,18 +134,14 @@ static ik_status connect_hello(ra_signer *s, unsigned i, proto_error *err)
 	ik_buf_init(&rep, 0);
 	st = proto_encode_hello(&req, &m);
 	if (st == IK_OK)
-		st = set_timeout(fd, s->timeout);
-	if (st == IK_OK) {
-		st = proto_call(fd, PROTO_HELLO, &req, &rep, NULL);
-		late = timed_out(st);
-	}
+		st = ra_sio_call(fd, PROTO_HELLO, &req, &rep, NULL, dl);
 	if (st == IK_OK)
 		st = proto_decode_hello_reply(ik_buf_ptr(&rep), ik_buf_remaining(&rep), &r);
 	ik_buf_cleanup(&req);
 	ik_buf_cleanup(&rep);
 	if (st != IK_OK) {
 		close(fd);
-		return late ? timeout_error(s->timeout, "signer_timeout", err) : st;
+		return dl->expired ? timeout_error(dl, err) : st;
 	}
 	s->fd[i] = fd;
 	return IK_OK;
@@ -175,16 +164,18 @@ ik_status ra_signer_call(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf 
 	/* revocation events are not retried blindly: the first attempt may have landed */
 	int tries = (type == PROTO_REVOKE || type == PROTO_HOLD || type == PROTO_RELEASE) ? 1 : 2;
 	unsigned i = acquire(s);
+	ra_deadline dl;
 	ik_status st = IK_ERR_IO;
 
+	call_deadline(s, 0, &dl);
 	for (int t = 0; t < tries; t++) {
-		if (s->fd[i] < 0 && (st = connect_hello(s, i, err)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, &dl, err)) != IK_OK)
 			break;
-		st = proto_call(s->fd[i], type, req, reply, err);
-		if (timed_out(st)) {
-			/* not sent again: a signer that is stuck would only hold us twice as long */
+		st = ra_sio_call(s->fd[i], type, req, reply, err, &dl);
+		if (dl.expired) {
+			/* not sent again: the deadline is the whole call's */
 			drop_conn(s, i);
-			st = timeout_error(s->timeout, "signer_timeout", err);
+			st = timeout_error(&dl, err);
 			break;
 		}
 		if (!transport_failure(st)) {
@@ -257,20 +248,6 @@ static ik_status call_empty(ra_signer *s, uint16_t type, ik_buf *reply, proto_er
 #define CRL_PIECE (256u * 1024u)
 #define CRL_ERROR_MAX (64u * 1024u) /* an ERROR reply's body */
 
-static ik_status recv_all(int fd, uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = recv(fd, p, n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return r == 0 ? IK_ERR_PROTO_TRUNCATED : IK_ERR_IO;
-		p += r;
-		n -= (size_t)r;
-	}
-	return IK_OK;
-}
-
 static ik_status write_file(int fd, const uint8_t *p, size_t n)
 {
 	while (n > 0) {
@@ -286,7 +263,7 @@ static ik_status write_file(int fd, const uint8_t *p, size_t n)
 }
 
 /* An ERROR frame's body: the signer's status and detail. */
-static ik_status recv_error(int sock, size_t len, proto_error *err)
+static ik_status recv_error(int sock, size_t len, proto_error *err, ra_deadline *dl)
 {
 	uint8_t *body;
 	proto_error e;
@@ -296,7 +273,7 @@ static ik_status recv_error(int sock, size_t len, proto_error *err)
 		return IK_ERR_PROTO_OVERSIZE;
 	if ((body = malloc(len > 0 ? len : 1)) == NULL)
 		return IK_ERR_NOMEM;
-	if ((st = recv_all(sock, body, len)) == IK_OK) {
+	if ((st = ra_sio_read(sock, body, len, dl)) == IK_OK) {
 		st = proto_decode_error(body, len, &e) != IK_OK || e.status == IK_OK ?
 		    IK_ERR_PROTO_FIELD : (ik_status)e.status;
 		if (st != IK_ERR_PROTO_FIELD && err != NULL)
@@ -308,7 +285,8 @@ static ik_status recv_error(int sock, size_t len, proto_error *err)
 
 /* The reply's fixed head: the CRL's number and times, and its length (the rest of the
  * frame, never 0). */
-static ik_status recv_crl_head(int sock, size_t frame_len, proto_crl_reply *r)
+static ik_status recv_crl_head(int sock, size_t frame_len, proto_crl_reply *r,
+    ra_deadline *dl)
 {
 	uint8_t head[CRL_HEAD_LEN];
 	uint32_t n = 0;
@@ -317,7 +295,7 @@ static ik_status recv_crl_head(int sock, size_t frame_len, proto_crl_reply *r)
 
 	if (frame_len <= CRL_HEAD_LEN)
 		return IK_ERR_PROTO_FIELD;
-	if ((st = recv_all(sock, head, sizeof(head))) != IK_OK)
+	if ((st = ra_sio_read(sock, head, sizeof(head), dl)) != IK_OK)
 		return st;
 	ik_buf_view(&b, head, sizeof(head));
 	if (ik_buf_get_u64(&b, &r->crl_number) != IK_OK ||
@@ -335,35 +313,35 @@ enum { CRL_FAIL_STREAM, CRL_FAIL_FILE, CRL_FAIL_REFUSED };
 
 /* One GET_CRL on a connected socket; *who says whose a failure was. */
 static ik_status crl_exchange(int sock, int fd, uint8_t *piece, proto_crl_reply *r,
-    proto_error *err, int *who)
+    proto_error *err, int *who, ra_deadline *dl)
 {
 	static atomic_uint next_id = 1;
-	uint32_t id = atomic_fetch_add(&next_id, 1) | 0x80000000u; /* not proto_call's ids */
+	uint32_t id = atomic_fetch_add(&next_id, 1) | 0x80000000u; /* not ra_sio_call's ids */
 	uint8_t hdr[PROTO_HDR_LEN];
 	proto_header h;
 	ik_status st;
 
 	*who = CRL_FAIL_STREAM;
-	if ((st = proto_send(sock, PROTO_GET_CRL, id, NULL, 0)) != IK_OK ||
-	    (st = recv_all(sock, hdr, sizeof(hdr))) != IK_OK)
+	if ((st = ra_sio_send(sock, PROTO_GET_CRL, id, NULL, 0, dl)) != IK_OK ||
+	    (st = ra_sio_read(sock, hdr, sizeof(hdr), dl)) != IK_OK)
 		return st == IK_ERR_PROTO_TRUNCATED ? IK_ERR_PROTO_CLOSED : st;
 	if ((st = proto_header_decode(hdr, PROTO_MAX_REPLY, &h)) != IK_OK)
 		return st;
 	if (h.id != id && !(h.type == PROTO_ERROR && h.id == 0))
 		return IK_ERR_PROTO_FIELD;
 	if (h.type == PROTO_ERROR) {
-		st = recv_error(sock, h.len, err);
+		st = recv_error(sock, h.len, err, dl);
 		if (st != IK_ERR_PROTO_FIELD && st != IK_ERR_PROTO_OVERSIZE && !transport_failure(st))
 			*who = CRL_FAIL_REFUSED;
 		return st;
 	}
 	if (h.type != (PROTO_GET_CRL | PROTO_REPLY))
 		return IK_ERR_PROTO_FIELD;
-	if ((st = recv_crl_head(sock, h.len, r)) != IK_OK)
+	if ((st = recv_crl_head(sock, h.len, r, dl)) != IK_OK)
 		return st;
 	for (size_t left = r->crl_len; left > 0;) {
 		size_t k = left < CRL_PIECE ? left : CRL_PIECE;
-		if ((st = recv_all(sock, piece, k)) != IK_OK)
+		if ((st = ra_sio_read(sock, piece, k, dl)) != IK_OK)
 			return st;
 		if ((st = write_file(fd, piece, k)) != IK_OK) {
 			*who = CRL_FAIL_FILE;
@@ -378,35 +356,31 @@ ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_err
 {
 	uint8_t *piece = malloc(CRL_PIECE);
 	unsigned i;
-	int who = CRL_FAIL_STREAM, late;
+	int who = CRL_FAIL_STREAM;
+	ra_deadline dl;
 	ik_status st = IK_ERR_IO;
 
 	memset(r, 0, sizeof(*r));
 	if (piece == NULL)
 		return IK_ERR_NOMEM;
 	i = acquire(s);
+	/* the CRL's own deadline, HELLO included (a million entries is ~50 MB) */
+	call_deadline(s, 1, &dl);
 	for (int t = 0; t < 2; t++) { /* GET_CRL is idempotent: once more on a fresh connection */
-		if (s->fd[i] < 0 && (st = connect_hello(s, i, err)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, &dl, err)) != IK_OK)
 			break;
 		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 			st = IK_ERR_IO;
 			break;
 		}
-		/* the CRL's own timeout while it comes (a million entries is ~50 MB), the
-		 * connection's usual one again after */
-		if ((st = set_timeout(s->fd[i], s->crl_timeout)) == IK_OK)
-			st = crl_exchange(s->fd[i], fd, piece, r, err, &who);
-		late = who == CRL_FAIL_STREAM && timed_out(st);
-		if ((st == IK_OK || who == CRL_FAIL_REFUSED) &&
-		    set_timeout(s->fd[i], s->timeout) == IK_OK)
-			break; /* done, or a refusal read whole: the stream is intact */
-		/* anything else (a transport or framing failure, or a file that could not take
-		 * the bytes midway) leaves the stream out of step: never reuse it */
-		drop_conn(s, i);
+		st = crl_exchange(s->fd[i], fd, piece, r, err, &who, &dl);
 		if (st == IK_OK || who == CRL_FAIL_REFUSED)
-			break; /* the answer is whole; only its connection is gone */
-		if (late) {
-			st = timeout_error(s->crl_timeout, "signer_crl_timeout", err);
+			break; /* done, or a refusal read whole: the stream is intact */
+		/* anything else (a transport or framing failure, the deadline, or a file that
+		 * could not take the bytes midway) leaves the stream out of step: never reuse it */
+		drop_conn(s, i);
+		if (dl.expired) {
+			st = timeout_error(&dl, err);
 			break;
 		}
 		if (who == CRL_FAIL_FILE || !transport_failure(st))
@@ -441,7 +415,7 @@ ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err
 
 /* Writes every request of g still without an answer as one stream of frames (ids 1..n). */
 static ik_status pipe_send(int fd, const ra_signer_group *g, const uint8_t *got,
-    ik_buf *out)
+    ik_buf *out, ra_deadline *dl)
 {
 	ik_status st = IK_OK;
 
@@ -461,18 +435,20 @@ static ik_status pipe_send(int fd, const ra_signer_group *g, const uint8_t *got,
 	}
 	if (st != IK_OK)
 		return st;
-	/* one write: blocking, and the signer reads while it answers, so it cannot stall
-	 * against our reading (the group is far below its per-connection limit) */
-	return proto_write(fd, ik_buf_ptr(out), ik_buf_remaining(out));
+	/* one write, all of it before the first reply is read: the signer reads while it
+	 * answers, so it cannot stall against our reading (the group is far below its
+	 * per-connection limit) */
+	return ra_sio_write(fd, ik_buf_ptr(out), ik_buf_remaining(out), dl);
 }
 
 /* One reply of the group: its slot by id, its status and decoded body. */
-static ik_status pipe_recv_one(int fd, ra_signer_group *g, uint8_t *got, ik_buf *body)
+static ik_status pipe_recv_one(int fd, ra_signer_group *g, uint8_t *got, ik_buf *body,
+    ra_deadline *dl)
 {
 	proto_header h;
 	proto_error e;
 	size_t k;
-	ik_status st = proto_recv(fd, PROTO_MAX_REPLY, &h, body);
+	ik_status st = ra_sio_recv(fd, PROTO_MAX_REPLY, &h, body, dl);
 
 	if (st != IK_OK)
 		return st;
@@ -498,7 +474,8 @@ static ik_status pipe_recv_one(int fd, ra_signer_group *g, uint8_t *got, ik_buf 
 	g->st[k] = proto_decode_issue_reply(ik_buf_ptr(&g->reply[k]),
 	    ik_buf_remaining(&g->reply[k]), &g->rep[k]);
 	if (g->st[k] != IK_OK)
-		snprintf(g->err[k].detail, sizeof(g->err[k].detail), "malformed ISSUE reply");
+		snprintf(g->err[k].detail, sizeof(g->err[k].detail), "the signer's answer could not "
+		    "be read: %s", ik_status_str(g->st[k]));
 	return IK_OK;
 }
 
@@ -517,6 +494,7 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
 	unsigned i;
 	ik_buf frames, body;
 	proto_error late = { .status = 0 }; /* a timeout's detail for what has no answer */
+	ra_deadline dl;
 	ik_status st = IK_ERR_IO;
 
 	if (g->n == 0 || g->n > RA_SIGNER_GROUP_MAX)
@@ -526,19 +504,20 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
 	ik_buf_init(&frames, 0);
 	ik_buf_init(&body, 0);
 	i = acquire(s);
+	call_deadline(s, 0, &dl); /* the whole group's */
 	/* a connection lost midway: what has no answer yet is sent once more on a fresh one
 	 * (ISSUE is idempotent per request id: a repeat gets the same certificate) */
 	for (int t = 0; t < 2; t++) {
-		if (s->fd[i] < 0 && (st = connect_hello(s, i, &late)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, &dl, &late)) != IK_OK)
 			break;
-		st = pipe_send(s->fd[i], g, got, &frames);
+		st = pipe_send(s->fd[i], g, got, &frames, &dl);
 		for (size_t w = pipe_waiting(g, got); st == IK_OK && w > 0; w--)
-			st = pipe_recv_one(s->fd[i], g, got, &body);
+			st = pipe_recv_one(s->fd[i], g, got, &body, &dl);
 		if (st == IK_OK)
 			break;
-		if (timed_out(st)) {
+		if (dl.expired) {
 			drop_conn(s, i);
-			st = timeout_error(s->timeout, "signer_timeout", &late);
+			st = timeout_error(&dl, &late);
 			break;
 		}
 		drop_conn(s, i);

@@ -14,10 +14,12 @@ typedef struct ra_signer ra_signer;
 ik_status ra_signer_new(const char *socket_path, unsigned pool, ra_signer **out);
 void ra_signer_free(ra_signer *s);
 
-/* Seconds a call waits for the signer's next byte (or to take ours) before it gives up
- * with IK_ERR_IO and a detail naming the setting; the connection is then closed, never
- * reused, and the call not sent again (the queue retries later; the signer answers a
- * repeated ISSUE with the same certificate).  crl_s is GET_CRL's.  0 = the default. */
+/* Seconds a whole call may take once it has a connection (a fresh connection's HELLO, a
+ * resend on another one and every byte of the answer included; a pipelined group shares
+ * one) before it gives up with IK_ERR_IO and a detail naming the setting; the connection
+ * is then closed, never reused, and the call not sent again (the queue retries later; the
+ * signer answers a repeated ISSUE with the same certificate).  crl_s is GET_CRL's.
+ * 0 = the default. */
 #define RA_SIGNER_TIMEOUT_DEFAULT 30u
 #define RA_SIGNER_CRL_TIMEOUT_DEFAULT 120u
 void ra_signer_set_timeouts(ra_signer *s, unsigned call_s, unsigned crl_s);

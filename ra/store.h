@@ -751,6 +751,10 @@ ik_status ra_store_download_add(ra_store *s, const ra_download *d, const ra_hist
     int64_t *id);
 ik_status ra_store_download_by_login(ra_store *s, const char *login, ra_download *out);
 ik_status ra_store_download_for_cert(ra_store *s, int64_t cert_id, ra_download *out);
+/* The credential the request request_id was parked for (ra_store_request_park), as it is now
+ * (re-pointed by ra_store_download_reoffer, spent or not): IK_ERR_NOT_FOUND when no
+ * download parked it. */
+ik_status ra_store_download_parked_for(ra_store *s, int64_t request_id, ra_download *out);
 /* A failed try: attempts + 1, *attempts gets the new count. */
 ik_status ra_store_download_attempt(ra_store *s, int64_t id, unsigned *attempts);
 /* Spends the credential, atomically: IK_ERR_STATE when already used or expired at now

@@ -138,6 +138,7 @@ ik_status sq_cert_insert(sq_conn *c, int64_t device_id, int64_t user_id, const c
 {
 	sqlite3_stmt *q;
 	ik_status st = sq_stmt(c, SQL_CERT_INSERT, &q);
+	int defer;
 
 	*id = 0;
 	if (st != IK_OK)
@@ -148,7 +149,9 @@ ik_status sq_cert_insert(sq_conn *c, int64_t device_id, int64_t user_id, const c
 	sq_bind_i64(c, q, 4, validity_days);
 	sq_bind_text(c, q, 5, ra_cert_state_name(state));
 	sq_bind_i64(c, q, 6, sq_now());
-	if ((st = sq_begin(c)) != IK_OK) {
+	/* in a group commit, one statement: its CN search row comes with the group's */
+	defer = sq_cert_fts_deferring(c);
+	if (!defer && (st = sq_begin(c)) != IK_OK) {
 		sq_reset(q);
 		return st;
 	}
@@ -156,8 +159,10 @@ ik_status sq_cert_insert(sq_conn *c, int64_t device_id, int64_t user_id, const c
 		*id = sq_last_id(c);
 	sq_reset(q);
 	if (st == IK_OK)
-		st = sq_cert_fts_add(c, *id, cn);
-	if ((st = sq_finish(c, st)) != IK_OK)
+		st = defer ? sq_cert_fts_defer(c, *id) : sq_cert_fts_add(c, *id, cn);
+	if (!defer)
+		st = sq_finish(c, st);
+	if (st != IK_OK)
 		*id = 0;
 	/* certs_one_pending: the device already has a certificate on its way */
 	return st == IK_ERR_EXISTS ? IK_ERR_STATE : st;

@@ -123,20 +123,40 @@ static ik_status complete_issues_tx(ra_store *s, sq_conn *c, const ra_request *c
 	return st;
 }
 
+/* Single CSR issues for devices (the HTTP path's): the requests done, each certificate
+ * stored (and made its device's current one), the history with one savepoint for the
+ * group instead of one per request. */
+static ik_status complete_device_issues_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
+    const ra_issued *issued, const ra_hist *h, size_t n)
+{
+	ik_status st = reqs_done(c, claimed, n);
+
+	for (size_t k = 0; st == IK_OK && k < n; k++)
+		st = sq_cert_store_issued(c, &claimed[k], &issued[k]);
+	if (st == IK_OK)
+		st = ra_history_record_group(s, h, n);
+	return st;
+}
+
 /* The group's completions, then each batch's count once (a claim's group is mostly one
  * batch's requests, in id order). */
 static ik_status complete_group_tx(ra_store *s, sq_conn *c, const ra_request *claimed,
     const ra_issued *issued, const ra_hist *h, size_t n)
 {
-	int plain = issued != NULL;
+	int plain = issued != NULL, devices = issued != NULL && n > 1;
 	ik_status st = IK_OK;
 
-	for (size_t k = 0; plain && k < n; k++)
-		plain = claimed[k].kind == RA_REQ_ISSUE && claimed[k].device_id == 0 &&
-		    !claimed[k].key_lost;
+	for (size_t k = 0; (plain || devices) && k < n; k++) {
+		int issue = claimed[k].kind == RA_REQ_ISSUE && !claimed[k].key_lost;
+
+		plain = plain && issue && claimed[k].device_id == 0;
+		devices = devices && issue && claimed[k].device_id != 0;
+	}
 	if (plain)
 		st = complete_issues_tx(s, c, claimed, issued, h, n);
-	for (size_t k = 0; !plain && st == IK_OK && k < n; k++)
+	else if (devices)
+		st = complete_device_issues_tx(s, c, claimed, issued, h, n);
+	for (size_t k = 0; !plain && !devices && st == IK_OK && k < n; k++)
 		st = sq_request_complete_tx(s, c, &claimed[k], issued != NULL ? &issued[k] : NULL,
 		    &h[k], 0);
 	for (size_t k = 0; st == IK_OK && k < n; k++) {

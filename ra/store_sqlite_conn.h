@@ -8,6 +8,7 @@
 
 #define BUSY_TIMEOUT_MS 10000
 #define CACHE_SLOTS 512 /* power of two, above the number of statement texts */
+#define SQ_FTS_DEFER_MAX 64 /* the new certificates of one group commit (ADD_GROUP_MAX) */
 
 typedef struct sq_add_job sq_add_job;
 
@@ -23,6 +24,13 @@ struct sq_conn {
 	int broken;         /* SQLite ended the transaction by itself; only rollbacks now */
 	int bind_rc;        /* first failed bind since the last step */
 	int lazy;           /* synchronous = NORMAL now (sq_begin_lazy); FULL otherwise */
+	/* A group commit's new certificates, whose CN search rows (certs_cn_fts) it adds in
+	 * one statement before its commit (store_sqlite_group.c): FTS5 writes its pending rows
+	 * out as a new segment at every savepoint, so one row at a time cost a segment (and
+	 * its merges) per certificate.  fts_defer: on; fts_n ids gathered. */
+	int fts_defer;
+	size_t fts_n;
+	int64_t fts_ids[SQ_FTS_DEFER_MAX];
 	sq_slot cache[CACHE_SLOTS];
 	sq_conn *prev, *next;
 };

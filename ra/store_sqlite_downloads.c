@@ -15,6 +15,9 @@ static const char SQL_DL_BY_LOGIN[] =
     "SELECT " DL_COLS " FROM download_credentials WHERE login = ?1";
 static const char SQL_DL_FOR_CERT[] =
     "SELECT " DL_COLS " FROM download_credentials WHERE cert_id = ?1 ORDER BY id DESC LIMIT 1";
+static const char SQL_DL_PARKED_FOR[] =
+    "SELECT " DL_COLS " FROM download_credentials"
+    " WHERE id = (SELECT settle_credential FROM requests WHERE id = ?1)";
 static const char SQL_DL_ATTEMPT[] =
     "UPDATE download_credentials SET attempts = attempts + 1 WHERE id = ?1 RETURNING attempts";
 static const char SQL_DL_USE[] =
@@ -96,6 +99,11 @@ ik_status ra_store_download_by_login(ra_store *s, const char *login, ra_download
 ik_status ra_store_download_for_cert(ra_store *s, int64_t cert_id, ra_download *out)
 {
 	return download_one(s, SQL_DL_FOR_CERT, cert_id, NULL, out);
+}
+
+ik_status ra_store_download_parked_for(ra_store *s, int64_t request_id, ra_download *out)
+{
+	return download_one(s, SQL_DL_PARKED_FOR, request_id, NULL, out);
 }
 
 ik_status ra_store_download_attempt(ra_store *s, int64_t id, unsigned *attempts)

@@ -2,6 +2,7 @@
  * asynchronous form): the callers of the same moment share one durable transaction, led by
  * one of them or by the store's committer thread. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -32,18 +33,70 @@ struct sq_add_job {
 	sq_add_job *next;
 };
 
+/* ---- the group's CN search rows ---- */
+
+static const char SQL_FTS_ADD_GROUP[] =
+    "INSERT INTO certs_cn_fts(rowid, cn) SELECT id, cn FROM certificates"
+    " WHERE id IN (SELECT value FROM json_each(?1))";
+
+int sq_cert_fts_deferring(const sq_conn *c)
+{
+	return c->fts_defer && c->fts_n < SQ_FTS_DEFER_MAX;
+}
+
+ik_status sq_cert_fts_defer(sq_conn *c, int64_t id)
+{
+	if (!sq_cert_fts_deferring(c))
+		return IK_ERR_STATE;
+	c->fts_ids[c->fts_n++] = id;
+	return IK_OK;
+}
+
+/* The gathered certificates' CN search rows, in one statement (one FTS5 segment). */
+static ik_status fts_flush(sq_conn *c)
+{
+	char ids[SQ_FTS_DEFER_MAX * 22 + 3];
+	size_t off = 1;
+	int64_t changes = 0;
+	sqlite3_stmt *q;
+	ik_status st;
+
+	if (c->fts_n == 0)
+		return IK_OK;
+	ids[0] = '[';
+	for (size_t i = 0; i < c->fts_n; i++)
+		off += (size_t)snprintf(ids + off, sizeof(ids) - off, "%s%lld", i > 0 ? "," : "",
+		    (long long)c->fts_ids[i]);
+	snprintf(ids + off, sizeof(ids) - off, "]");
+	if ((st = sq_stmt(c, SQL_FTS_ADD_GROUP, &q)) != IK_OK)
+		return st;
+	sq_bind_text(c, q, 1, ids);
+	st = sq_exec(c, q, &changes);
+	sq_reset(q);
+	if (st == IK_OK && changes != (int64_t)c->fts_n)
+		st = IK_ERR_INTERNAL; /* a certificate of the group missing: keep none */
+	c->fts_n = 0;
+	return st;
+}
+
 /* One transaction for the group, one durable commit.  with_savepoints: each request in its
  * own savepoint, so that a refused one is undone alone; without: the first refusal rolls
- * everything back and returns IK_ERR_BUSY (the group is then run again with them). */
+ * everything back and returns IK_ERR_BUSY (the group is then run again with them).  The new
+ * certificates' CN search rows are added last, together (sq_cert_fts_defer). */
 static ik_status add_group_tx(ra_store *s, sq_conn *c, sq_add_job *jobs, int with_savepoints)
 {
 	ik_status tx = sq_begin(c);
 
+	c->fts_n = 0;
+	c->fts_defer = tx == IK_OK;
 	for (sq_add_job *j = jobs; j != NULL; j = j->next) {
+		size_t mark = c->fts_n;
+
 		if ((j->st = tx) != IK_OK)
 			continue;
 		if (!with_savepoints) {
 			if ((j->st = sq_request_add_tx(s, c, j->r, j->h, j->out)) != IK_OK) {
+				c->fts_defer = 0;
 				(void)sq_rollback(c);
 				return IK_ERR_BUSY;
 			}
@@ -51,11 +104,18 @@ static ik_status add_group_tx(ra_store *s, sq_conn *c, sq_add_job *jobs, int wit
 		}
 		if ((j->st = sq_begin(c)) == IK_OK)
 			j->st = sq_finish(c, sq_request_add_tx(s, c, j->r, j->h, j->out));
+		if (j->st != IK_OK)
+			c->fts_n = mark; /* its certificate was undone with it */
 	}
+	c->fts_defer = 0;
 	if (tx != IK_OK)
 		return IK_OK;
 	/* a commit that fails leaves none of them: each one answered with the error */
-	if ((tx = sq_commit(c)) != IK_OK)
+	if ((tx = fts_flush(c)) != IK_OK)
+		(void)sq_rollback(c);
+	else
+		tx = sq_commit(c);
+	if (tx != IK_OK)
 		for (sq_add_job *j = jobs; j != NULL; j = j->next)
 			if (j->st == IK_OK)
 				j->st = tx;
@@ -68,13 +128,7 @@ static ik_status add_group_tx(ra_store *s, sq_conn *c, sq_add_job *jobs, int wit
  * again with one per request.  A group of one needs none: its refusal is the group's. */
 static void add_group_run(ra_store *s, sq_conn *c, sq_add_job *jobs)
 {
-	if (jobs->next == NULL) {
-		ik_status tx = sq_begin(c);
-		if ((jobs->st = tx) == IK_OK)
-			jobs->st = sq_finish(c, sq_request_add_tx(s, c, jobs->r, jobs->h, jobs->out));
-		return;
-	}
-	if (add_group_tx(s, c, jobs, 0) == IK_ERR_BUSY)
+	if (add_group_tx(s, c, jobs, 0) == IK_ERR_BUSY && jobs->next != NULL)
 		(void)add_group_tx(s, c, jobs, 1);
 }
 

@@ -116,6 +116,14 @@ ik_status sq_cert_row(sqlite3_stmt *q, ra_cert *out);
 /* Adds certificate id's cn to the CN search index (certs_cn_fts): every INSERT INTO
  * certificates calls it in the same transaction. */
 ik_status sq_cert_fts_add(sq_conn *c, int64_t id, const char *cn);
+/* The signer's answer stored with r's certificate (issuing -> active, the device's current
+ * one unless r->key_lost); IK_ERR_STATE when it is not issuing.  Inside the caller's
+ * transaction. */
+ik_status sq_cert_store_issued(sq_conn *c, const ra_request *r, const ra_issued *is);
+/* store_sqlite_group.c: inside a group commit (deferring: 1), a new certificate's CN search
+ * row is added with the others' just before the commit (sq_cert_fts_defer takes its id) */
+int sq_cert_fts_deferring(const sq_conn *c);
+ik_status sq_cert_fts_defer(sq_conn *c, int64_t id);
 ik_status sq_batch_read(sq_conn *c, int64_t id, ra_batch *out);
 /* A new request joins batch_id: it must be running and of the same kind; total + 1. */
 ik_status sq_batch_take(sq_conn *c, int64_t batch_id, ra_request_kind kind);

@@ -506,7 +506,7 @@ ik_status sq_serial_norm(const char *in, char out[RA_SERIAL_HEX_MAX + 1])
 	return IK_OK;
 }
 
-static ik_status store_issued(sq_conn *c, const ra_request *r, const ra_issued *is)
+ik_status sq_cert_store_issued(sq_conn *c, const ra_request *r, const ra_issued *is)
 {
 	char serial[RA_SERIAL_HEX_MAX + 1];
 	uint8_t digest[32];
@@ -579,7 +579,7 @@ ik_status sq_request_complete_tx(ra_store *s, sq_conn *c, const ra_request *r,
 	if (st == IK_OK && changes == 0)
 		st = sq_request_why_unchanged(c, r->id);
 	if (st == IK_OK)
-		st = is_issuance(r->kind) ? store_issued(c, r, issued) : store_event(c, r);
+		st = is_issuance(r->kind) ? sq_cert_store_issued(c, r, issued) : store_event(c, r);
 	if (st == IK_OK && r->kind == RA_REQ_RENEW && r->revoke_old && !r->key_lost) {
 		ra_request_new rv = { .kind = RA_REQ_REVOKE, .cert_id = r->old_cert_id,
 		    .reason = 4 /* superseded */, .created_by = r->created_by };

@@ -4,9 +4,12 @@ it listens on PATH, forwards every connection to the real signer's socket REAL, 
 every frame both ways, except the replies to the first N ISSUE requests: the signer has
 received the request (and issued the certificate), but the RA never gets the answer.
   stall  the reply is swallowed and the connection stays open (the RA times out), or
-  close  the reply is swallowed and the RA's connection is closed.
+  close  the reply is swallowed and the RA's connection is closed, or
+  garble the reply is passed on with one byte too many at the end of its body (a frame
+         that is whole, an ISSUE reply that is not: the RA cannot read the certificate), or
+  refuse the reply is replaced by a well-formed refusal (ERROR, policy-subject).
 Usage: drop_signer.py MODE N PATH REAL LOG.  Every event goes to LOG, one line each:
-"issue ID" (an ISSUE forwarded), "dropped ID" (its reply swallowed)."""
+"issue ID" (an ISSUE forwarded), "dropped ID" (its reply swallowed or garbled)."""
 import os
 import socket
 import struct
@@ -63,6 +66,15 @@ def upstream_to_client(up, client, issues):
                     drop = True
             if drop:
                 note("dropped %d" % rid)
+                if mode == "refuse":
+                    detail = b"refused by the test proxy"
+                    body = struct.pack(">II", 44, len(detail)) + detail
+                    client.sendall(struct.pack(">HHIII", 1, ERROR, len(body), rid, 0) + body)
+                    continue
+                if mode == "garble":
+                    v, t, ln, i, f = struct.unpack(">HHIII", hdr)
+                    client.sendall(struct.pack(">HHIII", v, t, ln + 1, i, f) + body + b"\0")
+                    continue
                 if mode == "close":
                     client.shutdown(socket.SHUT_RDWR)
                     return

@@ -3,7 +3,11 @@
 socket, accepts, reads the RA's HELLO and then
   hello     says nothing more (the connection stays open), or
   midframe  answers the HELLO properly, then answers the next request with half a frame
-            header and says nothing more.
+            header and says nothing more, or
+  trickle   answers the HELLO properly, then answers every other request with a proper
+            reply header announcing a 4096-byte body, and then one byte of it every half
+            second, for ever (never 2 s without a byte: only a deadline for the whole call
+            stops the RA waiting).
 Every event goes to LOG, one line each: "accept N", "frame N TYPE", "closed N" (the RA closed
 connection N)."""
 import os
@@ -11,10 +15,13 @@ import selectors
 import socket
 import struct
 import sys
+import time
 
 mode, path, log = sys.argv[1], sys.argv[2], sys.argv[3]
 HDR = 16
 REPLY = 0x8000
+TRICKLE_LEN = 4096
+TRICKLE_EVERY = 0.5
 
 
 def note(line):
@@ -36,9 +43,23 @@ srv.listen(16)
 sel = selectors.DefaultSelector()
 sel.register(srv, selectors.EVENT_READ)
 conns = {}  # socket -> [number, bytes read so far, frames seen]
+trickling = {}  # socket -> body bytes still to trickle
 count = 0
+next_drip = time.monotonic() + TRICKLE_EVERY
 while True:
-    for key, _ in sel.select():
+    now = time.monotonic()
+    if now >= next_drip:
+        next_drip = now + TRICKLE_EVERY
+        for s, left in list(trickling.items()):
+            try:
+                s.sendall(b"\0")
+            except OSError:
+                del trickling[s]
+                continue
+            trickling[s] = left - 1
+            if trickling[s] <= 0:
+                del trickling[s]
+    for key, _ in sel.select(max(0.0, next_drip - time.monotonic())):
         s = key.fileobj
         if s is srv:
             c, _ = srv.accept()
@@ -48,12 +69,16 @@ while True:
             note("accept %d" % count)
             continue
         st = conns[s]
-        data = s.recv(65536)
+        try:
+            data = s.recv(65536)
+        except OSError:  # the RA closed with our bytes unread: ECONNRESET
+            data = b""
         if not data:
             note("closed %d" % st[0])
             sel.unregister(s)
             s.close()
             del conns[s]
+            trickling.pop(s, None)
             continue
         st[1] += data
         while len(st[1]) >= HDR:
@@ -67,3 +92,9 @@ while True:
                 s.sendall(hello_reply(rid))
             elif mode == "midframe" and st[2] == 2:
                 s.sendall(hello_reply(rid)[:7])  # and then nothing
+            elif mode == "trickle" and typ == 1:
+                s.sendall(hello_reply(rid))
+            elif mode == "trickle":
+                s.sendall(struct.pack(">HHIII", 1, typ | REPLY, TRICKLE_LEN, rid, 0))
+                trickling[s] = TRICKLE_LEN
+                note("trickle %d %d" % (st[0], typ))

@@ -7,7 +7,9 @@
 # download), and the same link then gives a fresh certificate.  Also an officer's renewal
 # with revoke_old whose download is interrupted (the RA killed): the orphan never revokes the
 # old certificate, which stays valid and current.  And a user's own renewal whose answer is
-# lost: the orphan is settled the same way and the same renewal link then renews.
+# lost: the orphan is settled the same way and the same renewal link then renews.  Each
+# settlement that makes a link work again mails its user once (download_settled, in the
+# user's language, the URL and login id as the "issued" mail has them, never the secret).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail.sh"
 command -v gdb >/dev/null || ik_fail "gdb is not installed (firmware/debian-packages.txt)"
@@ -68,7 +70,20 @@ p12_serial() { # p12_serial FILE: the serial of the .p12's certificate, lowercas
 		openssl x509 -noout -serial | sed 's/^serial=//' | tr 'A-F' 'a-f' | sed 's/^00//'
 }
 
-D=$(ik_new_device olivia "$OFF" u1)
+s=$(ik_api olivia "$OFF" POST /api/v1/users '{"external_id":"u1","email":"u1@example.jp","lang":"ja"}')
+ik_expect 201 - "$s" "user u1"
+s=$(ik_api olivia "$OFF" POST "/api/v1/users/$(ik_json 'd["id"]')/devices" '{"name":"pc"}')
+D=$(ik_json 'd["id"]')
+settled_mails() { # settled_mails [RCPT]: how many download_settled mails (to RCPT) arrived
+	local f n=0
+	for f in "$SINK"/*.eml; do
+		[ -f "$f" ] || continue
+		grep -qE $'^X-Inkan-Notice: download_settled\r?$' "$f" || continue
+		[ -z "${1:-}" ] || grep -qx "$1" "${f%.eml}.rcpt" || continue
+		n=$((n + 1))
+	done
+	echo "$n"
+}
 s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D/certificates" '{"common_name":"u1-pc","validity_days":30}')
 ik_expect 201 - "$s" "issue u1-pc"
 X=$(ik_json 'd["certificate"]["id"]'); L=$(ik_json 'd["download"]["login"]')
@@ -111,6 +126,15 @@ openssl crl -inform DER -in "$TMP/crl.der" -noout -text | grep -A5 -i "$XS" | gr
 ik_api olivia "$OFF" GET "/api/v1/history?q=$L" >/dev/null
 grep -q '"download_parked"' "$TMP/body" || ik_fail "no download_parked in the history: $(head -c 400 "$TMP/body")"
 ik_ok "settled: the RA holds the signer's certificate (same serial, one in the ledger), listed, revoked (cessationOfOperation) and on the CRL"
+M=$(wait_mail download_settled u1@example.jp)
+mail_text "$M" >"$TMP/m.txt"
+grep -q "改めてダウンロード" "$TMP/m.txt" && grep -q "ログインID: *$L" "$TMP/m.txt" &&
+	grep -qF "$BASE/download" "$TMP/m.txt" || ik_fail "the settled mail: $(cat "$TMP/m.txt")"
+grep -qE $'^Content-Language: ja\r?$' "$M" || ik_fail "the settled mail is not in Japanese"
+grep -qF "$S" "$M" "$TMP/m.txt" && ik_fail "the download secret in the settled mail"
+sleep 1 # a second mail for the same settlement would be on its way by now
+[ "$(settled_mails)" = 1 ] || ik_fail "$(settled_mails) settled mails, want 1"
+ik_ok "settled: one mail to u1 (Japanese): the link works again, its URL and login id, no secret"
 
 # ---- 3. the same link gives a fresh certificate, once ----
 s=$(download "$L" "$S" "$TMP/c.p12")
@@ -143,7 +167,8 @@ sleep 1 # anything else the completion queued runs meanwhile
 [ "$(cert "$Y" 'd["state"]')/$(cert "$Y" 'd["current"]')" = active/True ] ||
 	ik_fail "the old certificate after the orphaned renewal: $(cat "$TMP/body")"
 s=$(download "$L2" "$S2" "$TMP/e.out"); [ "$s" = 409 ] || ik_fail "the killed download's link: $s"
-ik_ok "revoke_old renewal, its download killed: the orphan revoked (cessationOfOperation), the old certificate still active and current"
+[ "$(settled_mails)" = 1 ] || ik_fail "a settled mail for a download that was never parked: $(settled_mails)"
+ik_ok "revoke_old renewal, its download killed: the orphan revoked (cessationOfOperation), the old certificate still active and current; no settled mail"
 
 # ---- 5. the same renewal, its answer lost (the connection closed, twice: the RA's own
 # resend too): the orphan settled without touching the old one, and the same link renews ----
@@ -160,6 +185,8 @@ for _ in $(seq 1 50); do
 	s=$(download "$L2" "$S2" "$TMP/g.p12"); [ "$s" = 503 ] || break; sleep 0.2
 done
 [ "$s" = 200 ] || ik_fail "the same renewal link after the settlement: $s $(head -c 300 "$TMP/g.p12")"
+mail_text "$(wait_mail download_settled u1@example.jp)" >"$TMP/m.txt" # (not piped: pipefail)
+grep -q "ログインID: *$L2" "$TMP/m.txt" || ik_fail "no settled mail naming the renewal's login $L2: $(cat "$TMP/m.txt")"
 Z=$(newest_cert "$D")
 [ "$Z" != "$N" ] && [ "$(p12_serial "$TMP/g.p12")" = "$(cert "$Z" 'd["serial"]')" ] ||
 	ik_fail "the renewal's .p12 does not hold the new certificate $Z"
@@ -207,7 +234,13 @@ CR=$(newest_cert "$CD")
 [ "$CR" != "$CN" ] && [ "$(p12_serial "$TMP/j.p12")" = "$(cert "$CR" 'd["serial"]')" ] ||
 	ik_fail "the renewal's .p12 does not hold the new certificate $CR"
 [ "$(cert "$CR" 'd["current"]')" = True ] || ik_fail "carol's renewal is not current"
-ik_ok "own renewal, answer lost: 503 twice, the orphan revoked, the old one still current, the same link then renews"
+M=$(wait_mail download_settled carol@example.jp)
+mail_text "$M" >"$TMP/m.txt"
+grep -q "works again" "$TMP/m.txt" && grep -qF "$BASE/download/renew?id=$LC" "$TMP/m.txt" ||
+	ik_fail "carol's settled mail: $(cat "$TMP/m.txt")"
+grep -qE $'^Content-Language: en\r?$' "$M" || ik_fail "carol's settled mail is not in English"
+grep -qF "$RPW" "$M" "$TMP/m.txt" && ik_fail "carol's renewal password in the settled mail"
+ik_ok "own renewal, answer lost: 503 twice, the orphan revoked, the old one still current, the same link then renews; carol told in English, with her renewal link"
 
 # ---- 7. the same through the web pages: the page says to try again, and later it works ----
 UJ="$TMP/ujar"
@@ -252,6 +285,10 @@ done
 ik_ok "web pages: the lost answer gives the 'try again in a few minutes' page (dl.retry) with the login form; later the same credential downloads"
 
 grep -q "$S" "$TMP/rad.log" && ik_fail "a download secret in the log"
+grep -qF "$RPW" "$TMP/rad.log" && ik_fail "a renewal password in the log"
+n="$(settled_mails u1@example.jp)/$(settled_mails carol@example.jp)/$(settled_mails)"
+[ "$n" = 2/1/3 ] || ik_fail "settled mails (u1/carol/all): $n, want 2/1/3: one per settlement"
+ik_ok "one settled mail per settlement: u1 twice (issue, renewal), carol once, none for the killed download or for u2 (no address)"
 ik_stop_ra
 inkan-rad verify-history -c "$TMP/ra.conf" | grep -q '^OK' || ik_fail "history chain"
 ik_ok "the history chain verifies"

@@ -257,6 +257,10 @@ static void test_fast_leaves(void **state)
 		assert_int_equal(ra_csr_fast(m, n, &parts), IK_ERR_NOT_FOUND);
 		assert_int_equal(ra_p12_spki_from_csr(m, n, &spki, cn, sizeof(cn), why, sizeof(why)),
 		    IK_ERR_ARG);
+		/* the thread's key that refused that point verifies the next request's */
+		assert_int_equal(ra_csr_fast(der, n, &parts), IK_OK);
+		sp[4 + 63] ^= 1;
+		assert_int_equal(ra_csr_fast(m, n, &parts), IK_OK);
 	}
 	/* the attributes field tagged [1] instead of [0] */
 	memcpy(m, der, n);

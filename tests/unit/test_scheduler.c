@@ -524,7 +524,7 @@ static void test_templates(void **state)
 		free(subject);
 		free(body);
 	}
-	assert_int_equal(n, 22);
+	assert_int_equal(n, 24);
 	/* a missing value, an unknown template, a control character in a value */
 	assert_int_equal(ra_template_render("en", "revoked", all, 2, &subject, &body, why,
 	    sizeof(why)), IK_ERR_ARG);

@@ -128,6 +128,20 @@ static int64_t count(fixture *f, const char *sql)
 	return ik_raw_int(f->path, sql);
 }
 
+/* The CN search index (certs_cn_fts, whose rows a group adds together before its commit)
+ * holds exactly the certificates there are: n rows, each found by its own CN, and FTS5's
+ * own check against the certificates table passes. */
+static void fts_matches(fixture *f, int64_t n)
+{
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates"), n);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certs_cn_fts"), n);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates c WHERE NOT EXISTS"
+	    " (SELECT 1 FROM certs_cn_fts WHERE certs_cn_fts MATCH '\"' || c.cn || '\"'"
+	    " AND rowid = c.id)"), 0);
+	assert_int_equal(ik_raw_exec(f->path, "INSERT INTO certs_cn_fts(certs_cn_fts, rank)"
+	    " VALUES ('integrity-check', 1)"), SQLITE_OK);
+}
+
 /* Every caller's request is in the file (read through another connection) when it returns,
  * in fewer commits than requests; the refused second issue changed nothing else. */
 static void test_group_all_kept(void **state)
@@ -157,6 +171,7 @@ static void test_group_all_kept(void **state)
 	assert_int_equal(added, THREADS * PER_THREAD + THREADS);
 	assert_true(commits < added);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	fts_matches(f, THREADS * PER_THREAD); /* the refused ones' rows undone with them */
 }
 
 static void fsize_tiny(void)
@@ -195,11 +210,13 @@ static void test_group_commit_fails(void **state)
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests"), 0);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates"), 0);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM history"), hist0);
+	fts_matches(f, 0);
 	/* nothing half-done: each device takes its certificate now */
 	for (int i = 0; i < THREADS; i++)
 		assert_int_equal(add_issue(f->s, a[i].devices[0], &r), IK_OK);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests"), THREADS);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	fts_matches(f, THREADS);
 }
 
 /* Completing the row as claimed (not read again): the certificate becomes active and its
@@ -235,6 +252,47 @@ static void test_complete_claimed(void **state)
 	assert_int_equal(ik_raw_int(f->path, "SELECT serial FROM certificates WHERE current = 1"
 	    " AND serial = '0a1c'") != -1, 1);
 	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests WHERE state = 'done'"), 2);
+}
+
+/* A claimed group of single issues for devices completed at once: every request done, every
+ * certificate active and its device's current one, one history entry each (the chain
+ * intact); a group in which one certificate is not issuing any more keeps nothing. */
+static void test_complete_group_devices(void **state)
+{
+	fixture *f = *state;
+	enum { N = 5 };
+	uint8_t der[40] = { 0x30 };
+	char serials[N][8], ext[16], bad[256];
+	ra_issued is[N];
+	ra_request r[N], c[N];
+	ra_hist h[N];
+	int64_t hist0;
+
+	for (int i = 0; i < N; i++) {
+		snprintf(ext, sizeof(ext), "grp%d", i);
+		assert_int_equal(add_issue(f->s, add_device(f->s, ext), &r[i]), IK_OK);
+		assert_int_equal(ra_store_request_claim_id(f->s, r[i].id, &c[i]), IK_OK);
+		snprintf(serials[i], sizeof(serials[i]), "0b%02x", i);
+		is[i] = (ra_issued){ serials[i], der, sizeof(der), 1000, 2000 };
+		h[i] = H_TEST;
+	}
+	/* the last one's certificate is no longer issuing: the whole group is refused */
+	assert_int_equal(ik_raw_exec(f->path, "UPDATE certificates SET state = 'failed' WHERE id ="
+	    " (SELECT MAX(id) FROM certificates)"), SQLITE_OK);
+	hist0 = count(f, "SELECT COUNT(*) FROM history");
+	assert_int_equal(ra_store_request_complete_group(f->s, c, is, h, N), IK_ERR_STATE);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests WHERE state = 'sent'"), N);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates WHERE serial IS NOT NULL"), 0);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM history"), hist0);
+	/* the other four */
+	assert_int_equal(ra_store_request_complete_group(f->s, c, is, h, N - 1), IK_OK);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM requests WHERE state = 'done'"), N - 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM certificates WHERE state = 'active'"
+	    " AND current = 1 AND serial IS NOT NULL AND device_id IS NOT NULL"), N - 1);
+	assert_int_equal(count(f, "SELECT COUNT(*) FROM history"), hist0 + N - 1);
+	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	/* done already: refused */
+	assert_int_equal(ra_store_request_complete_group(f->s, c, is, h, 2), IK_ERR_STATE);
 }
 
 /* ---- asynchronous requests ---- */
@@ -377,6 +435,7 @@ static void test_async_all_kept(void **state)
 	assert_int_equal(added - added0, ASYNC_N + 1);
 	assert_true(commits - commits0 < 4);
 	assert_int_equal(ra_history_verify(f->s, bad, sizeof(bad)), IK_OK);
+	fts_matches(f, ASYNC_N);
 	async_free(a);
 }
 
@@ -439,6 +498,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_all_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_complete_claimed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_complete_group_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_all_kept, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_commit_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_close_drains, setup, teardown),

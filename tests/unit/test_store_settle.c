@@ -150,6 +150,13 @@ static void test_park_settle_reoffer_issue(void **state)
 	assert_int_equal(c.device_id, dev);
 	assert_int_equal(ra_store_download_by_login(f->s, "dl-PI000001", &d), IK_OK);
 	assert_int_equal(d.cert_id, y);
+	/* the credential it was parked for, as it is now (the mail that the link works) */
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(ra_store_download_parked_for(f->s, r.id, &d), IK_OK);
+	assert_int_equal(d.id, cred);
+	assert_int_equal(d.cert_id, y);
+	assert_string_equal(d.login, "dl-PI000001");
+	assert_int_equal(d.used, 0);
 	assert_int_equal(ra_store_download_reoffer(f->s, r.id, &H_REOFFER, &y), IK_OK);
 	assert_int_equal(y, 0);
 	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM history WHERE op = "
@@ -178,6 +185,25 @@ static void test_reoffer_nothing(void **state)
 	assert_int_equal(ra_store_download_reoffer(f->s, r.id, &H_REOFFER, &y), IK_OK);
 	assert_int_equal(y, 0);
 	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM certificates"), 1);
+	/* the credential is found, spent (no mail then); a request parked for none has none */
+	{
+		ra_download d;
+		ra_request_new m = { .kind = RA_REQ_ISSUE, .generate_here = 1, .created_by = "dl-pm" };
+		ra_cert_new cm = { .device_id = add_device(f->s, "pm"), .cn = "pm-pc",
+			.validity_days = 30 };
+		ra_request q;
+		int64_t z;
+
+		assert_int_equal(ra_store_download_parked_for(f->s, r.id, &d), IK_OK);
+		assert_int_equal(d.id, cred);
+		assert_true(d.used != 0);
+		assert_int_equal(ra_store_cert_reserve(f->s, &cm, NULL, &z), IK_OK);
+		m.cert_id = z;
+		start(f->s, &m, &q);
+		assert_int_equal(ra_store_request_park(f->s, q.id, 0, "closed", NULL), IK_OK);
+		assert_int_equal(ra_store_download_parked_for(f->s, q.id, &d), IK_ERR_NOT_FOUND);
+		assert_int_equal(ra_store_download_parked_for(f->s, 99999, &d), IK_ERR_NOT_FOUND);
+	}
 }
 
 /* An officer's renewal with revoke_old, key at download: completed as an orphan it leaves

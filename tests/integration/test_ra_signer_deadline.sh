@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# signer_timeout and signer_crl_timeout bound a whole call, not each read: a signer that
+# answers with a proper reply header and then one byte every half second (never silent for
+# the 2 s of signer_timeout) costs the RA 2 s (3 s for GET_CRL), no more.  The connection
+# is closed, the error names the setting, a download answers 503 in bounded time, GET /crl
+# with no CRL yet answers 503 within the CRL's deadline; and once the real signer is back
+# the queued request is issued, once, and the download works.
+. "$(dirname "$0")/lib.sh"
+ik_setup ec-p256
+ik_start_signer
+ik_ra_officers
+RA_OPTS="signer_timeout = 2
+signer_crl_timeout = 3"
+ik_start_ra "$RA_OPTS"
+OFF=$(ik_login olivia "$OFFICER_PW")
+
+FAKE_PID=
+start_fake() { # start_fake MODE: the stalling signer on the signer's socket
+	ik_stop_signer
+	stop_fake
+	: > "$TMP/fake.log"
+	python3 "$INKAN_SRC/tests/integration/stall_signer.py" "$1" "$TMP/signer.sock" "$TMP/fake.log" &
+	FAKE_PID=$!
+	for _ in $(seq 1 50); do [ -S "$TMP/signer.sock" ] && return 0; sleep 0.1; done
+	ik_fail "the stalling signer did not come up"
+}
+stop_fake() {
+	if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi
+	FAKE_PID=
+}
+trap 'rc=$?; stop_fake; (exit $rc); ik_cleanup' EXIT
+request() { ik_api olivia "$OFF" GET "/api/v1/requests/$1" >/dev/null; }
+elapsed_in() { # elapsed_in T0 T1 MIN MAX
+	python3 -c "import sys; e=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if float(sys.argv[3]) <= e <= float(sys.argv[4]) else 1)" "$@"
+}
+elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2])-float(sys.argv[1])))" "$1" "$2"; }
+closed_all() { # closed_all TYPE: every connection that got a trickled TYPE reply was closed
+	local n
+	for n in $(sed -n "s/^trickle \([0-9]*\) $1\$/\1/p" "$TMP/fake.log"); do
+		for _ in $(seq 1 30); do grep -q "^closed $n\$" "$TMP/fake.log" && break; sleep 0.1; done
+		grep -q "^closed $n\$" "$TMP/fake.log" || return 1
+	done
+	grep -q "^trickle [0-9]* $1\$" "$TMP/fake.log"
+}
+download() { # download LOGIN SECRET: prints the status, body in $TMP/body
+	ik_req POST /download/p12 -H 'Content-Type: application/json' \
+		--data "{\"login\":\"$1\",\"secret\":\"$2\",\"password\":\"Xy7!pass-word\",\"device\":\"linux\"}"
+}
+
+D1=$(ik_new_device olivia "$OFF" u1); D3=$(ik_new_device olivia "$OFF" u3)
+s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D3/certificates" '{"common_name":"u3-pc"}')
+ik_expect 201 - "$s" "credential for u3-pc"
+X3=$(ik_json 'd["certificate"]["id"]')
+L3=$(ik_json 'd["download"]["login"]'); P3=$(ik_json 'd["download"]["password"]')
+
+# ---- a queued ISSUE whose answer trickles: pending after ~2 s, the error names the setting ----
+start_fake trickle
+t0=$(date +%s.%N)
+s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$D1/certificates" "$(ik_csr_json u1)")
+ik_expect 202 - "$s" "issue while the signer trickles"
+R1=$(ik_json 'd["request_id"]')
+for _ in $(seq 1 150); do
+	request "$R1"
+	case "$(ik_json 'd.get("last_error") or ""')" in *"did not answer within 2 s (signer_timeout)"*) break ;; esac
+	sleep 0.1
+done
+t1=$(date +%s.%N)
+[ "$(ik_json 'd["state"]')" = pending ] || ik_fail "request not pending: $(cat "$TMP/body")"
+case "$(ik_json 'd.get("last_error") or ""')" in
+*"did not answer within 2 s (signer_timeout); its connection was closed"*) ;;
+*) ik_fail "no deadline as the last error: $(cat "$TMP/body")" ;;
+esac
+elapsed_in "$t0" "$t1" 1.5 6 || ik_fail "the ISSUE took $(elapsed "$t0" "$t1") s to give up (want about 2 s)"
+closed_all 2 || ik_fail "a trickled ISSUE connection was kept: $(cat "$TMP/fake.log")"
+ik_ok "ISSUE answered a byte every 0.5 s: pending after $(elapsed "$t0" "$t1") s with 'did not answer within 2 s (signer_timeout)', the connection closed"
+
+# ---- a download while the signer trickles: its STATUS check gives up after 2 s, 503 ----
+t0=$(date +%s.%N)
+s=$(download "$L3" "$P3")
+t1=$(date +%s.%N)
+ik_expect 503 ca_unavailable "$s" "download while the signer trickles"
+elapsed_in "$t0" "$t1" 1.5 7 || ik_fail "the download took $(elapsed "$t0" "$t1") s to be refused"
+closed_all 8 || ik_fail "a trickled STATUS connection was kept: $(cat "$TMP/fake.log")"
+ik_ok "download while the signer trickles: 503 ca_unavailable after $(elapsed "$t0" "$t1") s, the credential still good"
+
+# ---- GET /crl with no CRL yet, against a trickling signer: 503 within signer_crl_timeout ----
+ik_stop_ra
+t0=$(date +%s.%N)
+ik_start_ra "$RA_OPTS" # its first CRL fetch at start gives up after 3 s
+t1=$(date +%s.%N)
+elapsed_in "$t0" "$t1" 2.5 9 || ik_fail "the RA took $(elapsed "$t0" "$t1") s to start against the trickling signer"
+OFF=$(ik_login olivia "$OFFICER_PW")
+t0=$(date +%s.%N)
+s=$(ik_req GET /crl/issuing-ca.crl)
+t1=$(date +%s.%N)
+ik_expect 503 signer_unavailable "$s" "GET /crl against a trickling signer"
+elapsed_in "$t0" "$t1" 2.5 6 || ik_fail "GET /crl took $(elapsed "$t0" "$t1") s (want about 3 s)"
+closed_all 7 || ik_fail "a trickled GET_CRL connection was kept: $(cat "$TMP/fake.log")"
+ik_ok "GET /crl, no CRL yet, the signer trickling: 503 after $(elapsed "$t0" "$t1") s (signer_crl_timeout = 3), its connection closed"
+
+# ---- the real signer back: the queued request issued once, the download works ----
+stop_fake
+rm -f "$TMP/signer.sock"
+ik_start_signer
+for _ in $(seq 1 400); do
+	request "$R1"; [ "$(ik_json 'd["state"]')" = done ] && break
+	sleep 0.1
+done
+[ "$(ik_json 'd["state"]')" = done ] || ik_fail "request not done once the signer is back: $(cat "$TMP/body")"
+RID=$(sqlite3 "$TMP/ra.sqlite" "select request_id from requests where id = $R1")
+n=$(sqlite3 "$TMP/ledger.sqlite" "select count(*) from certs where request_id = '$RID'")
+[ -n "$RID" ] && [ "$n" = 1 ] || ik_fail "the signer's ledger has $n certificates for request $R1 ($RID), want 1"
+for _ in $(seq 1 100); do
+	s=$(download "$L3" "$P3"); [ "$s" = 503 ] || break; sleep 0.3
+done
+[ "$s" = 200 ] || ik_fail "download after the signer came back: $s $(head -c 300 "$TMP/body")"
+ik_api olivia "$OFF" GET "/api/v1/certificates/$X3" >/dev/null
+[ "$(ik_json 'd["state"]')" = active ] || ik_fail "the downloaded certificate $X3: $(cat "$TMP/body")"
+s=$(ik_req GET /crl/issuing-ca.crl)
+[ "$s" = 200 ] || ik_fail "GET /crl once the signer is back: $s"
+grep -q "did not answer within 2 s (signer_timeout)" "$TMP/rad.log" || ik_fail "the RA log does not name signer_timeout"
+ik_ok "signer back: the request issued once, the download works, /crl 200"
