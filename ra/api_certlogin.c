@@ -107,16 +107,21 @@ static void h_login_cert(ra_req *r)
 
 static json_t *binding_json(ra_req *r, const ra_officer *o, const ra_officer_cert *b)
 {
+	static const char hex[] = "0123456789abcdef";
+	char fp[65];
 	ra_cert c;
-	json_t *j;
 
 	if (ra_store_cert_get(r->app->store, b->cert_id, &c) != IK_OK)
 		return NULL;
-	j = json_pack("{s:I, s:s, s:I, s:s, s:s, s:o, s:o}", "officer_id", (json_int_t)o->id,
-	    "login", o->login, "certificate_id", (json_int_t)c.id, "serial", c.serial, "state",
-	    ra_cert_state_name(c.state), "not_after", ra_json_time(c.not_after), "bound_at",
-	    ra_json_time(b->created));
-	return j;
+	for (size_t i = 0; i < 32; i++) {
+		fp[2 * i] = hex[b->sha256[i] >> 4];
+		fp[2 * i + 1] = hex[b->sha256[i] & 15];
+	}
+	fp[64] = '\0';
+	return json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:o, s:o}", "officer_id",
+	    (json_int_t)o->id, "login", o->login, "certificate_id", (json_int_t)c.id, "serial",
+	    c.serial, "sha256", fp, "state", ra_cert_state_name(c.state), "not_after",
+	    ra_json_time(c.not_after), "bound_at", ra_json_time(b->created));
 }
 
 /* The officer of the path; 0 after a reply. */
@@ -149,16 +154,92 @@ static void h_binding_get(ra_req *r)
 	OPENSSL_cleanse(&o, sizeof(o));
 }
 
+static void h_bindings_list(ra_req *r)
+{
+	ra_officer o;
+	ra_officer_cert b[RA_OFFICER_CERTS_MAX];
+	size_t n = 0;
+	json_t *items;
+	ik_status st;
+
+	if (!path_officer(r, &o))
+		return;
+	if ((st = ra_store_officer_cert_list(r->app->store, o.id, b, RA_OFFICER_CERTS_MAX, &n)) !=
+	    IK_OK || (items = json_array()) == NULL) {
+		ra_api_store_error(r, st != IK_OK ? st : IK_ERR_NOMEM, "login certificates");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, binding_json(r, &o, &b[i]));
+	ra_reply_json(r, 200, json_pack("{s:o, s:I}", "items", items, "max",
+	    (json_int_t)RA_OFFICER_CERTS_MAX));
+out:
+	OPENSSL_cleanse(&o, sizeof(o));
+}
+
+/* The certificate a POST names: certificate_id or pem (exactly one); 0 after a reply. */
+static int binding_target(ra_req *r, json_t *j, ra_certlogin_fit *fit, ik_status *st)
+{
+	json_t *pem = json_object_get(j, "pem");
+	uint64_t cert_id = 0;
+
+	if (!ra_json_opt_uint(r, j, "certificate_id", 1, INT64_MAX, &cert_id))
+		return 0;
+	if ((cert_id == 0) == (pem == NULL)) {
+		ra_reply_error_field(r, 400, "bad_field", "certificate_id or pem is required (one "
+		    "of them)", pem == NULL ? "certificate_id" : "pem");
+		return 0;
+	}
+	if (pem == NULL) {
+		*st = ra_certlogin_bindable(r->app, (int64_t)cert_id, fit);
+		return 1;
+	}
+	if (!json_is_string(pem) || json_string_length(pem) > RA_CERTLOGIN_PEM_MAX) {
+		ra_reply_error_field(r, 400, "bad_field", "pem: a PEM certificate as a string is "
+		    "required", "pem");
+		return 0;
+	}
+	*st = ra_certlogin_bindable_pem(r->app, (const uint8_t *)json_string_value(pem),
+	    json_string_length(pem), fit);
+	if (*st == IK_ERR_ARG) {
+		ra_reply_error_field(r, 400, "bad_pem", "pem: not one PEM certificate", "pem");
+		return 0;
+	}
+	if (*st == IK_ERR_NOT_FOUND) {
+		ra_reply_error_field(r, 404, "not_found", fit->why, "pem");
+		return 0;
+	}
+	return 1;
+}
+
+/* A bind refused by the store; IK_ERR_EXISTS says whose the certificate is. */
+static void bind_refused(ra_req *r, const ra_officer *o, int64_t cert_id, ik_status st)
+{
+	ra_officer_cert b;
+
+	if (st == IK_ERR_STATE)
+		ra_reply_error(r, 409, "too_many", "this officer has the most login certificates "
+		    "allowed bound already; unbind one first");
+	else if (st == IK_ERR_EXISTS && ra_store_officer_cert_by_cert(r->app->store, cert_id, &b) ==
+	    IK_OK && b.officer_id == o->id)
+		ra_reply_error(r, 409, "already_bound", "this certificate is bound to this officer "
+		    "already");
+	else if (st == IK_ERR_EXISTS)
+		ra_reply_error(r, 409, "bound_elsewhere",
+		    "this certificate is another officer's login certificate");
+	else
+		ra_api_store_error(r, st, "certificate");
+}
+
 static void h_binding_set(ra_req *r)
 {
 	json_t *j = ra_req_json(r);
 	ra_officer o;
 	ra_officer_cert b;
-	uint64_t cert_id = 0;
-	uint8_t sha[32];
-	char why[160], detail[96];
+	ra_certlogin_fit fit;
+	char detail[96];
 	ra_hist h;
-	ik_status st;
+	ik_status st = IK_OK;
 
 	memset(&o, 0, sizeof(o));
 	if (j == NULL)
@@ -168,29 +249,25 @@ static void h_binding_set(ra_req *r)
 		    "([ra] cert_login)");
 		goto out;
 	}
-	if (!path_officer(r, &o) || !ra_json_opt_uint(r, j, "certificate_id", 1, INT64_MAX,
-	    &cert_id))
+	if (!path_officer(r, &o) || !binding_target(r, j, &fit, &st))
 		goto out;
-	if (cert_id == 0) {
-		ra_reply_error_field(r, 400, "bad_field", "certificate_id is required",
-		    "certificate_id");
-		goto out;
-	}
-	st = ra_certlogin_bindable(r->app, (int64_t)cert_id, sha, why, sizeof(why));
 	if (st == IK_ERR_STATE) {
-		ra_reply_error_field(r, 409, "not_bindable", why, "certificate_id");
+		ra_reply_error_field(r, 409, "not_bindable", fit.why, json_object_get(j, "pem") !=
+		    NULL ? "pem" : "certificate_id");
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "{\"certificate_id\":%llu}", (unsigned long long)cert_id);
+	if (st != IK_OK) {
+		ra_api_store_error(r, st, "certificate");
+		goto out;
+	}
+	snprintf(detail, sizeof(detail), "{\"certificate_id\":%lld}", (long long)fit.cert_id);
 	h = ra_api_hist(r, "officer_cert_bound", o.login, detail);
-	if (st == IK_OK)
-		st = ra_store_officer_cert_bind(r->app->store, o.id, (int64_t)cert_id, sha, &h);
-	if (st == IK_ERR_EXISTS) {
-		ra_reply_error(r, 409, "bound_elsewhere",
-		    "this certificate is another officer's login certificate");
+	if ((st = ra_store_officer_cert_bind(r->app->store, o.id, fit.cert_id, fit.sha256, &h)) !=
+	    IK_OK) {
+		bind_refused(r, &o, fit.cert_id, st);
 		goto out;
 	}
-	if (st != IK_OK || (st = ra_store_officer_cert_get(r->app->store, o.id, &b)) != IK_OK) {
+	if ((st = ra_store_officer_cert_by_cert(r->app->store, fit.cert_id, &b)) != IK_OK) {
 		ra_api_store_error(r, st, "certificate");
 		goto out;
 	}
@@ -200,16 +277,23 @@ out:
 	json_decref(j);
 }
 
+/* ?certificate_id=N unbinds that one; without it, every login certificate of the officer. */
 static void h_binding_delete(ra_req *r)
 {
 	ra_officer o;
+	uint64_t cert_id = 0;
+	char detail[64] = "";
 	ra_hist h;
 	ik_status st;
 
-	if (!path_officer(r, &o))
+	if (!ra_query_uint(r, "certificate_id", 1, INT64_MAX, &cert_id) || !path_officer(r, &o))
 		return;
-	h = ra_api_hist(r, "officer_cert_unbound", o.login, "");
-	if ((st = ra_store_officer_cert_unbind(r->app->store, o.id, &h)) != IK_OK)
+	if (cert_id != 0)
+		snprintf(detail, sizeof(detail), "{\"certificate_id\":%llu}",
+		    (unsigned long long)cert_id);
+	h = ra_api_hist(r, "officer_cert_unbound", o.login, detail);
+	if ((st = ra_store_officer_cert_unbind(r->app->store, o.id, (int64_t)cert_id, &h)) !=
+	    IK_OK)
 		ra_api_store_error(r, st, "login certificate");
 	else
 		ra_reply_json(r, 200, json_pack("{s:b}", "ok", 1));
@@ -219,6 +303,7 @@ static void h_binding_delete(ra_req *r)
 const ra_route ra_api_certlogin_routes[] = {
 	{ "POST", "/api/v1/login/certificate", h_login_cert, RA_ROLE_NONE, RA_RF_IPLIST },
 	{ "GET", "/api/v1/officers/{id}/certificate", h_binding_get, RA_ROLE_ADMIN, 0 },
+	{ "GET", "/api/v1/officers/{id}/certificates", h_bindings_list, RA_ROLE_ADMIN, 0 },
 	{ "POST", "/api/v1/officers/{id}/certificate", h_binding_set, RA_ROLE_ADMIN, RA_RF_CSRF },
 	{ "DELETE", "/api/v1/officers/{id}/certificate", h_binding_delete, RA_ROLE_ADMIN,
 	    RA_RF_CSRF },

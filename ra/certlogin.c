@@ -5,6 +5,7 @@
 #include <time.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -43,15 +44,37 @@ ik_status ra_certlogin_anchors_check(const char *path, char *why, size_t whysz)
 	return st;
 }
 
+static ra_certlogin_why why_code(int e)
+{
+	switch (e) {
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return RA_CLW_EXPIRED;
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return RA_CLW_NOT_YET_VALID;
+	case X509_V_ERR_INVALID_PURPOSE:
+		return RA_CLW_PURPOSE;
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+		return RA_CLW_UNTRUSTED;
+	default:
+		return RA_CLW_OTHER;
+	}
+}
+
 /* 1 when x chains to the anchors, is in its validity now and fit for client
- * authentication; else 0 with why (and *expired for a validity failure). */
-static int chain_ok(const char *anchors, X509 *x, char *why, size_t whysz, int *expired)
+ * authentication; else 0 with why and *code. */
+static int chain_ok(const char *anchors, X509 *x, char *why, size_t whysz,
+    ra_certlogin_why *code)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
 	int ok = 0, e;
 
-	*expired = 0;
+	*code = RA_CLW_OTHER;
 	if (store == NULL || ctx == NULL || X509_STORE_load_file(store, anchors) != 1 ||
 	    X509_STORE_CTX_init(ctx, store, x, NULL) != 1) {
 		snprintf(why, whysz, "cannot load the trust anchors %s", anchors);
@@ -61,11 +84,12 @@ static int chain_ok(const char *anchors, X509 *x, char *why, size_t whysz, int *
 	X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_X509_STRICT);
 	X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
 	if (X509_verify_cert(ctx) == 1) {
+		*code = RA_CLW_NONE;
 		ok = 1;
 		goto out;
 	}
 	e = X509_STORE_CTX_get_error(ctx);
-	*expired = e == X509_V_ERR_CERT_HAS_EXPIRED || e == X509_V_ERR_CERT_NOT_YET_VALID;
+	*code = why_code(e);
 	snprintf(why, whysz, "certificate not accepted: %s", X509_verify_cert_error_string(e));
 out:
 	X509_STORE_CTX_free(ctx);
@@ -133,7 +157,8 @@ ra_certlogin_result ra_certlogin_identify(ra_req *r, ra_certlogin_id *out)
 	X509 *x = NULL;
 	const uint8_t *p;
 	uint8_t sha[32];
-	int expired = 0;
+	ra_certlogin_why code = RA_CLW_NONE;
+	int expired;
 	ra_certlogin_result res = RA_CL_UNTRUSTED;
 	ik_status st;
 
@@ -156,7 +181,8 @@ ra_certlogin_result ra_certlogin_identify(ra_req *r, ra_certlogin_id *out)
 		res = RA_CL_ERROR;
 		goto out;
 	}
-	if (!chain_ok(r->app->cfg->cert_login_ca, x, out->why, sizeof(out->why), &expired)) {
+	if (!chain_ok(r->app->cfg->cert_login_ca, x, out->why, sizeof(out->why), &code)) {
+		expired = code == RA_CLW_EXPIRED || code == RA_CLW_NOT_YET_VALID;
 		res = expired ? RA_CL_NOT_VALID : RA_CL_UNTRUSTED;
 		if (expired) { /* the record only names the officer, for the lockout count */
 			char why[sizeof(out->why)];
@@ -173,22 +199,34 @@ out:
 	return res;
 }
 
-ik_status ra_certlogin_bindable(ra_app *app, int64_t cert_id, uint8_t sha256[32], char *why,
-    size_t whysz)
+/* The RA's record c of a certificate to bind must be active. */
+static ik_status record_active(const ra_cert *c, ra_certlogin_fit *fit)
+{
+	fit->state = c->state;
+	if (c->state != RA_CERT_ACTIVE) {
+		fit->code = RA_CLW_STATE;
+		snprintf(fit->why, sizeof(fit->why), "the certificate is %s, not active",
+		    ra_cert_state_name(c->state));
+		return IK_ERR_STATE;
+	}
+	return IK_OK;
+}
+
+ik_status ra_certlogin_bindable(ra_app *app, int64_t cert_id, ra_certlogin_fit *out)
 {
 	ra_cert c;
 	ik_buf der;
 	X509 *x = NULL;
 	const uint8_t *p;
-	int expired = 0;
-	ik_status st = ra_store_cert_get(app->store, cert_id, &c);
+	ik_status st;
 
-	if (st != IK_OK)
+	memset(out, 0, sizeof(*out));
+	if ((st = ra_store_cert_get(app->store, cert_id, &c)) != IK_OK)
 		return st;
-	if (c.state != RA_CERT_ACTIVE) {
-		snprintf(why, whysz, "the certificate is %s, not active", ra_cert_state_name(c.state));
-		return IK_ERR_STATE;
-	}
+	out->cert_id = c.id;
+	memcpy(out->serial, c.serial, sizeof(out->serial));
+	if ((st = record_active(&c, out)) != IK_OK)
+		return st;
 	ik_buf_init(&der, PEER_CERT_MAX);
 	if ((st = ra_store_cert_der(app->store, cert_id, &der)) != IK_OK)
 		goto out;
@@ -197,14 +235,80 @@ ik_status ra_certlogin_bindable(ra_app *app, int64_t cert_id, uint8_t sha256[32]
 		st = IK_ERR_IO;
 		goto out;
 	}
-	if (!chain_ok(app->cfg->cert_login_ca, x, why, whysz, &expired)) {
+	if (!chain_ok(app->cfg->cert_login_ca, x, out->why, sizeof(out->why), &out->code)) {
 		st = IK_ERR_STATE;
 		goto out;
 	}
-	memcpy(sha256, c.sha256, 32);
+	memcpy(out->sha256, c.sha256, 32);
 	st = IK_OK;
 out:
 	X509_free(x);
 	ik_buf_cleanup(&der);
+	return st;
+}
+
+/* text as one certificate: PEM (text around it ignored, as OpenSSL's PEM reader does; a
+ * second certificate refused), or DER with nothing after it.  NULL when it is not. */
+static X509 *parse_one(const uint8_t *text, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(text, (int)len);
+	X509 *x = NULL, *more = NULL;
+	const uint8_t *p = text;
+
+	if (b == NULL)
+		return NULL;
+	if ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		if ((more = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+			X509_free(more);
+			X509_free(x);
+			x = NULL;
+		}
+	} else if ((x = d2i_X509(NULL, &p, (long)len)) != NULL && p != text + len) {
+		X509_free(x);
+		x = NULL;
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	return x;
+}
+
+ik_status ra_certlogin_bindable_pem(ra_app *app, const uint8_t *pem, size_t len,
+    ra_certlogin_fit *out)
+{
+	X509 *x = NULL;
+	uint8_t *der = NULL;
+	int dlen;
+	ra_cert c;
+	ik_status st = IK_ERR_ARG;
+
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || len > RA_CERTLOGIN_PEM_MAX || (x = parse_one(pem, len)) == NULL ||
+	    !serial_of(x, out->serial, sizeof(out->serial))) {
+		snprintf(out->why, sizeof(out->why), "not one PEM certificate");
+		goto out;
+	}
+	if ((dlen = i2d_X509(x, &der)) <= 0 ||
+	    EVP_Digest(der, (size_t)dlen, out->sha256, NULL, EVP_sha256(), NULL) != 1) {
+		st = IK_ERR_CRYPTO;
+		goto out;
+	}
+	if (!chain_ok(app->cfg->cert_login_ca, x, out->why, sizeof(out->why), &out->code)) {
+		st = IK_ERR_STATE;
+		goto out;
+	}
+	st = ra_store_cert_by_serial(app->store, out->serial, &c);
+	if (st == IK_ERR_NOT_FOUND || (st == IK_OK && CRYPTO_memcmp(c.sha256, out->sha256, 32))) {
+		snprintf(out->why, sizeof(out->why), "serial %s: not a certificate of this RA",
+		    out->serial);
+		st = IK_ERR_NOT_FOUND;
+		goto out;
+	}
+	if (st == IK_OK) {
+		out->cert_id = c.id;
+		st = record_active(&c, out);
+	}
+out:
+	OPENSSL_free(der);
+	X509_free(x);
 	return st;
 }

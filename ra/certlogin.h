@@ -37,10 +37,39 @@ ik_status ra_certlogin_anchors_check(const char *path, char *why, size_t whysz);
  * as a binding is found, also for RA_CL_NOT_VALID (so that the failure is counted). */
 ra_certlogin_result ra_certlogin_identify(ra_req *r, ra_certlogin_id *out);
 
+/* Why a certificate cannot be bound: the page says it in the officer's language. */
+typedef enum ra_certlogin_why {
+	RA_CLW_NONE = 0,
+	RA_CLW_UNTRUSTED,       /* does not chain to cert_login_ca */
+	RA_CLW_EXPIRED,
+	RA_CLW_NOT_YET_VALID,
+	RA_CLW_PURPOSE,         /* not for client authentication (no clientAuth) */
+	RA_CLW_OTHER,           /* another verification failure: why says which */
+	RA_CLW_STATE,           /* the RA's record is not active: state says which */
+} ra_certlogin_why;
+
+typedef struct ra_certlogin_fit {
+	int64_t cert_id;                    /* the RA's record (0 when none) */
+	char serial[RA_SERIAL_HEX_MAX + 1]; /* "" until known */
+	uint8_t sha256[32];                 /* of the DER */
+	ra_cert_state state;                /* of the record */
+	ra_certlogin_why code;
+	char why[160];                      /* English, for the API and the history */
+} ra_certlogin_fit;
+
 /* A certificate of the RA's store fit to be bound: issued, active, for client
- * authentication, chaining to cert_login_ca.  sha256 gets its hash.  IK_ERR_STATE with why
+ * authentication, chaining to cert_login_ca.  IK_ERR_STATE with out->code and out->why
  * filled when not fit, IK_ERR_NOT_FOUND when unknown. */
-ik_status ra_certlogin_bindable(ra_app *app, int64_t cert_id, uint8_t sha256[32], char *why,
-    size_t whysz);
+ik_status ra_certlogin_bindable(ra_app *app, int64_t cert_id, ra_certlogin_fit *out);
+
+#define RA_CERTLOGIN_PEM_MAX (16u * 1024)
+
+/* The same for a certificate given as text: one PEM certificate (or its DER), at most
+ * RA_CERTLOGIN_PEM_MAX bytes.  IK_ERR_ARG when it is not one certificate; IK_ERR_STATE (code,
+ * why) when it does not chain, has expired, is not for clientAuth or is not active in the
+ * RA's store; IK_ERR_NOT_FOUND when it chains but this RA did not issue exactly it (serial
+ * and SHA-256 fingerprint). */
+ik_status ra_certlogin_bindable_pem(ra_app *app, const uint8_t *pem, size_t len,
+    ra_certlogin_fit *out);
 
 #endif

@@ -129,6 +129,22 @@ ik_status ra_store_officer_set_role(ra_store *s, int64_t id, int role, const ra_
 ik_status ra_store_officer_set_disabled(ra_store *s, int64_t id, int disabled,
     const ra_hist *h);
 
+/* ---- the administrators' officer pages ---- */
+
+#define RA_OFFICER_CERTS_MAX 8        /* login certificates bound to one officer */
+
+typedef struct ra_officer_summary {
+	ra_officer o;             /* password left empty */
+	unsigned ncerts;          /* login certificates bound */
+	char serials[RA_OFFICER_CERTS_MAX * (RA_SERIAL_HEX_MAX + 1)]; /* theirs, space-separated */
+} ra_officer_summary;
+
+/* Officers whose login contains `contains` (ASCII case ignored; NULL or "" = all, at most
+ * RA_STORE_LOGIN_MAX bytes), in id order, skipping offset of them: at most max (1 ..
+ * RA_PAGE_MAX) rows; *total gets how many match. */
+ik_status ra_store_officer_find(ra_store *s, const char *contains, uint64_t offset,
+    ra_officer_summary *rows, size_t max, size_t *n, uint64_t *total);
+
 /* ---- officers' login certificates (client-certificate login) ---- */
 
 typedef struct ra_officer_cert {
@@ -138,14 +154,20 @@ typedef struct ra_officer_cert {
 	int64_t created;
 } ra_officer_cert;
 
-/* Binds (or re-binds) officer_id to cert_id with h in one transaction.  IK_ERR_EXISTS when
- * that certificate is bound to another officer; IK_ERR_NOT_FOUND for an unknown officer or
- * certificate. */
+/* Binds cert_id to officer_id, besides the certificates bound already, with h in one
+ * transaction.  IK_ERR_EXISTS when that certificate is bound already (to this or another
+ * officer); IK_ERR_STATE when the officer has RA_OFFICER_CERTS_MAX bound; IK_ERR_NOT_FOUND
+ * for an unknown officer or certificate. */
 ik_status ra_store_officer_cert_bind(ra_store *s, int64_t officer_id, int64_t cert_id,
     const uint8_t sha256[32], const ra_hist *h);
-/* IK_ERR_NOT_FOUND when the officer had none. */
-ik_status ra_store_officer_cert_unbind(ra_store *s, int64_t officer_id, const ra_hist *h);
+/* Unbinds cert_id (0: every certificate of the officer).  IK_ERR_NOT_FOUND when none was. */
+ik_status ra_store_officer_cert_unbind(ra_store *s, int64_t officer_id, int64_t cert_id,
+    const ra_hist *h);
+/* The newest binding of the officer. */
 ik_status ra_store_officer_cert_get(ra_store *s, int64_t officer_id, ra_officer_cert *out);
+/* All its bindings, newest first, at most max. */
+ik_status ra_store_officer_cert_list(ra_store *s, int64_t officer_id, ra_officer_cert *rows,
+    size_t max, size_t *n);
 ik_status ra_store_officer_cert_by_cert(ra_store *s, int64_t cert_id, ra_officer_cert *out);
 
 /* ---- sessions and API tokens (only hashes are stored) ---- */

@@ -62,7 +62,10 @@ bind() { # bind WHO CSRF OFFICER_ID SERIAL [lang]
 	page "$1" "${5:-ja}" POST "/ui/officers/$3/certificate" --data-urlencode "csrf=$2" \
 		--data-urlencode "serial=$4"
 }
-unbind() { page "$1" ja POST "/ui/officers/$3/certificate/delete" --data-urlencode "csrf=$2"; }
+unbind() { # unbind WHO CSRF OFFICER_ID [CERT_ID (olivia's)]
+	page "$1" ja POST "/ui/officers/$3/certificate/delete" --data-urlencode "csrf=$2" \
+		--data-urlencode "cert=${4:-$OLIVIA_CERT}"
+}
 nothing_bound() { # nothing_bound OFFICER_ID WHAT: the API reads no binding
 	local s
 	s=$(ik_api admin "$ADM" GET "/api/v1/officers/$1/certificate")
@@ -152,7 +155,7 @@ has 'id="no-login-cert"' "nothing bound after unbinding"
 nothing_bound "$OLIVIA_ID" "after unbinding"
 s=$(certlogin op-olivia); ik_expect 401 bad_certificate "$s" "the unbound certificate no longer logs in"
 s=$(unbind admin "$ADM" "$OLIVIA_ID"); ik_expect 404 - "$s" "unbind twice"
-has "解除するログイン用証明書がありません" "nothing to unbind message"
+has "この証明書はこの担当者に紐付けられていません" "nothing to unbind message"
 s=$(bind admin "$ADM" 9999 "$OLIVIA_SERIAL"); ik_expect 404 - "$s" "bind for an unknown officer"
 s=$(unbind admin "$ADM" 9999); ik_expect 404 - "$s" "unbind for an unknown officer"
 ik_ok "unbind through the page (CSRF, administrators only); the certificate no longer logs in; twice, unknown officer -> 404 page"
