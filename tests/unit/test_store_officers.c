@@ -1,6 +1,6 @@
 /* test_store_officers: the store's side of the administrators' officer pages — officers found
  * by login a page at a time (LIKE metacharacters taken literally), several login
- * certificates per officer (bind, limit, unbind one or all), and migration 009 carrying the
+ * certificates per officer (bind, limit, unbind one or all), and migration 010 carrying the
  * bindings of the one-per-officer table (004) over. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -177,9 +177,9 @@ static void test_several(void **state)
 	assert_int_equal(ra_store_officer_cert_unbind(f->s, a, 0, &H_TEST), IK_ERR_NOT_FOUND);
 }
 
-/* A database of schema 8 (officer_certs as 004 made it, one binding per officer) opened by
- * this code: migration 009 keeps the binding, and a second one can then be added. */
-static void test_migration_009(void **state)
+/* A database of schema 9 (officer_certs as 004 made it, one binding per officer) opened by
+ * this code: migration 010 keeps the binding, and a second one can then be added. */
+static void test_migration_010(void **state)
 {
 	fixture *f = *state;
 	int64_t a = add_officer(f->s, "alice"), c1 = issue(f->s, 0x201), c2 = issue(f->s, 0x202);
@@ -197,7 +197,7 @@ static void test_migration_009(void **state)
 	snprintf(sql, sizeof(sql), "INSERT INTO officer_certs VALUES (%lld, %lld, zeroblob(32),"
 	    " 1700000000)", (long long)a, (long long)c1);
 	assert_int_equal(ik_raw_exec(f->path, sql), 0);
-	assert_int_equal(ik_raw_exec(f->path, "DELETE FROM schema_version WHERE version >= 9"), 0);
+	assert_int_equal(ik_raw_exec(f->path, "DELETE FROM schema_version WHERE version >= 10"), 0);
 	assert_int_equal(ra_store_open(f->path, &f->s), IK_OK);
 	assert_int_equal(ra_store_schema_version(f->s, &dbv, &codev), IK_OK);
 	assert_int_equal(dbv, codev);
@@ -217,7 +217,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_find, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_several, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_migration_009, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration_010, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,4 +1,4 @@
--- 009_officer_certs_multi: an officer may have several login certificates (an old and a new
+-- 010_officer_certs_multi: an officer may have several login certificates (an old and a new
 -- device during a renewal), each bound and unbound on its own.  A certificate still binds
 -- at most one officer.  The bindings of 004 (one per officer) are kept as they are.
 CREATE TABLE officer_certs_multi (
