@@ -31,7 +31,7 @@ elif [ "$big" -gt 0 ]; then
 fi
 echo "ledger filled with $big in $(( $(date +%s) - t0 )) s"
 ik_start_signer
-http_port=$((20000 + RANDOM % 40000))
+http_port=$(ik_free_port)
 ik_start_ra "http_port = $http_port"
 HTTP="http://127.0.0.1:$http_port"
 curl -sf "$HTTP/crl/issuing-ca.crl" -o "$TMP/crl0.der" || ik_fail "no CRL over HTTP"

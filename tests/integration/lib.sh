@@ -189,12 +189,22 @@ ik_ra_officers() {
 	printf '%s\n' "$AUDITOR_PW" | inkan-rad add-officer -c "$TMP/ra.conf" --login carol --role auditor >/dev/null
 }
 
+# ik_free_port: a loopback TCP port nothing listens on now, below the kernel's ephemeral
+# range (32768 up), so that no test's outgoing connection takes it before it is bound
+ik_free_port() {
+	local port
+	for _ in $(seq 1 50); do
+		port=$((20000 + RANDOM % 12000))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return 0; }
+	done
+	ik_fail "no free loopback port"
+}
+
 # ik_start_ra [extra config lines]: on a free port; sets BASE
 ik_start_ra() {
 	local port
 	for _ in $(seq 1 20); do
-		port=$((20000 + RANDOM % 40000))
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi
+		port=$(ik_free_port)
 		ik_ra_config "$port" "${1:-}"
 		inkan-rad -c "$TMP/ra.conf" >>"$TMP/rad.log" 2>&1 &
 		RAD_PID=$!

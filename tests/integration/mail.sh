@@ -8,14 +8,19 @@
 #   mail_text FILE           the mail's text part
 PY=/usr/bin/python3   # Debian's python3, which has aiosmtpd
 
+# smtp_start [try]: the SMTP server up on $SMTP_PORT; with "try", returns 1 instead of failing
+# when it exits (its port taken meanwhile by another test's connection)
 smtp_start() {
 	PYTHONPATH="$INKAN_SRC/tests/integration" "$PY" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
 		-c smtp_sink.Sink "$SINK" >>"$TMP/smtp.log" 2>&1 &
 	SMTP_PID=$!
 	for _ in $(seq 1 100); do
 		(exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null && return 0
+		kill -0 "$SMTP_PID" 2>/dev/null || break
 		sleep 0.1
 	done
+	kill "$SMTP_PID" 2>/dev/null; wait "$SMTP_PID" 2>/dev/null; SMTP_PID=
+	[ "${1:-}" = try ] && return 1
 	ik_fail "the SMTP server did not come up: $(tail -n 5 "$TMP/smtp.log")"
 }
 smtp_stop() { kill "$SMTP_PID"; wait "$SMTP_PID" 2>/dev/null || true; SMTP_PID=; }
@@ -26,11 +31,11 @@ ik_mail_setup() {
 	SINK="$TMP/mail"
 	SMTP_PID=
 	trap 'rc=$?; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
-	for _ in $(seq 1 20); do
-		SMTP_PORT=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$SMTP_PORT") 2>/dev/null || break
+	for _ in $(seq 1 5); do
+		SMTP_PORT=$(ik_free_port)
+		smtp_start try && break
 	done
-	smtp_start
+	[ -n "$SMTP_PID" ] || ik_fail "the SMTP server did not come up: $(tail -n 5 "$TMP/smtp.log")"
 	cat > "$TMP/msmtprc" <<CONF
 account default
 host 127.0.0.1

@@ -117,16 +117,8 @@ grep -qE '^\s*ip saddr \$ADMIN_NET tcp dport 22' "$R/etc/inkan/inkan.nft" || ik_
 ik_ok "sysusers: inkan-signer, inkan-ra (in inkan-sock), no shells; tmpfiles: 0700 state dirs, setgid 2750 socket dir; nftables parses"
 
 # ---- the packaged first boot, with the packaged programs, into a scratch root ----
-free_port() {
-	local p
-	for _ in $(seq 1 20); do
-		p=$((20000 + RANDOM % 40000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || break
-	done
-	echo "$p"
-}
-port=$(free_port)
-hport=$(free_port)
+port=$(ik_free_port)
+hport=$(ik_free_port)
 [ "$hport" != "$port" ] || hport=$((port + 1))
 I="$TMP/inst"
 env -u INKAN_BUILD PATH="$R/usr/sbin:/usr/sbin:/usr/bin:/sbin:/bin" "$R/usr/lib/inkan/inkan-firstboot" \

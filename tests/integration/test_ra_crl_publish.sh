@@ -11,7 +11,7 @@ ik_setup ec-p256
 tool_ledgerfill "$TMP/ledger.sqlite" "$N" > "$TMP/fill.txt" || ik_fail "could not fill the ledger"
 ik_start_signer
 ik_ra_officers
-http_port=$((20000 + RANDOM % 40000))
+http_port=$(ik_free_port)
 ik_start_ra "http_port = $http_port"
 HTTP="http://127.0.0.1:$http_port"
 OFF=$(ik_login olivia "$OFFICER_PW")
