@@ -7,6 +7,7 @@
 # build-bench/.  N certificates (default 10000), BIG rows in the RA store and revoked entries
 # in the ledger (default 1000000).  About 10 minutes with the defaults, most of it filling.
 # A third argument `issuance` stops after the issuance rows (for before -> after runs).
+# IK_BENCH_RA_CONF: extra lines for the RA's [ra] section (e.g. "queue_workers = 4").
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
@@ -39,7 +40,8 @@ echo "filled: $big revoked in the ledger, $big certificates in the RA store in $
 
 ik_start_signer
 http_port=$(ik_free_port)
-ik_start_ra "http_port = $http_port"
+ik_start_ra "http_port = $http_port
+${IK_BENCH_RA_CONF:-}"
 HTTP="http://127.0.0.1:$http_port"
 curl -sf "$HTTP/crl/issuing-ca.crl" -o "$TMP/crl0.der" || ik_fail "no CRL over HTTP"
 sleep 2
