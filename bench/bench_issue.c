@@ -14,6 +14,7 @@
  * (3, at most 15); IK_BENCH_AB=1: both sockets are two-core signers (A, e.g. a build of
  * main, and B), run alike in interleaved rounds, each round printed with each signer's
  * threads' shares of the run on a CPU / waiting for one / asleep. */
+#include <limits.h>
 #include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
@@ -204,9 +205,12 @@ static int threads_rw(pid_t pid, double *r, double *w)
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	if ((d = opendir(path)) == NULL)
 		return 0;
-	while ((e = readdir(d)) != NULL && nt < 16)
-		if (e->d_name[0] != '.')
-			tids[nt++] = atoi(e->d_name);
+	while ((e = readdir(d)) != NULL && nt < 16) {
+		char *end;
+		long t = strtol(e->d_name, &end, 10);
+		if (end != e->d_name && *end == '\0' && t > 0 && t <= INT_MAX)
+			tids[nt++] = (int)t;
+	}
 	closedir(d);
 	qsort(tids, (size_t)nt, sizeof(tids[0]), cmp_int);
 	for (int i = 0; i < nt; i++) {
