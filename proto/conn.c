@@ -110,21 +110,28 @@ ik_status proto_call(int fd, uint16_t type, const ik_buf *req, ik_buf *reply, pr
 	static atomic_uint next_id = 1;
 	uint32_t id = atomic_fetch_add(&next_id, 1);
 	proto_header h;
-	proto_error e;
 	ik_status st;
 
 	if ((st = proto_send(fd, type, id, ik_buf_ptr(req), ik_buf_remaining(req))) != IK_OK)
 		return st;
 	if ((st = proto_recv(fd, PROTO_MAX_REPLY, &h, reply)) != IK_OK)
 		return st;
-	if (h.id != id && !(h.type == PROTO_ERROR && h.id == 0))
+	return proto_reply_status(type, id, &h, reply, err);
+}
+
+ik_status proto_reply_status(uint16_t type, uint32_t id, const proto_header *h,
+    const ik_buf *reply, proto_error *err)
+{
+	proto_error e;
+
+	if (h->id != id && !(h->type == PROTO_ERROR && h->id == 0))
 		return IK_ERR_PROTO_FIELD;
-	if (h.type == PROTO_ERROR) {
+	if (h->type == PROTO_ERROR) {
 		if (proto_decode_error(ik_buf_ptr(reply), ik_buf_remaining(reply), &e) != IK_OK)
 			return IK_ERR_PROTO_FIELD;
 		if (err != NULL)
 			*err = e;
 		return e.status == IK_OK ? IK_ERR_PROTO_FIELD : (ik_status)e.status;
 	}
-	return h.type == (uint16_t)(type | PROTO_REPLY) ? IK_OK : IK_ERR_PROTO_FIELD;
+	return h->type == (uint16_t)(type | PROTO_REPLY) ? IK_OK : IK_ERR_PROTO_FIELD;
 }

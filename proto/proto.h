@@ -293,6 +293,12 @@ ik_status proto_connect(const char *path, int *fd);
 ik_status proto_call(int fd, uint16_t type, const ik_buf *req, ik_buf *reply,
     proto_error *err);
 
+/* The outcome of the reply h/reply to request (type, id): IK_OK for its reply; a PROTO_ERROR
+ * (with this id, or 0) gives the remote status and its detail in err (if not NULL); anything
+ * else is IK_ERR_PROTO_FIELD. */
+ik_status proto_reply_status(uint16_t type, uint32_t id, const proto_header *h,
+    const ik_buf *reply, proto_error *err);
+
 const char *proto_type_name(uint16_t type);
 
 #endif

@@ -151,7 +151,6 @@ ik_status ra_sio_call(int fd, uint16_t type, const ik_buf *req, ik_buf *reply,
 	static atomic_uint next_id = 1;
 	uint32_t id = atomic_fetch_add(&next_id, 1) & 0x7fffffffu; /* the CRL's have the top bit */
 	proto_header h;
-	proto_error e;
 	ik_status st;
 
 	if (id == 0)
@@ -161,14 +160,5 @@ ik_status ra_sio_call(int fd, uint16_t type, const ik_buf *req, ik_buf *reply,
 		return st;
 	if ((st = ra_sio_recv(fd, PROTO_MAX_REPLY, &h, reply, d)) != IK_OK)
 		return st;
-	if (h.id != id && !(h.type == PROTO_ERROR && h.id == 0))
-		return IK_ERR_PROTO_FIELD;
-	if (h.type == PROTO_ERROR) {
-		if (proto_decode_error(ik_buf_ptr(reply), ik_buf_remaining(reply), &e) != IK_OK)
-			return IK_ERR_PROTO_FIELD;
-		if (err != NULL)
-			*err = e;
-		return e.status == IK_OK ? IK_ERR_PROTO_FIELD : (ik_status)e.status;
-	}
-	return h.type == (uint16_t)(type | PROTO_REPLY) ? IK_OK : IK_ERR_PROTO_FIELD;
+	return proto_reply_status(type, id, &h, reply, err);
 }
