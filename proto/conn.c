@@ -46,17 +46,24 @@ ik_status proto_write(int fd, const uint8_t *p, size_t n)
 	return write_all(fd, p, n);
 }
 
-ik_status proto_send(int fd, uint16_t type, uint32_t id, const uint8_t *body, size_t len)
+ik_status proto_frame_header(uint8_t hdr[PROTO_HDR_LEN], uint16_t type, uint32_t id, size_t len)
 {
-	uint8_t hdr[PROTO_HDR_LEN];
 	proto_header h = { .version = PROTO_VERSION, .type = type, .id = id };
-	ik_status st;
 
 	if (len > UINT32_MAX)
 		return IK_ERR_PROTO_OVERSIZE;
 	h.len = (uint32_t)len;
 	proto_header_encode(hdr, &h);
-	if ((st = write_all(fd, hdr, sizeof(hdr))) != IK_OK)
+	return IK_OK;
+}
+
+ik_status proto_send(int fd, uint16_t type, uint32_t id, const uint8_t *body, size_t len)
+{
+	uint8_t hdr[PROTO_HDR_LEN];
+	ik_status st;
+
+	if ((st = proto_frame_header(hdr, type, id, len)) != IK_OK ||
+	    (st = write_all(fd, hdr, sizeof(hdr))) != IK_OK)
 		return st;
 	return len > 0 ? write_all(fd, body, len) : IK_OK;
 }

@@ -277,6 +277,9 @@ ik_status proto_encode_error(ik_buf *b, const proto_error *m);
 ik_status proto_decode_error(const uint8_t *p, size_t n, proto_error *m);
 ik_status proto_decode_empty(const uint8_t *p, size_t n);
 
+/* The header of a frame of type/id with a body of len bytes, encoded into hdr
+ * (IK_ERR_PROTO_OVERSIZE when len does not fit the header). */
+ik_status proto_frame_header(uint8_t hdr[PROTO_HDR_LEN], uint16_t type, uint32_t id, size_t len);
 /* Frames over a connected stream socket (blocking I/O, EINTR handled). */
 ik_status proto_send(int fd, uint16_t type, uint32_t id, const uint8_t *body, size_t len);
 /* Writes n bytes as they are (frames the caller encoded, e.g. several pipelined requests). */

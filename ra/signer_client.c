@@ -422,15 +422,12 @@ static ik_status pipe_send(int fd, const ra_signer_group *g, const uint8_t *got,
 	ik_buf_reset(out);
 	for (size_t k = 0; k < g->n && st == IK_OK; k++) {
 		uint8_t hdr[PROTO_HDR_LEN];
-		proto_header h = { .version = PROTO_VERSION, .type = PROTO_ISSUE,
-			.id = (uint32_t)(k + 1) };
 		size_t len = ik_buf_remaining(&g->req[k]);
 
 		if (got[k])
 			continue;
-		h.len = (uint32_t)len;
-		proto_header_encode(hdr, &h);
-		if ((st = ik_buf_put(out, hdr, sizeof(hdr))) == IK_OK)
+		if ((st = proto_frame_header(hdr, PROTO_ISSUE, (uint32_t)(k + 1), len)) == IK_OK &&
+		    (st = ik_buf_put(out, hdr, sizeof(hdr))) == IK_OK)
 			st = ik_buf_put(out, ik_buf_ptr(&g->req[k]), len);
 	}
 	if (st != IK_OK)

@@ -113,14 +113,10 @@ ik_status ra_sio_send(int fd, uint16_t type, uint32_t id, const uint8_t *body, s
     ra_deadline *d)
 {
 	uint8_t hdr[PROTO_HDR_LEN];
-	proto_header h = { .version = PROTO_VERSION, .type = type, .id = id };
 	ik_status st;
 
-	if (len > UINT32_MAX)
-		return IK_ERR_PROTO_OVERSIZE;
-	h.len = (uint32_t)len;
-	proto_header_encode(hdr, &h);
-	if ((st = ra_sio_write(fd, hdr, sizeof(hdr), d)) != IK_OK)
+	if ((st = proto_frame_header(hdr, type, id, len)) != IK_OK ||
+	    (st = ra_sio_write(fd, hdr, sizeof(hdr), d)) != IK_OK)
 		return st;
 	return len > 0 ? ra_sio_write(fd, body, len, d) : IK_OK;
 }

@@ -9,6 +9,7 @@
 # IP allow-list; binding only by an administrator and only with the CSRF token; password
 # login still works with the option on; the login page's button; config checks at load.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/certlogin.sh"
 command -v faketime >/dev/null || ik_fail "faketime is not installed (firmware/debian-packages.txt)"
 FAKETIME_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 | head -n1)
 ik_setup ec-p256
@@ -19,7 +20,6 @@ cert_login_ca = $TMP/ca/bundle.pem
 lockout_threshold = 3
 lockout_seconds = 600"
 ik_start_ra "$CL"
-J=(-H 'Content-Type: application/json')
 ADM=$(ik_login admin "$ADMIN_PW")
 OFF=$(ik_login olivia "$OFFICER_PW")
 AUD=$(ik_login carol "$AUDITOR_PW")
@@ -31,39 +31,6 @@ s=$(ik_req POST /api/v1/login "${J[@]}" --data "{\"login\":\"carol\",\"password\
 AUD=$(ik_json 'd["csrf"]'); CAROL_ID=$(ik_json 'd["officer"]["id"]')
 s=$(ik_api admin "$ADM" GET /api/v1/whoami); ADMIN_ID=$(ik_json 'd["officer"]["id"]')
 
-wait_request() {
-	local s
-	for _ in $(seq 1 100); do
-		s=$(ik_api carol "$AUD" GET "/api/v1/requests/$1")
-		[ "$(ik_json 'd["state"]')" = done ] && return 0
-		sleep 0.1
-	done
-	ik_fail "request $1 not done: $(cat "$TMP/body")"
-}
-# issue_cert NAME [validity days]: a client certificate issued by Inkan through the RA for a
-# key made here; $TMP/NAME.key, $TMP/NAME.pem; sets CID
-issue_cert() {
-	local name=$1 days=${2:-30} s u d csr
-	s=$(ik_api olivia "$OFF" POST /api/v1/users "{\"external_id\":\"$name\"}"); ik_expect 201 - "$s" "user $name"
-	u=$(ik_json 'd["id"]')
-	s=$(ik_api olivia "$OFF" POST "/api/v1/users/$u/devices" '{"name":"laptop"}'); ik_expect 201 - "$s" "device of $name"
-	d=$(ik_json 'd["id"]')
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
-		-keyout "$TMP/$name.key" -out "$TMP/$name.csr" 2>/dev/null
-	csr=$(python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "validity_days": int(sys.argv[2])}))' "$TMP/$name.csr" "$days")
-	s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$d/certificates" "$csr"); ik_expect 202 - "$s" "issue $name"
-	CID=$(ik_json 'd["certificate_id"]')
-	wait_request "$(ik_json 'd["request_id"]')"
-	s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$CID/pem"); ik_expect 200 - "$s" "PEM of $name"
-	cp "$TMP/body" "$TMP/$name.pem"
-}
-# certlogin NAME [curl args]: POST /api/v1/login/certificate with NAME's certificate; jar
-# $TMP/jar.cert; prints the status
-certlogin() {
-	local name=$1; shift
-	ik_req POST /api/v1/login/certificate "${J[@]}" --data '{}' -c "$TMP/jar.cert" \
-		--cert "$TMP/$name.pem" --key "$TMP/$name.key" "$@"
-}
 bind() { ik_api admin "$ADM" POST "/api/v1/officers/$1/certificate" "{\"certificate_id\":$2}"; }
 HW=carol
 hist_has() { # OP TEXT: one of the 5 newest history entries op has TEXT in its detail

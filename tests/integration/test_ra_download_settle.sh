@@ -12,6 +12,7 @@
 # user's language, the URL and login id as the "issued" mail has them, never the secret).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail.sh"
+. "$(dirname "$0")/fake_signer.sh"
 command -v gdb >/dev/null || ik_fail "gdb is not installed (firmware/debian-packages.txt)"
 ik_setup ec-p256
 ik_start_signer
@@ -19,22 +20,10 @@ ik_mail_setup
 ik_ra_officers
 # the RA reaches the signer through the proxy; the signer itself listens on real.sock
 mv "$TMP/signer.sock" "$TMP/real.sock"
-PROXY_PID=
-start_proxy() { # start_proxy MODE N: the next N ISSUE answers are lost
-	stop_proxy
+start_proxy() { # start_proxy MODE N: the next N ISSUE answers lost
 	: >"$TMP/proxy.log"
-	python3 "$INKAN_SRC/tests/integration/drop_signer.py" "$1" "$2" "$TMP/signer.sock" \
-		"$TMP/real.sock" "$TMP/proxy.log" &
-	PROXY_PID=$!
-	for _ in $(seq 1 50); do [ -S "$TMP/signer.sock" ] && return 0; sleep 0.1; done
-	ik_fail "the proxy did not come up"
+	ik_fake_start drop_signer.py "$1" "$2" "$TMP/signer.sock" "$TMP/real.sock" "$TMP/proxy.log"
 }
-stop_proxy() {
-	if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; fi
-	PROXY_PID=
-	rm -f "$TMP/signer.sock"
-}
-trap 'rc=$?; stop_proxy; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
 RA_OPTS="signer_timeout = 2
 $MAILCONF"
 start_proxy stall 0

@@ -9,27 +9,16 @@
 # well-formed refusal stays a refusal: 502, the request failed, nothing parked.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail.sh"
+. "$(dirname "$0")/fake_signer.sh"
 ik_setup ec-p256
 ik_start_signer
 ik_mail_setup
 ik_ra_officers
 mv "$TMP/signer.sock" "$TMP/real.sock"
-PROXY_PID=
 start_proxy() { # start_proxy MODE N: the next N ISSUE answers garbled
-	stop_proxy
 	: >"$TMP/proxy.log"
-	python3 "$INKAN_SRC/tests/integration/drop_signer.py" "$1" "$2" "$TMP/signer.sock" \
-		"$TMP/real.sock" "$TMP/proxy.log" &
-	PROXY_PID=$!
-	for _ in $(seq 1 50); do [ -S "$TMP/signer.sock" ] && return 0; sleep 0.1; done
-	ik_fail "the proxy did not come up"
+	ik_fake_start drop_signer.py "$1" "$2" "$TMP/signer.sock" "$TMP/real.sock" "$TMP/proxy.log"
 }
-stop_proxy() {
-	if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; fi
-	PROXY_PID=
-	rm -f "$TMP/signer.sock"
-}
-trap 'rc=$?; stop_proxy; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
 start_proxy garble 0
 ik_start_ra "signer_timeout = 2
 $MAILCONF"

@@ -6,6 +6,7 @@
 # with no CRL yet answers 503 within the CRL's deadline; and once the real signer is back
 # the queued request is issued, once, and the download works.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fake_signer.sh"
 ik_setup ec-p256
 ik_start_signer
 ik_ra_officers
@@ -14,21 +15,11 @@ signer_crl_timeout = 3"
 ik_start_ra "$RA_OPTS"
 OFF=$(ik_login olivia "$OFFICER_PW")
 
-FAKE_PID=
 start_fake() { # start_fake MODE: the stalling signer on the signer's socket
 	ik_stop_signer
-	stop_fake
 	: > "$TMP/fake.log"
-	python3 "$INKAN_SRC/tests/integration/stall_signer.py" "$1" "$TMP/signer.sock" "$TMP/fake.log" &
-	FAKE_PID=$!
-	for _ in $(seq 1 50); do [ -S "$TMP/signer.sock" ] && return 0; sleep 0.1; done
-	ik_fail "the stalling signer did not come up"
+	ik_fake_start stall_signer.py "$1" "$TMP/signer.sock" "$TMP/fake.log"
 }
-stop_fake() {
-	if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi
-	FAKE_PID=
-}
-trap 'rc=$?; stop_fake; (exit $rc); ik_cleanup' EXIT
 request() { ik_api olivia "$OFF" GET "/api/v1/requests/$1" >/dev/null; }
 elapsed_in() { # elapsed_in T0 T1 MIN MAX
 	python3 -c "import sys; e=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if float(sys.argv[3]) <= e <= float(sys.argv[4]) else 1)" "$@"
@@ -99,7 +90,7 @@ closed_all 7 || ik_fail "a trickled GET_CRL connection was kept: $(cat "$TMP/fak
 ik_ok "GET /crl, no CRL yet, the signer trickling: 503 after $(elapsed "$t0" "$t1") s (signer_crl_timeout = 3), its connection closed"
 
 # ---- the real signer back: the queued request issued once, the download works ----
-stop_fake
+ik_fake_stop
 rm -f "$TMP/signer.sock"
 ik_start_signer
 for _ in $(seq 1 400); do

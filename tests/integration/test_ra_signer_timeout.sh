@@ -4,6 +4,7 @@
 # the request stays queued with a last error naming the timeout, a download answers 503 in
 # bounded time, and once the real signer is back the request is issued, once.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/fake_signer.sh"
 ik_setup ec-p256
 ik_start_signer
 ik_ra_officers
@@ -26,21 +27,11 @@ OFF=$(ik_login olivia "$OFFICER_PW")
 csr_body() { ik_csr_json "$1"; }
 new_device() { ik_new_device olivia "$OFF" "$1"; }
 ledger_certs() { sqlite3 "$TMP/ledger.sqlite" 'select count(*) from certs'; }
-FAKE_PID=
 start_fake() { # start_fake MODE: the stalling signer on the signer's socket
 	ik_stop_signer
-	stop_fake
 	: > "$TMP/fake.log"
-	python3 "$INKAN_SRC/tests/integration/stall_signer.py" "$1" "$TMP/signer.sock" "$TMP/fake.log" &
-	FAKE_PID=$!
-	for _ in $(seq 1 50); do [ -S "$TMP/signer.sock" ] && return 0; sleep 0.1; done
-	ik_fail "the stalling signer did not come up"
+	ik_fake_start stall_signer.py "$1" "$TMP/signer.sock" "$TMP/fake.log"
 }
-stop_fake() {
-	if [ -n "$FAKE_PID" ]; then kill "$FAKE_PID" 2>/dev/null || true; wait "$FAKE_PID" 2>/dev/null || true; fi
-	FAKE_PID=
-}
-trap 'rc=$?; stop_fake; (exit $rc); ik_cleanup' EXIT
 request() { ik_api olivia "$OFF" GET "/api/v1/requests/$1" >/dev/null; }
 
 D1=$(new_device u1); D3=$(new_device u3)
@@ -92,7 +83,7 @@ request "$R1"
 ik_ok "a reply stopped midway through its header: the connection is closed, the request still pending"
 
 # ---- the real signer back: issued, once; the credential still good ----
-stop_fake
+ik_fake_stop
 rm -f "$TMP/signer.sock"
 ik_start_signer
 for _ in $(seq 1 200); do

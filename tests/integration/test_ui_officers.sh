@@ -8,6 +8,7 @@
 # clientAuth) certificate, a revoked one, an expired one (faketime), in Japanese and
 # English; CSRF and the administrator role on every new form and API call.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/certlogin.sh"
 ik_setup ec-p256
 ik_start_signer
 ik_ra_officers
@@ -15,22 +16,7 @@ for i in $(seq -w 1 105); do # op001..op105: 108 officers with admin, olivia, ca
 	printf '%s\n' "$OFFICER_PW" | inkan-rad add-officer -c "$TMP/ra.conf" --login "op$i" --role officer >/dev/null \
 		|| ik_fail "add-officer op$i"
 done
-CL="cert_login = on
-cert_login_ca = $TMP/ca/bundle.pem"
-ik_start_ra "$CL"
-J=(-H 'Content-Type: application/json')
-ADM=$(ik_login admin "$ADMIN_PW")
-OFF=$(ik_login olivia "$OFFICER_PW")
-AUD=$(ik_login carol "$AUDITOR_PW")
-s=$(ik_api olivia "$OFF" GET /api/v1/whoami); OLIVIA_ID=$(ik_json 'd["officer"]["id"]')
-s=$(ik_api carol "$AUD" GET /api/v1/whoami); CAROL_ID=$(ik_json 'd["officer"]["id"]')
-
-page() { # page WHO LANG METHOD PATH [curl args...]
-	local who=$1 lang=$2 m=$3 p=$4; shift 4
-	ik_req "$m" "$p" -b "$TMP/jar.$who" -H "Accept-Language: $lang" "$@"
-}
-has() { grep -qF -- "$1" "$TMP/body" || ik_fail "$2: no '$1' in: $(sed 's/<[^>]*>/ /g' "$TMP/body" | tr -s ' \n' ' ' | head -c 800)"; }
-hasnt() { ! grep -qF -- "$1" "$TMP/body" || ik_fail "$2: '$1' should not be there"; }
+cl_start_ra
 rows() { grep -c '<tr><td><a href="/ui/officers/' "$TMP/body"; }
 
 # ---- the list: pages and the login filter ----
@@ -80,35 +66,6 @@ s=$(ik_req GET '/ui/officers?page=2'); ik_expect 303 - "$s" "page 2 without a se
 ik_ok "bad page/limit type or filter -> 400 naming the parameter; page past the end and limit out of 1..100 clamped; officer, auditor 403"
 
 # ---- two login certificates for one officer ----
-wait_request() {
-	for _ in $(seq 1 100); do
-		ik_api carol "$AUD" GET "/api/v1/requests/$1" >/dev/null
-		[ "$(ik_json 'd["state"]')" = done ] && return 0
-		sleep 0.1
-	done
-	ik_fail "request $1 not done: $(cat "$TMP/body")"
-}
-# issue_cert NAME [days]: issued through the RA for a key made here; $TMP/NAME.{key,pem}; CID, SERIAL
-issue_cert() {
-	local name=$1 days=${2:-30} s u d csr
-	s=$(ik_api olivia "$OFF" POST /api/v1/users "{\"external_id\":\"$name\"}"); ik_expect 201 - "$s" "user $name"
-	u=$(ik_json 'd["id"]')
-	s=$(ik_api olivia "$OFF" POST "/api/v1/users/$u/devices" '{"name":"laptop"}'); ik_expect 201 - "$s" "device of $name"
-	d=$(ik_json 'd["id"]')
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$name" \
-		-keyout "$TMP/$name.key" -out "$TMP/$name.csr" 2>/dev/null
-	csr=$(python3 -c 'import json,sys; print(json.dumps({"csr": open(sys.argv[1]).read(), "validity_days": int(sys.argv[2])}))' "$TMP/$name.csr" "$days")
-	s=$(ik_api olivia "$OFF" POST "/api/v1/devices/$d/certificates" "$csr"); ik_expect 202 - "$s" "issue $name"
-	CID=$(ik_json 'd["certificate_id"]')
-	wait_request "$(ik_json 'd["request_id"]')"
-	s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$CID"); SERIAL=$(ik_json 'd["serial"]')
-	s=$(ik_api carol "$AUD" GET "/api/v1/certificates/$CID/pem"); ik_expect 200 - "$s" "PEM of $name"
-	cp "$TMP/body" "$TMP/$name.pem"
-}
-certlogin() {
-	ik_req POST /api/v1/login/certificate "${J[@]}" --data '{}' -c "$TMP/jar.cert" \
-		--cert "$TMP/$1.pem" --key "$TMP/$1.key"
-}
 bind_serial() { # WHO CSRF OFFICER_ID SERIAL
 	page "$1" ja POST "/ui/officers/$3/certificate" --data-urlencode "csrf=$2" --data-urlencode "serial=$4"
 }
