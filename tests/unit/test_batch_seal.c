@@ -4,21 +4,24 @@
  * anywhere, or cut short does not open; an IKB2 blob needs its batch's content key; IKB1
  * blobs still open through the same opener; the spare key thread hands out different keys,
  * none when none is ready, makes the next only once told the RA is idle, and stops cleanly
- * with one held. */
+ * with one held; fuzz_seal's seed corpus opens as its names say. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "batch.h"
 #include "p12.h"
 #include "store.h"
+#include "../fuzz/seal_keys.h"
 
 #define PASS "Batch passphrase 2026!"
 #define BATCH 42
@@ -389,6 +392,108 @@ static void test_spare(void **state)
 	ik_buf_cleanup(&pem);
 }
 
+/* ---- the fuzzer's seed corpus stays valid ---- */
+
+static size_t read_seed(const char *dir, const char *name, uint8_t *buf, size_t max)
+{
+	char path[4096];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("%s: missing seed", path);
+	n = fread(buf, 1, max, f);
+	fclose(f);
+	assert_true(n > 0 && n < max);
+	return n;
+}
+
+static EVP_PKEY *seed_key(const char *pem)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+
+	BIO_free(b);
+	assert_non_null(k);
+	return k;
+}
+
+/* tests/fuzz/corpus/fuzz_seal, made by the real sealer from the fixed keys of
+ * tests/fuzz/seal_keys.h (fuzz_seal's input layout: mode | [u64 batch] | u16 S | SPKI |
+ * blob; mode 3: a wrapped content key): its wrapped content key unwraps, the whole blobs
+ * open to their device key and the cut, moved or other-batch ones do not.  A format change
+ * that makes the seeds stale fails here (then: IK_FUZZ_SEAL_GEN=DIR fuzz_seal). */
+static void test_fuzz_seeds(void **state)
+{
+	static const struct { const char *name; int dev; } seeds[] = {
+		{ "ikb2-p256", 0 }, { "ikb2-p384", 1 }, { "ikb1-p256", 0 },
+		{ "ikb1-p384-no-cek", 1 }, { "ikb2-p256-batch42", 0 }, { "ikb2-p256-batch43", -1 },
+		{ "ikb1-p256-batch43", -1 },
+		{ "ikb2-p256-other-spki", -1 }, { "ikb2-p256-cut-tag", -1 },
+		{ "ikb2-p256-cut-body", -1 }, { "ikb1-p384-cut-wrap", -1 },
+		{ "ikb1-p384-cut-body", -1 },
+	};
+	const char *src = getenv("INKAN_SRC");
+	static uint8_t buf[16384];
+	char dir[4096];
+	EVP_PKEY *env, *devk[2];
+	ra_batch_opener *both = NULL, *ikb1 = NULL;
+	size_t n;
+
+	(void)state;
+	if (src == NULL)
+		skip(); /* run outside ctest */
+	snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/fuzz_seal", src);
+	env = seed_key(FZS_ENVELOPE_PEM);
+	devk[0] = seed_key(FZS_DEVICE_P256_PEM);
+	devk[1] = seed_key(FZS_DEVICE_P384_PEM);
+	n = read_seed(dir, "wrapped-cek", buf, sizeof(buf));
+	assert_int_equal(buf[0], 3);
+	assert_int_equal(ra_batch_opener_new(env, FZS_BATCH, buf + 1, n - 1, &both), IK_OK);
+	assert_int_equal(ra_batch_opener_new(env, FZS_BATCH, NULL, 0, &ikb1), IK_OK);
+	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+		ra_batch_opener *o, *other = NULL;
+		EVP_PKEY *k = NULL;
+		uint64_t batch = FZS_BATCH;
+		uint16_t slen;
+		ik_buf in;
+		const uint8_t *spki;
+		ik_status st;
+
+		n = read_seed(dir, seeds[i].name, buf, sizeof(buf));
+		ik_buf_view(&in, buf + 1, n - 1);
+		o = buf[0] == 1 ? ikb1 : both;
+		if (buf[0] == 2)
+			assert_int_equal(ik_buf_get_u64(&in, &batch), IK_OK);
+		assert_int_equal(ik_buf_get_u16(&in, &slen), IK_OK);
+		spki = ik_buf_ptr(&in);
+		assert_int_equal(ik_buf_skip(&in, slen), IK_OK);
+		if (batch != FZS_BATCH) {
+			assert_int_equal(ra_batch_opener_new(env, (int64_t)batch, NULL, 0, &other),
+			    IK_OK);
+			o = other;
+		}
+		st = ra_batch_opener_open(o, ik_buf_ptr(&in), ik_buf_remaining(&in), spki, slen, &k);
+		if (seeds[i].dev >= 0) {
+			if (st != IK_OK)
+				fail_msg("%s: %s, want it to open", seeds[i].name, ik_status_code(st));
+			assert_int_equal(EVP_PKEY_eq(k, devk[seeds[i].dev]), 1);
+		} else if (st == IK_OK) {
+			fail_msg("%s: opened, want a refusal", seeds[i].name);
+		}
+		EVP_PKEY_free(k);
+		ra_batch_opener_free(other);
+	}
+	ra_batch_opener_free(both);
+	ra_batch_opener_free(ikb1);
+	EVP_PKEY_free(env);
+	EVP_PKEY_free(devk[0]);
+	EVP_PKEY_free(devk[1]);
+	assert_int_equal(ERR_peek_error(), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -397,6 +502,7 @@ int main(void)
 		cmocka_unit_test(test_ikb1_still_opens),
 		cmocka_unit_test(test_cek_refusals),
 		cmocka_unit_test(test_spare),
+		cmocka_unit_test(test_fuzz_seeds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
