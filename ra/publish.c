@@ -94,8 +94,8 @@ static ik_status crl_check(pub_crl *c)
 	return IK_OK;
 }
 
-/* The signer's current CRL, into a new file. */
-static ik_status crl_fetch(ra_publish *p, pub_crl **out)
+/* The signer's current CRL, into a new file, under dl. */
+static ik_status crl_fetch(ra_publish *p, pub_crl **out, ra_deadline *dl)
 {
 	proto_crl_reply r;
 	proto_error err;
@@ -110,7 +110,7 @@ static ik_status crl_fetch(ra_publish *p, pub_crl **out)
 		ik_log(LOG_ERR, "publish: cannot make a file for the CRL in %s: %s", p->dir,
 		    strerror(errno));
 		st = IK_ERR_IO;
-	} else if ((st = ra_signer_crl_file(p->signer, c->fd, &r, &err)) == IK_OK) {
+	} else if ((st = ra_signer_crl_file_by(p->signer, c->fd, &r, &err, dl)) == IK_OK) {
 		c->len = r.crl_len;
 		c->number = r.crl_number;
 		c->this_update = r.this_update;
@@ -166,13 +166,17 @@ ik_status ra_publish_refresh(ra_publish *p)
 	proto_chain_reply chain;
 	proto_error err;
 	pub_crl *crl = NULL, *old = NULL;
+	ra_deadline dl;
 	ik_status st;
 
 	if (p->signer == NULL)
 		return IK_ERR_IO;
 	ik_buf_init(&chain_reply, PROTO_MAX_REPLY);
-	if ((st = crl_fetch(p, &crl)) != IK_OK ||
-	    (st = ra_signer_chain(p->signer, &chain_reply, &chain, &err)) != IK_OK)
+	/* one deadline, signer_crl_timeout, for the CRL and the chain together: a GET /crl
+	 * that refreshes answers within it (the chain, a few KB, gets what the CRL left) */
+	ra_signer_deadline(p->signer, 1, &dl);
+	if ((st = crl_fetch(p, &crl, &dl)) != IK_OK ||
+	    (st = ra_signer_chain_by(p->signer, &chain_reply, &chain, &err, &dl)) != IK_OK)
 		goto out;
 	pthread_mutex_lock(&p->lock);
 	/* the CRL number never goes backwards here, whatever the signer says */

@@ -1,6 +1,7 @@
 /* signer_client: a pool of persistent connections to inkan-signerd.  Each call borrows a
- * connection, runs one request/reply (or a pipelined group of ISSUEs) under one deadline,
- * and gives it back; a broken connection is closed and replaced (idempotent verbs are
+ * connection, runs one request/reply (or a pipelined group of ISSUEs) under one deadline
+ * (from the start of the call: the wait for a connection and connect() included), and
+ * gives it back; a broken connection is closed and replaced (idempotent verbs are
  * retried once on a fresh one, within the same deadline). */
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@ struct ra_signer {
 ik_status ra_signer_new(const char *socket_path, unsigned pool, ra_signer **out)
 {
 	ra_signer *s;
+	pthread_condattr_t ca;
 
 	*out = NULL;
 	if (pool == 0 || pool > RA_SIGNER_MAX_POOL || strlen(socket_path) >= sizeof(s->path))
@@ -43,7 +45,15 @@ ik_status ra_signer_new(const char *socket_path, unsigned pool, ra_signer **out)
 	for (unsigned i = 0; i < pool; i++)
 		s->fd[i] = -1;
 	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
+	/* waits for a free connection end at a call's deadline: CLOCK_MONOTONIC, as its */
+	if (pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&s->cond, &ca) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		free(s);
+		return IK_ERR_INTERNAL;
+	}
+	pthread_condattr_destroy(&ca);
 	*out = s;
 	return IK_OK;
 }
@@ -68,19 +78,30 @@ void ra_signer_free(ra_signer *s)
 	free(s);
 }
 
-static unsigned acquire(ra_signer *s)
+/* A free connection of the pool into *i, waiting for one at most until the call's
+ * deadline (then IK_ERR_IO with dl->expired set).  A wait that timed out looks once more:
+ * a release's signal it took is not lost to the other waiters. */
+static ik_status acquire(ra_signer *s, ra_deadline *dl, unsigned *i)
 {
+	int timed_out = 0;
+
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		for (unsigned i = 0; i < s->n; i++) {
-			if (!s->busy[i]) {
-				s->busy[i] = 1;
+		for (unsigned k = 0; k < s->n; k++) {
+			if (!s->busy[k]) {
+				s->busy[k] = 1;
 				pthread_mutex_unlock(&s->lock);
-				return i;
+				*i = k;
+				return IK_OK;
 			}
 		}
-		pthread_cond_wait(&s->cond, &s->lock);
+		if (timed_out)
+			break;
+		timed_out = pthread_cond_timedwait(&s->cond, &s->lock, &dl->at) == ETIMEDOUT;
 	}
+	pthread_mutex_unlock(&s->lock);
+	dl->expired = 1;
+	return IK_ERR_IO;
 }
 
 static void release(ra_signer *s, unsigned i)
@@ -96,8 +117,8 @@ static void release(ra_signer *s, unsigned i)
  * (signer_io.c).  The connection is then closed: an answer that comes late must never be
  * read as the answer to the next request. ---- */
 
-/* The call's deadline, taken once it has a connection (the wait for a free one is not
- * counted: whoever holds it ends within a deadline of its own). */
+/* The call's deadline, taken when the call starts: the wait for a free connection, the
+ * connect() and HELLO of a fresh one and the whole exchange all count against it. */
 static void call_deadline(ra_signer *s, int crl, ra_deadline *d)
 {
 	unsigned secs;
@@ -108,15 +129,25 @@ static void call_deadline(ra_signer *s, int crl, ra_deadline *d)
 	ra_deadline_start(d, secs, crl ? "signer_crl_timeout" : "signer_timeout");
 }
 
+/* What the call was doing when its deadline passed, for the timeout's detail. */
+#define LATE_ANSWER "its connection was closed"
+#define LATE_POOL "no connection to it came free"
+#define LATE_CONNECT "it did not take the connection"
+
 /* The timeout's error for the caller (the queue records the detail as the last error). */
-static ik_status timeout_error(const ra_deadline *d, proto_error *err)
+static ik_status timeout_error(const ra_deadline *d, proto_error *err, const char *what)
 {
 	if (err != NULL) {
 		err->status = IK_ERR_IO;
 		snprintf(err->detail, sizeof(err->detail), "the signer did not answer within %u s "
-		    "(%s); its connection was closed", d->secs, d->setting);
+		    "(%s); %s", d->secs, d->setting, what);
 	}
 	return IK_ERR_IO;
+}
+
+void ra_signer_deadline(ra_signer *s, int crl, ra_deadline *d)
+{
+	call_deadline(s, crl, d);
 }
 
 static ik_status connect_hello(ra_signer *s, unsigned i, ra_deadline *dl, proto_error *err)
@@ -127,8 +158,8 @@ static ik_status connect_hello(ra_signer *s, unsigned i, ra_deadline *dl, proto_
 	ik_status st;
 	int fd;
 
-	if ((st = proto_connect(s->path, &fd)) != IK_OK)
-		return st;
+	if ((st = ra_sio_connect(s->path, &fd, dl)) != IK_OK)
+		return dl->expired ? timeout_error(dl, err, LATE_CONNECT) : st;
 	snprintf(m.peer, sizeof(m.peer), "inkan-rad");
 	ik_buf_init(&req, 0);
 	ik_buf_init(&rep, 0);
@@ -141,7 +172,7 @@ static ik_status connect_hello(ra_signer *s, unsigned i, ra_deadline *dl, proto_
 	ik_buf_cleanup(&rep);
 	if (st != IK_OK) {
 		close(fd);
-		return dl->expired ? timeout_error(dl, err) : st;
+		return dl->expired ? timeout_error(dl, err, LATE_ANSWER) : st;
 	}
 	s->fd[i] = fd;
 	return IK_OK;
@@ -158,24 +189,25 @@ static int transport_failure(ik_status st)
 	return st == IK_ERR_IO || st == IK_ERR_PROTO_CLOSED || st == IK_ERR_PROTO_TRUNCATED;
 }
 
-ik_status ra_signer_call(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf *reply,
-    proto_error *err)
+/* ra_signer_call under the deadline dl. */
+static ik_status call_by(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf *reply,
+    proto_error *err, ra_deadline *dl)
 {
 	/* revocation events are not retried blindly: the first attempt may have landed */
 	int tries = (type == PROTO_REVOKE || type == PROTO_HOLD || type == PROTO_RELEASE) ? 1 : 2;
-	unsigned i = acquire(s);
-	ra_deadline dl;
+	unsigned i;
 	ik_status st = IK_ERR_IO;
 
-	call_deadline(s, 0, &dl);
+	if (acquire(s, dl, &i) != IK_OK)
+		return timeout_error(dl, err, LATE_POOL);
 	for (int t = 0; t < tries; t++) {
-		if (s->fd[i] < 0 && (st = connect_hello(s, i, &dl, err)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, dl, err)) != IK_OK)
 			break;
-		st = ra_sio_call(s->fd[i], type, req, reply, err, &dl);
-		if (dl.expired) {
+		st = ra_sio_call(s->fd[i], type, req, reply, err, dl);
+		if (dl->expired) {
 			/* not sent again: the deadline is the whole call's */
 			drop_conn(s, i);
-			st = timeout_error(&dl, err);
+			st = timeout_error(dl, err, LATE_ANSWER);
 			break;
 		}
 		if (!transport_failure(st)) {
@@ -192,6 +224,15 @@ ik_status ra_signer_call(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf 
 	}
 	release(s, i);
 	return st;
+}
+
+ik_status ra_signer_call(ra_signer *s, uint16_t type, const ik_buf *req, ik_buf *reply,
+    proto_error *err)
+{
+	ra_deadline dl;
+
+	call_deadline(s, 0, &dl);
+	return call_by(s, type, req, reply, err, &dl);
 }
 
 ik_status ra_signer_issue(ra_signer *s, const proto_issue *m, ik_buf *reply,
@@ -352,35 +393,36 @@ static ik_status crl_exchange(int sock, int fd, uint8_t *piece, proto_crl_reply 
 	return IK_OK;
 }
 
-ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err)
+ik_status ra_signer_crl_file_by(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err,
+    ra_deadline *dl)
 {
-	uint8_t *piece = malloc(CRL_PIECE);
+	uint8_t *piece;
 	unsigned i;
 	int who = CRL_FAIL_STREAM;
-	ra_deadline dl;
 	ik_status st = IK_ERR_IO;
 
 	memset(r, 0, sizeof(*r));
-	if (piece == NULL)
+	if ((piece = malloc(CRL_PIECE)) == NULL)
 		return IK_ERR_NOMEM;
-	i = acquire(s);
-	/* the CRL's own deadline, HELLO included (a million entries is ~50 MB) */
-	call_deadline(s, 1, &dl);
+	if (acquire(s, dl, &i) != IK_OK) {
+		free(piece);
+		return timeout_error(dl, err, LATE_POOL);
+	}
 	for (int t = 0; t < 2; t++) { /* GET_CRL is idempotent: once more on a fresh connection */
-		if (s->fd[i] < 0 && (st = connect_hello(s, i, &dl, err)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, dl, err)) != IK_OK)
 			break;
 		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
 			st = IK_ERR_IO;
 			break;
 		}
-		st = crl_exchange(s->fd[i], fd, piece, r, err, &who, &dl);
+		st = crl_exchange(s->fd[i], fd, piece, r, err, &who, dl);
 		if (st == IK_OK || who == CRL_FAIL_REFUSED)
 			break; /* done, or a refusal read whole: the stream is intact */
 		/* anything else (a transport or framing failure, the deadline, or a file that
 		 * could not take the bytes midway) leaves the stream out of step: never reuse it */
 		drop_conn(s, i);
-		if (dl.expired) {
-			st = timeout_error(&dl, err);
+		if (dl->expired) {
+			st = timeout_error(dl, err, LATE_ANSWER);
 			break;
 		}
 		if (who == CRL_FAIL_FILE || !transport_failure(st))
@@ -391,11 +433,33 @@ ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_err
 	return st;
 }
 
+ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err)
+{
+	ra_deadline dl;
+
+	/* the CRL's own deadline (a million entries is ~50 MB) */
+	call_deadline(s, 1, &dl);
+	return ra_signer_crl_file_by(s, fd, r, err, &dl);
+}
+
+ik_status ra_signer_chain_by(ra_signer *s, ik_buf *reply, proto_chain_reply *r,
+    proto_error *err, ra_deadline *dl)
+{
+	ik_buf req;
+	ik_status st;
+
+	ik_buf_init(&req, 0);
+	st = call_by(s, PROTO_GET_CHAIN, &req, reply, err, dl);
+	ik_buf_cleanup(&req);
+	return st == IK_OK ? proto_decode_chain_reply(ik_buf_ptr(reply), ik_buf_remaining(reply), r) : st;
+}
+
 ik_status ra_signer_chain(ra_signer *s, ik_buf *reply, proto_chain_reply *r, proto_error *err)
 {
-	ik_status st = call_empty(s, PROTO_GET_CHAIN, reply, err);
+	ra_deadline dl;
 
-	return st == IK_OK ? proto_decode_chain_reply(ik_buf_ptr(reply), ik_buf_remaining(reply), r) : st;
+	call_deadline(s, 0, &dl);
+	return ra_signer_chain_by(s, reply, r, err, &dl);
 }
 
 ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err)
@@ -485,43 +549,58 @@ static size_t pipe_waiting(const ra_signer_group *g, const uint8_t *got)
 	return w;
 }
 
-ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
+/* The group sent and its answers read on connection i, under dl; late gets a timeout's
+ * detail.  A connection lost midway: what has no answer yet is sent once more on a fresh
+ * one (ISSUE is idempotent per request id: a repeat gets the same certificate). */
+static ik_status group_exchange(ra_signer *s, unsigned i, ra_signer_group *g, uint8_t *got,
+    proto_error *late, ra_deadline *dl)
 {
-	uint8_t *got;
-	unsigned i;
 	ik_buf frames, body;
-	proto_error late = { .status = 0 }; /* a timeout's detail for what has no answer */
-	ra_deadline dl;
 	ik_status st = IK_ERR_IO;
 
-	if (g->n == 0 || g->n > RA_SIGNER_GROUP_MAX)
-		return IK_ERR_ARG;
-	if ((got = calloc(g->n, 1)) == NULL)
-		return IK_ERR_NOMEM;
 	ik_buf_init(&frames, 0);
 	ik_buf_init(&body, 0);
-	i = acquire(s);
-	call_deadline(s, 0, &dl); /* the whole group's */
-	/* a connection lost midway: what has no answer yet is sent once more on a fresh one
-	 * (ISSUE is idempotent per request id: a repeat gets the same certificate) */
 	for (int t = 0; t < 2; t++) {
-		if (s->fd[i] < 0 && (st = connect_hello(s, i, &dl, &late)) != IK_OK)
+		if (s->fd[i] < 0 && (st = connect_hello(s, i, dl, late)) != IK_OK)
 			break;
-		st = pipe_send(s->fd[i], g, got, &frames, &dl);
+		st = pipe_send(s->fd[i], g, got, &frames, dl);
 		for (size_t w = pipe_waiting(g, got); st == IK_OK && w > 0; w--)
-			st = pipe_recv_one(s->fd[i], g, got, &body, &dl);
+			st = pipe_recv_one(s->fd[i], g, got, &body, dl);
 		if (st == IK_OK)
 			break;
-		if (dl.expired) {
+		if (dl->expired) {
 			drop_conn(s, i);
-			st = timeout_error(&dl, &late);
+			st = timeout_error(dl, late, LATE_ANSWER);
 			break;
 		}
 		drop_conn(s, i);
 		if (!transport_failure(st))
 			break; /* a reply that fits no request: do not send again blindly */
 	}
-	release(s, i);
+	ik_buf_cleanup(&frames);
+	ik_buf_cleanup(&body);
+	return st;
+}
+
+ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
+{
+	uint8_t *got;
+	unsigned i;
+	proto_error late = { .status = 0 }; /* a timeout's detail for what has no answer */
+	ra_deadline dl;
+	ik_status st;
+
+	if (g->n == 0 || g->n > RA_SIGNER_GROUP_MAX)
+		return IK_ERR_ARG;
+	if ((got = calloc(g->n, 1)) == NULL)
+		return IK_ERR_NOMEM;
+	call_deadline(s, 0, &dl); /* the whole group's, the wait for a connection included */
+	if (acquire(s, &dl, &i) != IK_OK) {
+		st = timeout_error(&dl, &late, LATE_POOL);
+	} else {
+		st = group_exchange(s, i, g, got, &late, &dl);
+		release(s, i);
+	}
 	for (size_t k = 0; k < g->n; k++) {
 		if (got[k])
 			continue;
@@ -530,8 +609,6 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g)
 	}
 	st = pipe_waiting(g, got) == 0 ? IK_OK : st;
 	free(got);
-	ik_buf_cleanup(&frames);
-	ik_buf_cleanup(&body);
 	return st;
 }
 

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "proto.h"
+#include "signer_io.h"
 #include "status.h"
 
 typedef struct ra_signer ra_signer;
@@ -14,9 +15,9 @@ typedef struct ra_signer ra_signer;
 ik_status ra_signer_new(const char *socket_path, unsigned pool, ra_signer **out);
 void ra_signer_free(ra_signer *s);
 
-/* Seconds a whole call may take once it has a connection (a fresh connection's HELLO, a
- * resend on another one and every byte of the answer included; a pipelined group shares
- * one) before it gives up with IK_ERR_IO and a detail naming the setting; the connection
+/* Seconds a whole call may take from its start (the wait for a free connection of the
+ * pool, a fresh connection's connect() and HELLO, a resend on another one and every byte of
+ * the answer included; a pipelined group shares one) before it gives up with IK_ERR_IO and a detail naming the setting; the connection
  * is then closed, never reused, and the call not sent again (the queue retries later; the
  * signer answers a repeated ISSUE with the same certificate).  crl_s is GET_CRL's.
  * 0 = the default. */
@@ -58,6 +59,15 @@ ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g);
  * second attempt) a piece at a time instead of into memory; r gets the number, times and
  * length (r->crl is NULL).  On failure the file's content is meaningless. */
 ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err);
+
+/* More than one call under one deadline (the published CRL and chain, refreshed together:
+ * publish.c): d starts now with signer_timeout's seconds (crl 0) or signer_crl_timeout's
+ * (crl 1), and the _by calls are ra_signer_crl_file / ra_signer_chain under it. */
+void ra_signer_deadline(ra_signer *s, int crl, ra_deadline *d);
+ik_status ra_signer_crl_file_by(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err,
+    ra_deadline *dl);
+ik_status ra_signer_chain_by(ra_signer *s, ik_buf *reply, proto_chain_reply *r,
+    proto_error *err, ra_deadline *dl);
 ik_status ra_signer_chain(ra_signer *s, ik_buf *reply, proto_chain_reply *r, proto_error *err);
 ik_status ra_signer_status(ra_signer *s, proto_status_reply *r, proto_error *err);
 /* The signer's certificate profiles (PROFILES).  A signer older than the verb answers

@@ -1,10 +1,14 @@
 /* signer_io: the RA's frames to and from the signer with a deadline for the whole call: a
  * non-blocking try first, then poll() for what is left of the deadline (see signer_io.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "signer_io.h"
 
@@ -49,6 +53,49 @@ static ik_status wait_fd(int fd, short ev, ra_deadline *d)
 		if (r < 0 && errno != EINTR)
 			return IK_ERR_IO;
 	}
+}
+
+/* A Unix socket whose listen queue is full (a signer that no longer accepts) refuses a
+ * non-blocking connect() with EAGAIN and offers nothing to poll() for: it is tried again
+ * every few milliseconds until the deadline.  The connected socket is blocking again, as
+ * proto_connect's (every read and write here is MSG_DONTWAIT anyway). */
+ik_status ra_sio_connect(const char *path, int *fd, ra_deadline *d)
+{
+	struct sockaddr_un sa;
+	size_t n = strlen(path);
+	int s, fl;
+
+	*fd = -1;
+	if (n == 0 || n >= sizeof(sa.sun_path))
+		return IK_ERR_ARG;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, n + 1);
+	if ((s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return IK_ERR_IO;
+	for (;;) {
+		int ms = left_ms(d);
+		struct timespec pause = { 0, 0 };
+
+		if (ms == 0) {
+			d->expired = 1;
+			break;
+		}
+		if (connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			if ((fl = fcntl(s, F_GETFL)) < 0 || fcntl(s, F_SETFL, fl & ~O_NONBLOCK) != 0)
+				break;
+			*fd = s;
+			return IK_OK;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			break;
+		pause.tv_nsec = (long)(ms < 10 ? ms : 10) * 1000000L;
+		nanosleep(&pause, NULL);
+	}
+	close(s);
+	return IK_ERR_IO;
 }
 
 ik_status ra_sio_write(int fd, const uint8_t *p, size_t n, ra_deadline *d)

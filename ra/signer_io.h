@@ -22,6 +22,11 @@ typedef struct ra_deadline {
 /* The deadline secs seconds from now. */
 void ra_deadline_start(ra_deadline *d, unsigned secs, const char *setting);
 
+/* As proto_connect (proto.h), but within the deadline: a signer that no longer accepts
+ * (its listen queue full) costs IK_ERR_IO with d->expired set, not a connect() that
+ * blocks for ever. */
+ik_status ra_sio_connect(const char *path, int *fd, ra_deadline *d);
+
 /* As proto_write / proto_send / proto_recv / proto_call (proto.h), but each fails with
  * IK_ERR_IO and d->expired set once the deadline has passed.  A stream that ran out of
  * time is out of step: the caller closes it. */

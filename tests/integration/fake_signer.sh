@@ -17,7 +17,7 @@ ik_fake_start() {
 	local script=$1
 	shift
 	ik_fake_stop
-	trap 'rc=$?; ik_fake_stop; [ -n "${SMTP_PID:-}" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
+	trap 'rc=$?; ik_fake_stop; [ -n "${SMTP_PID:-}" ] && kill "$SMTP_PID" 2>/dev/null; set +e; (exit $rc); ik_cleanup' EXIT
 	python3 "$INKAN_SRC/tests/integration/$script" "$@" &
 	FAKE_PID=$!
 	for _ in $(seq 1 50); do [ -S "$TMP/signer.sock" ] && return 0; sleep 0.1; done

@@ -30,7 +30,7 @@ ik_mail_setup() {
 	"$PY" -c 'import aiosmtpd' 2>/dev/null || ik_fail "python3-aiosmtpd is not installed"
 	SINK="$TMP/mail"
 	SMTP_PID=
-	trap 'rc=$?; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; (exit $rc); ik_cleanup' EXIT
+	trap 'rc=$?; [ -n "$SMTP_PID" ] && kill "$SMTP_PID" 2>/dev/null; set +e; (exit $rc); ik_cleanup' EXIT
 	for _ in $(seq 1 5); do
 		SMTP_PORT=$(ik_free_port)
 		smtp_start try && break
