@@ -17,7 +17,8 @@ ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out);
 void ra_publish_free(ra_publish *p);   /* accepts NULL */
 
 /* Refresh the cache from the signer now (the queue calls this after every revocation
- * event; a poller calls it periodically).  IK_ERR_IO while the signer is down. */
+ * event; a poller calls it periodically): the CRL and the chain, both within one
+ * signer_crl_timeout.  IK_ERR_IO while the signer is down. */
 ik_status ra_publish_refresh(ra_publish *p);
 
 /* The cached CRL: what it is, or that and a descriptor of its file to read or send (the
