@@ -1,5 +1,6 @@
-/* signer_io: the RA's frames to and from the signer with a deadline for the whole call: a
- * non-blocking try first, then poll() for what is left of the deadline (see signer_io.h). */
+/* signer_io: the RA's connect() and frames to and from the signer with a deadline for the
+ * whole call: a non-blocking try first, then poll() for what is left of the deadline (see
+ * signer_io.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
