@@ -133,8 +133,8 @@ ik_status ra_store_batch_create_keyed(ra_store *s, const ra_batch_keyed_new *b,
 }
 
 /* The batch and its settings; with states, also how many of its certificates are issuing
- * and active (a pass over the batch's requests: not for the per-key path, where it made
- * adding a batch O(n^2)). */
+ * and active: from the counters while it runs, else a pass over the batch's requests (not
+ * for the per-key path, where it made adding a batch O(n^2)). */
 static ik_status info_read_states(sq_conn *c, int64_t id, ra_batch_info *out, int states)
 {
 	sqlite3_stmt *q;
@@ -169,6 +169,13 @@ static ik_status info_read_states(sq_conn *c, int64_t id, ra_batch_info *out, in
 		out->downloaded = sq_col_i64(q, 6);
 	}
 	sq_reset(q);
+	if (st == IK_OK && states && out->b.state == RA_BATCH_RUNNING) {
+		uint64_t settled = out->b.done + out->b.failed;
+
+		out->issuing = out->b.total > settled ? out->b.total - settled : 0;
+		out->active = out->b.done;
+		return IK_OK;
+	}
 	if (st != IK_OK || !states || (st = sq_stmt(c, SQL_BK_CERT_STATES, &q)) != IK_OK)
 		return st;
 	sq_bind_i64(c, q, 1, id);
