@@ -15,11 +15,15 @@ static void *checkpointer(void *arg)
 {
 	ra_store *s = arg;
 	sq_conn *c = NULL;
+	ik_status st = sq_get_conn(s, &c);
 
-	if (sq_get_conn(s, &c) != IK_OK)
-		ik_log(LOG_ERR, "store: the checkpoint thread has no connection; commits "
-		    "checkpoint the log themselves past %d pages", CKPT_INLINE_PAGES);
 	pthread_mutex_lock(&s->ckpt_lock);
+	if (st != IK_OK) {
+		ik_log(LOG_ERR, "store: the checkpoint thread has no connection; commits "
+		    "checkpoint the log themselves");
+		s->ckpt_failed = 1;
+		c = NULL;
+	}
 	while (c != NULL && !s->ckpt_stop) {
 		int log = 0, done = 0, rc;
 
@@ -59,7 +63,7 @@ static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
 		s->ckpt_wanted = 1;
 		pthread_cond_signal(&s->ckpt_wake);
 	}
-	inline_ckpt = !s->ckpt_on || pages >= CKPT_INLINE_PAGES;
+	inline_ckpt = !s->ckpt_on || s->ckpt_failed || pages >= CKPT_INLINE_PAGES;
 	pthread_mutex_unlock(&s->ckpt_lock);
 	/* no thread (or it cannot keep up): as SQLite's automatic checkpoint would */
 	if (inline_ckpt)

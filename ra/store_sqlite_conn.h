@@ -61,7 +61,7 @@ struct ra_store {
 	pthread_mutex_t ckpt_lock;
 	pthread_cond_t ckpt_wake;
 	pthread_t ckpt_thread;
-	int ckpt_on, ckpt_stop, ckpt_wanted;
+	int ckpt_on, ckpt_stop, ckpt_wanted, ckpt_failed;
 	uint64_t ckpt_count;
 };
 
