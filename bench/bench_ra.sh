@@ -8,6 +8,8 @@
 # in the ledger (default 1000000).  About 10 minutes with the defaults, most of it filling.
 # A third argument `issuance` stops after the issuance rows (for before -> after runs).
 # IK_BENCH_RA_CONF: extra lines for the RA's [ra] section (e.g. "queue_workers = 4").
+# IK_BENCH_PERF=FILE: perf record (DWARF call graphs, PERF_F Hz, 499) of inkan-rad over the
+# first batch, into FILE.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:-10000}
@@ -53,6 +55,7 @@ singles=$(( n / 5 )); [ "$singles" -ge 100 ] || singles=100
 read -r l1 lc1 < <(lim "$n")
 # CPU seconds (utime+stime, /proc/PID/stat) of the RA and the signer: whole batch, after its POST
 read -r t_batch b_done b_failed t_create cpu_ra cpu_ra_post cpu_sg cpu_sg_post < <(
+	INKAN_BENCH_HOOK=${IK_BENCH_PERF:+"perf record -q --call-graph dwarf,16384 -F ${PERF_F:-499} -p $RAD_PID -o $IK_BENCH_PERF 2>/dev/null"} \
 	IK_CPU_PIDS="$RAD_PID $SIGNER_PID" client batch "$BASE" "$TMP/tls.pem" "$n")
 read -r l2 lc2 < <(lim "$n")
 read -r t_single t_posted < <(client singles "$BASE" "$TMP/tls.pem" "$singles" 8)

@@ -202,6 +202,7 @@ def cmd_batch(base, ca, n):
     # POST are printed too (after the four figures, two per pid)
     pids = os.environ.get("IK_CPU_PIDS", "").split()
     c = logged_in(base, ca)
+    hook = start_hook()
     cpu0 = [cpu_s(p) for p in pids]
     t0 = time.monotonic()
     b = c.json("POST", "/api/v1/batches", {"count": int(n), "cn_pattern": f"b{int(t0 * 10) % 10**9}-%06d",
@@ -212,9 +213,10 @@ def cmd_batch(base, ca, n):
         s = c.json("GET", f"/api/v1/batches/{b['id']}")
         if s["state"] != "running":
             break
-        time.sleep(0.1)
+        time.sleep(0.05)
     t_all = time.monotonic() - t0
     cpu2 = [cpu_s(p) for p in pids]
+    stop_hook(hook)
     cpu = "".join(f" {z - x:.2f} {z - y:.2f}" for x, y, z in zip(cpu0, cpu1, cpu2))
     print(f"{t_all:.3f} {s['done']} {s['failed']} {t_created:.3f}{cpu}")
 

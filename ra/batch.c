@@ -32,7 +32,7 @@
 
 #define BATCH_IDLE_MS 1000        /* nothing to do: look again after this */
 #define BATCH_RETRY_MS 1000       /* the store was busy or failed: wait this long */
-#define BATCH_GROUP 64            /* keys made ahead and added in one transaction */
+#define BATCH_GROUP 128           /* keys made ahead and added in one transaction */
 
 struct ra_batcher {
 	ra_app *app;
@@ -499,6 +499,8 @@ static int step(ra_batcher *w, ahead *a)
 	m = (maker){ .bi = &bi, .cek = cek, .km = &w->km[1], .p = &a->p[a->n],
 	    .want = left > a->n ? left - a->n : 0 };
 	helper = m.want > 0 && pthread_create(&t, NULL, make_keys, &m) == 0;
+	if (helper)
+		(void)pthread_setname_np(t, "ra-keys");
 	st = add_group(w, &bi, a, want, &added);
 	if (helper) {
 		pthread_join(t, NULL);
@@ -593,6 +595,7 @@ ik_status ra_batcher_start(ra_app *app, ra_batcher **out)
 		ra_batcher_stop(w);
 		return IK_ERR_NOMEM;
 	}
+	(void)pthread_setname_np(w->thread, "ra-batch");
 	w->started = 1;
 	*out = w;
 	return IK_OK;

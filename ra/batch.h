@@ -39,8 +39,9 @@ ik_status ra_batch_envelope_new(const char *passphrase, ik_buf *spki, ik_buf *pe
  * caller's (it frees it).  IK_ERR_ARG: not an RSA-3072 key or a bad passphrase length. */
 ik_status ra_batch_envelope_from(EVP_PKEY *k, const char *passphrase, ik_buf *spki,
     ik_buf *pem);
-/* An RSA-3072 envelope key pair, or NULL. */
-EVP_PKEY *ra_batch_envelope_keygen(void);
+/* An RSA-3072 envelope key pair, or NULL.  stop (NULL: none) is asked all through the
+ * generation; a non-zero answer abandons it (NULL). */
+EVP_PKEY *ra_batch_envelope_keygen(int (*stop)(void *arg), void *arg);
 
 /* Decrypts the envelope private key and checks it: an RSA-3072 key whose parts agree
  * (CBC has no integrity of its own) and whose public half is spki, the stored one.
@@ -59,7 +60,9 @@ ik_status ra_batch_key_pkcs8(EVP_PKEY *key, ra_keytype kt, ik_buf *out);
  * One envelope key pair made ahead on a background thread (at nice 19: it yields to the
  * workers), so that starting a batch only encrypts it under the passphrase.  It lives in
  * RA memory only (RSA's free clears its numbers); taken, the next one is made once the RA
- * is idle again (ra_batch_spare_idle: the batch worker finds no batch running). */
+ * is idle again (ra_batch_spare_idle: the batch worker finds no batch running).  One still
+ * being made when a batch starts (take, or idle 0) is abandoned, not finished: its CPU would
+ * compete with the batch. */
 typedef struct ra_batch_spare ra_batch_spare;
 ik_status ra_batch_spare_start(ra_batch_spare **out);
 /* The spare key pair (the caller frees it), or NULL when none is ready (or sp is NULL):
@@ -67,9 +70,12 @@ ik_status ra_batch_spare_start(ra_batch_spare **out);
 EVP_PKEY *ra_batch_spare_take(ra_batch_spare *sp);
 /* idle 1: no batch runs, a spare may be made now; 0: one runs (take sets 0 too). */
 void ra_batch_spare_idle(ra_batch_spare *sp, int idle);
+/* How many generations were abandoned because a batch started (0 for NULL); *making (may
+ * be NULL) is 1 while a generation runs. */
+unsigned long ra_batch_spare_abandoned(ra_batch_spare *sp, int *making);
 /* Waits up to ms for a spare to be ready; 1 when one is (for tests and the start-up log). */
 int ra_batch_spare_wait(ra_batch_spare *sp, unsigned ms);
-/* Stops and joins the thread (a key being made finishes first) and frees the spare.
+/* Stops and joins the thread (a key being made is abandoned) and frees the spare.
  * Accepts NULL. */
 void ra_batch_spare_stop(ra_batch_spare *sp);
 

@@ -78,10 +78,42 @@ out:
 	return st;
 }
 
-EVP_PKEY *ra_batch_envelope_keygen(void)
-{
-	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)RA_BATCH_ENVELOPE_BITS);
+typedef struct keygen_stop {
+	int (*stop)(void *arg);
+	void *arg;
+} keygen_stop;
 
+/* OpenSSL's progress callback, called all through the prime search: 0 abandons it */
+static int keygen_progress(EVP_PKEY_CTX *ctx)
+{
+	const keygen_stop *ks = EVP_PKEY_CTX_get_app_data(ctx);
+
+	return ks->stop(ks->arg) ? 0 : 1;
+}
+
+EVP_PKEY *ra_batch_envelope_keygen(int (*stop)(void *arg), void *arg)
+{
+	keygen_stop ks = { .stop = stop, .arg = arg };
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *k = NULL;
+
+	if (stop == NULL) {
+		k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)RA_BATCH_ENVELOPE_BITS);
+		if (k == NULL)
+			ERR_clear_error();
+		return k;
+	}
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	if (ctx != NULL && EVP_PKEY_keygen_init(ctx) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, RA_BATCH_ENVELOPE_BITS) == 1) {
+		EVP_PKEY_CTX_set_app_data(ctx, &ks);
+		EVP_PKEY_CTX_set_cb(ctx, keygen_progress);
+		if (EVP_PKEY_generate(ctx, &k) != 1) {
+			EVP_PKEY_free(k);
+			k = NULL;
+		}
+	}
+	EVP_PKEY_CTX_free(ctx);
 	if (k == NULL)
 		ERR_clear_error();
 	return k;
@@ -95,7 +127,7 @@ ik_status ra_batch_envelope_new(const char *passphrase, ik_buf *spki, ik_buf *pe
 
 	if (plen == 0 || plen > RA_BATCH_PASSPHRASE_MAX)
 		return IK_ERR_ARG;
-	if ((k = ra_batch_envelope_keygen()) == NULL)
+	if ((k = ra_batch_envelope_keygen(NULL, NULL)) == NULL)
 		return IK_ERR_CRYPTO;
 	st = ra_batch_envelope_from(k, passphrase, spki, pem);
 	EVP_PKEY_free(k); /* RSA's free clears its numbers (BN_clear_free) */

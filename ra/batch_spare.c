@@ -2,8 +2,8 @@
  * thread at the lowest priority, so that starting a batch (the POST) only encrypts it under
  * the officer's passphrase instead of waiting 0.5-3 s for a key generation.  One spare,
  * made at start and again once taken and the RA is idle (no batch running: the batch
- * worker says so), so the 0.5-3 s of CPU do not compete with a batch; it lives only in
- * this process's memory. */
+ * worker says so), so the 0.5-3 s of CPU do not compete with a batch: one still being made
+ * when a batch starts is abandoned.  It lives only in this process's memory. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -26,6 +26,8 @@ struct ra_batch_spare {
 	int stopping;
 	int idle;                 /* no batch running: a new spare may be made */
 	EVP_PKEY *key;            /* the spare; NULL while it is being made */
+	unsigned long abandoned;  /* generations abandoned because a batch started */
+	int making;               /* a generation runs */
 };
 
 static void deadline(struct timespec *ts, unsigned ms)
@@ -37,6 +39,18 @@ static void deadline(struct timespec *ts, unsigned ms)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+/* asked all through a generation: a batch has started (or the RA stops) */
+static int spare_unwanted(void *arg)
+{
+	ra_batch_spare *sp = arg;
+	int unwanted;
+
+	pthread_mutex_lock(&sp->lock);
+	unwanted = sp->stopping || !sp->idle;
+	pthread_mutex_unlock(&sp->lock);
+	return unwanted;
 }
 
 static void *spare_main(void *arg)
@@ -55,9 +69,15 @@ static void *spare_main(void *arg)
 			pthread_cond_wait(&sp->wake, &sp->lock);
 			continue;
 		}
+		sp->making = 1;
 		pthread_mutex_unlock(&sp->lock);
-		k = ra_batch_envelope_keygen();
+		k = ra_batch_envelope_keygen(spare_unwanted, sp);
 		pthread_mutex_lock(&sp->lock);
+		sp->making = 0;
+		if (k == NULL && (sp->stopping || !sp->idle)) {
+			sp->abandoned++; /* it waits for the next idle time */
+			continue;
+		}
 		if (k == NULL) {
 			struct timespec ts;
 
@@ -89,6 +109,7 @@ ik_status ra_batch_spare_start(ra_batch_spare **out)
 		ra_batch_spare_stop(sp);
 		return IK_ERR_NOMEM;
 	}
+	(void)pthread_setname_np(sp->thread, "ra-spare");
 	sp->started = 1;
 	*out = sp;
 	return IK_OK;
@@ -118,6 +139,22 @@ void ra_batch_spare_idle(ra_batch_spare *sp, int idle)
 		pthread_cond_signal(&sp->wake);
 	}
 	pthread_mutex_unlock(&sp->lock);
+}
+
+unsigned long ra_batch_spare_abandoned(ra_batch_spare *sp, int *making)
+{
+	unsigned long n;
+
+	if (making != NULL)
+		*making = 0;
+	if (sp == NULL)
+		return 0;
+	pthread_mutex_lock(&sp->lock);
+	n = sp->abandoned;
+	if (making != NULL)
+		*making = sp->making;
+	pthread_mutex_unlock(&sp->lock);
+	return n;
 }
 
 int ra_batch_spare_wait(ra_batch_spare *sp, unsigned ms)

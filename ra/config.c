@@ -412,7 +412,7 @@ static void defaults(ra_config *c)
 	c->signer_timeout = 30;
 	c->signer_crl_timeout = 120;
 	c->queue_workers = 2;
-	c->queue_group = 64;
+	c->queue_group = 128;
 	c->heavy_workers = 2;
 	c->heavy_queue = 256;
 }

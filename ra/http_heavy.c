@@ -71,6 +71,7 @@ ik_status ra_heavy_start(unsigned nthreads, size_t max_waiting, ra_heavy_fn run,
 			ra_heavy_stop(p, NULL);
 			return IK_ERR_NOMEM;
 		}
+		(void)pthread_setname_np(p->threads[i], "ra-heavy");
 		p->nthreads++;
 	}
 	*out = p;

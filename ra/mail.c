@@ -707,6 +707,7 @@ ik_status ra_mailer_start(ra_app *app, ra_mailer **out)
 		ra_mailer_stop(m);
 		return IK_ERR_NOMEM;
 	}
+	(void)pthread_setname_np(m->thread, "ra-mail");
 	m->started = 1;
 	*out = m;
 	return IK_OK;

@@ -159,6 +159,7 @@ ik_status ra_queue_start(ra_app *app, unsigned nworkers, unsigned group, ra_queu
 			ra_queue_stop(q);
 			return IK_ERR_NOMEM;
 		}
+		(void)pthread_setname_np(q->threads[i], "ra-queue");
 		q->nthreads++;
 	}
 	/* whatever this process creates is from a later second than `started`, so "at or

@@ -641,16 +641,18 @@ static ik_status group_store_all(ra_queue *q, group *g)
 	return st;
 }
 
-/* Single CSR requests only (not a download's, not a batch's): their outcomes need not wait
- * for the disk.  The signer has the certificate in its ledger before it answers; should a
- * power loss take this commit along (the next durable commit of any thread makes it durable),
- * the requests are pending again at the next start, are sent again and the signer answers
- * each with the same certificate (idempotent per request id). */
-static int singles_only(const group *g)
+/* Issues whose key is not in this process's memory (a single CSR, a batch's sealed key; not
+ * a download's): their outcomes need not wait for the disk.  The signer has the certificate in
+ * its ledger before it answers; should a power loss take this commit along (the next durable
+ * commit of any thread makes it durable), the requests are pending again at the next start,
+ * are sent again and the signer answers each with the same certificate (idempotent per
+ * request id).  Nothing is handed out on the strength of it: a batch's ZIP purges the keys in
+ * a durable commit first, which makes every outcome before it durable too.  A download's
+ * PKCS#12 leaves the RA with its certificate, so its outcome is durable first. */
+static int lazy_outcomes(const group *g)
 {
 	for (size_t k = 0; k < g->n; k++)
-		if (g->r[k]->kind != RA_REQ_ISSUE || g->r[k]->generate_here ||
-		    g->r[k]->batch_id != 0)
+		if (g->r[k]->kind != RA_REQ_ISSUE || g->r[k]->generate_here)
 			return 0;
 	return 1;
 }
@@ -663,7 +665,7 @@ static int singles_only(const group *g)
 static void group_record(ra_queue *q, group *g)
 {
 	ra_store *store = q->app->store;
-	ik_status tx = singles_only(g) ? ra_store_begin_lazy(store) : ra_store_begin(store);
+	ik_status tx = lazy_outcomes(g) ? ra_store_begin_lazy(store) : ra_store_begin(store);
 	int all = tx == IK_OK && group_store_all(q, g) == IK_OK;
 
 	for (size_t k = 0; k < g->n; k++) {

@@ -255,6 +255,7 @@ ik_status ra_sched_start(ra_app *app, ra_sched **out)
 		ra_sched_stop(s);
 		return IK_ERR_NOMEM;
 	}
+	(void)pthread_setname_np(s->thread, "ra-sched");
 	s->started = 1;
 	*out = s;
 	return IK_OK;

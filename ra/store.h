@@ -494,6 +494,9 @@ ik_status ra_store_request_add(ra_store *s, const ra_request_new *r, const ra_hi
 typedef void (*ra_store_add_done)(void *ctx, ik_status st);
 ik_status ra_store_request_add_async(ra_store *s, const ra_request_new *r, const ra_hist *h,
     ra_request *out, ra_store_add_done done, void *ctx);
+/* How many WAL checkpoints the store's checkpoint thread has made (they run there, not in
+ * the commit that fills the log). */
+uint64_t ra_store_checkpoints(ra_store *s);
 /* How many group commits ra_store_request_add made, and for how many requests in all. */
 void ra_store_request_add_stats(ra_store *s, uint64_t *commits, uint64_t *requests);
 ik_status ra_store_request_get(ra_store *s, int64_t id, ra_request *out);
@@ -653,6 +656,9 @@ typedef struct ra_batch_info {
 	size_t envelope_spki_len;
 	int has_envelope_key;        /* 0 once downloaded (or never had one) */
 	int64_t downloaded;          /* unix time of the download; 0 = not yet */
+	/* While the batch runs, from its counters (one read: a progress poll stays cheap however
+	 * large the batch): issuing = added - done - failed, active = done (issued so far).
+	 * Once it has ended, from its certificates' states (a pass over them). */
 	uint64_t issuing;            /* its certificates still on their way to the signer */
 	uint64_t active;             /* ... issued and active */
 } ra_batch_info;

@@ -114,6 +114,7 @@ static ik_status conn_open(ra_store *s, sq_conn **out)
 	}
 	sqlite3_extended_result_codes(c->db, 1);
 	sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+	sq_ckpt_attach(s, c->db);
 	/* secure_delete: deleted content (a batch's sealed keys after its download) is
 	 * overwritten with zeros, not left in free space of the file; temp_store: statement
 	 * journals in memory, not a file created and unlinked in /var/tmp per statement */
@@ -550,6 +551,7 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 	pthread_mutex_init(&s->glock, NULL);
 	pthread_cond_init(&s->gdone, NULL);
 	pthread_cond_init(&s->gwork, NULL);
+	sq_ckpt_init(s);
 	if ((st = conn_open(s, &c)) != IK_OK) {
 		say(why, whysz, "%s: cannot open the database", path);
 		goto fail;
@@ -566,6 +568,8 @@ ik_status ra_store_open_why(const char *path, ra_store **out, char *why, size_t 
 	*out = s;
 	return IK_OK;
 fail:
+	sq_ckpt_stop(s); /* the migrations may have started it */
+	sq_ckpt_destroy(s);
 	pthread_key_delete(s->key);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->wlock);
@@ -593,6 +597,7 @@ void ra_store_close(ra_store *s)
 	if (s == NULL)
 		return;
 	sq_add_committer_stop(s);
+	sq_ckpt_stop(s);
 	pthread_key_delete(s->key); /* no destructor runs for it any more */
 	pthread_mutex_lock(&s->lock);
 	while (s->conns != NULL) {
@@ -611,6 +616,7 @@ void ra_store_close(ra_store *s)
 	pthread_mutex_destroy(&s->glock);
 	pthread_cond_destroy(&s->gdone);
 	pthread_cond_destroy(&s->gwork);
+	sq_ckpt_destroy(s);
 	free(s->path);
 	free(s);
 }

@@ -133,8 +133,8 @@ ik_status ra_store_batch_create_keyed(ra_store *s, const ra_batch_keyed_new *b,
 }
 
 /* The batch and its settings; with states, also how many of its certificates are issuing
- * and active (a pass over the batch's requests: not for the per-key path, where it made
- * adding a batch O(n^2)). */
+ * and active: from the counters while it runs, else a pass over the batch's requests (not
+ * for the per-key path, where it made adding a batch O(n^2)). */
 static ik_status info_read_states(sq_conn *c, int64_t id, ra_batch_info *out, int states)
 {
 	sqlite3_stmt *q;
@@ -169,6 +169,13 @@ static ik_status info_read_states(sq_conn *c, int64_t id, ra_batch_info *out, in
 		out->downloaded = sq_col_i64(q, 6);
 	}
 	sq_reset(q);
+	if (st == IK_OK && states && out->b.state == RA_BATCH_RUNNING) {
+		uint64_t settled = out->b.done + out->b.failed;
+
+		out->issuing = out->b.total > settled ? out->b.total - settled : 0;
+		out->active = out->b.done;
+		return IK_OK;
+	}
 	if (st != IK_OK || !states || (st = sq_stmt(c, SQL_BK_CERT_STATES, &q)) != IK_OK)
 		return st;
 	sq_bind_i64(c, q, 1, id);
@@ -377,10 +384,14 @@ static const char SQL_BG_CERT_INSERT_ROWS[] =
 /* each certificate's request: the ids of both run in step */
 static const char SQL_BG_CERT_LINK[] =
     "UPDATE certificates SET request_id = id + ?3 WHERE id BETWEEN ?1 AND ?2";
-static const char SQL_BG_REQ_INSERT[] =
-    "INSERT INTO requests(id, request_id, kind, batch_id, cert_id, subject_cn,"
-    " validity_days, pubkey, created_by, created_at, updated_at)"
-    " VALUES (?1, ?2, 'issue', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)";
+/* their requests, BG_ROWS to a statement too */
+#define BG_REQ_ROW "(?, ?, 'issue', ?, ?, ?, ?, ?, ?, ?, ?)"
+#define BG_REQ_ROW4 BG_REQ_ROW ", " BG_REQ_ROW ", " BG_REQ_ROW ", " BG_REQ_ROW
+#define BG_REQ_INSERT "INSERT INTO requests(id, request_id, kind, batch_id, cert_id," \
+	" subject_cn, validity_days, pubkey, created_by, created_at, updated_at) VALUES "
+static const char SQL_BG_REQ_INSERT[] = BG_REQ_INSERT BG_REQ_ROW;
+static const char SQL_BG_REQ_INSERT_ROWS[] =
+    BG_REQ_INSERT BG_REQ_ROW4 ", " BG_REQ_ROW4 ", " BG_REQ_ROW4 ", " BG_REQ_ROW4;
 static const char SQL_BG_FTS[] =
     "INSERT INTO certs_cn_fts(rowid, cn) SELECT id, cn FROM certificates"
     " WHERE id BETWEEN ?1 AND ?2";
@@ -475,28 +486,41 @@ static ik_status group_certs(sq_conn *c, const ra_batch_info *bi,
 	return st;
 }
 
-/* Item it's request (id req) for its certificate (id cert). */
-static ik_status group_request(sq_conn *c, const ra_batch_info *bi,
-    const ra_batch_item_new *it, int64_t cert, int64_t req, int64_t now)
+/* The requests of items[0..n) (ids req0 + 1 on), each for its certificate (ids cert0 + 1
+ * on), BG_ROWS to a statement. */
+static ik_status group_requests(sq_conn *c, const ra_batch_info *bi,
+    const ra_batch_item_new *items, size_t n, int64_t cert0, int64_t req0, int64_t now)
 {
-	char rid[RA_REQUEST_ID_LEN + 1];
+	char rid[BG_ROWS][RA_REQUEST_ID_LEN + 1];
 	sqlite3_stmt *q;
-	ik_status st;
+	ik_status st = IK_OK;
 
-	if ((st = sq_request_id_new(rid)) != IK_OK ||
-	    (st = sq_stmt(c, SQL_BG_REQ_INSERT, &q)) != IK_OK)
-		return st;
-	sq_bind_i64(c, q, 1, req);
-	sq_bind_text(c, q, 2, rid);
-	sq_bind_i64(c, q, 3, it->batch_id);
-	sq_bind_i64(c, q, 4, cert);
-	sq_bind_text(c, q, 5, it->cn);
-	sq_bind_i64(c, q, 6, bi->validity_days);
-	sq_bind_blob(c, q, 7, it->spki, it->spki_len);
-	sq_bind_text(c, q, 8, bi->b.created_by);
-	sq_bind_i64(c, q, 9, now);
-	st = sq_exec(c, q, NULL);
-	sq_reset(q);
+	for (size_t k = 0; st == IK_OK && k < n;) {
+		size_t rows = n - k >= BG_ROWS ? BG_ROWS : 1;
+
+		if ((st = sq_stmt(c, rows == BG_ROWS ? SQL_BG_REQ_INSERT_ROWS : SQL_BG_REQ_INSERT,
+		    &q)) != IK_OK)
+			return st;
+		for (size_t i = 0; st == IK_OK && i < rows; i++, k++) {
+			int p = (int)(10 * i);
+
+			if ((st = sq_request_id_new(rid[i])) != IK_OK)
+				break;
+			sq_bind_i64(c, q, p + 1, req0 + 1 + (int64_t)k);
+			sq_bind_text(c, q, p + 2, rid[i]);
+			sq_bind_i64(c, q, p + 3, items[k].batch_id);
+			sq_bind_i64(c, q, p + 4, cert0 + 1 + (int64_t)k);
+			sq_bind_text(c, q, p + 5, items[k].cn);
+			sq_bind_i64(c, q, p + 6, bi->validity_days);
+			sq_bind_blob(c, q, p + 7, items[k].spki, items[k].spki_len);
+			sq_bind_text(c, q, p + 8, bi->b.created_by);
+			sq_bind_i64(c, q, p + 9, now);
+			sq_bind_i64(c, q, p + 10, now);
+		}
+		if (st == IK_OK)
+			st = sq_exec(c, q, NULL);
+		sq_reset(q);
+	}
 	return st;
 }
 
@@ -511,9 +535,8 @@ static ik_status add_group_tx(sq_conn *c, const ra_batch_item_new *items, size_t
 	    (st = max_id(c, SQL_BG_REQ_MAX, &req0)) != IK_OK)
 		return st;
 	st = group_certs(c, &bi, items, n, cert0, now);
-	for (size_t k = 0; st == IK_OK && k < n; k++)
-		st = group_request(c, &bi, &items[k], cert0 + 1 + (int64_t)k,
-		    req0 + 1 + (int64_t)k, now);
+	if (st == IK_OK)
+		st = group_requests(c, &bi, items, n, cert0, req0, now);
 	if (st == IK_OK) {
 		int64_t v[3] = { cert0 + 1, cert0 + (int64_t)n, req0 - cert0 };
 		if ((st = sq_run_ids(c, SQL_BG_CERT_LINK, v, 3, NULL)) == IK_OK)

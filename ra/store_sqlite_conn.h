@@ -56,6 +56,13 @@ struct ra_store {
 	pthread_t gthread;
 	int gthread_on, gstop;
 	uint64_t gcommits, gadded;
+	/* WAL checkpoints on their own thread (store_sqlite_ckpt.c), started by the first
+	 * commit that leaves the log past its threshold */
+	pthread_mutex_t ckpt_lock;
+	pthread_cond_t ckpt_wake;
+	pthread_t ckpt_thread;
+	int ckpt_on, ckpt_stop, ckpt_wanted, ckpt_failed;
+	uint64_t ckpt_count;
 };
 
 /* sqlite3_exec of fixed SQL text, its result code mapped */
@@ -64,5 +71,12 @@ ik_status sq_exec_sql(sq_conn *c, const char *sql);
 void sq_writer_leave(ra_store *s);
 /* Lets the group committer finish what is queued and joins it (ra_store_close). */
 void sq_add_committer_stop(ra_store *s);
+/* The checkpoint thread: its lock set up (before the first connection), a connection's
+ * commits made to wake it instead of checkpointing themselves, stopped and joined (before
+ * the connections are closed), its lock freed. */
+void sq_ckpt_init(ra_store *s);
+void sq_ckpt_attach(ra_store *s, sqlite3 *db);
+void sq_ckpt_stop(ra_store *s);
+void sq_ckpt_destroy(ra_store *s);
 
 #endif

@@ -272,6 +272,8 @@ ik_status ra_store_request_add_async(ra_store *s, const ra_request_new *r, const
 		st = IK_ERR_STATE;
 	else if (!s->gthread_on && pthread_create(&s->gthread, NULL, add_committer, s) != 0)
 		st = IK_ERR_NOMEM;
+	else if (!s->gthread_on)
+		(void)pthread_setname_np(s->gthread, "ra-commit");
 	if (st == IK_OK) {
 		s->gthread_on = 1;
 		if (s->gtail != NULL)

@@ -574,6 +574,7 @@ ik_status sg_ledger_open(const char *path, sg_ledger **out)
 		st = IK_ERR_INTERNAL;
 		goto fail;
 	}
+	(void)pthread_setname_np(l->committer, "sg-commit");
 	*out = l;
 	return IK_OK;
 fail:

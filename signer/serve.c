@@ -688,9 +688,11 @@ static ik_status start_threads(sg_server *s)
 			s->nworkers = i;
 			return IK_ERR_INTERNAL;
 		}
+		(void)pthread_setname_np(w->thread, "sg-worker");
 	}
 	if (pthread_create(&s->crl_thread, NULL, sg_crl_thread, s) != 0)
 		return IK_ERR_INTERNAL;
+	(void)pthread_setname_np(s->crl_thread, "sg-crl");
 	s->crl_thread_started = 1;
 	return IK_OK;
 }

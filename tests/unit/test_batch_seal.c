@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -494,6 +495,77 @@ static void test_fuzz_seeds(void **state)
 	assert_int_equal(ERR_peek_error(), 0);
 }
 
+static int stop_at_once(void *arg)
+{
+	int *asked = arg;
+
+	(*asked)++;
+	return 1;
+}
+
+static int never_stop(void *arg)
+{
+	int *asked = arg;
+
+	(*asked)++;
+	return 0;
+}
+
+/* A generation asked to stop is abandoned (NULL, no error left behind); one that is never
+ * asked to stop makes the key, and the question was asked along the way. */
+static void test_keygen_stop(void **state)
+{
+	int asked = 0;
+	EVP_PKEY *k;
+
+	(void)state;
+	assert_null(ra_batch_envelope_keygen(stop_at_once, &asked));
+	assert_true(asked >= 1); /* OpenSSL asks again before it gives up */
+	assert_int_equal(ERR_peek_error(), 0);
+	asked = 0;
+	k = ra_batch_envelope_keygen(never_stop, &asked);
+	assert_non_null(k);
+	assert_true(asked > 1);
+	assert_int_equal(EVP_PKEY_get_bits(k), RA_BATCH_ENVELOPE_BITS);
+	EVP_PKEY_free(k);
+}
+
+/* A spare still being made when a batch starts is abandoned: no key appears while the
+ * batch runs (the old way finished it, 0.5-3 s of CPU competing with the batch), and the
+ * next idle time makes one.  The batch starts once the first generation is under way. */
+static void test_spare_abandoned(void **state)
+{
+	struct timespec pause = { 0, 1000000L };
+	ra_batch_spare *sp = NULL;
+	EVP_PKEY *k;
+	int making = 0;
+
+	(void)state;
+	assert_int_equal(ra_batch_spare_start(&sp), IK_OK);
+	for (int i = 0; i < 5000 && !making; i++) {
+		assert_int_equal(ra_batch_spare_abandoned(sp, &making), 0);
+		if (!making)
+			nanosleep(&pause, NULL);
+	}
+	assert_true(making);
+	k = ra_batch_spare_take(sp); /* a batch starts */
+	if (k != NULL) { /* that generation ended in between: nothing to abandon */
+		EVP_PKEY_free(k);
+		ra_batch_spare_stop(sp);
+		skip();
+	}
+	assert_int_equal(ra_batch_spare_wait(sp, 4000), 0);
+	assert_int_equal(ra_batch_spare_abandoned(sp, &making), 1);
+	assert_int_equal(making, 0);
+	assert_int_equal(ra_batch_spare_abandoned(NULL, &making), 0);
+	ra_batch_spare_idle(sp, 1); /* the batch is over */
+	assert_int_equal(ra_batch_spare_wait(sp, 120000), 1);
+	k = ra_batch_spare_take(sp);
+	assert_non_null(k);
+	EVP_PKEY_free(k);
+	ra_batch_spare_stop(sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +574,8 @@ int main(void)
 		cmocka_unit_test(test_ikb1_still_opens),
 		cmocka_unit_test(test_cek_refusals),
 		cmocka_unit_test(test_spare),
+		cmocka_unit_test(test_keygen_stop),
+		cmocka_unit_test(test_spare_abandoned),
 		cmocka_unit_test(test_fuzz_seeds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1590,6 +1590,40 @@ static void *thread_users(void *p)
 	return NULL;
 }
 
+/* The WAL is checkpointed on the store's own thread: a commit that leaves fewer than a
+ * thousand pages in the log wakes nothing; one that leaves more (1 200 settings of 3 000
+ * bytes, about 4 MB, in one transaction) has a checkpoint made soon after, off the writer's
+ * path, and what it wrote reads back afterwards. */
+static void test_checkpoint_thread(void **state)
+{
+	fixture *f = *state;
+	char *big = malloc(3001), key[32], back[RA_SETTING_MAX];
+	struct timespec pause = { 0, 20 * 1000000L };
+
+	assert_non_null(big);
+	memset(big, 'x', 3000);
+	big[3000] = '\0';
+	assert_int_equal(ra_store_setting_set(f->s, "small.one", "1", NULL), IK_OK);
+	nanosleep(&pause, NULL);
+	assert_int_equal(ra_store_checkpoints(f->s), 0);
+	assert_int_equal(ra_store_begin(f->s), IK_OK);
+	for (int i = 0; i < 1200; i++) {
+		snprintf(key, sizeof(key), "big.%04d", i);
+		big[0] = (char)('a' + i % 26);
+		assert_int_equal(ra_store_setting_set(f->s, key, big, NULL), IK_OK);
+	}
+	assert_int_equal(ra_store_commit(f->s), IK_OK);
+	for (int i = 0; i < 500 && ra_store_checkpoints(f->s) == 0; i++)
+		nanosleep(&pause, NULL);
+	assert_true(ra_store_checkpoints(f->s) >= 1);
+	assert_int_equal(ra_store_setting_get(f->s, "big.0027", back, sizeof(back)), IK_OK);
+	assert_int_equal(back[0], 'b');
+	assert_int_equal(strlen(back), 3000);
+	assert_int_equal(ik_raw_int(f->path, "SELECT COUNT(*) FROM settings WHERE key LIKE 'big.%'"),
+	    1200);
+	free(big);
+}
+
 static void test_threads(void **state)
 {
 	fixture *f = *state;
@@ -1629,6 +1663,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batches, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_downloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checkpoint_thread, setup, teardown),
 		cmocka_unit_test(test_names),
 	};
 
