@@ -9,7 +9,7 @@
 #include "store_sqlite_conn.h"
 
 #define CKPT_PAGES 1000      /* wake the checkpointer (SQLite's own default threshold) */
-#define CKPT_INLINE_PAGES 16000 /* the checkpointer is far behind: the commit does it */
+#define CKPT_INLINE_PAGES 4000 /* the log still grows: the commit checkpoints the rest */
 
 static void *checkpointer(void *arg)
 {
@@ -45,27 +45,38 @@ static void *checkpointer(void *arg)
 	return NULL;
 }
 
-/* sqlite3_wal_hook: after each commit, with the pages now in the log. */
+/* sqlite3_wal_hook: after each commit, with the frames now in the log.  A checkpoint is
+ * due once CKPT_PAGES frames have come since the last one (the log is not restarted while
+ * commits keep coming: without the mark every commit past the threshold would ask for a
+ * checkpoint of its few frames and a sync of the database file). */
 static int wal_grew(void *arg, sqlite3 *db, const char *name, int pages)
 {
 	ra_store *s = arg;
-	int inline_ckpt = 0;
+	int inline_ckpt;
 
 	if (pages < CKPT_PAGES)
 		return SQLITE_OK;
 	pthread_mutex_lock(&s->ckpt_lock);
+	if (pages < s->ckpt_mark)
+		s->ckpt_mark = 0; /* the log was restarted since */
+	if (pages < s->ckpt_mark + CKPT_PAGES) {
+		pthread_mutex_unlock(&s->ckpt_lock);
+		return SQLITE_OK;
+	}
 	if (!s->ckpt_stop && !s->ckpt_on &&
 	    pthread_create(&s->ckpt_thread, NULL, checkpointer, s) == 0) {
 		s->ckpt_on = 1;
 		(void)pthread_setname_np(s->ckpt_thread, "ra-ckpt");
 	}
-	if (s->ckpt_on && !s->ckpt_stop) {
+	inline_ckpt = !s->ckpt_on || s->ckpt_failed || pages >= CKPT_INLINE_PAGES;
+	s->ckpt_mark = pages; /* asked for up to here: the next at CKPT_PAGES more */
+	if (!inline_ckpt && !s->ckpt_stop) {
 		s->ckpt_wanted = 1;
 		pthread_cond_signal(&s->ckpt_wake);
 	}
-	inline_ckpt = !s->ckpt_on || s->ckpt_failed || pages >= CKPT_INLINE_PAGES;
 	pthread_mutex_unlock(&s->ckpt_lock);
-	/* no thread (or it cannot keep up): as SQLite's automatic checkpoint would */
+	/* no thread, or the log still grows: the rest now, in this writer's turn, so that the
+	 * next transaction can restart the log (as SQLite's automatic checkpoint would) */
 	if (inline_ckpt)
 		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	return SQLITE_OK;

@@ -62,6 +62,7 @@ struct ra_store {
 	pthread_cond_t ckpt_wake;
 	pthread_t ckpt_thread;
 	int ckpt_on, ckpt_stop, ckpt_wanted, ckpt_failed;
+	int ckpt_mark;          /* the log's frames when a checkpoint was last asked for */
 	uint64_t ckpt_count;
 };
 
