@@ -4,6 +4,10 @@
 #   ik_fake_start SCRIPT ARGS...   SCRIPT (in tests/integration) up with ARGS, its socket there;
 #                                  a stand-in already running is stopped first
 #   ik_fake_stop                   it down and its socket gone
+#   ik_fake_wait_error WHO CSRF REQ TEXT
+#                                  polls request REQ as officer WHO (0.1 s apart, 15 s at
+#                                  most) until its last error holds TEXT; fails unless it is
+#                                  then pending with that error (the body stays in $TMP/body)
 # Starting one sets the EXIT trap that stops it (and the SMTP server, if mail.sh started one).
 FAKE_PID=
 
@@ -22,4 +26,18 @@ ik_fake_start() {
 	FAKE_PID=$!
 	for _ in $(seq 1 50); do [ -S "$TMP/signer.sock" ] && return 0; sleep 0.1; done
 	ik_fail "$script did not come up"
+}
+
+ik_fake_wait_error() {
+	local who=$1 csrf=$2 req=$3 text=$4
+	for _ in $(seq 1 150); do
+		ik_api "$who" "$csrf" GET "/api/v1/requests/$req" >/dev/null
+		case "$(ik_json 'd.get("last_error") or ""')" in *"$text"*) break ;; esac
+		sleep 0.1
+	done
+	[ "$(ik_json 'd["state"]')" = pending ] || ik_fail "request $req not pending: $(cat "$TMP/body")"
+	case "$(ik_json 'd.get("last_error") or ""')" in
+	*"$text"*) ;;
+	*) ik_fail "request $req: not '$text' as the last error: $(cat "$TMP/body")" ;;
+	esac
 }
