@@ -8,6 +8,10 @@
 #                                  polls request REQ as officer WHO (0.1 s apart, 15 s at
 #                                  most) until its last error holds TEXT; fails unless it is
 #                                  then pending with that error (the body stays in $TMP/body)
+#   ik_fake_to_real WHO CSRF REQ   the stand-in down, the real signer up, and request REQ
+#                                  done through it (40 s at most)
+#   ik_elapsed T0 T1 / ik_elapsed_in T0 T1 MIN MAX
+#                                  seconds between two `date +%s.%N`; within [MIN, MAX]?
 # Starting one sets the EXIT trap that stops it (and the SMTP server, if mail.sh started one).
 FAKE_PID=
 
@@ -40,4 +44,20 @@ ik_fake_wait_error() {
 	*"$text"*) ;;
 	*) ik_fail "request $req: not '$text' as the last error: $(cat "$TMP/body")" ;;
 	esac
+}
+
+ik_fake_to_real() {
+	ik_fake_stop
+	ik_start_signer
+	for _ in $(seq 1 400); do
+		ik_api "$1" "$2" GET "/api/v1/requests/$3" >/dev/null
+		[ "$(ik_json 'd["state"]')" = done ] && return 0
+		sleep 0.1
+	done
+	ik_fail "request $3 not done once the signer is back: $(cat "$TMP/body")"
+}
+
+ik_elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2])-float(sys.argv[1])))" "$1" "$2"; }
+ik_elapsed_in() {
+	python3 -c "import sys; e=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if float(sys.argv[3]) <= e <= float(sys.argv[4]) else 1)" "$@"
 }

@@ -20,11 +20,6 @@ start_fake() { # start_fake MODE: the stalling signer on the signer's socket
 	: > "$TMP/fake.log"
 	ik_fake_start stall_signer.py "$1" "$TMP/signer.sock" "$TMP/fake.log"
 }
-request() { ik_api olivia "$OFF" GET "/api/v1/requests/$1" >/dev/null; }
-elapsed_in() { # elapsed_in T0 T1 MIN MAX
-	python3 -c "import sys; e=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if float(sys.argv[3]) <= e <= float(sys.argv[4]) else 1)" "$@"
-}
-elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2])-float(sys.argv[1])))" "$1" "$2"; }
 closed_all() { # closed_all TYPE: every connection that got a trickled TYPE reply was closed
 	local n
 	for n in $(sed -n "s/^trickle \([0-9]*\) $1\$/\1/p" "$TMP/fake.log"); do
@@ -52,43 +47,36 @@ ik_expect 202 - "$s" "issue while the signer trickles"
 R1=$(ik_json 'd["request_id"]')
 ik_fake_wait_error olivia "$OFF" "$R1" "did not answer within 2 s (signer_timeout); its connection was closed"
 t1=$(date +%s.%N)
-elapsed_in "$t0" "$t1" 1.5 6 || ik_fail "the ISSUE took $(elapsed "$t0" "$t1") s to give up (want about 2 s)"
+ik_elapsed_in "$t0" "$t1" 1.5 6 || ik_fail "the ISSUE took $(ik_elapsed "$t0" "$t1") s to give up (want about 2 s)"
 closed_all 2 || ik_fail "a trickled ISSUE connection was kept: $(cat "$TMP/fake.log")"
-ik_ok "ISSUE answered a byte every 0.5 s: pending after $(elapsed "$t0" "$t1") s with 'did not answer within 2 s (signer_timeout)', the connection closed"
+ik_ok "ISSUE answered a byte every 0.5 s: pending after $(ik_elapsed "$t0" "$t1") s with 'did not answer within 2 s (signer_timeout)', the connection closed"
 
 # ---- a download while the signer trickles: its STATUS check gives up after 2 s, 503 ----
 t0=$(date +%s.%N)
 s=$(download "$L3" "$P3")
 t1=$(date +%s.%N)
 ik_expect 503 ca_unavailable "$s" "download while the signer trickles"
-elapsed_in "$t0" "$t1" 1.5 7 || ik_fail "the download took $(elapsed "$t0" "$t1") s to be refused"
+ik_elapsed_in "$t0" "$t1" 1.5 7 || ik_fail "the download took $(ik_elapsed "$t0" "$t1") s to be refused"
 closed_all 8 || ik_fail "a trickled STATUS connection was kept: $(cat "$TMP/fake.log")"
-ik_ok "download while the signer trickles: 503 ca_unavailable after $(elapsed "$t0" "$t1") s, the credential still good"
+ik_ok "download while the signer trickles: 503 ca_unavailable after $(ik_elapsed "$t0" "$t1") s, the credential still good"
 
 # ---- GET /crl with no CRL yet, against a trickling signer: 503 within signer_crl_timeout ----
 ik_stop_ra
 t0=$(date +%s.%N)
 ik_start_ra "$RA_OPTS" # its first CRL fetch at start gives up after 3 s
 t1=$(date +%s.%N)
-elapsed_in "$t0" "$t1" 2.5 9 || ik_fail "the RA took $(elapsed "$t0" "$t1") s to start against the trickling signer"
+ik_elapsed_in "$t0" "$t1" 2.5 9 || ik_fail "the RA took $(ik_elapsed "$t0" "$t1") s to start against the trickling signer"
 OFF=$(ik_login olivia "$OFFICER_PW")
 t0=$(date +%s.%N)
 s=$(ik_req GET /crl/issuing-ca.crl)
 t1=$(date +%s.%N)
 ik_expect 503 signer_unavailable "$s" "GET /crl against a trickling signer"
-elapsed_in "$t0" "$t1" 2.5 6 || ik_fail "GET /crl took $(elapsed "$t0" "$t1") s (want about 3 s)"
+ik_elapsed_in "$t0" "$t1" 2.5 6 || ik_fail "GET /crl took $(ik_elapsed "$t0" "$t1") s (want about 3 s)"
 closed_all 7 || ik_fail "a trickled GET_CRL connection was kept: $(cat "$TMP/fake.log")"
-ik_ok "GET /crl, no CRL yet, the signer trickling: 503 after $(elapsed "$t0" "$t1") s (signer_crl_timeout = 3), its connection closed"
+ik_ok "GET /crl, no CRL yet, the signer trickling: 503 after $(ik_elapsed "$t0" "$t1") s (signer_crl_timeout = 3), its connection closed"
 
 # ---- the real signer back: the queued request issued once, the download works ----
-ik_fake_stop
-rm -f "$TMP/signer.sock"
-ik_start_signer
-for _ in $(seq 1 400); do
-	request "$R1"; [ "$(ik_json 'd["state"]')" = done ] && break
-	sleep 0.1
-done
-[ "$(ik_json 'd["state"]')" = done ] || ik_fail "request not done once the signer is back: $(cat "$TMP/body")"
+ik_fake_to_real olivia "$OFF" "$R1"
 RID=$(sqlite3 "$TMP/ra.sqlite" "select request_id from requests where id = $R1")
 n=$(sqlite3 "$TMP/ledger.sqlite" "select count(*) from certs where request_id = '$RID'")
 [ -n "$RID" ] && [ "$n" = 1 ] || ik_fail "the signer's ledger has $n certificates for request $R1 ($RID), want 1"

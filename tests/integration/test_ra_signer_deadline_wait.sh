@@ -24,10 +24,6 @@ start_fake() { # start_fake MODE [ARG]: the stalling signer on the signer's sock
 	: > "$TMP/fake.log"
 	ik_fake_start stall_signer.py "$1" "$TMP/signer.sock" "$TMP/fake.log" "${@:2}"
 }
-elapsed_in() { # elapsed_in T0 T1 MIN MAX
-	python3 -c "import sys; e=float(sys.argv[2])-float(sys.argv[1]); sys.exit(0 if float(sys.argv[3]) <= e <= float(sys.argv[4]) else 1)" "$@"
-}
-elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2])-float(sys.argv[1])))" "$1" "$2"; }
 crl_timed() { # crl_timed N: N GET /crl 0.3 s apart (each on an HTTP worker of its own:
 	# started together, one worker may take two connections and serve them one after the
 	# other); $TMP/crl.K holds "STATUS SECONDS" each
@@ -38,7 +34,7 @@ crl_timed() { # crl_timed N: N GET /crl 0.3 s apart (each on an HTTP worker of i
 			s=$(curl -s --cacert "$TMP/tls.pem" --max-time 40 -o "$TMP/crlbody.$k" \
 				-w '%{http_code}' "$BASE/crl/issuing-ca.crl") || true
 			t1=$(date +%s.%N)
-			echo "$s $(elapsed "$t0" "$t1")" > "$TMP/crl.$k"
+			echo "$s $(ik_elapsed "$t0" "$t1")" > "$TMP/crl.$k"
 		) &
 		pids+=($!)
 		sleep 0.3
@@ -80,8 +76,8 @@ ik_expect 202 - "$s" "issue while the signer accepts nothing"
 R1=$(ik_json 'd["request_id"]')
 ik_fake_wait_error olivia "$OFF" "$R1" "did not answer within 4 s (signer_timeout); it did not take the connection"
 t1=$(date +%s.%N)
-elapsed_in "$t0" "$t1" 3 9 || ik_fail "the ISSUE took $(elapsed "$t0" "$t1") s to give up (want about 4 s)"
-ik_ok "a queued ISSUE, the signer accepting nothing: pending after $(elapsed "$t0" "$t1") s, 'did not answer within 4 s (signer_timeout); it did not take the connection'"
+ik_elapsed_in "$t0" "$t1" 3 9 || ik_fail "the ISSUE took $(ik_elapsed "$t0" "$t1") s to give up (want about 4 s)"
+ik_ok "a queued ISSUE, the signer accepting nothing: pending after $(ik_elapsed "$t0" "$t1") s, 'did not answer within 4 s (signer_timeout); it did not take the connection'"
 
 # ---- one deadline for the CRL and the chain: the CRL whole after 4 s, then the chain trickles ----
 ik_stop_ra
@@ -91,12 +87,12 @@ t0=$(date +%s.%N)
 s=$(ik_req GET /crl/issuing-ca.crl --max-time 40)
 t1=$(date +%s.%N)
 ik_expect 503 signer_unavailable "$s" "GET /crl, the CRL slow and the chain trickling"
-elapsed_in "$t0" "$t1" 4 "$SLACK_MAX" || ik_fail "GET /crl took $(elapsed "$t0" "$t1") s (want the one 5 s deadline, not 4 s + GET_CHAIN's 4 s)"
+ik_elapsed_in "$t0" "$t1" 4 "$SLACK_MAX" || ik_fail "GET /crl took $(ik_elapsed "$t0" "$t1") s (want the one 5 s deadline, not 4 s + GET_CHAIN's 4 s)"
 grep -q '^crl sent ' "$TMP/fake.log" || ik_fail "the CRL was never sent whole: $(cat "$TMP/fake.log")"
 grep -q '^trickle [0-9]* 6$' "$TMP/fake.log" || ik_fail "GET_CHAIN was never asked for: $(cat "$TMP/fake.log")"
 for n in $(sed -n 's/^trickle \([0-9]*\) 6$/\1/p' "$TMP/fake.log"); do
 	for _ in $(seq 1 30); do grep -q "^closed $n\$" "$TMP/fake.log" && break; sleep 0.1; done
 	grep -q "^closed $n\$" "$TMP/fake.log" || ik_fail "a trickled GET_CHAIN connection was kept: $(cat "$TMP/fake.log")"
 done
-ik_ok "GET /crl, the CRL whole after 4 s and the chain trickling: 503 after $(elapsed "$t0" "$t1") s (one signer_crl_timeout = 5 for both), the connection closed"
+ik_ok "GET /crl, the CRL whole after 4 s and the chain trickling: 503 after $(ik_elapsed "$t0" "$t1") s (one signer_crl_timeout = 5 for both), the connection closed"
 ik_fake_stop

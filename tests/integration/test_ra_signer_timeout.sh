@@ -74,14 +74,7 @@ request "$R1"
 ik_ok "a reply stopped midway through its header: the connection is closed, the request still pending"
 
 # ---- the real signer back: issued, once; the credential still good ----
-ik_fake_stop
-rm -f "$TMP/signer.sock"
-ik_start_signer
-for _ in $(seq 1 200); do
-	request "$R1"; [ "$(ik_json 'd["state"]')" = done ] && break
-	sleep 0.1
-done
-[ "$(ik_json 'd["state"]')" = done ] || ik_fail "request not done once the signer is back: $(cat "$TMP/body")"
+ik_fake_to_real olivia "$OFF" "$R1"
 [ "$(ledger_certs)" = 1 ] || ik_fail "ledger has $(ledger_certs) certificates, want 1"
 s=$(ik_req POST /download/p12 -H 'Content-Type: application/json' \
 	--data "{\"login\":\"$L3\",\"secret\":\"$P3\",\"password\":\"Xy7!pass-word\",\"device\":\"linux\"}")
