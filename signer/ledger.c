@@ -339,9 +339,16 @@ static void group_wait(sg_ledger *l)
 		ts.tv_nsec -= 1000000000L;
 	}
 	l->pacing = 1;
-	while (!l->stopping && l->qlen < PACE_MAX_OPS && l->pacer(l->pacer_arg))
+	for (;;) {
+		size_t want = l->stopping ? 0 : l->pacer(l->pacer_arg);
+		if (want > PACE_MAX_OPS)
+			want = PACE_MAX_OPS;
+		if (want == 0 || l->qlen >= want)
+			break;
+		l->pace_ops = want;
 		if (pthread_cond_timedwait(&l->qcond, &l->qlock, &ts) != 0)
 			break; /* timed out */
+	}
 	l->pacing = 0;
 }
 
@@ -429,10 +436,10 @@ void sg_ledger_set_after_batch(sg_ledger *l, void (*after)(void *arg), void *arg
 	pthread_mutex_unlock(&l->qlock);
 }
 
-void sg_ledger_set_pacer(sg_ledger *l, int (*busy)(void *arg), void *arg)
+void sg_ledger_set_pacer(sg_ledger *l, size_t (*pace)(void *arg), void *arg)
 {
 	pthread_mutex_lock(&l->qlock);
-	l->pacer = busy;
+	l->pacer = pace;
 	l->pacer_arg = arg;
 	pthread_mutex_unlock(&l->qlock);
 }
@@ -488,7 +495,7 @@ ik_status sg_ledger_submit_async(sg_ledger *l, ledger_op *o, sg_ledger_done done
 		l->qhead = o;
 	l->qtail = o;
 	l->qlen++;
-	if (!l->pacing || l->qlen >= PACE_MAX_OPS) /* a pacing committer is woken by a nudge */
+	if (!l->pacing || l->qlen >= l->pace_ops) /* else a pacing committer is nudged */
 		pthread_cond_signal(&l->qcond);
 	pthread_mutex_unlock(&l->qlock);
 	return IK_OK;

@@ -52,12 +52,12 @@ ik_status sg_ledger_intent_async(sg_ledger *l, const char *request_id, const uin
 ik_status sg_ledger_cert_async(sg_ledger *l, const char *request_id, const uint8_t *der,
     size_t der_len, sg_ledger_done done, void *arg);
 
-/* Before each commit the committer waits up to a few ms for more appends to join it while
- * busy(arg) returns non-zero (the signer: while its workers have jobs queued, so the HSM is
- * kept busy meanwhile); without a pacer it waits 1 ms, and only under load (commits of 16
- * operations or more).  Set once, before the first append; call sg_ledger_nudge when busy()
- * turns 0. */
-void sg_ledger_set_pacer(sg_ledger *l, int (*busy)(void *arg), void *arg);
+/* Before each commit the committer asks pace(arg) how far the commit may grow: 0 = commit
+ * now, n = wait (up to a few ms) until n operations have queued (the signer: while its
+ * workers have jobs queued, up to half its jobs in flight, so the HSM is kept busy
+ * meanwhile); without a pacer it waits 1 ms, and only under load (commits of 16 operations
+ * or more).  Set once, before the first append; call sg_ledger_nudge when pace() turns 0. */
+void sg_ledger_set_pacer(sg_ledger *l, size_t (*pace)(void *arg), void *arg);
 void sg_ledger_nudge(sg_ledger *l);
 /* Called on the committer thread after the callbacks of one commit have all run (the
  * signer hands the jobs they resumed to its workers at once, not one at a time).  Set

@@ -55,8 +55,9 @@ struct sg_ledger {
 	ledger_op *qhead, *qtail;
 	size_t qlen;
 	int pacing;                   /* the committer waits for a commit to grow */
+	size_t pace_ops;              /* while pacing: commit once this many operations queued */
 	int stopping;
-	int (*pacer)(void *arg);      /* set before the first append; see sg_ledger_set_pacer */
+	size_t (*pacer)(void *arg);   /* set before the first append; see sg_ledger_set_pacer */
 	void *pacer_arg;
 	void (*after)(void *arg);     /* after a batch's callbacks; see sg_ledger_set_after_batch */
 	void *after_arg;

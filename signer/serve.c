@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <time.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@
 #define WRITE_TIMEOUT_MS 5000
 #define FRAME_TIMEOUT_MS 10000 /* a frame begun must be complete within this */
 #define SMALL_REPLY 8192       /* replies up to this size go out in one send */
-#define PACE_QUEUED 1          /* see workers_busy */
+#define PACE_QUEUED 1          /* see pace_target */
+#define PACE_SPLIT_MIN 32      /* see pace_target */
 
 struct sg_conn {
 	int fd;
@@ -660,23 +662,37 @@ static ik_status check_key_matches_ca(sg_server *s)
 	return st;
 }
 
-/* The ledger's pacer: while the workers have at least this many jobs queued per worker,
- * the committer lets its next commit grow (see sg_ledger_set_pacer). */
-static int workers_busy(void *arg)
+/* The ledger's pacer: how many operations the committer may let its next commit grow to
+ * (0: commit now).  Now, when the workers are down to their last PACE_QUEUED job each (the
+ * commit's fdatasync then overlaps that job, and queue_pop nudges the committer when the
+ * queue gets there).  Otherwise, with two workers or more, until it holds half the jobs in
+ * flight: the jobs split into two groups, one being committed while the workers sign and
+ * answer the other.  Held until the queue ran dry instead, every job waited in one commit
+ * and the workers had nothing to do while it was written and synced (a fifth to a quarter
+ * of two cores idle; PERFORMANCE.md, "Signer, fifth pass").  One worker keeps the long
+ * hold: it shares its core with the committer, so there is nothing to overlap, and smaller
+ * commits would only cost it CPU. */
+static size_t pace_target(void *arg)
 {
 	sg_server *s = arg;
-	size_t n;
+	size_t queued, parked, half;
 
 	pthread_mutex_lock(&s->qlock);
-	n = s->qlen;
+	queued = s->qlen;
+	parked = s->parked;
 	pthread_mutex_unlock(&s->qlock);
-	return n >= (size_t)PACE_QUEUED * s->nworkers;
+	if (queued < (size_t)PACE_QUEUED * s->nworkers)
+		return 0;
+	if (s->nworkers < 2)
+		return SIZE_MAX; /* the ledger's own cap */
+	half = (queued + parked) / 2;
+	return half > PACE_SPLIT_MIN ? half : PACE_SPLIT_MIN;
 }
 
 static ik_status start_threads(sg_server *s)
 {
 	s->nworkers = s->cfg.workers;
-	sg_ledger_set_pacer(s->ledger, workers_busy, s);
+	sg_ledger_set_pacer(s->ledger, pace_target, s);
 	sg_ledger_set_after_batch(s->ledger, resume_batch, s);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		sg_worker *w = &s->workers[i];

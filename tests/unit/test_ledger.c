@@ -783,18 +783,21 @@ static void test_async(void **state)
  * have.  The wait once timed out at once (a monotonic deadline on a realtime condition). */
 typedef struct pace {
 	int busy;
+	size_t want;     /* busy: let a commit grow to this many operations (0: no limit) */
 	int asked;       /* times the pacer was consulted */
 	int hooks;       /* after-batch calls */
 	int calls_seen;  /* callbacks already run when the hook last ran */
 	async_wait *w;
 } pace;
 
-static int pace_busy(void *arg)
+static size_t pace_busy(void *arg)
 {
 	pace *p = arg;
 
 	__atomic_add_fetch(&p->asked, 1, __ATOMIC_SEQ_CST);
-	return __atomic_load_n(&p->busy, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&p->busy, __ATOMIC_SEQ_CST))
+		return 0;
+	return p->want != 0 ? p->want : SIZE_MAX;
 }
 
 static void pace_after(void *arg)
@@ -841,6 +844,53 @@ static void test_pacer(void **state)
 	while (__atomic_load_n(&p.hooks, __ATOMIC_SEQ_CST) < 2)
 		usleep(1000);
 	assert_int_equal(p.calls_seen, 2);
+}
+
+/* A pacer that lets a commit grow to 3 operations: with 2 queued the commit is held for the
+ * whole 8 ms; the third starts it at once (at least once in five tries: a busy machine can
+ * delay the committer), all three in one commit. */
+static void test_pacer_target(void **state)
+{
+	fixture *f = *state;
+	async_wait w = { .lock = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
+	pace p = { .busy = 1, .want = 3, .w = &w };
+	const uint8_t tbs[4] = { 0x30, 0x02, 0x05, 0x00 };
+	uint8_t serial[3][9];
+	char id[3][32]; /* the ledger keeps pointers until the callback */
+	double t0, dt;
+	int early = 0, hooks;
+
+	sg_ledger_set_pacer(f->l, pace_busy, &p);
+	sg_ledger_set_after_batch(f->l, pace_after, &p);
+	t0 = now_mono();
+	for (int k = 0; k < 2; k++) {
+		mkserial(serial[k], 910 + (uint64_t)k);
+		snprintf(id[k], sizeof(id[k]), "target-%d", k);
+		assert_int_equal(sg_ledger_intent_async(f->l, id[k], serial[k], 9, "client", "CN=a", 1, 2,
+		    tbs, sizeof(tbs), async_cb, &w), IK_OK);
+	}
+	async_wait_for(&w, 2);
+	dt = now_mono() - t0;
+	assert_true(dt >= 0.007); /* two of three: held for the 8 ms */
+	for (int t = 0; t < 5 && !early; t++) {
+		while ((hooks = __atomic_load_n(&p.hooks, __ATOMIC_SEQ_CST)) < 1 + t)
+			usleep(1000);
+		t0 = now_mono();
+		for (int k = 0; k < 3; k++) {
+			mkserial(serial[k], 920 + (uint64_t)(3 * t + k));
+			snprintf(id[k], sizeof(id[k]), "target-%d-%d", t, k);
+			assert_int_equal(sg_ledger_intent_async(f->l, id[k], serial[k], 9, "client", "CN=a",
+			    1, 2, tbs, sizeof(tbs), async_cb, &w), IK_OK);
+		}
+		async_wait_for(&w, 2 + 3 * (t + 1));
+		dt = now_mono() - t0;
+		early = dt < 0.006;
+		while (__atomic_load_n(&p.hooks, __ATOMIC_SEQ_CST) < hooks + 1)
+			usleep(1000);
+	}
+	assert_true(early);
+	for (int k = 0; k < 8; k++)
+		assert_int_equal(w.st[k], IK_OK);
 }
 
 /* Throughput: threads each doing intent + cert in a loop (synchronous=FULL).  Printed, not
@@ -941,6 +991,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crl_changes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pacer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pacer_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_throughput, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cursor_million, setup, teardown),
 	};
