@@ -193,6 +193,8 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, RA_HEAVY_MAX_THREADS, &c->heavy_workers, p);
 	if (strcmp(name, "heavy_queue") == 0)
 		return parse_uint(v, 1, 4096, &c->heavy_queue, p);
+	if (strcmp(name, "heavy_nice") == 0)
+		return parse_uint(v, 0, 19, &c->heavy_nice, p);
 	if (strcmp(name, "http_port") == 0) {
 		if (!parse_u64(v, 0, 65535, &x, p))
 			return 0;
@@ -415,6 +417,7 @@ static void defaults(ra_config *c)
 	c->queue_group = 128;
 	c->heavy_workers = 2;
 	c->heavy_queue = 256;
+	c->heavy_nice = 10;
 }
 
 ik_status ra_config_load(const char *path, ra_config *cfg, char *err, size_t errsz)

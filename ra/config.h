@@ -64,6 +64,7 @@ typedef struct ra_config {
 	unsigned queue_group;      /* requests a queue thread claims and pipelines, 1..128; 64 */
 	unsigned heavy_workers;    /* threads for scrypt / keys / PKCS#12 requests; default 2 */
 	unsigned heavy_queue;      /* ... and how many may wait for them; default 256 */
+	unsigned heavy_nice;       /* ... and how much lower their priority is (0-19); default 10 */
 	ra_mail_config mail;       /* [mail] */
 	uint16_t http_port;        /* plain-HTTP listener for OCSP/CRL/CA URLs; 0 = none (default) */
 	unsigned ocsp_max_age;     /* OCSP Cache-Control max-age, seconds; default 0 */

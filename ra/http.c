@@ -639,8 +639,8 @@ ik_status ra_http_start(ra_http *h, char *err, size_t errsz)
 	}
 	if (v6)
 		flags |= MHD_USE_IPv6;
-	if ((st = ra_heavy_start(cfg->heavy_workers, cfg->heavy_queue, heavy_run, &h->heavy)) !=
-	    IK_OK) {
+	if ((st = ra_heavy_start(cfg->heavy_workers, cfg->heavy_queue, (int)cfg->heavy_nice,
+	    heavy_run, &h->heavy)) != IK_OK) {
 		snprintf(err, errsz, "cannot start the heavy-request threads: %s", ik_status_str(st));
 		return st;
 	}

@@ -2,8 +2,11 @@
  * waiting requests under one lock, a fixed set of threads, a bounded wait list. */
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/resource.h>
 
 #include "http_heavy.h"
+#include "log.h"
 
 typedef struct job {
 	ra_req *r;
@@ -18,6 +21,7 @@ struct ra_heavy {
 	job *head, *tail;
 	size_t waiting, max_waiting;
 	int stopping;
+	int nice;
 	ra_heavy_fn run;
 };
 
@@ -38,6 +42,10 @@ static void *worker(void *arg)
 {
 	ra_heavy *p = arg;
 
+	/* on Linux a thread's nice value is its own (the thread id as the process) */
+	if (p->nice > 0 && setpriority(PRIO_PROCESS, (id_t)gettid(), p->nice) != 0)
+		ik_log(LOG_NOTICE, "http: a heavy-request thread keeps its priority (setpriority "
+		    "failed)");
 	for (;;) {
 		job *j;
 		pthread_mutex_lock(&p->lock);
@@ -52,17 +60,19 @@ static void *worker(void *arg)
 	}
 }
 
-ik_status ra_heavy_start(unsigned nthreads, size_t max_waiting, ra_heavy_fn run,
+ik_status ra_heavy_start(unsigned nthreads, size_t max_waiting, int nice, ra_heavy_fn run,
     ra_heavy **out)
 {
 	ra_heavy *p;
 
 	*out = NULL;
-	if (nthreads == 0 || nthreads > RA_HEAVY_MAX_THREADS || max_waiting == 0 || run == NULL)
+	if (nthreads == 0 || nthreads > RA_HEAVY_MAX_THREADS || max_waiting == 0 || run == NULL ||
+	    nice < 0 || nice > 19)
 		return IK_ERR_ARG;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return IK_ERR_NOMEM;
 	p->max_waiting = max_waiting;
+	p->nice = nice;
 	p->run = run;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->work, NULL);

@@ -15,8 +15,11 @@ typedef void (*ra_heavy_fn)(ra_req *r);
 
 #define RA_HEAVY_MAX_THREADS 16
 
-/* nthreads workers calling run for each request handed in; at most max_waiting wait. */
-ik_status ra_heavy_start(unsigned nthreads, size_t max_waiting, ra_heavy_fn run,
+/* nthreads workers calling run for each request handed in; at most max_waiting wait.  Each
+ * worker first lowers its own priority by nice (0-19: under load the scheduler then gives the
+ * HTTP threads the CPU first, so the officers' pages are not slowed by fifty downloads'
+ * key derivations; with idle CPU the workers run at full speed all the same). */
+ik_status ra_heavy_start(unsigned nthreads, size_t max_waiting, int nice, ra_heavy_fn run,
     ra_heavy **out);
 /* Queues r; 0 when the queue is full or the pool is stopping (r is not taken). */
 int ra_heavy_submit(ra_heavy *p, ra_req *r);

@@ -3,8 +3,8 @@
 # request: with both taken (two downloads waiting for a held signer) more downloads get
 # "503 busy" at once (JSON for the API, a page in the visitor's language for the forms) while
 # officers' calls are answered; the held downloads then finish; a burst loses nothing;
-# stopping the RA with requests in flight answers them and exits cleanly; heavy_* settings
-# are validated.
+# stopping the RA with requests in flight answers them and exits cleanly; the heavy threads run
+# at a lower priority (heavy_nice); heavy_* settings are validated.
 . "$(dirname "$0")/lib.sh"
 ik_setup ec-p256
 ik_start_signer
@@ -12,6 +12,20 @@ ik_ra_officers
 ik_start_ra "heavy_workers = 1
 heavy_queue = 1"
 OFF=$(ik_login olivia "$OFFICER_PW")
+
+# thread_nice PID NAME: the nice value of each of PID's threads named NAME, one a line
+thread_nice() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ "$(cat "$t/comm" 2>/dev/null)" = "$2" ] && sed 's/.*) //' "$t/stat" | awk '{print $17}'
+	done
+	return 0
+}
+# the heavy thread runs at a lower priority (heavy_nice, 10 by default), the HTTP threads not
+[ "$(thread_nice "$RAD_PID" ra-heavy)" = 10 ] ||
+	ik_fail "the heavy thread's nice is '$(thread_nice "$RAD_PID" ra-heavy)', not 10"
+[ "$(sed 's/.*) //' "/proc/$RAD_PID/stat" | awk '{print $17}')" = 0 ] || ik_fail "the RA's main thread is not at nice 0"
+ik_ok "the heavy thread runs at nice 10, the RA's main thread at 0"
 
 # burst DIR N: N wrong-credential downloads (each a full scrypt check), all at once from one
 # curl (--parallel): the statuses in DIR/status, one line each, the bodies in DIR/<i>.body
@@ -101,9 +115,20 @@ done <"$TMP/b3/status"
 ik_ok "SIGTERM with heavy requests in flight: clean exit, every client answered or closed"
 
 # settings are validated
-for bad in "heavy_workers = 0" "heavy_workers = 17" "heavy_queue = 0" "heavy_queue = many"; do
+for bad in "heavy_workers = 0" "heavy_workers = 17" "heavy_queue = 0" "heavy_queue = many" \
+	"heavy_nice = 20" "heavy_nice = -1"; do
 	ik_ra_config 1 "$bad"
 	inkan-rad --check-config "$TMP/ra.conf" >"$TMP/cc.out" 2>&1 && ik_fail "accepted: $bad"
 	grep -q "heavy_" "$TMP/cc.out" || ik_fail "the error does not name the key ($bad): $(cat "$TMP/cc.out")"
 done
-ik_ok "bad heavy_workers / heavy_queue refused, naming the key"
+ik_ok "bad heavy_workers / heavy_queue / heavy_nice refused, naming the key"
+
+# another heavy_nice is the one the threads get; 0 leaves them as they were
+for v in 3 0; do
+	ik_start_ra "heavy_workers = 2
+heavy_nice = $v"
+	[ "$(thread_nice "$RAD_PID" ra-heavy | sort -u)" = "$v" ] ||
+		ik_fail "heavy_nice = $v: the heavy threads' nice values are '$(thread_nice "$RAD_PID" ra-heavy | tr '\n' ' ')'"
+	ik_stop_ra
+done
+ik_ok "heavy_nice = 3 and 0 are what the two heavy threads run at"
