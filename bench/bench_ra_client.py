@@ -15,7 +15,8 @@ The officer password comes on stdin (never argv).  Subcommands print one line of
                                  K times: revoke one active certificate through the API,
                                  then poll the CRL over HTTP (If-None-Match) and OCSP, at
                                  once, until both show it: "median_ms worst_ms" (and
-                                 each part's median and worst on stderr)
+                                 each part's median and worst on stderr; with
+                                 IK_REVOKE_DUMP=1 every revocation's parts too, in order)
   p12 BASE CA FORMAT K THREADS   K download credentials (not timed), then K downloads of
                                  that format over THREADS connections: "ms_per_file wall_s"
 """
@@ -315,6 +316,9 @@ def cmd_revoke(base, ca, httpbase, issuer_pem, k):
     for i, what in enumerate(("API 202", "CRL lists it", "OCSP revoked")):
         v = sorted(p[i] for p in parts)
         print(f"  {what}: median {v[len(v) // 2]:.0f} ms, worst {v[-1]:.0f} ms", file=sys.stderr)
+    if os.environ.get("IK_REVOKE_DUMP"):  # every revocation's parts, in order (ms)
+        print("  each (API, CRL, OCSP): " + " ".join(f"{a:.0f}/{b:.0f}/{o:.0f}" for a, b, o in parts),
+              file=sys.stderr)
     fetch.sort()
     print(f"  whole CRLs fetched: {len(fetch)}, each median {fetch[len(fetch) // 2] * 1000:.0f} "
           f"ms, worst {fetch[-1] * 1000:.0f} ms", file=sys.stderr)
