@@ -46,6 +46,22 @@ ik_fake_wait_error() {
 	esac
 }
 
+# ik_fake_issue_gives_up WHO CSRF DEVICE CN TEXT LO HI: a CSR issue for DEVICE is accepted
+# (202), then left pending with TEXT in its last error after LO to HI seconds; the request's
+# id in IK_FAKE_REQ, the seconds it took in IK_FAKE_SECS
+ik_fake_issue_gives_up() {
+	local who=$1 csrf=$2 dev=$3 cn=$4 text=$5 t0 t1 s
+	t0=$(date +%s.%N)
+	s=$(ik_api "$who" "$csrf" POST "/api/v1/devices/$dev/certificates" "$(ik_csr_json "$cn")")
+	ik_expect 202 - "$s" "issue for device $dev while the signer misbehaves"
+	IK_FAKE_REQ=$(ik_json 'd["request_id"]')
+	ik_fake_wait_error "$who" "$csrf" "$IK_FAKE_REQ" "$text"
+	t1=$(date +%s.%N)
+	IK_FAKE_SECS=$(ik_elapsed "$t0" "$t1")
+	ik_elapsed_in "$t0" "$t1" "$6" "$7" ||
+		ik_fail "the issue took $IK_FAKE_SECS s to give up with '$text' (want $6 to $7 s)"
+}
+
 ik_fake_to_real() {
 	ik_fake_stop
 	ik_start_signer
