@@ -7,6 +7,7 @@
 #include "api.h"
 #include "auth.h"
 #include "mail.h"
+#include "publish.h"
 #include "queue.h"
 #include "settings.h"
 
@@ -253,6 +254,16 @@ static void h_metrics(ra_req *r)
 	    (double)atomic_load(&r->app->dl_ns) / 1e9, (double)atomic_load(&r->app->dl_kdf_ns) / 1e9);
 	if (st == IK_OK)
 		st = ik_buf_put_text(&out, line);
+	if (st == IK_OK && r->app->publish != NULL) {
+		uint64_t fetches, checks;
+		ra_publish_counts(r->app->publish, &fetches, &checks);
+		snprintf(line, sizeof(line), "# HELP inkan_crl_fetches_total Whole CRLs fetched from "
+		    "the signer.\n# TYPE inkan_crl_fetches_total counter\ninkan_crl_fetches_total %llu\n"
+		    "# HELP inkan_crl_checks_total Checks for a newer CRL (STATUS) with the signer.\n"
+		    "# TYPE inkan_crl_checks_total counter\ninkan_crl_checks_total %llu\n",
+		    (unsigned long long)fetches, (unsigned long long)checks);
+		st = ik_buf_put_text(&out, line);
+	}
 	if (st != IK_OK)
 		ra_reply_error(r, 500, "internal", "cannot build the metrics");
 	else

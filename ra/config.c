@@ -160,6 +160,8 @@ static int ra_key(ra_config *c, const char *name, const char *v, cfg_parse *p)
 		return parse_uint(v, 1, 3600, &c->signer_timeout, p);
 	if (strcmp(name, "signer_crl_timeout") == 0)
 		return parse_uint(v, 1, 3600, &c->signer_crl_timeout, p);
+	if (strcmp(name, "crl_recheck") == 0)
+		return parse_uint(v, 1, 3600, &c->crl_recheck, p);
 	if (strcmp(name, "public_url") == 0)
 		return parse_public_url(v, c, p);
 	if (strcmp(name, "profile") == 0)
@@ -413,6 +415,7 @@ static void defaults(ra_config *c)
 	c->workers = online < 1 ? 1u : online > RA_MAX_WORKERS ? RA_MAX_WORKERS : (unsigned)online;
 	c->signer_timeout = 30;
 	c->signer_crl_timeout = 120;
+	c->crl_recheck = 30;
 	c->queue_workers = 2;
 	c->queue_group = 128;
 	c->heavy_workers = 2;

@@ -51,6 +51,7 @@ typedef struct ra_config {
 	char signer_socket[108];   /* default /run/inkan/signer.sock */
 	unsigned signer_timeout;   /* seconds a signer call waits for the signer; default 30 */
 	unsigned signer_crl_timeout; /* the same for GET_CRL; default 120 */
+	unsigned crl_recheck;       /* seconds between two checks for a newer CRL; default 30 */
 	char public_url[256];      /* base for download links; default https://listen:port */
 	char profile[PROTO_MAX_NAME + 1];     /* signer profile; default client */
 	char batch_cn_pattern[RA_CN_PATTERN_MAX]; /* default client_%06d */

@@ -208,6 +208,7 @@ static int serve(ra_app *app)
 	}
 	ra_signer_set_timeouts(app->signer, app->cfg->signer_timeout,
 	    app->cfg->signer_crl_timeout);
+	ra_publish_set_recheck(app->publish, app->cfg->crl_recheck);
 	if (ra_publish_refresh(app->publish) != IK_OK)
 		ik_log(LOG_WARNING, "the signer at %s does not answer yet; requests will wait for it",
 		    app->cfg->signer_socket);

@@ -40,11 +40,23 @@ typedef struct pub_crl {
 struct ra_publish {
 	ra_signer *signer;
 	char dir[PATH_MAX];             /* where the CRL files live (the database's) */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;           /* the fields below, never held across a signer call */
 	pub_crl *crl;
 	ik_buf ca[PROTO_MAX_CHAIN];
 	unsigned nca;
-	int64_t checked;                /* last successful refresh, unix time */
+	int64_t checked;                /* last successful refresh or check, unix time */
+	unsigned recheck;               /* seconds between two checks with the signer */
+	uint64_t asked;                 /* refreshes asked for so far (each call's ticket) */
+	uint64_t fetched;               /* the tickets a successful fetch covered: those asked for
+	                                 * before it began */
+	uint64_t tries;                 /* fetches ended so far, and how the last one ended */
+	ik_status last;
+	/* One fetch from the signer at a time: callers who asked while one was under way wait
+	 * for the next, which covers them all (a million-entry CRL is ~50 MB: a second copy
+	 * in parallel only makes both later). */
+	int fetching;
+	pthread_cond_t fetched_cond;    /* a fetch ended */
+	atomic_uint_fast64_t fetches, checks;
 };
 
 static void crl_unref(pub_crl *c)
@@ -143,6 +155,10 @@ ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out)
 	memcpy(p->dir, slash == NULL ? "." : near, n);
 	p->dir[n] = '\0';
 	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->fetched_cond, NULL);
+	p->recheck = PUBLISH_RECHECK;
+	atomic_init(&p->fetches, 0);
+	atomic_init(&p->checks, 0);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_init(&p->ca[i], PUBLISH_MAX_CERT);
 	*out = p;
@@ -157,10 +173,27 @@ void ra_publish_free(ra_publish *p)
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_cleanup(&p->ca[i]);
 	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->fetched_cond);
 	free(p);
 }
 
-ik_status ra_publish_refresh(ra_publish *p)
+void ra_publish_set_recheck(ra_publish *p, unsigned seconds)
+{
+	pthread_mutex_lock(&p->lock);
+	p->recheck = seconds > 0 ? seconds : 1;
+	pthread_mutex_unlock(&p->lock);
+}
+
+void ra_publish_counts(ra_publish *p, uint64_t *fetches, uint64_t *checks)
+{
+	*fetches = atomic_load(&p->fetches);
+	*checks = atomic_load(&p->checks);
+}
+
+/* The CRL and the chain from the signer, swapped in.  Called by the one fetching; start is the
+ * last ticket asked for before the GET_CRL went out, so its success covers every caller up
+ * to it (the signer builds a CRL with every event it recorded before a GET_CRL). */
+static ik_status fetch(ra_publish *p, uint64_t start)
 {
 	ik_buf chain_reply;
 	proto_chain_reply chain;
@@ -169,9 +202,8 @@ ik_status ra_publish_refresh(ra_publish *p)
 	ra_deadline dl;
 	ik_status st;
 
-	if (p->signer == NULL)
-		return IK_ERR_IO;
 	ik_buf_init(&chain_reply, PROTO_MAX_REPLY);
+	atomic_fetch_add(&p->fetches, 1);
 	/* one deadline, signer_crl_timeout, for the CRL and the chain together: a GET /crl
 	 * that refreshes answers within it (the chain, a few KB, gets what the CRL left) */
 	ra_signer_deadline(p->signer, 1, &dl);
@@ -195,33 +227,108 @@ ik_status ra_publish_refresh(ra_publish *p)
 	if (st == IK_OK) {
 		p->nca = chain.n;
 		p->checked = (int64_t)time(NULL);
+		if (start > p->fetched)
+			p->fetched = start;
 	}
 	pthread_mutex_unlock(&p->lock);
 out:
+	pthread_mutex_lock(&p->lock);
+	p->tries++;
+	p->last = st;
+	p->fetching = 0;
+	pthread_cond_broadcast(&p->fetched_cond);
+	pthread_mutex_unlock(&p->lock);
 	crl_unref(old); /* replies still sending it keep their own reference */
 	crl_unref(crl);
 	ik_buf_cleanup(&chain_reply);
 	return st;
 }
 
-/* Refresh when the copy is old or missing; a failure leaves the old copy in place. */
-static void maybe_refresh(ra_publish *p)
+/* any: a CRL and a chain fetched at any time will do (a reader that has none yet); else
+ * only a fetch that began after this call (the queue, after an event). */
+static ik_status refresh(ra_publish *p, int any)
 {
-	int64_t now = (int64_t)time(NULL), checked;
+	uint64_t mine, tries, start;
+	ik_status st;
 
+	if (p->signer == NULL)
+		return IK_ERR_IO;
 	pthread_mutex_lock(&p->lock);
-	checked = p->checked;
+	mine = ++p->asked;
+	tries = p->tries;
+	for (;;) {
+		/* a fetch that began after this call has succeeded, or one that will do */
+		if (p->fetched >= mine || (any && p->crl != NULL && p->nca > 0)) {
+			pthread_mutex_unlock(&p->lock);
+			return IK_OK;
+		}
+		/* one that ended meanwhile failed: the signer did not answer it just now, and
+		 * asking again at once would only double this caller's wait */
+		if (p->tries > tries && p->last != IK_OK) {
+			st = p->last;
+			pthread_mutex_unlock(&p->lock);
+			return st;
+		}
+		if (!p->fetching)
+			break;
+		pthread_cond_wait(&p->fetched_cond, &p->lock);
+	}
+	p->fetching = 1;
+	start = p->asked; /* this fetch covers every call made so far */
 	pthread_mutex_unlock(&p->lock);
-	if (checked == 0 || now - checked >= PUBLISH_RECHECK)
-		(void)ra_publish_refresh(p);
+	return fetch(p, start);
 }
 
-/* The current CRL with one more reference (NULL: none yet). */
+ik_status ra_publish_refresh(ra_publish *p)
+{
+	return refresh(p, 0);
+}
+
+ik_status ra_publish_check(ra_publish *p)
+{
+	proto_status_reply sr;
+	proto_error err;
+	uint64_t have;
+	int64_t now = (int64_t)time(NULL);
+	int skip;
+	ik_status st;
+
+	if (p->signer == NULL)
+		return IK_ERR_IO;
+	pthread_mutex_lock(&p->lock);
+	/* no CRL yet: the callers that need one fetch it themselves (ra_publish_refresh); a
+	 * fetch under way brings whatever is new */
+	skip = p->crl == NULL || p->fetching ||
+	    (now - p->checked < (int64_t)p->recheck && now >= p->checked);
+	have = p->crl != NULL ? p->crl->number : 0;
+	pthread_mutex_unlock(&p->lock);
+	if (skip)
+		return IK_OK;
+	atomic_fetch_add(&p->checks, 1);
+	memset(&sr, 0, sizeof(sr));
+	if ((st = ra_signer_status(p->signer, &sr, &err)) != IK_OK)
+		return st;
+	if (sr.crl_number != have)
+		return refresh(p, 0);
+	pthread_mutex_lock(&p->lock); /* the same CRL: nothing to fetch */
+	if (p->crl != NULL && p->crl->number == have)
+		p->checked = now;
+	pthread_mutex_unlock(&p->lock);
+	return IK_OK;
+}
+
+/* The current CRL with one more reference (NULL: none yet, and none came when asked for
+ * now).  Newer ones come from the queue (after each revocation event) and the scheduler's
+ * checks (ra_publish_check), never on a reader's time. */
 static pub_crl *crl_get(ra_publish *p)
 {
 	pub_crl *c;
 
-	maybe_refresh(p);
+	pthread_mutex_lock(&p->lock);
+	c = p->crl;
+	pthread_mutex_unlock(&p->lock);
+	if (c == NULL)
+		(void)refresh(p, 1);
 	pthread_mutex_lock(&p->lock);
 	if ((c = p->crl) != NULL)
 		atomic_fetch_add(&c->refs, 1);
@@ -272,8 +379,13 @@ ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m)
 ik_status ra_publish_ca(ra_publish *p, unsigned index, ik_buf *der, unsigned *count)
 {
 	ik_status st = IK_ERR_NOT_FOUND;
+	unsigned n;
 
-	maybe_refresh(p);
+	pthread_mutex_lock(&p->lock);
+	n = p->nca;
+	pthread_mutex_unlock(&p->lock);
+	if (n == 0)
+		(void)refresh(p, 1);
 	pthread_mutex_lock(&p->lock);
 	*count = p->nca;
 	if (index < p->nca)

@@ -16,10 +16,23 @@ typedef struct ra_publish ra_publish;
 ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out);
 void ra_publish_free(ra_publish *p);   /* accepts NULL */
 
-/* Refresh the cache from the signer now (the queue calls this after every revocation
- * event; a poller calls it periodically): the CRL and the chain, both within one
- * signer_crl_timeout.  IK_ERR_IO while the signer is down. */
+/* Refresh the cache from the signer now: the CRL and the chain, both within one
+ * signer_crl_timeout.  The queue calls this after every revocation event: what it gets
+ * holds every event the signer recorded before the call.  One fetch at a time: calls made
+ * while one is under way wait and are served by the next one, together.  IK_ERR_IO while
+ * the signer is down. */
 ik_status ra_publish_refresh(ra_publish *p);
+
+/* The periodic check (the scheduler calls it every second): at most every recheck seconds
+ * (ra_publish_set_recheck; 30 by default), ask the signer which CRL it holds (STATUS, a few
+ * bytes) and fetch it only if it is not the one held here; nothing while a fetch is under
+ * way.  Catches a CRL the signer reissued on its own or after an event that did not come
+ * through this RA.  (Fetching the whole CRL every time cost ~50 MB written per check at a
+ * million entries.) */
+ik_status ra_publish_check(ra_publish *p);
+void ra_publish_set_recheck(ra_publish *p, unsigned seconds);
+/* How many whole CRLs were fetched from the signer, and how many checks were made. */
+void ra_publish_counts(ra_publish *p, uint64_t *fetches, uint64_t *checks);
 
 /* The cached CRL: what it is, or that and a descriptor of its file to read or send (the
  * caller closes it; the bytes never change; a newer CRL goes to a new file).

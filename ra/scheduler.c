@@ -147,8 +147,9 @@ static ik_status purge(ra_sched *s, int64_t now, size_t *n)
 	return ra_store_download_purge(s->app->store, now - days * DAY, n);
 }
 
-/* The cached CRL: refreshed every RA_SCHED_CRL_EVERY, and at once when its nextUpdate is
- * near (the signer reissues it before then). */
+/* The cached CRL is checked at every tick by ra_publish_check (which asks the signer
+ * only every crl_recheck seconds), and fetched every 10 s once its nextUpdate is near
+ * (2 × RA_SCHED_CRL_EVERY; the signer reissues it long before then). */
 static int crl_due(ra_sched *s, int64_t now)
 {
 	ra_publish_crl_meta m;
@@ -192,10 +193,11 @@ ik_status ra_sched_tick(ra_sched *s, ra_sched_report *rep)
 			ik_log(LOG_INFO, "%zu spent or expired download credential(s) purged", r.purged);
 		}
 	}
-	if ((crl_due(s, now) && now - s->last_crl >= 10) ||
-	    (s->app->publish != NULL && due(&s->last_crl, now, RA_SCHED_CRL_EVERY))) {
+	if (crl_due(s, now) && now - s->last_crl >= 10) { /* near its nextUpdate: ask for it */
 		s->last_crl = now;
 		r.crl_refreshed = ra_publish_refresh(s->app->publish) == IK_OK;
+	} else if (s->app->publish != NULL) { /* a newer one, every [ra] crl_recheck seconds */
+		(void)ra_publish_check(s->app->publish);
 	}
 	if (s->app->mailer != NULL && due(&s->last_mailcert, now, RA_SCHED_MAILCERT_EVERY) &&
 	    (st = ra_mailer_rotate(s->app->mailer, now, &r.mail_cert_rotated)) != IK_OK)

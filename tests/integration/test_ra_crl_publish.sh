@@ -3,8 +3,11 @@
 # 1 MB, so it crosses the RA's socket and file in several pieces): the same bytes as the
 # signer's over plain HTTP (sendfile) and HTTPS, Content-Length, an ETag and 304 for
 # If-None-Match (strong, weak, "*", in a list), 200 for any other tag; a revocation through
-# the API gives a new ETag and a CRL that lists it, verified against the CA; with the signer
-# stopped the last CRL is still served, and no CRL file is left in the database's directory.
+# the API gives a new ETag and a CRL that lists it, verified against the CA; the periodic
+# check (crl_recheck = 1 here) asks the signer every second but fetches the whole CRL only
+# when the signer holds a newer one — after a revocation made at the signer itself, once;
+# with the signer stopped the last CRL is still served, and no CRL file is left in the
+# database's directory.
 . "$(dirname "$0")/lib.sh"
 N=20000
 ik_setup ec-p256
@@ -12,7 +15,8 @@ tool_ledgerfill "$TMP/ledger.sqlite" "$N" > "$TMP/fill.txt" || ik_fail "could no
 ik_start_signer
 ik_ra_officers
 http_port=$(ik_free_port)
-ik_start_ra "http_port = $http_port"
+ik_start_ra "http_port = $http_port
+crl_recheck = 1"
 HTTP="http://127.0.0.1:$http_port"
 OFF=$(ik_login olivia "$OFFICER_PW")
 
@@ -78,6 +82,36 @@ openssl crl -inform DER -in "$TMP/new.der" -CAfile "$TMP/ca/bundle.pem" -noout 2
 openssl crl -inform DER -in "$TMP/new.der" -noout -text | tr a-z A-Z | grep -A4 "SERIAL NUMBER: $(echo "$SER" | tr a-z A-Z)" |
 	grep -q 'KEY COMPROMISE' || ik_fail "new CRL does not list $SER"
 ik_ok "a revocation through the API: a new CRL listing it, with a new ETag"
+
+# ---- the periodic check: the whole CRL only when the signer holds a newer one ----
+metric() { curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
+f0=$(metric inkan_crl_fetches_total); c0=$(metric inkan_crl_checks_total)
+[[ "$f0" =~ ^[0-9]+$ && "$c0" =~ ^[0-9]+$ ]] || ik_fail "no CRL counters in /metrics"
+sleep 4
+f1=$(metric inkan_crl_fetches_total); c1=$(metric inkan_crl_checks_total)
+[ "$c1" -ge $((c0 + 2)) ] || ik_fail "checks in 4 s with crl_recheck = 1: $c0 -> $c1"
+[ "$f1" = "$f0" ] || ik_fail "the whole CRL fetched again with nothing changed: $f0 -> $f1"
+s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $ETAG2"); [ "$s" = 304 ] || ik_fail "unchanged CRL: $s"
+ik_ok "nothing changed: $((c1 - c0)) checks with the signer in 4 s, no CRL fetched"
+
+s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=1"); ik_expect 200 - "$s" "list"
+SER2=$(ik_json 'd["items"][0]["serial"]')
+[ -n "$SER2" ] && [ "$SER2" != "$SER" ] || ik_fail "no second certificate to revoke"
+ik_signctl revoke "$SER2" --reason 1 >/dev/null || ik_fail "signctl revoke"
+for _ in $(seq 1 100); do
+	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/new2.der" -H "If-None-Match: $ETAG2")
+	[ "$s" = 304 ] || break
+	sleep 0.1
+done
+[ "$s" = 200 ] || ik_fail "a revocation at the signer not published within 10 s: $s"
+openssl crl -inform DER -in "$TMP/new2.der" -noout -text > "$TMP/new2.txt"
+grep -qi "Serial Number: $SER2\$" "$TMP/new2.txt" || ik_fail "the CRL does not list $SER2"
+sleep 3
+f2=$(metric inkan_crl_fetches_total)
+[ "$f2" = $((f1 + 1)) ] || ik_fail "fetches after one revocation at the signer: $f1 -> $f2, want one"
+ETAG2=$(hdr ETag)
+cp "$TMP/new2.der" "$TMP/new.der"
+ik_ok "a revocation made at the signer: published by the next check, one CRL fetched"
 
 # ---- the signer away: the last CRL stays served; no file left behind ----
 ik_stop_signer
