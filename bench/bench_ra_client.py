@@ -324,6 +324,48 @@ def cmd_revoke(base, ca, httpbase, issuer_pem, k):
           f"ms, worst {fetch[-1] * 1000:.0f} ms", file=sys.stderr)
 
 
+def cmd_revoke_burst(base, ca, httpbase, k):
+    """K revocations posted at once (as a bulk file or an incident would queue them), then the
+    CRL over HTTP polled until it lists every one: the time from the first POST, and how many
+    whole CRLs the RA fetched from the signer meanwhile (/metrics)."""
+    k = int(k)
+    c = logged_in(base, ca)
+    items = c.json("GET", f"/api/v1/certificates?filter=valid&sort=created&order=desc&limit={k}")["items"]
+    if len(items) < k:
+        raise RuntimeError(f"only {len(items)} valid certificates to revoke")
+    u = urllib.parse.urlsplit(httpbase)
+    hc = http.client.HTTPConnection(u.hostname, u.port)
+
+    def fetches():  # /metrics is on the HTTPS port (an IP allow-list), not the plain one
+        st, data, _ = c.req("GET", "/metrics")
+        for line in data.decode().splitlines():
+            if line.startswith("inkan_crl_fetches_total "):
+                return int(line.split()[1])
+        return 0  # an RA before the counter: the count prints as 0
+
+    f0 = fetches()
+    needles = [der_serial(it["serial"]) for it in items]
+    t0 = time.monotonic()
+    for it in items:
+        c.json("POST", f"/api/v1/certificates/{it['id']}/revoke", {"reason": "keyCompromise"})
+    t_posted = time.monotonic() - t0
+    state = {}
+    while True:
+        hdr = {"If-None-Match": state["etag"]} if state.get("etag") else {}
+        hc.request("GET", "/crl/issuing-ca.crl", headers=hdr)
+        r = hc.getresponse()
+        body = r.read()
+        if r.status == 200:
+            state["etag"] = r.getheader("ETag")
+            if all(n in body for n in needles):
+                break
+        if time.monotonic() - t0 > 120:
+            raise RuntimeError("CRL: not all listed after 120 s")
+        time.sleep(POLL_PAUSE)
+    t_all = time.monotonic() - t0
+    print(f"{t_posted * 1000:.0f} {t_all * 1000:.0f} {fetches() - f0}")
+
+
 def issuer_name_hash(issuer):
     d = hashes.Hash(hashes.SHA1())
     d.update(issuer.subject.public_bytes())
@@ -374,5 +416,6 @@ def cmd_p12(base, ca, fmt, k, threads):
 
 
 if __name__ == "__main__":
-    cmds = {"singles": cmd_singles, "batch": cmd_batch, "revoke": cmd_revoke, "p12": cmd_p12}
+    cmds = {"singles": cmd_singles, "batch": cmd_batch, "revoke": cmd_revoke,
+            "revoke_burst": cmd_revoke_burst, "p12": cmd_p12}
     cmds[sys.argv[1]](*sys.argv[2:])

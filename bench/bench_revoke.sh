@@ -3,7 +3,8 @@
 # on it without the RA store fill: BIG revoked entries in the ledger (tool_ledgerfill), a
 # small batch through the RA for certificates to revoke, then K revocations through
 # POST /api/v1/certificates/{id}/revoke, each polled until the CRL over HTTP and OCSP both
-# show it (median and worst), the daemons' CPU time and memory around them.
+# show it (median and worst), the daemons' CPU time and memory around them; then K more
+# posted at once (a burst), and the time until the CRL lists them all.
 #   INKAN_BUILD=$PWD/build-bench bench/bench_revoke.sh [BIG] [K]   (defaults 1000000 100)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,7 +36,7 @@ http_port=$(ik_free_port)
 ik_start_ra "http_port = $http_port"
 HTTP="http://127.0.0.1:$http_port"
 curl -sf "$HTTP/crl/issuing-ca.crl" -o "$TMP/crl0.der" || ik_fail "no CRL over HTTP"
-read -r _ done failed _ < <(client batch "$BASE" "$TMP/tls.pem" "$(( k + 10 ))")
+read -r _ done failed _ < <(client batch "$BASE" "$TMP/tls.pem" "$(( 2 * k + 10 ))")
 echo "issued $done for revocation ($failed failed); CRL $(( $(stat -c %s "$TMP/crl0.der") / 1000 )) kB"
 sleep 2
 s_idle=$(rss "$SIGNER_PID"); r_idle=$(rss "$RAD_PID")
@@ -54,6 +55,10 @@ echo "| $k revocations, each polled until both show it | $med | $worst |"
 cat "$TMP/revoke.err"
 echo "CPU per revocation: signer $c_s ms, RA $c_r ms"
 echo "RSS MiB signer/RA: idle $s_idle/$r_idle, during (max of 0.2 s samples) $peak_s/$peak_r, VmHWM $(hwm "$SIGNER_PID")/$(hwm "$RAD_PID")"
+
+# a burst: K revocations posted at once, then the CRL polled until it lists all of them
+read -r b_post b_all b_fetch < <(client revoke_burst "$BASE" "$TMP/tls.pem" "$HTTP" "$k")
+echo "| $k revocations posted at once (${b_post} ms), until the CRL lists every one | $b_all ms, $b_fetch CRLs fetched | |"
 
 # the signer alone, in the same run: REVOKE of a fresh certificate + GET_CRL of the new CRL
 # (inkan-signctl, the CRL's 48 MB to a file), 20 times, as bench/run does it

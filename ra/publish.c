@@ -56,6 +56,13 @@ struct ra_publish {
 	 * in parallel only makes both later). */
 	int fetching;
 	pthread_cond_t fetched_cond;    /* a fetch ended */
+	/* The publisher thread (ra-publish) serves ra_publish_kick: it fetches while calls are
+	 * not yet served by a fetch begun after them, so a queue worker never waits for a
+	 * CRL, and a burst of revocations costs a few fetches, not one each. */
+	pthread_t thread;
+	int started, stopping;
+	uint64_t kicks, served;         /* kicks so far; those a fetch begun after them served */
+	pthread_cond_t kick_cond;
 	atomic_uint_fast64_t fetches, checks;
 };
 
@@ -156,6 +163,7 @@ ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out)
 	p->dir[n] = '\0';
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->fetched_cond, NULL);
+	pthread_cond_init(&p->kick_cond, NULL);
 	p->recheck = PUBLISH_RECHECK;
 	atomic_init(&p->fetches, 0);
 	atomic_init(&p->checks, 0);
@@ -169,6 +177,14 @@ void ra_publish_free(ra_publish *p)
 {
 	if (p == NULL)
 		return;
+	if (p->started) { /* a fetch under way ends within signer_crl_timeout */
+		pthread_mutex_lock(&p->lock);
+		p->stopping = 1;
+		pthread_cond_signal(&p->kick_cond);
+		pthread_mutex_unlock(&p->lock);
+		pthread_join(p->thread, NULL);
+	}
+	pthread_cond_destroy(&p->kick_cond);
 	crl_unref(p->crl);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_cleanup(&p->ca[i]);
@@ -282,6 +298,51 @@ static ik_status refresh(ra_publish *p, int any)
 ik_status ra_publish_refresh(ra_publish *p)
 {
 	return refresh(p, 0);
+}
+
+static void *publisher(void *arg)
+{
+	ra_publish *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		uint64_t want;
+		while (!p->stopping && p->served >= p->kicks)
+			pthread_cond_wait(&p->kick_cond, &p->lock);
+		if (p->stopping)
+			break;
+		want = p->kicks;
+		pthread_mutex_unlock(&p->lock);
+		/* like the queue's own call before: one fetch begun after every kick so far (or
+		 * joined to a fetch that is); a failure is left to the next check */
+		(void)refresh(p, 0);
+		pthread_mutex_lock(&p->lock);
+		if (want > p->served)
+			p->served = want;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+void ra_publish_kick(ra_publish *p)
+{
+	if (p == NULL || p->signer == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (!p->started && !p->stopping) {
+		if (pthread_create(&p->thread, NULL, publisher, p) == 0) {
+			(void)pthread_setname_np(p->thread, "ra-publish");
+			p->started = 1;
+		}
+	}
+	if (!p->started) { /* no thread: the caller fetches, as before */
+		pthread_mutex_unlock(&p->lock);
+		(void)refresh(p, 0);
+		return;
+	}
+	p->kicks++;
+	pthread_cond_signal(&p->kick_cond);
+	pthread_mutex_unlock(&p->lock);
 }
 
 ik_status ra_publish_check(ra_publish *p)

@@ -17,11 +17,16 @@ ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out);
 void ra_publish_free(ra_publish *p);   /* accepts NULL */
 
 /* Refresh the cache from the signer now: the CRL and the chain, both within one
- * signer_crl_timeout.  The queue calls this after every revocation event: what it gets
- * holds every event the signer recorded before the call.  One fetch at a time: calls made
+ * signer_crl_timeout.  What it gets holds every event the signer recorded before the
+ * call.  One fetch at a time: calls made
  * while one is under way wait and are served by the next one, together.  IK_ERR_IO while
  * the signer is down. */
 ik_status ra_publish_refresh(ra_publish *p);
+
+/* The same without waiting (the queue, after each revocation event): the publisher thread
+ * (started on first use, joined by ra_publish_free) fetches one CRL begun after the call;
+ * calls made while it fetches are served together by its next fetch. */
+void ra_publish_kick(ra_publish *p);
 
 /* The periodic check (the scheduler calls it every second): at most every recheck seconds
  * (ra_publish_set_recheck; 30 by default), ask the signer which CRL it holds (STATUS, a few

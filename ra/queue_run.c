@@ -423,7 +423,8 @@ static ik_status run_issue(ra_queue *q, ra_request *r, int once, answer *a,
 	return st;
 }
 
-/* A revoke, suspend or resume: done at the signer, then recorded, then the CRL fetched. */
+/* A revoke, suspend or resume: done at the signer, then recorded, then a new CRL fetched
+ * (by the publisher thread: the worker goes on with the next request). */
 static ik_status run_event(ra_queue *q, ra_request *r, proto_error *err)
 {
 	char detail[1024];
@@ -437,7 +438,7 @@ static ik_status run_event(ra_queue *q, ra_request *r, proto_error *err)
 	h.detail = detail;
 	st = complete(q, r, NULL, &h, 0);
 	if (st == IK_OK && q->app->publish != NULL)
-		(void)ra_publish_refresh(q->app->publish);
+		ra_publish_kick(q->app->publish); /* a new CRL is fetched without this worker */
 	return st;
 }
 

@@ -6,6 +6,8 @@
 # the API gives a new ETag and a CRL that lists it, verified against the CA; the periodic
 # check (crl_recheck = 1 here) asks the signer every second but fetches the whole CRL only
 # when the signer holds a newer one — after a revocation made at the signer itself, once;
+# ten revocations through the API at once all reach the CRL without the check (the queue
+# asks the RA's publisher for a new CRL after each, and it serves them together);
 # with the signer stopped the last CRL is still served, and no CRL file is left in the
 # database's directory.
 . "$(dirname "$0")/lib.sh"
@@ -112,6 +114,48 @@ f2=$(metric inkan_crl_fetches_total)
 ETAG2=$(hdr ETag)
 cp "$TMP/new2.der" "$TMP/new.der"
 ik_ok "a revocation made at the signer: published by the next check, one CRL fetched"
+
+# ---- a burst: ten revocations at once, all published by the queue's requests for a new
+# CRL (served together by the RA's publisher), not by the check (now every hour) ----
+ik_stop_ra
+ik_start_ra "http_port = $http_port
+crl_recheck = 3600"
+OFF=$(ik_login olivia "$OFFICER_PW")
+s=$(ik_api olivia "$OFF" POST /api/v1/batches '{"count":10,"cn_pattern":"crlburst-%06d","passphrase":"Batch passphrase 0123!"}')
+ik_expect 202 - "$s" "burst batch"
+B=$(ik_json 'd["id"]')
+for _ in $(seq 1 300); do
+	ik_api olivia "$OFF" GET "/api/v1/batches/$B" >/dev/null
+	[ "$(ik_json 'd["state"]')" = running ] || break
+	sleep 0.1
+done
+[ "$(ik_json 'd["done"]')" = 10 ] || ik_fail "burst batch: $(cat "$TMP/body")"
+s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=10"); ik_expect 200 - "$s" "list"
+mapfile -t IDS < <(python3 -c 'import json,sys; [print(i["id"], i["serial"]) for i in json.load(open(sys.argv[1]))["items"]]' "$TMP/body")
+[ "${#IDS[@]}" = 10 ] || ik_fail "want 10 certificates to revoke, have ${#IDS[@]}"
+f0=$(metric inkan_crl_fetches_total)
+t0=$(date +%s.%N)
+for e in "${IDS[@]}"; do
+	s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/${e%% *}/revoke" '{"reason":"keyCompromise"}')
+	ik_expect 202 - "$s" "revoke ${e#* }"
+done
+missing=10
+for _ in $(seq 1 150); do
+	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/burst.der")
+	[ "$s" = 200 ] || ik_fail "GET /crl during the burst: $s"
+	openssl crl -inform DER -in "$TMP/burst.der" -noout -text > "$TMP/burst.txt"
+	missing=0
+	for e in "${IDS[@]}"; do grep -qi "Serial Number: ${e#* }\$" "$TMP/burst.txt" || missing=$((missing + 1)); done
+	[ "$missing" = 0 ] && break
+	sleep 0.1
+done
+t1=$(date +%s.%N)
+[ "$missing" = 0 ] || ik_fail "$missing of 10 revocations not on the CRL after 15 s"
+f1=$(metric inkan_crl_fetches_total)
+[ "$((f1 - f0))" -ge 1 ] && [ "$((f1 - f0))" -le 10 ] || ik_fail "CRLs fetched for 10 revocations: $((f1 - f0))"
+ETAG2=$(hdr ETag)
+cp "$TMP/burst.der" "$TMP/new.der"
+ik_ok "ten revocations at once: all on the CRL after $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$t1") s, $((f1 - f0)) CRL(s) fetched, no check in between"
 
 # ---- the signer away: the last CRL stays served; no file left behind ----
 ik_stop_signer
