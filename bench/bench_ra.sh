@@ -255,6 +255,10 @@ cat "$TMP/revoke.err"
 echo "(CRL: $(( $(stat -c %s "$TMP/crl0.der") / 1000 )) kB DER before; CPU per revocation: signer" \
 	"$(python3 -c "print(f'{($(cpu "$SIGNER_PID") - $cs0) * 1000 / $kr:.0f}')") ms, RA" \
 	"$(python3 -c "print(f'{($(cpu "$RAD_PID") - $cr0) * 1000 / $kr:.0f}')") ms; load $l_rv -> $(load))"
+# a burst, as after an incident: kr more posted at once, until the CRL lists every one
+read -r b_post b_all b_fetch < <(client revoke_burst "$BASE" "$TMP/tls.pem" "$HTTP" "$kr")
+echo "burst: $kr more revocations posted at once (in $b_post ms): the CRL over HTTP listed all" \
+	"after $b_all ms; the RA fetched $b_fetch CRLs from the signer meanwhile"
 
 # ---- 6. memory
 echo
