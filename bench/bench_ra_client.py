@@ -268,17 +268,23 @@ def poll_ocsp(h, oreq, t0):
         time.sleep(POLL_PAUSE)
 
 
-def cmd_revoke(base, ca, httpbase, issuer_pem, k):
-    k = int(k)
-    issuer = x509.load_pem_x509_certificate(open(issuer_pem, "rb").read())
+def to_revoke(base, ca, httpbase, k):
+    """An officer's connection, the k newest valid certificates (this run issued them: the
+    filled rows are older, and the signer's ledger does not know them), a plain HTTP
+    connection for the CRL."""
     c = logged_in(base, ca)
-    # the newest: certificates this run issued (the filled rows are older, and the signer's
-    # ledger does not know them)
     items = c.json("GET", f"/api/v1/certificates?filter=valid&sort=created&order=desc&limit={k}")["items"]
     if len(items) < k:
         raise RuntimeError(f"only {len(items)} valid certificates to revoke")
     u = urllib.parse.urlsplit(httpbase)
-    hc = http.client.HTTPConnection(u.hostname, u.port)
+    return c, items, http.client.HTTPConnection(u.hostname, u.port)
+
+
+def cmd_revoke(base, ca, httpbase, issuer_pem, k):
+    k = int(k)
+    issuer = x509.load_pem_x509_certificate(open(issuer_pem, "rb").read())
+    c, items, hc = to_revoke(base, ca, httpbase, k)
+    u = urllib.parse.urlsplit(httpbase)
     ho = http.client.HTTPConnection(u.hostname, u.port)
     times, parts, fetch, state = [], [], [], {}
     for it in items:
@@ -329,12 +335,7 @@ def cmd_revoke_burst(base, ca, httpbase, k):
     CRL over HTTP polled until it lists every one: the time from the first POST, and how many
     whole CRLs the RA fetched from the signer meanwhile (/metrics)."""
     k = int(k)
-    c = logged_in(base, ca)
-    items = c.json("GET", f"/api/v1/certificates?filter=valid&sort=created&order=desc&limit={k}")["items"]
-    if len(items) < k:
-        raise RuntimeError(f"only {len(items)} valid certificates to revoke")
-    u = urllib.parse.urlsplit(httpbase)
-    hc = http.client.HTTPConnection(u.hostname, u.port)
+    c, items, hc = to_revoke(base, ca, httpbase, k)
 
     def fetches():  # /metrics is on the HTTPS port (an IP allow-list), not the plain one
         st, data, _ = c.req("GET", "/metrics")

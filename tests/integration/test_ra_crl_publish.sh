@@ -22,6 +22,30 @@ crl_recheck = 1"
 HTTP="http://127.0.0.1:$http_port"
 OFF=$(ik_login olivia "$OFFICER_PW")
 
+# batch N PREFIX: N certificates issued through a batch, waited for
+batch() {
+	local s b
+	s=$(ik_api olivia "$OFF" POST /api/v1/batches "{\"count\":$1,\"cn_pattern\":\"$2-%06d\",\"passphrase\":\"Batch passphrase 0123!\"}")
+	ik_expect 202 - "$s" "batch of $1"
+	b=$(ik_json 'd["id"]')
+	for _ in $(seq 1 300); do
+		ik_api olivia "$OFF" GET "/api/v1/batches/$b" >/dev/null
+		[ "$(ik_json 'd["state"]')" = running ] || break
+		sleep 0.1
+	done
+	[ "$(ik_json 'd["done"]')" = "$1" ] || ik_fail "batch of $1: $(cat "$TMP/body")"
+}
+# new_crl ETAG OUT SECONDS: GET /crl with If-None-Match until it is not 304 (a new CRL in
+# OUT) or SECONDS have passed; the last status
+new_crl() {
+	local s
+	for _ in $(seq 1 $(($3 * 10))); do
+		s=$(get "$HTTP/crl/issuing-ca.crl" "$2" -H "If-None-Match: $1")
+		[ "$s" = 304 ] || break
+		sleep 0.1
+	done
+	echo "$s"
+}
 # get URL OUT [curl args]: status; headers in $TMP/h
 get() { local u=$1 o=$2; shift 2; curl -s --cacert "$TMP/tls.pem" -D "$TMP/h" -o "$o" -w '%{http_code}' "$@" "$u"; }
 hdr() { awk -v k="$1" 'BEGIN { IGNORECASE = 1 } $1 == k ":" { sub(/\r$/, ""); sub(/^[^:]*: */, ""); print }' "$TMP/h"; }
@@ -58,24 +82,12 @@ done
 ik_ok "If-None-Match: 304 for the current tag (strong, weak, *, in a list), 200 otherwise"
 
 # ---- a revocation through the API: a new CRL, a new tag ----
-s=$(ik_api olivia "$OFF" POST /api/v1/batches '{"count":2,"cn_pattern":"crlpub-%06d","passphrase":"Batch passphrase 0123!"}')
-ik_expect 202 - "$s" "batch"
-B=$(ik_json 'd["id"]')
-for _ in $(seq 1 300); do
-	ik_api olivia "$OFF" GET "/api/v1/batches/$B" >/dev/null
-	[ "$(ik_json 'd["state"]')" = running ] || break
-	sleep 0.1
-done
-[ "$(ik_json 'd["done"]')" = 2 ] || ik_fail "batch: $(cat "$TMP/body")"
+batch 2 crlpub
 s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=1"); ik_expect 200 - "$s" "list"
 CID=$(ik_json 'd["items"][0]["id"]'); SER=$(ik_json 'd["items"][0]["serial"]')
 s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/$CID/revoke" '{"reason":"keyCompromise"}')
 ik_expect 202 - "$s" "revoke"
-for _ in $(seq 1 100); do
-	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/new.der" -H "If-None-Match: $ETAG")
-	[ "$s" = 304 ] || break
-	sleep 0.05
-done
+s=$(new_crl "$ETAG" "$TMP/new.der" 5)
 [ "$s" = 200 ] || ik_fail "no new CRL within 5 s: $s"
 [ "$(hdr ETag)" != "$ETAG" ] || ik_fail "a new CRL with the old ETag"
 ETAG2=$(hdr ETag)
@@ -100,11 +112,7 @@ s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=1"); ik_ex
 SER2=$(ik_json 'd["items"][0]["serial"]')
 [ -n "$SER2" ] && [ "$SER2" != "$SER" ] || ik_fail "no second certificate to revoke"
 ik_signctl revoke "$SER2" --reason 1 >/dev/null || ik_fail "signctl revoke"
-for _ in $(seq 1 100); do
-	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/new2.der" -H "If-None-Match: $ETAG2")
-	[ "$s" = 304 ] || break
-	sleep 0.1
-done
+s=$(new_crl "$ETAG2" "$TMP/new2.der" 10)
 [ "$s" = 200 ] || ik_fail "a revocation at the signer not published within 10 s: $s"
 openssl crl -inform DER -in "$TMP/new2.der" -noout -text > "$TMP/new2.txt"
 grep -qi "Serial Number: $SER2\$" "$TMP/new2.txt" || ik_fail "the CRL does not list $SER2"
@@ -121,15 +129,7 @@ ik_stop_ra
 ik_start_ra "http_port = $http_port
 crl_recheck = 3600"
 OFF=$(ik_login olivia "$OFFICER_PW")
-s=$(ik_api olivia "$OFF" POST /api/v1/batches '{"count":10,"cn_pattern":"crlburst-%06d","passphrase":"Batch passphrase 0123!"}')
-ik_expect 202 - "$s" "burst batch"
-B=$(ik_json 'd["id"]')
-for _ in $(seq 1 300); do
-	ik_api olivia "$OFF" GET "/api/v1/batches/$B" >/dev/null
-	[ "$(ik_json 'd["state"]')" = running ] || break
-	sleep 0.1
-done
-[ "$(ik_json 'd["done"]')" = 10 ] || ik_fail "burst batch: $(cat "$TMP/body")"
+batch 10 crlburst
 s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=10"); ik_expect 200 - "$s" "list"
 mapfile -t IDS < <(python3 -c 'import json,sys; [print(i["id"], i["serial"]) for i in json.load(open(sys.argv[1]))["items"]]' "$TMP/body")
 [ "${#IDS[@]}" = 10 ] || ik_fail "want 10 certificates to revoke, have ${#IDS[@]}"
