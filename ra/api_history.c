@@ -199,7 +199,7 @@ static void h_metrics(ra_req *r)
 	uint64_t reqs[RA_REQ_FAILED + 1];
 	ra_queue_stats qs;
 	ik_buf out;
-	char line[512];
+	char line[1024];
 	ik_status st;
 
 	if ((st = ra_store_cert_counts(r->app->store, &c)) != IK_OK ||
@@ -255,13 +255,19 @@ static void h_metrics(ra_req *r)
 	if (st == IK_OK)
 		st = ik_buf_put_text(&out, line);
 	if (st == IK_OK && r->app->publish != NULL) {
-		uint64_t fetches, checks;
+		uint64_t fetches, checks, made, used;
 		ra_publish_counts(r->app->publish, &fetches, &checks);
+		ra_publish_spare_counts(r->app->publish, &made, &used);
 		snprintf(line, sizeof(line), "# HELP inkan_crl_fetches_total Whole CRLs fetched from "
 		    "the signer.\n# TYPE inkan_crl_fetches_total counter\ninkan_crl_fetches_total %llu\n"
 		    "# HELP inkan_crl_checks_total Checks for a newer CRL (STATUS) with the signer.\n"
-		    "# TYPE inkan_crl_checks_total counter\ninkan_crl_checks_total %llu\n",
-		    (unsigned long long)fetches, (unsigned long long)checks);
+		    "# TYPE inkan_crl_checks_total counter\ninkan_crl_checks_total %llu\n"
+		    "# HELP inkan_crl_spares_made_total Spare CRL files made ahead.\n"
+		    "# TYPE inkan_crl_spares_made_total counter\ninkan_crl_spares_made_total %llu\n"
+		    "# HELP inkan_crl_spares_used_total CRLs fetched into a spare file.\n"
+		    "# TYPE inkan_crl_spares_used_total counter\ninkan_crl_spares_used_total %llu\n",
+		    (unsigned long long)fetches, (unsigned long long)checks,
+		    (unsigned long long)made, (unsigned long long)used);
 		st = ik_buf_put_text(&out, line);
 	}
 	if (st != IK_OK)

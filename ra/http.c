@@ -393,6 +393,8 @@ static void req_free(ra_req *r)
 {
 	if (r == NULL)
 		return;
+	if (r->on_done != NULL)
+		r->on_done(r->on_done_arg);
 	if (r->async) { /* its reply sent (or the connection gone) */
 		pthread_mutex_lock(&r->http->alock);
 		r->http->async_open--;

@@ -97,6 +97,10 @@ typedef struct ra_req {
 	int async;              /* the handler answers later, from another thread (ra_req_defer) */
 	uint64_t started_ns;    /* CLOCK_MONOTONIC when the handler began (ra_mono_ns) */
 	uint64_t kdf_ns;        /* of which in key derivation and generation (downloads) */
+	/* called once the request is over: its reply sent, or the connection gone (what a
+	 * reply reads from, e.g. a CRL file, stays as it is until then) */
+	void (*on_done)(void *arg);
+	void *on_done_arg;
 } ra_req;
 
 /* CLOCK_MONOTONIC in ns. */

@@ -1,7 +1,13 @@
 /* publish: CA certificates and the CRL at stable, unauthenticated URLs.  The signer owns
  * them; the RA keeps the last copies it got (the CRL in an unlinked file, served from it),
  * refreshes them when they may have changed, and keeps serving them while the signer is
- * away (relying parties must never see a 5xx for a CRL that is still valid). */
+ * away (relying parties must never see a 5xx for a CRL that is still valid).
+ *
+ * A CRL's file, once no reply reads it, is kept as the spare and the next CRL overwrites
+ * it: a million entries are ~50 MB, and writing them into memory already held costs a
+ * fifth of writing them into a new file (fresh pages; on a VM that returns free memory to
+ * its host, ~3 ms per MiB the first time), and no close has to free the old one.  A spare
+ * of the CRL's size is made ahead, off every request's time, when there is none. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -26,11 +32,16 @@
 #define PUBLISH_RECHECK 30              /* seconds between checks with the signer */
 #define PUBLISH_MAX_CERT (64u << 10)  /* one CA certificate */
 #define CRL_TAIL 64                   /* the CRL's last bytes (its signature) name it */
+#define SPARE_MIN (256u << 10)        /* smaller CRLs get no spare made ahead */
+#define SPARE_CHUNK (256u << 10)
+
+typedef struct ra_publish ra_publish;
 
 /* One CRL as the signer sent it: its DER in an unlinked file, read-only once made and
  * shared by the replies that are sending it (a newer one can replace it meanwhile). */
 typedef struct pub_crl {
 	atomic_uint refs;
+	ra_publish *owner;              /* takes the file back as its spare */
 	int fd;
 	size_t len;
 	uint64_t number, this_update, next_update;
@@ -64,13 +75,52 @@ struct ra_publish {
 	uint64_t kicks, served;         /* kicks so far; those a fetch begun after them served */
 	pthread_cond_t kick_cond;
 	atomic_uint_fast64_t fetches, checks;
+	/* The spare CRL file (-1: none), and its size: a released CRL's, or made ahead by the
+	 * publisher thread (spare_wanted) to the size of the CRL held. */
+	int spare_fd;
+	size_t spare_len;
+	int spare_wanted, freeing;
+	int64_t spare_retry;            /* after a spare could not be made: not before then */
+	atomic_uint_fast64_t spares_made, spares_used;
 };
+
+/* A file no CRL uses any more: the spare if there is none (or it is the larger), else
+ * closed. */
+static void spare_put(ra_publish *p, int fd, size_t len)
+{
+	pthread_mutex_lock(&p->lock);
+	if (!p->freeing && (p->spare_fd < 0 || len > p->spare_len)) {
+		int old = p->spare_fd;
+		p->spare_fd = fd;
+		p->spare_len = len;
+		fd = old;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (fd >= 0)
+		close(fd);
+}
+
+static int spare_take(ra_publish *p)
+{
+	int fd;
+
+	pthread_mutex_lock(&p->lock);
+	fd = p->spare_fd;
+	p->spare_fd = -1;
+	p->spare_len = 0;
+	pthread_mutex_unlock(&p->lock);
+	if (fd >= 0)
+		atomic_fetch_add(&p->spares_used, 1);
+	return fd;
+}
 
 static void crl_unref(pub_crl *c)
 {
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
-	if (c->fd >= 0)
+	if (c->fd >= 0 && c->owner != NULL)
+		spare_put(c->owner, c->fd, c->len);
+	else if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 }
@@ -113,7 +163,7 @@ static ik_status crl_check(pub_crl *c)
 	return IK_OK;
 }
 
-/* The signer's current CRL, into a new file, under dl. */
+/* The signer's current CRL, into the spare file or a new one, under dl. */
 static ik_status crl_fetch(ra_publish *p, pub_crl **out, ra_deadline *dl)
 {
 	proto_crl_reply r;
@@ -125,7 +175,8 @@ static ik_status crl_fetch(ra_publish *p, pub_crl **out, ra_deadline *dl)
 	if (c == NULL)
 		return IK_ERR_NOMEM;
 	atomic_init(&c->refs, 1);
-	if ((c->fd = ik_fd_tmpfile(p->dir)) < 0) {
+	c->owner = p;
+	if ((c->fd = spare_take(p)) < 0 && (c->fd = ik_fd_tmpfile(p->dir)) < 0) {
 		ik_log(LOG_ERR, "publish: cannot make a file for the CRL in %s: %s", p->dir,
 		    strerror(errno));
 		st = IK_ERR_IO;
@@ -165,8 +216,11 @@ ik_status ra_publish_new(ra_signer *signer, const char *near, ra_publish **out)
 	pthread_cond_init(&p->fetched_cond, NULL);
 	pthread_cond_init(&p->kick_cond, NULL);
 	p->recheck = PUBLISH_RECHECK;
+	p->spare_fd = -1;
 	atomic_init(&p->fetches, 0);
 	atomic_init(&p->checks, 0);
+	atomic_init(&p->spares_made, 0);
+	atomic_init(&p->spares_used, 0);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_init(&p->ca[i], PUBLISH_MAX_CERT);
 	*out = p;
@@ -185,7 +239,13 @@ void ra_publish_free(ra_publish *p)
 		pthread_join(p->thread, NULL);
 	}
 	pthread_cond_destroy(&p->kick_cond);
+	/* the HTTP server is gone: no reply holds a CRL any more */
+	pthread_mutex_lock(&p->lock);
+	p->freeing = 1;
+	pthread_mutex_unlock(&p->lock);
 	crl_unref(p->crl);
+	if (p->spare_fd >= 0)
+		close(p->spare_fd);
 	for (unsigned i = 0; i < PROTO_MAX_CHAIN; i++)
 		ik_buf_cleanup(&p->ca[i]);
 	pthread_mutex_destroy(&p->lock);
@@ -204,6 +264,55 @@ void ra_publish_counts(ra_publish *p, uint64_t *fetches, uint64_t *checks)
 {
 	*fetches = atomic_load(&p->fetches);
 	*checks = atomic_load(&p->checks);
+}
+
+void ra_publish_spare_counts(ra_publish *p, uint64_t *made, uint64_t *used)
+{
+	*made = atomic_load(&p->spares_made);
+	*used = atomic_load(&p->spares_used);
+}
+
+/* The publisher thread, asked for a spare: a file of the held CRL's size (and a little to
+ * grow), its pages written so that they are in memory when the next CRL comes. */
+static void spare_make(ra_publish *p)
+{
+	size_t len, done = 0;
+	uint8_t *zero;
+	int fd, have;
+
+	pthread_mutex_lock(&p->lock);
+	have = p->spare_fd >= 0;
+	len = p->crl != NULL ? p->crl->len : 0;
+	pthread_mutex_unlock(&p->lock);
+	if (have || len < SPARE_MIN)
+		return;
+	len += len / 32;
+	if ((zero = calloc(1, SPARE_CHUNK)) == NULL)
+		return;
+	if ((fd = ik_fd_tmpfile(p->dir)) < 0)
+		ik_log(LOG_WARNING, "publish: cannot make a spare CRL file in %s: %s", p->dir,
+		    strerror(errno));
+	while (fd >= 0 && done < len) {
+		size_t k = len - done < SPARE_CHUNK ? len - done : SPARE_CHUNK;
+		if (ik_fd_write_all(fd, zero, k) != IK_OK)
+			break;
+		done += k;
+	}
+	free(zero);
+	if (fd >= 0 && done < len) {
+		ik_log(LOG_WARNING, "publish: cannot write a spare CRL file in %s: %s", p->dir,
+		    strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	if (fd < 0) { /* the next CRL goes to a new file, as it can; no new try for a minute */
+		pthread_mutex_lock(&p->lock);
+		p->spare_retry = (int64_t)time(NULL) + 60;
+		pthread_mutex_unlock(&p->lock);
+		return;
+	}
+	atomic_fetch_add(&p->spares_made, 1);
+	spare_put(p, fd, len);
 }
 
 /* The CRL and the chain from the signer, swapped in.  Called by the one fetching; start is the
@@ -307,10 +416,17 @@ static void *publisher(void *arg)
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		uint64_t want;
-		while (!p->stopping && p->served >= p->kicks)
+		while (!p->stopping && p->served >= p->kicks && !p->spare_wanted)
 			pthread_cond_wait(&p->kick_cond, &p->lock);
 		if (p->stopping)
 			break;
+		if (p->served >= p->kicks) { /* only a spare to make */
+			p->spare_wanted = 0;
+			pthread_mutex_unlock(&p->lock);
+			spare_make(p);
+			pthread_mutex_lock(&p->lock);
+			continue;
+		}
 		want = p->kicks;
 		pthread_mutex_unlock(&p->lock);
 		/* like the queue's own call before: one fetch begun after every kick so far (or
@@ -324,18 +440,24 @@ static void *publisher(void *arg)
 	return NULL;
 }
 
-void ra_publish_kick(ra_publish *p)
+/* The publisher thread, started if it is not yet; under p->lock. */
+static int publisher_up(ra_publish *p)
 {
-	if (p == NULL || p->signer == NULL)
-		return;
-	pthread_mutex_lock(&p->lock);
 	if (!p->started && !p->stopping) {
 		if (pthread_create(&p->thread, NULL, publisher, p) == 0) {
 			(void)pthread_setname_np(p->thread, "ra-publish");
 			p->started = 1;
 		}
 	}
-	if (!p->started) { /* no thread: the caller fetches, as before */
+	return p->started;
+}
+
+void ra_publish_kick(ra_publish *p)
+{
+	if (p == NULL || p->signer == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	if (!publisher_up(p)) { /* no thread: the caller fetches, as before */
 		pthread_mutex_unlock(&p->lock);
 		(void)refresh(p, 0);
 		return;
@@ -362,6 +484,12 @@ ik_status ra_publish_check(ra_publish *p)
 	skip = p->crl == NULL || p->fetching ||
 	    (now - p->checked < (int64_t)p->recheck && now >= p->checked);
 	have = p->crl != NULL ? p->crl->number : 0;
+	/* a large CRL and no file to write the next one into: the publisher makes one now */
+	if (p->crl != NULL && p->crl->len >= SPARE_MIN && p->spare_fd < 0 && !p->fetching &&
+	    !p->spare_wanted && now >= p->spare_retry && publisher_up(p)) {
+		p->spare_wanted = 1;
+		pthread_cond_signal(&p->kick_cond);
+	}
 	pthread_mutex_unlock(&p->lock);
 	if (skip)
 		return IK_OK;
@@ -413,28 +541,33 @@ ik_status ra_publish_crl_info(ra_publish *p, ra_publish_crl_meta *m)
 	return IK_OK;
 }
 
-ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m)
+ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m, void **hold)
 {
 	pub_crl *c = crl_get(p);
-	ik_status st = IK_OK;
 
 	*fd = -1;
+	*hold = NULL;
 	memset(m, 0, sizeof(*m));
 	if (c == NULL)
 		return IK_ERR_NOT_FOUND;
 	/* a descriptor of its own (the file's offset is shared, but it is only read at
-	 * explicit offsets); the file lives as long as any descriptor does */
+	 * explicit offsets); the reference keeps the file from being reused */
 	if ((*fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
-		st = IK_ERR_IO;
-	} else {
-		m->number = c->number;
-		m->this_update = c->this_update;
-		m->next_update = c->next_update;
-		m->len = c->len;
-		snprintf(m->etag, sizeof(m->etag), "%s", c->etag);
+		crl_unref(c);
+		return IK_ERR_IO;
 	}
-	crl_unref(c);
-	return st;
+	m->number = c->number;
+	m->this_update = c->this_update;
+	m->next_update = c->next_update;
+	m->len = c->len;
+	snprintf(m->etag, sizeof(m->etag), "%s", c->etag);
+	*hold = c;
+	return IK_OK;
+}
+
+void ra_publish_crl_release(void *hold)
+{
+	crl_unref(hold);
 }
 
 ik_status ra_publish_ca(ra_publish *p, unsigned index, ik_buf *der, unsigned *count)
@@ -564,12 +697,16 @@ static void h_crl(ra_req *r)
 	ra_publish_crl_meta m;
 	int64_t now = (int64_t)time(NULL), left;
 	int fd = -1;
+	void *hold = NULL;
 
-	if (ra_publish_crl_open(r->app->publish, &fd, &m) != IK_OK) {
+	if (ra_publish_crl_open(r->app->publish, &fd, &m, &hold) != IK_OK) {
 		ra_reply_error(r, 503, "signer_unavailable",
 		    "no CRL yet: the signer has not answered");
 		return;
 	}
+	/* the file is not written over while this request sends it */
+	r->on_done = ra_publish_crl_release;
+	r->on_done_arg = hold;
 	/* caches may keep it a little, never past nextUpdate */
 	left = (int64_t)m.next_update - now;
 	r->cache_seconds = left <= 0 ? 0 : left > 60 ? 60 : (unsigned)left;

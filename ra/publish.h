@@ -38,9 +38,13 @@ ik_status ra_publish_check(ra_publish *p);
 void ra_publish_set_recheck(ra_publish *p, unsigned seconds);
 /* How many whole CRLs were fetched from the signer, and how many checks were made. */
 void ra_publish_counts(ra_publish *p, uint64_t *fetches, uint64_t *checks);
+/* How many spare CRL files were made ahead, and how many fetches wrote into a spare. */
+void ra_publish_spare_counts(ra_publish *p, uint64_t *made, uint64_t *used);
 
-/* The cached CRL: what it is, or that and a descriptor of its file to read or send (the
- * caller closes it; the bytes never change; a newer CRL goes to a new file).
+/* The cached CRL: what it is, or that and a descriptor of its file to read or send.  The
+ * caller closes the descriptor, and calls ra_publish_crl_release(*hold) once it reads no
+ * more (an HTTP reply: when the request is over); until then the bytes do not change.
+ * A file nothing holds is written over by a later CRL.
  * IK_ERR_NOT_FOUND until the first successful refresh. */
 typedef struct ra_publish_crl_meta {
 	uint64_t number, this_update, next_update;
@@ -48,7 +52,8 @@ typedef struct ra_publish_crl_meta {
 	char etag[64];          /* quoted, for the ETag header */
 } ra_publish_crl_meta;
 ik_status ra_publish_crl_info(ra_publish *p, ra_publish_crl_meta *m);
-ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m);
+ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m, void **hold);
+void ra_publish_crl_release(void *hold); /* accepts NULL */
 /* Copies of the cached CA certificates. */
 /* index 0 = issuing CA, last = root */
 ik_status ra_publish_ca(ra_publish *p, unsigned index, ik_buf *der, unsigned *count);

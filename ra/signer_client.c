@@ -411,7 +411,8 @@ ik_status ra_signer_crl_file_by(ra_signer *s, int fd, proto_crl_reply *r, proto_
 	for (int t = 0; t < 2; t++) { /* GET_CRL is idempotent: once more on a fresh connection */
 		if (s->fd[i] < 0 && (st = connect_hello(s, i, dl, err)) != IK_OK)
 			break;
-		if (ftruncate(fd, 0) != 0 || lseek(fd, 0, SEEK_SET) != 0) {
+		/* over what the file held (a spare's pages are already in memory), cut after */
+		if (lseek(fd, 0, SEEK_SET) != 0) {
 			st = IK_ERR_IO;
 			break;
 		}
@@ -430,6 +431,8 @@ ik_status ra_signer_crl_file_by(ra_signer *s, int fd, proto_crl_reply *r, proto_
 	}
 	release(s, i);
 	free(piece);
+	if (st == IK_OK && ftruncate(fd, (off_t)r->crl_len) != 0)
+		st = IK_ERR_IO;
 	return st;
 }
 

@@ -55,9 +55,10 @@ typedef struct ra_signer_group {
 
 ik_status ra_signer_issue_group(ra_signer *s, ra_signer_group *g);
 
-/* GET_CRL with the CRL's bytes written to fd (an empty, writable file: truncated before a
- * second attempt) a piece at a time instead of into memory; r gets the number, times and
- * length (r->crl is NULL).  On failure the file's content is meaningless. */
+/* GET_CRL with the CRL's bytes written to fd (a writable file, empty or not: written from
+ * offset 0, over what it held, and cut to the CRL's length) a piece at a time instead of
+ * into memory; r gets the number, times and length (r->crl is NULL).  On failure the
+ * file's content is meaningless. */
 ik_status ra_signer_crl_file(ra_signer *s, int fd, proto_crl_reply *r, proto_error *err);
 
 /* More than one call under one deadline (the published CRL and chain, refreshed together:

@@ -13,7 +13,10 @@ RAD_PID=
 export PATH="$INKAN_BUILD/signer:$INKAN_BUILD/hsm:$INKAN_BUILD/ceremony:$INKAN_BUILD/tests:$PATH"
 
 ik_cleanup() {
-	local rc=$?
+	local rc=$? p
+	# helpers a test ran in the background (IK_BG_PIDS): ctest waits for whatever holds
+	# the test's output
+	for p in ${IK_BG_PIDS:-}; do kill "$p" 2>/dev/null || true; done
 	ik_stop_ra || rc=1
 	ik_stop_signer || rc=1
 	if [ -f "$TMP/rad.log" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$TMP/rad.log"; then
