@@ -462,8 +462,9 @@ ik_status ra_cidr_list_check(const char *list, char *why, size_t whysz)
 		if (n == 0)
 			break;
 		if (ra_cidr_parse(s, n, &c) != IK_OK) {
-			snprintf(why, whysz, "'%.*s' is not an address or CIDR block (host bits must "
-			    "be zero)", n > 60 ? 60 : (int)n, s);
+			if (why != NULL && whysz > 0)
+				snprintf(why, whysz, "'%.*s' is not an address or CIDR block (host "
+				    "bits must be zero)", n > 60 ? 60 : (int)n, s);
 			return IK_ERR_ARG;
 		}
 		s += n;
@@ -474,11 +475,10 @@ ik_status ra_cidr_list_check(const char *list, char *why, size_t whysz)
 int ra_ip_in_list(const char *list, const char *ip)
 {
 	const char *s = list;
-	char why[8];
 	int empty = 1;
 	ra_cidr c;
 
-	if (ra_cidr_list_check(list, why, sizeof(why)) != IK_OK)
+	if (ra_cidr_list_check(list, NULL, 0) != IK_OK)
 		return 0;
 	while (*s != '\0') {
 		size_t n;

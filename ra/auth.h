@@ -69,7 +69,7 @@ typedef struct ra_cidr {
 ik_status ra_cidr_parse(const char *s, size_t n, ra_cidr *out);
 int ra_cidr_match(const ra_cidr *c, const char *ip);
 /* A list of CIDRs separated by spaces, commas or newlines; IK_ERR_ARG names the first bad
- * entry in why. */
+ * entry in why (why may be NULL with whysz 0: only the answer wanted). */
 ik_status ra_cidr_list_check(const char *list, char *why, size_t whysz);
 /* 1 when ip is in the list or the list is empty; 0 otherwise (a bad list allows nobody). */
 int ra_ip_in_list(const char *list, const char *ip);
