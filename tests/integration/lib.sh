@@ -303,3 +303,20 @@ ik_ra_kill_at() {
 	wait "$RAD_PID" 2>/dev/null || true
 	RAD_PID=
 }
+
+# ik_crl_ra N: a ledger of N revoked entries (tool_ledgerfill), the signer, the officers and
+# the RA with a plain-HTTP port and crl_recheck = 1; HTTP is the plain listener's URL
+ik_crl_ra() {
+	tool_ledgerfill "$TMP/ledger.sqlite" "$1" > "$TMP/fill.txt" || ik_fail "could not fill the ledger"
+	ik_start_signer
+	ik_ra_officers
+	http_port=$(ik_free_port)
+	ik_start_ra "http_port = $http_port
+crl_recheck = 1"
+	HTTP="http://127.0.0.1:$http_port"
+}
+# ik_get URL OUT [curl args]: the status; the headers in $TMP/h (ik_hdr NAME reads one)
+ik_get() { local u=$1 o=$2; shift 2; curl -s --cacert "$TMP/tls.pem" -D "$TMP/h" -o "$o" -w '%{http_code}' "$@" "$u"; }
+ik_hdr() { awk -v k="$1" 'BEGIN { IGNORECASE = 1 } $1 == k ":" { sub(/\r$/, ""); sub(/^[^:]*: */, ""); print }' "$TMP/h"; }
+# ik_metric NAME: its value in the RA's /metrics
+ik_metric() { curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | awk -v k="$1" '$1 == k {print $2}'; }

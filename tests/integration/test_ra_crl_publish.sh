@@ -13,13 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 N=20000
 ik_setup ec-p256
-tool_ledgerfill "$TMP/ledger.sqlite" "$N" > "$TMP/fill.txt" || ik_fail "could not fill the ledger"
-ik_start_signer
-ik_ra_officers
-http_port=$(ik_free_port)
-ik_start_ra "http_port = $http_port
-crl_recheck = 1"
-HTTP="http://127.0.0.1:$http_port"
+ik_crl_ra "$N"
 OFF=$(ik_login olivia "$OFFICER_PW")
 
 # batch N PREFIX: N certificates issued through a batch, waited for
@@ -40,24 +34,21 @@ batch() {
 new_crl() {
 	local s
 	for _ in $(seq 1 $(($3 * 10))); do
-		s=$(get "$HTTP/crl/issuing-ca.crl" "$2" -H "If-None-Match: $1")
+		s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$2" -H "If-None-Match: $1")
 		[ "$s" = 304 ] || break
 		sleep 0.1
 	done
 	echo "$s"
 }
-# get URL OUT [curl args]: status; headers in $TMP/h
-get() { local u=$1 o=$2; shift 2; curl -s --cacert "$TMP/tls.pem" -D "$TMP/h" -o "$o" -w '%{http_code}' "$@" "$u"; }
-hdr() { awk -v k="$1" 'BEGIN { IGNORECASE = 1 } $1 == k ":" { sub(/\r$/, ""); sub(/^[^:]*: */, ""); print }' "$TMP/h"; }
 
 # ---- the same bytes everywhere ----
 ik_signctl crl --der -o "$TMP/signer.der" || ik_fail "signctl crl"
-s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/plain.der"); [ "$s" = 200 ] || ik_fail "plain CRL: $s"
-[ "$(hdr Content-Type)" = application/pkix-crl ] || ik_fail "content type: $(hdr Content-Type)"
-[ "$(hdr Content-Length)" = "$(stat -c %s "$TMP/plain.der")" ] || ik_fail "Content-Length"
-ETAG=$(hdr ETag); [[ "$ETAG" =~ ^\"[0-9]+-[0-9a-f]{16}\"$ ]] || ik_fail "ETag: '$ETAG'"
-s=$(get "$BASE/crl/issuing-ca.crl" "$TMP/tls.der"); [ "$s" = 200 ] || ik_fail "HTTPS CRL: $s"
-[ "$(hdr ETag)" = "$ETAG" ] || ik_fail "HTTPS ETag differs"
+s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/plain.der"); [ "$s" = 200 ] || ik_fail "plain CRL: $s"
+[ "$(ik_hdr Content-Type)" = application/pkix-crl ] || ik_fail "content type: $(ik_hdr Content-Type)"
+[ "$(ik_hdr Content-Length)" = "$(stat -c %s "$TMP/plain.der")" ] || ik_fail "Content-Length"
+ETAG=$(ik_hdr ETag); [[ "$ETAG" =~ ^\"[0-9]+-[0-9a-f]{16}\"$ ]] || ik_fail "ETag: '$ETAG'"
+s=$(ik_get "$BASE/crl/issuing-ca.crl" "$TMP/tls.der"); [ "$s" = 200 ] || ik_fail "HTTPS CRL: $s"
+[ "$(ik_hdr ETag)" = "$ETAG" ] || ik_fail "HTTPS ETag differs"
 cmp -s "$TMP/plain.der" "$TMP/tls.der" || ik_fail "plain and HTTPS CRLs differ"
 cmp -s "$TMP/plain.der" "$TMP/signer.der" || ik_fail "the RA's CRL is not the signer's"
 [ "$(stat -c %s "$TMP/plain.der")" -gt 600000 ] || ik_fail "CRL smaller than expected"
@@ -69,13 +60,13 @@ ik_ok "plain HTTP and HTTPS serve the signer's CRL ($N entries) byte for byte, w
 
 # ---- conditional requests ----
 for inm in "$ETAG" "W/$ETAG" '*' "\"1-0000000000000000\", $ETAG"; do
-	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $inm")
+	s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $inm")
 	[ "$s" = 304 ] || ik_fail "If-None-Match $inm: $s"
 	[ ! -s "$TMP/c.der" ] || ik_fail "a 304 with a body"
-	[ "$(hdr ETag)" = "$ETAG" ] || ik_fail "304 without the ETag"
+	[ "$(ik_hdr ETag)" = "$ETAG" ] || ik_fail "304 without the ETag"
 done
 for inm in '"1-0000000000000000"' "${ETAG%\"}0\"" '""'; do
-	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $inm")
+	s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $inm")
 	[ "$s" = 200 ] || ik_fail "If-None-Match $inm: $s"
 	cmp -s "$TMP/c.der" "$TMP/plain.der" || ik_fail "If-None-Match $inm: not the whole CRL"
 done
@@ -89,8 +80,8 @@ s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/$CID/revoke" '{"reason":"key
 ik_expect 202 - "$s" "revoke"
 s=$(new_crl "$ETAG" "$TMP/new.der" 5)
 [ "$s" = 200 ] || ik_fail "no new CRL within 5 s: $s"
-[ "$(hdr ETag)" != "$ETAG" ] || ik_fail "a new CRL with the old ETag"
-ETAG2=$(hdr ETag)
+[ "$(ik_hdr ETag)" != "$ETAG" ] || ik_fail "a new CRL with the old ETag"
+ETAG2=$(ik_hdr ETag)
 openssl crl -inform DER -in "$TMP/new.der" -CAfile "$TMP/ca/bundle.pem" -noout 2>&1 | grep -q 'verify OK' ||
 	ik_fail "new CRL signature"
 openssl crl -inform DER -in "$TMP/new.der" -noout -text | tr a-z A-Z | grep -A4 "SERIAL NUMBER: $(echo "$SER" | tr a-z A-Z)" |
@@ -98,14 +89,13 @@ openssl crl -inform DER -in "$TMP/new.der" -noout -text | tr a-z A-Z | grep -A4 
 ik_ok "a revocation through the API: a new CRL listing it, with a new ETag"
 
 # ---- the periodic check: the whole CRL only when the signer holds a newer one ----
-metric() { curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
-f0=$(metric inkan_crl_fetches_total); c0=$(metric inkan_crl_checks_total)
+f0=$(ik_metric inkan_crl_fetches_total); c0=$(ik_metric inkan_crl_checks_total)
 [[ "$f0" =~ ^[0-9]+$ && "$c0" =~ ^[0-9]+$ ]] || ik_fail "no CRL counters in /metrics"
 sleep 4
-f1=$(metric inkan_crl_fetches_total); c1=$(metric inkan_crl_checks_total)
+f1=$(ik_metric inkan_crl_fetches_total); c1=$(ik_metric inkan_crl_checks_total)
 [ "$c1" -ge $((c0 + 2)) ] || ik_fail "checks in 4 s with crl_recheck = 1: $c0 -> $c1"
 [ "$f1" = "$f0" ] || ik_fail "the whole CRL fetched again with nothing changed: $f0 -> $f1"
-s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $ETAG2"); [ "$s" = 304 ] || ik_fail "unchanged CRL: $s"
+s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/c.der" -H "If-None-Match: $ETAG2"); [ "$s" = 304 ] || ik_fail "unchanged CRL: $s"
 ik_ok "nothing changed: $((c1 - c0)) checks with the signer in 4 s, no CRL fetched"
 
 s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=1"); ik_expect 200 - "$s" "list"
@@ -117,9 +107,9 @@ s=$(new_crl "$ETAG2" "$TMP/new2.der" 10)
 openssl crl -inform DER -in "$TMP/new2.der" -noout -text > "$TMP/new2.txt"
 grep -qi "Serial Number: $SER2\$" "$TMP/new2.txt" || ik_fail "the CRL does not list $SER2"
 sleep 3
-f2=$(metric inkan_crl_fetches_total)
+f2=$(ik_metric inkan_crl_fetches_total)
 [ "$f2" = $((f1 + 1)) ] || ik_fail "fetches after one revocation at the signer: $f1 -> $f2, want one"
-ETAG2=$(hdr ETag)
+ETAG2=$(ik_hdr ETag)
 cp "$TMP/new2.der" "$TMP/new.der"
 ik_ok "a revocation made at the signer: published by the next check, one CRL fetched"
 
@@ -133,7 +123,7 @@ batch 10 crlburst
 s=$(ik_api olivia "$OFF" GET "/api/v1/certificates?filter=valid&limit=10"); ik_expect 200 - "$s" "list"
 mapfile -t IDS < <(python3 -c 'import json,sys; [print(i["id"], i["serial"]) for i in json.load(open(sys.argv[1]))["items"]]' "$TMP/body")
 [ "${#IDS[@]}" = 10 ] || ik_fail "want 10 certificates to revoke, have ${#IDS[@]}"
-f0=$(metric inkan_crl_fetches_total)
+f0=$(ik_metric inkan_crl_fetches_total)
 t0=$(date +%s.%N)
 for e in "${IDS[@]}"; do
 	s=$(ik_api olivia "$OFF" POST "/api/v1/certificates/${e%% *}/revoke" '{"reason":"keyCompromise"}')
@@ -141,7 +131,7 @@ for e in "${IDS[@]}"; do
 done
 missing=10
 for _ in $(seq 1 150); do
-	s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/burst.der")
+	s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/burst.der")
 	[ "$s" = 200 ] || ik_fail "GET /crl during the burst: $s"
 	openssl crl -inform DER -in "$TMP/burst.der" -noout -text > "$TMP/burst.txt"
 	missing=0
@@ -151,16 +141,16 @@ for _ in $(seq 1 150); do
 done
 t1=$(date +%s.%N)
 [ "$missing" = 0 ] || ik_fail "$missing of 10 revocations not on the CRL after 15 s"
-f1=$(metric inkan_crl_fetches_total)
+f1=$(ik_metric inkan_crl_fetches_total)
 [ "$((f1 - f0))" -ge 1 ] && [ "$((f1 - f0))" -le 10 ] || ik_fail "CRLs fetched for 10 revocations: $((f1 - f0))"
-ETAG2=$(hdr ETag)
+ETAG2=$(ik_hdr ETag)
 cp "$TMP/burst.der" "$TMP/new.der"
 ik_ok "ten revocations at once: all on the CRL after $(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$t0" "$t1") s, $((f1 - f0)) CRL(s) fetched, no check in between"
 
 # ---- the signer away: the last CRL stays served; no file left behind ----
 ik_stop_signer
-s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/away.der"); [ "$s" = 200 ] || ik_fail "signer away: $s"
+s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/away.der"); [ "$s" = 200 ] || ik_fail "signer away: $s"
 cmp -s "$TMP/away.der" "$TMP/new.der" || ik_fail "signer away: a different CRL"
-[ "$(hdr ETag)" = "$ETAG2" ] || ik_fail "signer away: another ETag"
+[ "$(ik_hdr ETag)" = "$ETAG2" ] || ik_fail "signer away: another ETag"
 ls -a "$TMP" | grep -q 'inkan-crl' && ik_fail "a named CRL file left in the database's directory"
 ik_ok "signer stopped: the last CRL is still served"

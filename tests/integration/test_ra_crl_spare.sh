@@ -11,24 +11,14 @@
 . "$(dirname "$0")/lib.sh"
 N=150000
 ik_setup ec-p256
-tool_ledgerfill "$TMP/ledger.sqlite" "$N" > "$TMP/fill.txt" || ik_fail "could not fill the ledger"
-ik_start_signer
-ik_ra_officers
-http_port=$(ik_free_port)
-ik_start_ra "http_port = $http_port
-crl_recheck = 1"
-HTTP="http://127.0.0.1:$http_port"
+ik_crl_ra "$N"
 for i in 1 2 3; do ik_issue "c$i" "spare-$i" >/dev/null || ik_fail "issue c$i"; done
 
-metric() { curl -s --cacert "$TMP/tls.pem" "$BASE/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
-# get URL OUT [curl args]: status; headers in $TMP/h
-get() { local u=$1 o=$2; shift 2; curl -s --cacert "$TMP/tls.pem" -D "$TMP/h" -o "$o" -w '%{http_code}' "$@" "$u"; }
-hdr() { awk -v k="$1" 'BEGIN { IGNORECASE = 1 } $1 == k ":" { sub(/\r$/, ""); sub(/^[^:]*: */, ""); print }' "$TMP/h"; }
 # same_as_signer FILE WHAT: the RA's CRL in FILE is the signer's current one, whole
 same_as_signer() {
 	ik_signctl crl --der -o "$TMP/signer.der" || ik_fail "signctl crl"
 	cmp -s "$1" "$TMP/signer.der" || ik_fail "$2: the RA's CRL is not the signer's"
-	[ "$(hdr Content-Length)" = "$(stat -c %s "$TMP/signer.der")" ] || ik_fail "$2: Content-Length $(hdr Content-Length)"
+	[ "$(ik_hdr Content-Length)" = "$(stat -c %s "$TMP/signer.der")" ] || ik_fail "$2: Content-Length $(ik_hdr Content-Length)"
 	openssl crl -inform DER -in "$1" -CAfile "$TMP/ca/bundle.pem" -noout 2>&1 | grep -q 'verify OK' ||
 		ik_fail "$2: CRL signature"
 }
@@ -38,7 +28,7 @@ revoke() {
 	local s
 	ik_signctl revoke "$(ik_serial "$TMP/$1.pem")" --reason 1 >/dev/null || ik_fail "revoke $1"
 	for _ in $(seq 1 100); do
-		s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/$1.crl" -H "If-None-Match: $2")
+		s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/$1.crl" -H "If-None-Match: $2")
 		[ "$s" = 304 ] || break
 		sleep 0.1
 	done
@@ -48,16 +38,16 @@ revoke() {
 	same_as_signer "$TMP/$1.crl" "revoke $1"
 }
 
-s=$(get "$HTTP/crl/issuing-ca.crl" "$TMP/old.der"); [ "$s" = 200 ] || ik_fail "GET /crl: $s"
+s=$(ik_get "$HTTP/crl/issuing-ca.crl" "$TMP/old.der"); [ "$s" = 200 ] || ik_fail "GET /crl: $s"
 same_as_signer "$TMP/old.der" "first CRL"
-ETAG=$(hdr ETag)
+ETAG=$(ik_hdr ETag)
 [ "$(stat -c %s "$TMP/old.der")" -gt 6000000 ] || ik_fail "CRL smaller than the socket buffers could hold"
 for _ in $(seq 1 100); do
-	[ "$(metric inkan_crl_spares_made_total)" -ge 1 ] && break
+	[ "$(ik_metric inkan_crl_spares_made_total)" -ge 1 ] && break
 	sleep 0.1
 done
-[ "$(metric inkan_crl_spares_made_total)" -ge 1 ] || ik_fail "no spare CRL file made in 10 s"
-used0=$(metric inkan_crl_spares_used_total)
+[ "$(ik_metric inkan_crl_spares_made_total)" -ge 1 ] || ik_fail "no spare CRL file made in 10 s"
+used0=$(ik_metric inkan_crl_spares_used_total)
 ik_ok "a spare CRL file made ahead for a CRL of $(( $(stat -c %s "$TMP/old.der") / 1000 )) kB"
 
 # two slow readers of the current CRL: headers and a few bytes, then they wait for $TMP/go
@@ -101,10 +91,10 @@ done
 	ik_fail "the slow readers did not start: $(cat "$TMP/slow1.log" "$TMP/slow2.log")"
 
 revoke c1 "$ETAG"
-E1=$(hdr ETag)
+E1=$(ik_hdr ETag)
 revoke c2 "$E1"
-E2=$(hdr ETag)
-[ "$(metric inkan_crl_spares_used_total)" -gt "$used0" ] || ik_fail "no CRL was fetched into a spare file"
+E2=$(ik_hdr ETag)
+[ "$(ik_metric inkan_crl_spares_used_total)" -gt "$used0" ] || ik_fail "no CRL was fetched into a spare file"
 touch "$TMP/go"
 wait "$p1" || ik_fail "the slow plain-HTTP reader failed"
 wait "$p2" || ik_fail "the slow HTTPS reader failed"
@@ -113,7 +103,7 @@ cmp -s "$TMP/slow-tls.der" "$TMP/old.der" || ik_fail "HTTPS: a CRL sent while tw
 ik_ok "two newer CRLs fetched while slow readers held the old one: both got the old one whole (plain and HTTPS)"
 
 # the old CRL's file is free now: the next CRLs may go into it, or the spare made meanwhile
-used1=$(metric inkan_crl_spares_used_total)
+used1=$(ik_metric inkan_crl_spares_used_total)
 revoke c3 "$E2"
-[ "$(metric inkan_crl_spares_used_total)" -gt "$used1" ] || ik_fail "the CRL after the readers was not fetched into a reused file"
+[ "$(ik_metric inkan_crl_spares_used_total)" -gt "$used1" ] || ik_fail "the CRL after the readers was not fetched into a reused file"
 ik_ok "the next CRL went into a reused file: the signer's bytes, with its own length"
