@@ -525,6 +525,15 @@ static pub_crl *crl_get(ra_publish *p)
 	return c;
 }
 
+static void crl_meta(const pub_crl *c, ra_publish_crl_meta *m)
+{
+	m->number = c->number;
+	m->this_update = c->this_update;
+	m->next_update = c->next_update;
+	m->len = c->len;
+	snprintf(m->etag, sizeof(m->etag), "%s", c->etag);
+}
+
 ik_status ra_publish_crl_info(ra_publish *p, ra_publish_crl_meta *m)
 {
 	pub_crl *c = crl_get(p);
@@ -532,11 +541,7 @@ ik_status ra_publish_crl_info(ra_publish *p, ra_publish_crl_meta *m)
 	memset(m, 0, sizeof(*m));
 	if (c == NULL)
 		return IK_ERR_NOT_FOUND;
-	m->number = c->number;
-	m->this_update = c->this_update;
-	m->next_update = c->next_update;
-	m->len = c->len;
-	snprintf(m->etag, sizeof(m->etag), "%s", c->etag);
+	crl_meta(c, m);
 	crl_unref(c);
 	return IK_OK;
 }
@@ -556,11 +561,7 @@ ik_status ra_publish_crl_open(ra_publish *p, int *fd, ra_publish_crl_meta *m, vo
 		crl_unref(c);
 		return IK_ERR_IO;
 	}
-	m->number = c->number;
-	m->this_update = c->this_update;
-	m->next_update = c->next_update;
-	m->len = c->len;
-	snprintf(m->etag, sizeof(m->etag), "%s", c->etag);
+	crl_meta(c, m);
 	*hold = c;
 	return IK_OK;
 }
