@@ -79,16 +79,19 @@ struct ra_publish {
 	 * publisher thread (spare_wanted) to the size of the CRL held. */
 	int spare_fd;
 	size_t spare_len;
+	unsigned live;                  /* CRLs with a file: the current one, those fetching,
+	                                 * and those a reply still holds (they come back) */
 	int spare_wanted, freeing;
 	int64_t spare_retry;            /* after a spare could not be made: not before then */
 	atomic_uint_fast64_t spares_made, spares_used;
 };
 
-/* A file no CRL uses any more: the spare if there is none (or it is the larger), else
+/* A file its CRL no longer uses: the spare if there is none (or it is the larger), else
  * closed. */
 static void spare_put(ra_publish *p, int fd, size_t len)
 {
 	pthread_mutex_lock(&p->lock);
+	p->live--;
 	if (!p->freeing && (p->spare_fd < 0 || len > p->spare_len)) {
 		int old = p->spare_fd;
 		p->spare_fd = fd;
@@ -100,7 +103,8 @@ static void spare_put(ra_publish *p, int fd, size_t len)
 		close(fd);
 }
 
-static int spare_take(ra_publish *p)
+/* A file for the next CRL, counted live: the spare, or a new one. */
+static int crl_file(ra_publish *p)
 {
 	int fd;
 
@@ -111,6 +115,11 @@ static int spare_take(ra_publish *p)
 	pthread_mutex_unlock(&p->lock);
 	if (fd >= 0)
 		atomic_fetch_add(&p->spares_used, 1);
+	else if ((fd = ik_fd_tmpfile(p->dir)) < 0)
+		return -1;
+	pthread_mutex_lock(&p->lock);
+	p->live++;
+	pthread_mutex_unlock(&p->lock);
 	return fd;
 }
 
@@ -118,10 +127,8 @@ static void crl_unref(pub_crl *c)
 {
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
-	if (c->fd >= 0 && c->owner != NULL)
+	if (c->fd >= 0) /* a CRL never has a file without its owner */
 		spare_put(c->owner, c->fd, c->len);
-	else if (c->fd >= 0)
-		close(c->fd);
 	free(c);
 }
 
@@ -176,7 +183,7 @@ static ik_status crl_fetch(ra_publish *p, pub_crl **out, ra_deadline *dl)
 		return IK_ERR_NOMEM;
 	atomic_init(&c->refs, 1);
 	c->owner = p;
-	if ((c->fd = spare_take(p)) < 0 && (c->fd = ik_fd_tmpfile(p->dir)) < 0) {
+	if ((c->fd = crl_file(p)) < 0) {
 		ik_log(LOG_ERR, "publish: cannot make a file for the CRL in %s: %s", p->dir,
 		    strerror(errno));
 		st = IK_ERR_IO;
@@ -281,7 +288,7 @@ static void spare_make(ra_publish *p)
 	int fd, have;
 
 	pthread_mutex_lock(&p->lock);
-	have = p->spare_fd >= 0;
+	have = p->spare_fd >= 0 || p->live > 1;
 	len = p->crl != NULL ? p->crl->len : 0;
 	pthread_mutex_unlock(&p->lock);
 	if (have || len < SPARE_MIN)
@@ -484,8 +491,10 @@ ik_status ra_publish_check(ra_publish *p)
 	skip = p->crl == NULL || p->fetching ||
 	    (now - p->checked < (int64_t)p->recheck && now >= p->checked);
 	have = p->crl != NULL ? p->crl->number : 0;
-	/* a large CRL and no file to write the next one into: the publisher makes one now */
-	if (p->crl != NULL && p->crl->len >= SPARE_MIN && p->spare_fd < 0 && !p->fetching &&
+	/* a large CRL, no file to write the next one into and none to come back from a reply
+	 * (only the current CRL has one): the publisher makes one now */
+	if (p->crl != NULL && p->crl->len >= SPARE_MIN && p->spare_fd < 0 && p->live <= 1 &&
+	    !p->fetching &&
 	    !p->spare_wanted && now >= p->spare_retry && publisher_up(p)) {
 		p->spare_wanted = 1;
 		pthread_cond_signal(&p->kick_cond);
